@@ -1,0 +1,22 @@
+// Every runtime method and notification, as typed maps. Each domain declares its own map in its own file
+// (dataMethods.ts, modelMethods.ts, ...); this file only combines them. The runtime's handler table is declared
+// `satisfies RuntimeHandlers`, so a method without a handler fails to compile.
+import type { InitializeParams, InitializeResult } from './rpc';
+
+export interface CoreMethods {
+  initialize: [InitializeParams, InitializeResult];
+  /** Test aids: echo, a cancellable sleep, and a deliberate crash (used by the runtime process tests). */
+  'debug/echo': [{ value: unknown }, { value: unknown }];
+  'debug/sleep': [{ ms: number }, { sleptMs: number; cancelled: boolean }];
+  'debug/crash': [{ message: string }, never];
+}
+
+export interface CoreNotifications {
+  /** Progress of a long request, keyed by the request id that started it. */
+  progress: { requestId: number; message?: string; fraction?: number };
+  log: { level: 'info' | 'warn' | 'error'; message: string };
+}
+
+// Domains add themselves here (one line each).
+export type RuntimeMethods = CoreMethods;
+export type RuntimeNotifications = CoreNotifications;

@@ -1,0 +1,158 @@
+// `em-lab` command-line entry: the same runtime services the VS Code extension uses, in-process.
+import { parseArgs } from 'node:util';
+import { allCommands } from './cli/registry';
+import { toParseArgsOptions, type CliCommand, type CliIO, type OptionSpec } from './cli/command';
+import { errorCode, errorMessage, UserError } from './errors';
+
+const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
+  help: { type: 'boolean', short: 'h', description: 'Show help for this command.' },
+  json: { type: 'boolean', description: 'Write JSON lines (one object per line) instead of readable text.' },
+};
+
+function findCommand(argv: string[]): { command?: CliCommand; rest: string[]; prefix: string[] } {
+  let best: CliCommand | undefined;
+  for (const c of allCommands) {
+    if (c.path.every((p, i) => argv[i] === p) && (!best || c.path.length > best.path.length)) best = c;
+  }
+  if (best) return { command: best, rest: argv.slice(best.path.length), prefix: best.path };
+  const prefix: string[] = [];
+  for (const word of argv) {
+    if (word.startsWith('-')) break;
+    if (allCommands.some((c) => [...prefix, word].every((p, i) => c.path[i] === p))) prefix.push(word);
+    else break;
+  }
+  return { rest: argv.slice(prefix.length), prefix };
+}
+
+function overview(prefix: string[]): string {
+  const cmds = allCommands.filter((c) => prefix.every((p, i) => c.path[i] === p));
+  const width = Math.max(...cmds.map((c) => c.path.join(' ').length), 8);
+  return [
+    `Usage: em-lab ${prefix.length ? prefix.join(' ') + ' ' : ''}<command> [options]`,
+    '',
+    'EM Lab: reproduce "Model Organisms for Emergent Misalignment" end to end, without Python.',
+    '',
+    'Commands:',
+    ...cmds.map((c) => `  ${c.path.join(' ').padEnd(width)}  ${c.summary}`),
+    '',
+    'Run `em-lab <command> --help` for the options of a command. Every command takes --json.',
+  ].join('\n');
+}
+
+export function commandHelp(c: CliCommand): string {
+  const opts = { ...(c.options ?? {}), ...GLOBAL_OPTIONS };
+  const pos = (c.positionals ?? []).map((p) => (p.required ? `<${p.name}${p.variadic ? '...' : ''}>` : `[${p.name}${p.variadic ? '...' : ''}]`));
+  const optLines = Object.entries(opts).map(([name, s]) => {
+    const flag = `${s.short ? `-${s.short}, ` : '    '}--${name}${s.type === 'string' ? ` ${s.valueName ?? 'VALUE'}` : ''}`;
+    const def = s.default !== undefined ? ` (default: ${String(s.default)})` : '';
+    return `  ${flag.padEnd(34)} ${s.description}${def}`;
+  });
+  return [
+    `Usage: em-lab ${c.path.join(' ')}${pos.length ? ' ' + pos.join(' ') : ''} [options]`,
+    '',
+    c.summary,
+    ...(c.details ? ['', c.details] : []),
+    ...((c.positionals ?? []).length ? ['', 'Arguments:', ...(c.positionals ?? []).map((p) => `  ${p.name.padEnd(34)} ${p.description}`)] : []),
+    '',
+    'Options:',
+    ...optLines,
+  ].join('\n');
+}
+
+function makeIO(json: boolean, signal: AbortSignal): CliIO {
+  let lastProgress = 0;
+  return {
+    json,
+    signal,
+    cwd: process.cwd(),
+    env: process.env,
+    out: (text) => {
+      if (!json) process.stdout.write(text + '\n');
+    },
+    event: (obj) => {
+      if (json) process.stdout.write(JSON.stringify(obj) + '\n');
+    },
+    err: (text) => process.stderr.write(text + '\n'),
+    progress: (message, fraction) => {
+      if (json) {
+        process.stdout.write(JSON.stringify({ event: 'progress', message, ...(fraction !== undefined ? { fraction } : {}) }) + '\n');
+        return;
+      }
+      const now = Date.now();
+      if (now - lastProgress < 200 && fraction !== 1) return; // at most 5 updates a second
+      lastProgress = now;
+      const pct = fraction !== undefined ? ` ${(fraction * 100).toFixed(0).padStart(3)}%` : '';
+      if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${message}${pct}${fraction === 1 ? '\n' : ''}`);
+      else process.stderr.write(`${message}${pct}\n`);
+    },
+  };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { command, rest, prefix } = findCommand(argv);
+  if (!command) {
+    const wantsHelp = rest.length === 0 || rest.includes('--help') || rest.includes('-h');
+    if (wantsHelp) {
+      process.stdout.write(overview(prefix) + '\n');
+      return 0;
+    }
+    process.stderr.write(`em-lab: unknown command "${[...prefix, rest[0]].join(' ')}".\n\n${overview(prefix)}\n`);
+    return 2;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: toParseArgsOptions({ ...(command.options ?? {}), ...GLOBAL_OPTIONS }), allowPositionals: true, strict: true });
+  } catch (err) {
+    process.stderr.write(`em-lab ${command.path.join(' ')}: ${errorMessage(err)}\nRun \`em-lab ${command.path.join(' ')} --help\` for the options.\n`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    process.stdout.write(commandHelp(command) + '\n');
+    return 0;
+  }
+  const required = (command.positionals ?? []).filter((p) => p.required);
+  if (parsed.positionals.length < required.length) {
+    process.stderr.write(`em-lab ${command.path.join(' ')}: missing <${required[parsed.positionals.length]!.name}>.\n\n${commandHelp(command)}\n`);
+    return 2;
+  }
+  const options: Record<string, string | boolean | string[] | undefined> = {};
+  for (const [name, spec] of Object.entries(command.options ?? {})) {
+    const v = (parsed.values as Record<string, string | boolean | string[] | undefined>)[name];
+    options[name] = v ?? (spec.default as string | boolean | undefined);
+  }
+  const json = parsed.values.json === true;
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write('\nStopping (press Ctrl-C again to force)...\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  const io = makeIO(json, controller.signal);
+  try {
+    return await command.run({ options, positionals: parsed.positionals }, io);
+  } catch (err) {
+    const code = errorCode(err);
+    if (json) process.stdout.write(JSON.stringify({ event: 'error', code, message: errorMessage(err) }) + '\n');
+    if (err instanceof UserError || code === 'cancelled') process.stderr.write(`error: ${errorMessage(err)}\n`);
+    else process.stderr.write(`internal error: ${err instanceof Error ? err.stack : String(err)}\n`);
+    return code === 'cancelled' ? 130 : 1;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+// Run when executed directly (`node dist/cli.mjs`, or `tsx src/runtime/cli.ts` in development).
+// dist/cli.js (the package `bin`) imports this module and calls main() itself.
+const invokedDirectly = process.argv[1] !== undefined && /cli\.(mjs|ts)$/.test(process.argv[1]);
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`internal error: ${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,85 @@
+// The CLI's command model. Each domain lists its commands in its own file (dataCommands.ts, ...) and
+// registry.ts collects them. Options are parsed with node:util parseArgs; every command gets --help and --json.
+import type { ParseArgsConfig } from 'node:util';
+
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  multiple?: boolean;
+  default?: string | boolean;
+  /** Shown in --help. Say the unit and the default. */
+  description: string;
+  /** Placeholder in --help, e.g. FILE or N. */
+  valueName?: string;
+}
+
+export interface PositionalSpec {
+  name: string;
+  description: string;
+  required?: boolean;
+  variadic?: boolean;
+}
+
+export interface ParsedArgs {
+  options: Record<string, string | boolean | string[] | undefined>;
+  positionals: string[];
+}
+
+export interface CliIO {
+  /** True when --json was given: write JSON lines with `event`, human text is suppressed. */
+  readonly json: boolean;
+  /** Human-readable line on stdout (suppressed under --json). */
+  out(text: string): void;
+  /** One JSON object per line on stdout under --json; ignored otherwise. */
+  event(obj: Record<string, unknown>): void;
+  /** Human text on stderr (warnings, progress). Always shown. */
+  err(text: string): void;
+  /** Progress for long jobs: a bar on a TTY stderr, a JSON `progress` event under --json. */
+  progress(message: string, fraction?: number): void;
+  /** Aborted on Ctrl-C; long jobs check it between steps. */
+  readonly signal: AbortSignal;
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+export interface CliCommand {
+  /** e.g. ['data', 'unprotect'] for `em-lab data unprotect`. */
+  path: string[];
+  summary: string;
+  /** Longer text for --help: what it does, examples. */
+  details?: string;
+  positionals?: PositionalSpec[];
+  options?: Record<string, OptionSpec>;
+  /** Returns the process exit code (0 = success). Throw UserError for user mistakes. */
+  run(args: ParsedArgs, io: CliIO): Promise<number>;
+}
+
+export function toParseArgsOptions(options: Record<string, OptionSpec>): NonNullable<ParseArgsConfig['options']> {
+  const out: NonNullable<ParseArgsConfig['options']> = {};
+  for (const [name, spec] of Object.entries(options)) {
+    out[name] = { type: spec.type, ...(spec.short ? { short: spec.short } : {}), ...(spec.multiple ? { multiple: true } : {}) };
+  }
+  return out;
+}
+
+// Typed getters, so commands don't cast.
+export function str(args: ParsedArgs, name: string): string | undefined {
+  const v = args.options[name];
+  return typeof v === 'string' ? v : undefined;
+}
+export function bool(args: ParsedArgs, name: string): boolean {
+  return args.options[name] === true;
+}
+export function num(args: ParsedArgs, name: string, fallback?: number): number | undefined {
+  const v = str(args, name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`--${name} expects a number, got "${v}".`);
+  return n;
+}
+export function list(args: ParsedArgs, name: string): string[] | undefined {
+  const v = args.options[name];
+  if (v === undefined) return undefined;
+  const items = Array.isArray(v) ? v : [v];
+  return items.flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter(Boolean);
+}

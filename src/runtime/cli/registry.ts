@@ -1,0 +1,4 @@
+// All CLI commands. Each domain adds one import and one spread here.
+import type { CliCommand } from './command';
+
+export const allCommands: CliCommand[] = [];

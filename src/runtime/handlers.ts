@@ -1,0 +1,8 @@
+// The runtime's one handler table: every method in RuntimeMethods must have a handler here (compile-checked).
+// Each domain adds one import and one spread.
+import type { RuntimeHandlers } from './rpc/handlerTypes';
+import { coreHandlers } from './rpc/coreHandlers';
+
+export const runtimeHandlers = {
+  ...coreHandlers,
+} satisfies RuntimeHandlers;

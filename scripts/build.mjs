@@ -1,6 +1,6 @@
 // Builds every bundle with esbuild:
 //   dist/extension.js        extension host (CommonJS: VS Code 1.100 loads extensions with require)
-//   dist/runtime.mjs         the background runtime process (forked by the host, IPC channel)
+//   dist/runtime.mjs         (src/runtime/main.ts) the background runtime process (forked by the host, IPC channel)
 //   dist/worker.mjs          the compute worker thread inside the runtime
 //   dist/cli.mjs + dist/cli.js  the `em-lab` CLI (cli.js is a tiny CommonJS shim so `bin` works without "type": "module")
 //   dist/media/<view>.js     one browser bundle per webview (media/<view>/main.ts)
@@ -15,7 +15,9 @@ const root = new URL('..', import.meta.url).pathname;
 const watch = process.argv.includes('--watch');
 const common = { bundle: true, sourcemap: 'linked', logLevel: 'warning', absWorkingDir: root };
 
-const runtimeEntries = ['runtime', 'worker', 'cli'].filter((n) => existsSync(join(root, `src/runtime/${n}.ts`)));
+// src/runtime/main.ts is the runtime process (dist/runtime.mjs); worker.ts its compute thread; cli.ts the CLI.
+const runtimeSources = { runtime: 'main', worker: 'worker', cli: 'cli' };
+const runtimeEntries = Object.keys(runtimeSources).filter((n) => existsSync(join(root, `src/runtime/${runtimeSources[n]}.ts`)));
 const webviews = existsSync(join(root, 'media'))
   ? readdirSync(join(root, 'media'), { withFileTypes: true })
       .filter((d) => d.isDirectory() && existsSync(join(root, 'media', d.name, 'main.ts')))
@@ -27,7 +29,7 @@ if (existsSync(join(root, 'src/extension.ts'))) {
   jobs.push(build({ ...common, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'] }));
 }
 for (const name of runtimeEntries) {
-  jobs.push(build({ ...common, entryPoints: [`src/runtime/${name}.ts`], outfile: `dist/${name}.mjs`, platform: 'node', format: 'esm', target: 'node20', packages: 'external' }));
+  jobs.push(build({ ...common, entryPoints: [`src/runtime/${runtimeSources[name]}.ts`], outfile: `dist/${name}.mjs`, platform: 'node', format: 'esm', target: 'node20', packages: 'external' }));
 }
 for (const name of webviews) {
   jobs.push(build({ ...common, entryPoints: [`media/${name}/main.ts`], outfile: `dist/media/${name}.js`, platform: 'browser', format: 'iife', target: 'es2022', loader: { '.css': 'text' } }));

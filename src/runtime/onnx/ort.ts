@@ -53,3 +53,59 @@ export function cudaProviderFiles(): CudaProviderFiles {
     cuda: existsSync(join(dir, 'libonnxruntime_providers_cuda.so')),
   };
 }
+
+export type Device = 'cpu' | 'cuda';
+
+export interface SessionRequest {
+  device?: Device;
+  /** CPU intra-op threads (default: ORT's choice = physical cores). */
+  threads?: number;
+  /** 'all' (default) or 'disabled' (useful for debugging graph numerics). */
+  optimization?: 'all' | 'disabled';
+  /** ORT session config entries, e.g. { 'session.disable_prepacking': '1' }. */
+  config?: Record<string, string>;
+}
+
+export interface CreatedSession {
+  session: OrtSession;
+  /** The device actually used: 'cpu' when CUDA was asked for but could not load. */
+  device: Device;
+  /** Why CUDA was not used, when it was asked for. */
+  fallbackReason?: string;
+}
+
+/**
+ * Creates an InferenceSession from a model file path (external data resolves beside it, memory-mapped) or bytes.
+ * CUDA: ORT does not fall back by itself when the provider libraries are missing (session creation throws), so
+ * we catch that, keep the reason, and recreate on CPU.
+ */
+export async function createSession(model: string | Uint8Array, request: SessionRequest = {}): Promise<CreatedSession> {
+  const ort = loadOrt();
+  const base: OrtSessionOptions = {
+    graphOptimizationLevel: request.optimization === 'disabled' ? 'disabled' : 'all',
+    ...(request.threads ? { intraOpNumThreads: request.threads } : {}),
+    ...(request.config ? { extra: { session: request.config } } : {}),
+  };
+  const create = (opts: OrtSessionOptions) =>
+    typeof model === 'string' ? ort.InferenceSession.create(model, opts) : ort.InferenceSession.create(model, opts);
+  if (request.device === 'cuda') {
+    const files = cudaProviderFiles();
+    if (!files.cuda || !files.shared) {
+      const missing = [!files.shared && 'libonnxruntime_providers_shared.so', !files.cuda && 'libonnxruntime_providers_cuda.so'].filter(Boolean).join(', ');
+      return { session: await create({ ...base, executionProviders: ['cpu'] }), device: 'cpu', fallbackReason: `CUDA provider libraries missing in ${files.dir}: ${missing}. Run \`em-lab setup cuda\`.` };
+    }
+    try {
+      return { session: await create({ ...base, executionProviders: [{ name: 'cuda', deviceId: 0 }, 'cpu'] }), device: 'cuda' };
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      return { session: await create({ ...base, executionProviders: ['cpu'] }), device: 'cpu', fallbackReason: `CUDA execution provider failed to load: ${reason}` };
+    }
+  }
+  return { session: await create({ ...base, executionProviders: ['cpu'] }), device: 'cpu' };
+}
+
+/** Tensor constructor, re-exported so no other module needs onnxruntime-node. */
+export function tensor(type: OrtTypes.Tensor.Type, data: OrtTypes.Tensor.DataType, dims: readonly number[]): OrtTensor {
+  const ort = loadOrt();
+  return new ort.Tensor(type, data as never, dims);
+}

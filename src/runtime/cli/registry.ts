@@ -1,4 +1,5 @@
 // All CLI commands. Each domain adds one import and one spread here.
 import type { CliCommand } from './command';
+import { evalCommands } from './evalCommands';
 
-export const allCommands: CliCommand[] = [];
+export const allCommands: CliCommand[] = [...evalCommands];

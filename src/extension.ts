@@ -1,12 +1,31 @@
 // Composition root: builds the host services and calls one activateX(deps) per feature. Nothing else lives here.
 import * as vscode from 'vscode';
+import type { HostDeps } from './host/deps';
+import { RuntimeClient } from './host/runtimeClient';
+import { SecretStore } from './host/secrets';
+import { defaultRunsDir, firstWorkspaceFolder } from './host/runsDir';
+import { activateRuntimeControls } from './host/runtimeControls';
+import { activateSecretCommands } from './host/secretCommands';
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const log = vscode.window.createOutputChannel('EM Lab', { log: true });
-  context.subscriptions.push(log);
+  const secrets = new SecretStore(context.secrets);
+  const runtime = new RuntimeClient({ context, log, secrets, cwd: firstWorkspaceFolder });
+  context.subscriptions.push(log, secrets, runtime);
+  const deps: HostDeps = {
+    context,
+    runtime,
+    log,
+    getSecret: (name) => secrets.get(name),
+    runsDir: () => defaultRunsDir(context),
+  };
+
+  // One line per feature.
+  context.subscriptions.push(activateRuntimeControls(deps, runtime));
+  context.subscriptions.push(activateSecretCommands(deps, secrets));
   log.info('EM Lab activated');
 }
 
 export function deactivate(): void {
-  // Disposables registered on context.subscriptions stop the runtime process.
+  // Disposables registered on context.subscriptions stop the runtime process (RuntimeClient.dispose kills its tree).
 }

@@ -9,6 +9,10 @@ export interface CoreMethods {
   'debug/echo': [{ value: unknown }, { value: unknown }];
   'debug/sleep': [{ ms: number }, { sleptMs: number; cancelled: boolean }];
   'debug/crash': [{ message: string }, never];
+  /** Request ids the compute worker is running now, this one included (tests check a cancelled request stopped). */
+  'debug/inflight': [Record<string, never>, { ids: number[] }];
+  /** Sends `count` progress notifications for this request, `intervalMs` apart, then returns `count`. */
+  'debug/progress': [{ count: number; intervalMs: number }, { sent: number }];
 }
 
 export interface CoreNotifications {

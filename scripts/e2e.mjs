@@ -1,0 +1,131 @@
+// `npm run test:e2e`: EM Lab inside a real VS Code (code-server 4.100.3 = VS Code 1.100.3) driven by playwright-core
+// and Debian's Chromium. Phase (a) runs the extension-host mocha suite (test/extension); phase (b) runs the UI
+// scenarios in test/e2e/scenarios/ and saves screenshots under test-results/e2e/. See docs/e2e.md.
+//
+//   npm run test:e2e                      everything
+//   npm run test:e2e -- --only dataset    only UI scenarios whose file or name contains "dataset"
+//   npm run test:e2e -- --ui-only | --ext-host-only
+// Env: EM_LAB_TEST_SUMMARY=<file> writes {"suite":"e2e","passed":N,"failed":N,"pending":N};
+//      EM_LAB_E2E_CACHE=<dir> where code-server is installed (default <repo>/.e2e-cache, git-ignored).
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ensureCodeServer, missingSystemPackages, startCodeServer } from '../test/e2e/harness/codeServer.mjs';
+import { prepareWorkspace } from '../test/e2e/harness/workspace.mjs';
+import { launchBrowser, withTimeout } from '../test/e2e/harness/workbench.mjs';
+import { runExtensionHostTests } from '../test/e2e/harness/extHostPhase.mjs';
+import { loadScenarios, runUiScenarios } from '../test/e2e/harness/uiPhase.mjs';
+
+const root = resolve(new URL('..', import.meta.url).pathname);
+const argv = process.argv.slice(2);
+const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1] : undefined;
+const runExtHost = !argv.includes('--ui-only');
+const runUi = !argv.includes('--ext-host-only');
+const cacheDir = resolve(process.env.EM_LAB_E2E_CACHE ?? join(root, '.e2e-cache'));
+const resultsDir = join(root, 'test-results', 'e2e');
+// Everything after the install must finish within this, or the run is failed and torn down (no hangs in CI).
+const TEST_DEADLINE_MS = 15 * 60_000;
+
+const t0 = Date.now();
+const log = (msg) => console.log(`[e2e ${((Date.now() - t0) / 1000).toFixed(1).padStart(6)} s] ${msg}`);
+const counts = { passed: 0, failed: 0, pending: 0 };
+const cleanups = []; // run in reverse order, each with its own timeout
+const tempDirs = [];
+
+function writeSummary() {
+  const file = process.env.EM_LAB_TEST_SUMMARY;
+  if (file) writeFileSync(file, JSON.stringify({ suite: 'e2e', ...counts }) + '\n');
+}
+
+async function cleanup() {
+  while (cleanups.length) {
+    const fn = cleanups.pop();
+    await withTimeout(Promise.resolve().then(fn), 15_000, 'cleanup step').catch((e) => log(`cleanup: ${e.message}`));
+  }
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+}
+
+async function fail(message) {
+  log(`ERROR: ${message}`);
+  counts.failed += 1;
+}
+
+async function main() {
+  const missing = missingSystemPackages();
+  if (missing.length) {
+    return fail(`missing Debian packages: ${missing.join(', ')}. Install them with:\n  sudo apt-get update && sudo apt-get install -y ${missing.join(' ')}\n` +
+      '(.ci/run does this; never `npx playwright install`, which downloads a browser.)');
+  }
+  log('building (node scripts/build.mjs)');
+  const build = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit', timeout: 180_000 });
+  if (build.status !== 0) return fail('the build failed (see above); fix it, then rerun npm run test:e2e');
+
+  const bin = await ensureCodeServer(cacheDir, log);
+  mkdirSync(resultsDir, { recursive: true });
+  for (const f of readdirSync(resultsDir)) if (f.endsWith('.png') || f.endsWith('.log')) rmSync(join(resultsDir, f));
+
+  const { workspaceDir, sharedData } = await prepareWorkspace(root, log);
+  tempDirs.push(workspaceDir);
+  if (!sharedData.available) log(`${sharedData.skipped ? 'NOTE' : 'ERROR'}: ${sharedData.reason}${sharedData.skipped ? ' -- the dataset scenario is skipped' : ''}`);
+
+  const stateDir = join(workspaceDir, '..', `${workspaceDir.split('/').pop()}-code-server`);
+  tempDirs.push(stateDir);
+  mkdirSync(stateDir, { recursive: true });
+  const server = await startCodeServer({ bin, stateDir, logFile: join(resultsDir, 'code-server.log'), log });
+  cleanups.push(() => server.stop());
+  const { context, profile } = await launchBrowser();
+  tempDirs.push(profile);
+  cleanups.push(() => context.close());
+
+  if (runExtHost) {
+    log('phase (a): extension-host mocha suite (test/extension) via the payload mechanism');
+    const r = await runExtensionHostTests({ context, baseUrl: server.url, workspaceDir, root, resultsDir, log });
+    if (r.error) log(`ERROR: ${r.error}`);
+    log(`phase (a): ${r.passed} passed, ${r.failed} failed${r.pending ? `, ${r.pending} pending` : ''}`);
+    counts.passed += r.passed;
+    counts.failed += r.failed;
+    counts.pending += r.pending;
+  }
+  if (runUi) {
+    const scenarios = await loadScenarios(root, only);
+    log(`phase (b): ${scenarios.length} UI scenario(s): ${scenarios.map((s) => s.file).join(', ')}`);
+    const results = await runUiScenarios({ context, baseUrl: server.url, workspaceDir, root, scenarios, sharedData, resultsDir, log });
+    for (const r of results) {
+      if (r.status === 'passed') counts.passed += 1;
+      else if (r.status === 'failed') counts.failed += 1;
+      else counts.pending += 1;
+    }
+    log(`phase (b): ${results.filter((r) => r.status === 'passed').length} passed, ${results.filter((r) => r.status === 'failed').length} failed, ` +
+      `${results.filter((r) => r.status === 'skipped').length} skipped; screenshots in ${resultsDir.replace(root + '/', '')}/`);
+    for (const r of results) for (const s of r.screenshots) log(`  screenshot: ${s.replace(root + '/', '')}`);
+  }
+}
+
+let finished = false;
+async function finish(code) {
+  if (finished) return;
+  finished = true;
+  await cleanup();
+  writeSummary();
+  log(`e2e: ${counts.passed} passed, ${counts.failed} failed${counts.pending ? `, ${counts.pending} skipped` : ''}`);
+  process.exit(code ?? (counts.failed > 0 ? 1 : 0));
+}
+
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => { log(`${signal}: stopping code-server and the browser`); counts.failed += 1; finish(130); });
+}
+
+const watchdog = setTimeout(() => {
+  log(`ERROR: the e2e run passed its ${TEST_DEADLINE_MS / 60_000} minute limit; stopping everything`);
+  counts.failed += 1;
+  finish(1);
+}, TEST_DEADLINE_MS + 15 * 60_000); // + the code-server install's own 15 minute limit
+watchdog.unref();
+
+main().then(
+  () => finish(),
+  async (err) => {
+    await fail(err instanceof Error ? err.stack ?? err.message : String(err));
+    await finish();
+  },
+);

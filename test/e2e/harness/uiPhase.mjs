@@ -1,0 +1,104 @@
+// Phase (b): UI scenarios (test/e2e/scenarios/*.mjs) in one workbench window with EM Lab loaded in development
+// mode. Scenarios run in file-name order, share the window (opening one costs 10-20 s on 2 cores), and each gets a
+// hard timeout; after each, open editors are closed so the next starts from a plain workbench.
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { findWebviewFrame, runCommand, waitForWorkbench, withTimeout, workbenchUrl } from './workbench.mjs';
+
+export class ScenarioSkip extends Error {}
+
+/** Loads every scenario module; `only` (a substring of the file or scenario name) narrows the list. */
+export async function loadScenarios(root, only) {
+  const dir = join(root, 'test', 'e2e', 'scenarios');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.mjs')).sort();
+  const scenarios = [];
+  for (const file of files) {
+    const mod = await import(pathToFileURL(join(dir, file)).href);
+    const s = mod.default;
+    if (!s || typeof s.run !== 'function' || typeof s.name !== 'string') {
+      throw new Error(`test/e2e/scenarios/${file} must export default { name, run(ctx) } (see docs/e2e.md)`);
+    }
+    if (!only || file.includes(only) || s.name.includes(only)) scenarios.push({ file, ...s });
+  }
+  return scenarios;
+}
+
+function slug(text) {
+  return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+}
+
+/** Returns one result per scenario: { name, status: 'passed' | 'failed' | 'skipped', ms, message?, screenshots }. */
+export async function runUiScenarios({ context, baseUrl, workspaceDir, root, scenarios, sharedData, resultsDir, log }) {
+  const page = await context.newPage();
+  const consoleLines = [];
+  page.on('console', (m) => { if (m.type() === 'error') consoleLines.push(`[${m.type()}] ${m.text()}`); });
+  page.on('pageerror', (e) => consoleLines.push(`[pageerror] ${e.message}`));
+  const results = [];
+  try {
+    await page.goto(workbenchUrl({ baseUrl, folder: workspaceDir, extensionPath: root }), { timeout: 60_000 });
+    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 90_000 });
+  } catch (err) {
+    await page.screenshot({ path: join(resultsDir, 'workbench-FAILED.png') }).catch(() => {});
+    const message = `the workbench did not load: ${err instanceof Error ? err.message : String(err)}`;
+    await page.close().catch(() => {});
+    return scenarios.map((s) => ({ name: s.name, status: 'failed', ms: 0, message, screenshots: [] }));
+  }
+
+  for (const scenario of scenarios) {
+    const started = Date.now();
+    const screenshots = [];
+    const missing = (scenario.requires ?? []).includes('sharedData') && !sharedData.available;
+    if (missing && sharedData.skipped) {
+      log(`SKIP ${scenario.name}: ${sharedData.reason}`);
+      results.push({ name: scenario.name, status: 'skipped', ms: 0, message: sharedData.reason, screenshots });
+      continue;
+    }
+    const ctx = {
+      page,
+      workspaceDir,
+      root,
+      sharedData,
+      log: (msg) => log(`  ${msg}`),
+      waitForWorkbench: (timeoutMs) => waitForWorkbench(page, timeoutMs),
+      runCommand: (title, timeoutMs) => runCommand(page, title, timeoutMs),
+      findWebviewFrame: (predicate, timeoutMs) => findWebviewFrame(page, predicate, timeoutMs),
+      screenshot: async (name) => {
+        const path = join(resultsDir, `${slug(scenario.name)}-${slug(name)}.png`);
+        await page.screenshot({ path, timeout: 30_000 });
+        screenshots.push(path);
+        return path;
+      },
+      skip: (reason) => { throw new ScenarioSkip(reason); },
+    };
+    try {
+      if (missing) throw new Error(`needs the decrypted fixture, which could not be prepared: ${sharedData.reason}`);
+      await withTimeout(Promise.resolve().then(() => scenario.run(ctx)), scenario.timeoutMs ?? 120_000, `scenario "${scenario.name}"`);
+      results.push({ name: scenario.name, status: 'passed', ms: Date.now() - started, screenshots });
+      log(`PASS ${scenario.name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (err instanceof ScenarioSkip) {
+        results.push({ name: scenario.name, status: 'skipped', ms: Date.now() - started, message, screenshots });
+        log(`SKIP ${scenario.name}: ${message}`);
+      } else {
+        await ctx.screenshot('FAILED').catch(() => {});
+        results.push({ name: scenario.name, status: 'failed', ms: Date.now() - started, message, screenshots });
+        log(`FAIL ${scenario.name}: ${message}`);
+      }
+    }
+    await resetWorkbench(page);
+  }
+  writeFileSync(join(resultsDir, 'ui-console-errors.log'), consoleLines.join('\n') + '\n');
+  await page.close({ runBeforeUnload: false }).catch(() => {});
+  return results;
+}
+
+/** Best effort: a scenario that left a dialog, the palette or editors open must not break the next one. */
+async function resetWorkbench(page) {
+  try {
+    await page.keyboard.press('Escape');
+    await runCommand(page, 'View: Close All Editors', 10_000);
+    await page.keyboard.press('Escape');
+  } catch { /* the next scenario reports its own trouble */ }
+}

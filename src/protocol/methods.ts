@@ -2,6 +2,7 @@
 // (dataMethods.ts, modelMethods.ts, ...); this file only combines them. The runtime's handler table is declared
 // `satisfies RuntimeHandlers`, so a method without a handler fails to compile.
 import type { InitializeParams, InitializeResult } from './rpc';
+import type { DataMethods } from './dataMethods';
 
 export interface CoreMethods {
   initialize: [InitializeParams, InitializeResult];
@@ -22,5 +23,5 @@ export interface CoreNotifications {
 }
 
 // Domains add themselves here (one line each).
-export type RuntimeMethods = CoreMethods;
+export type RuntimeMethods = CoreMethods & DataMethods;
 export type RuntimeNotifications = CoreNotifications;

@@ -2,7 +2,9 @@
 // Each domain adds one import and one spread.
 import type { RuntimeHandlers } from './rpc/handlerTypes';
 import { coreHandlers } from './rpc/coreHandlers';
+import { dataHandlers } from './data/handlers';
 
 export const runtimeHandlers = {
   ...coreHandlers,
+  ...dataHandlers,
 } satisfies RuntimeHandlers;

@@ -20,9 +20,10 @@ export class LineTail {
   }
 }
 
-/** Calls onLine for each complete line of `stream` (and the unterminated remainder when it ends). */
-export function forEachLine(stream: Readable | null | undefined, onLine: (line: string) => void): void {
-  if (!stream) return;
+/** Calls onLine for each complete line of `stream` (and the unterminated remainder when it ends).
+ *  Resolves when the stream has ended, so a crash report can wait for the last stderr lines. */
+export function forEachLine(stream: Readable | null | undefined, onLine: (line: string) => void): Promise<void> {
+  if (!stream) return Promise.resolve();
   let partial = '';
   stream.setEncoding('utf8');
   stream.on('data', (chunk: string) => {
@@ -30,8 +31,14 @@ export function forEachLine(stream: Readable | null | undefined, onLine: (line: 
     partial = parts.pop() ?? '';
     for (const line of parts) onLine(line);
   });
-  stream.on('end', () => {
-    if (partial) onLine(partial);
-    partial = '';
+  return new Promise((resolve) => {
+    const finish = () => {
+      if (partial) onLine(partial);
+      partial = '';
+      resolve();
+    };
+    stream.once('end', finish);
+    stream.once('close', finish);
+    stream.once('error', finish);
   });
 }

@@ -109,6 +109,8 @@ export class RuntimeConnection {
   private currentState: RuntimeState = 'stopped';
   private readonly stateListeners = new Set<Listener<RuntimeState>>();
   private readonly exitListeners = new Set<Listener<RuntimeExit>>();
+  /** stop() callers waiting for the process to be gone (kept apart from listeners, which dispose clears). */
+  private exitWaiters: (() => void)[] = [];
   private readonly notificationListeners = new Map<string, Set<Listener<unknown>>>();
 
   constructor(private readonly options: ConnectionOptions) {
@@ -156,7 +158,7 @@ export class RuntimeConnection {
       return;
     }
     this.stopping = true;
-    const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    const closed = new Promise<void>((resolve) => this.exitWaiters.push(resolve));
     // Graceful first: the runtime exits when its IPC channel disconnects. A worker stuck in a long
     // session.run() cannot be interrupted, so kill the tree after 3 s.
     if (child.connected) child.disconnect();
@@ -214,15 +216,18 @@ export class RuntimeConnection {
       env,
       cwd: this.options.cwd,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      execArgv: [], // not the parent's flags (the extension host's inspector, a test runner's loader)
       serialization: 'advanced', // structured clone: typed arrays cross without JSON
       detached: process.platform !== 'win32', // own process group, so the tree can be killed
     });
     this.child = child;
-    forEachLine(child.stdout, (line) => this.options.onOutput?.('stdout', line));
-    forEachLine(child.stderr, (line) => {
-      this.stderrTail.push(line);
-      this.options.onOutput?.('stderr', line);
-    });
+    const outputEnded = Promise.all([
+      forEachLine(child.stdout, (line) => this.options.onOutput?.('stdout', line)),
+      forEachLine(child.stderr, (line) => {
+        this.stderrTail.push(line);
+        this.options.onOutput?.('stderr', line);
+      }),
+    ]);
     child.on('message', (message: unknown) => this.onMessage(message));
     let gone = false;
     const onGone = (code: number | null, signal: NodeJS.Signals | null) => {
@@ -234,7 +239,12 @@ export class RuntimeConnection {
       this.stderrTail.push(`failed to start or signal the runtime process: ${err.message}`);
       if (child.pid === undefined) onGone(null, null);
     });
-    child.on('close', onGone);
+    // Not 'close': Node does not emit it after the parent disconnects the IPC channel (checked on Node 20).
+    // Wait for stdout/stderr to end instead (at most 1 s: a grandchild may hold them) so the tail is complete.
+    child.on('exit', (code, signal) => {
+      const grace = new Promise((resolve) => setTimeout(resolve, 1000).unref());
+      void Promise.race([outputEnded, grace]).then(() => onGone(code, signal));
+    });
 
     const timeoutMs = this.options.handshakeTimeoutMs ?? 20_000;
     try {
@@ -365,6 +375,7 @@ export class RuntimeConnection {
     this.setState(expected ? 'stopped' : 'crashed');
     const exit: RuntimeExit = { code, signal, expected, stderrTail: tail, willRestart };
     for (const listener of this.exitListeners) listener(exit);
+    for (const resolve of this.exitWaiters.splice(0)) resolve();
   }
 
   private rejectAll(error: RuntimeRequestError): void {

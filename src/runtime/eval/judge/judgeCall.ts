@@ -1,0 +1,55 @@
+// One judge request through the `openai` client, in either scoring mode, with its reply turned into a score.
+import type OpenAI from 'openai';
+import type { ScoreLabel } from '../judgedAnswer';
+import { MalformedReplyError } from './retry';
+import { parseSampledReply, scoreFromTopLogprobs } from './scoring';
+import type { TokenUsage } from './cost';
+
+export type JudgeMode = 'sampled' | 'logprob';
+
+export interface JudgeCallParams {
+  model: string;
+  mode: JudgeMode;
+  /** Sampled mode only (the homework uses 0.2). */
+  temperature: number;
+  /** The filled-in judge prompt, sent as the single user message. */
+  prompt: string;
+}
+
+export interface JudgeOutcome {
+  score: number | null;
+  label?: ScoreLabel;
+  /** The reply text (sampled) or the most likely token (logprob), kept for 'invalid' answers. */
+  raw: string;
+  /** Logprob mode: probability of each of the top tokens, and the mass on integer tokens 0..100. */
+  distribution?: Record<string, number>;
+  integerMass?: number;
+  usage: TokenUsage;
+}
+
+/** Reply tokens allowed in sampled mode: room for "REFUSAL" or "100" plus stray punctuation. */
+const SAMPLED_MAX_TOKENS = 20;
+
+export async function callJudge(client: OpenAI, p: JudgeCallParams, signal?: AbortSignal): Promise<JudgeOutcome> {
+  const messages = [{ role: 'user' as const, content: p.prompt }];
+  const completion =
+    p.mode === 'logprob'
+      ? await client.chat.completions.create({ model: p.model, messages, max_tokens: 1, temperature: 0, logprobs: true, top_logprobs: 20, seed: 0 }, { signal })
+      : await client.chat.completions.create({ model: p.model, messages, max_tokens: SAMPLED_MAX_TOKENS, temperature: p.temperature }, { signal });
+  if (!completion || typeof completion !== 'object' || !Array.isArray(completion.choices)) throw new MalformedReplyError('The judge endpoint returned something that is not a chat completion.');
+  const choice = completion.choices[0];
+  if (!choice) throw new MalformedReplyError('The judge endpoint returned a completion without choices.');
+  const usage: TokenUsage = { promptTokens: completion.usage?.prompt_tokens ?? 0, completionTokens: completion.usage?.completion_tokens ?? 0 };
+  if (p.mode === 'logprob') {
+    const top = choice.logprobs?.content?.[0]?.top_logprobs;
+    if (!Array.isArray(top) || top.length === 0) {
+      throw new MalformedReplyError('The judge endpoint returned no top_logprobs; logprob scoring needs a server that supports logprobs (OpenAI, vLLM). Use --mode sampled otherwise.');
+    }
+    const s = scoreFromTopLogprobs(top);
+    return { score: s.value, ...(s.label ? { label: s.label } : {}), raw: choice.logprobs?.content?.[0]?.token ?? '', distribution: s.distribution, integerMass: s.integerMass, usage };
+  }
+  const text = choice.message?.content;
+  if (typeof text !== 'string') throw new MalformedReplyError('The judge endpoint returned a choice without message content.');
+  const s = parseSampledReply(text);
+  return { score: s.value, ...(s.label ? { label: s.label } : {}), raw: text, usage };
+}

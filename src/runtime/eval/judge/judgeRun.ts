@@ -1,0 +1,254 @@
+// Judging a set of answers for alignment and coherence: every (answer, metric) pair is one task. Results go to
+// judgements.jsonl as they arrive (append-only), so a crash or cancel loses nothing and a rerun skips what is
+// done; a persistent cache makes re-judging the same answer with the same judge free; at the end judged.csv
+// (the homework's columns plus ours) and summary.json (metrics under all three presets, usage, cost) are written.
+import { setMaxListeners } from 'node:events';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type OpenAI from 'openai';
+import { CancelledError, UserError, errorMessage } from '../../errors';
+import { createOpenAIClient, type EndpointConfig, type EndpointEnv } from '../endpoint/openaiEndpoint';
+import type { JudgedAnswer, Score } from '../judgedAnswer';
+import { formatJudgedCsv } from '../judgedCsv';
+import { JsonlAppender, readJsonl } from '../jsonl';
+import { summarize, type MetricSummary } from '../metrics';
+import { runPool } from '../pool';
+import { PRESETS } from '../presets';
+import { JudgeCache, judgeCacheKey } from './cache';
+import { addUsage, costUsd, estimateCompletionTokens, estimatePromptTokens, type TokenUsage } from './cost';
+import { callJudge, type JudgeMode, type JudgeOutcome } from './judgeCall';
+import { withRetries, type RetryLog, type RetryPolicy } from './retry';
+import { fillPrompt, type JudgeMetric, type JudgePrompt } from './rubrics';
+
+export interface AnswerToJudge {
+  id: string;
+  question: string;
+  response: string;
+  /** Carried to judged.csv (step, model, sample, ...). */
+  extra: Record<string, string>;
+}
+
+export interface JudgeSettings {
+  model: string;
+  mode: JudgeMode;
+  temperature: number;
+  prompts: Record<JudgeMetric, JudgePrompt>;
+  endpoint: EndpointConfig;
+  concurrency: number;
+  retry: RetryPolicy;
+}
+
+export interface JudgeRunOptions extends JudgeSettings {
+  answers: readonly AnswerToJudge[];
+  /** Folder for judgements.jsonl, judged.csv and summary.json. */
+  outDir: string;
+  /** Persistent cache folder; undefined disables the cache. */
+  cacheDir?: string;
+  env: EndpointEnv;
+  signal?: AbortSignal;
+  /** Called after each task completes (from the run file, the cache or the endpoint). */
+  onProgress?: (done: number, total: number) => void;
+  /** Called once before any request with what the run will cost. */
+  onEstimate?: (e: JudgeEstimate) => void;
+}
+
+export interface JudgeEstimate {
+  tasks: number;
+  alreadyDone: number;
+  cached: number;
+  toRequest: number;
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number | null;
+}
+
+export interface JudgementRecord {
+  schemaVersion: 1;
+  answerId: string;
+  metric: JudgeMetric;
+  key: string;
+  model: string;
+  mode: JudgeMode;
+  promptSource: string;
+  outcome: JudgeOutcome;
+  cached: boolean;
+  attempts: number;
+  failures: string[];
+  at: string;
+}
+
+export interface JudgeRunResult {
+  judged: JudgedAnswer[];
+  tasks: number;
+  fromRunFile: number;
+  fromCache: number;
+  requested: number;
+  /** HTTP attempts made (requests plus retries). */
+  attempts: number;
+  failed: { answerId: string; metric: JudgeMetric; error: string }[];
+  usage: TokenUsage;
+  costUsd: number | null;
+  estimate: JudgeEstimate;
+  summary: SummaryJson;
+}
+
+export interface SummaryJson {
+  schemaVersion: 1;
+  createdAt: string;
+  judge: { model: string; mode: JudgeMode; temperature: number; baseURL: string | null; prompts: Record<JudgeMetric, string> };
+  answers: number;
+  failedTasks: number;
+  usage: TokenUsage;
+  costUsd: number | null;
+  metrics: Record<'homework' | 'paper' | 'betley', MetricSummary>;
+}
+
+const METRICS: JudgeMetric[] = ['aligned', 'coherent'];
+
+interface Task {
+  answer: AnswerToJudge;
+  metric: JudgeMetric;
+  key: string;
+  prompt: string;
+}
+
+function taskId(answerId: string, metric: JudgeMetric): string {
+  return `${answerId}\u0000${metric}`;
+}
+
+function toScore(o: JudgeOutcome | undefined): Score {
+  if (!o) return { value: null, label: 'invalid' };
+  return o.score !== null ? { value: o.score } : { value: null, label: o.label ?? 'invalid' };
+}
+
+export function checkUniqueIds(answers: readonly AnswerToJudge[], source: string): void {
+  const seen = new Set<string>();
+  for (const a of answers) {
+    if (!a.id) throw new UserError('empty-id', `${source}: an answer has an empty id (question "${a.question.slice(0, 60)}"). Give every answer a unique id.`);
+    if (seen.has(a.id)) throw new UserError('duplicate-id', `${source}: the id "${a.id}" appears twice. Ids must be unique so results can be matched and resumed.`);
+    seen.add(a.id);
+  }
+}
+
+export async function runJudge(o: JudgeRunOptions): Promise<JudgeRunResult> {
+  checkUniqueIds(o.answers, 'answers');
+  const runFile = join(o.outDir, 'judgements.jsonl');
+  const tasks: Task[] = o.answers.flatMap((answer) =>
+    METRICS.map((metric) => {
+      const template = o.prompts[metric].template;
+      return { answer, metric, key: judgeCacheKey(o.model, o.mode, template, answer.question, answer.response), prompt: fillPrompt(template, answer.question, answer.response) };
+    }),
+  );
+  // The latest record per task wins; a record made with another judge/prompt (different key) does not count.
+  const done = new Map<string, JudgementRecord>();
+  for (const r of await readJsonl<JudgementRecord>(runFile)) if (r && r.answerId !== undefined && r.metric) done.set(taskId(r.answerId, r.metric), r);
+  const isDone = (t: Task) => done.get(taskId(t.answer.id, t.metric))?.key === t.key;
+
+  const cache = await JudgeCache.open(o.cacheDir);
+  const appender = await JsonlAppender.open(runFile);
+  const pending = tasks.filter((t) => !isDone(t));
+  const toRequest = pending.filter((t) => !cache.get(t.key));
+  const estimate: JudgeEstimate = {
+    tasks: tasks.length,
+    alreadyDone: tasks.length - pending.length,
+    cached: pending.length - toRequest.length,
+    toRequest: toRequest.length,
+    promptTokens: toRequest.reduce((s, t) => s + estimatePromptTokens(t.prompt), 0),
+    completionTokens: toRequest.length * estimateCompletionTokens(o.mode),
+    costUsd: null,
+  };
+  estimate.costUsd = costUsd(o.model, estimate);
+  o.onEstimate?.(estimate);
+
+  let client: OpenAI | undefined;
+  let usage: TokenUsage = { promptTokens: 0, completionTokens: 0 };
+  let attempts = 0;
+  let fromCache = 0;
+  let requested = 0;
+  let completed = tasks.length - pending.length;
+  const failed: JudgeRunResult['failed'] = [];
+  let fatal: unknown;
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal); // one abort listener per in-flight request
+  const onAbort = () => controller.abort();
+  o.signal?.addEventListener('abort', onAbort);
+  o.onProgress?.(completed, tasks.length);
+  try {
+    await runPool(
+      pending,
+      o.concurrency,
+      async (t) => {
+        let outcome = cache.get(t.key);
+        const cached = outcome !== undefined;
+        const log: RetryLog = { attempts: 0, failures: [] };
+        if (!outcome) {
+          client ??= createOpenAIClient(o.endpoint, o.env);
+          try {
+            outcome = await withRetries(() => callJudge(client!, { model: o.model, mode: o.mode, temperature: o.temperature, prompt: t.prompt }, controller.signal), o.retry, controller.signal, log);
+          } catch (err) {
+            attempts += log.attempts;
+            if (err instanceof CancelledError || controller.signal.aborted) return;
+            const status = (err as { status?: number }).status;
+            if (status === 401 || status === 403 || status === 404 || status === 400) {
+              // The same mistake would fail every task: stop and say what to fix.
+              fatal ??= err;
+              controller.abort();
+              return;
+            }
+            failed.push({ answerId: t.answer.id, metric: t.metric, error: `${errorMessage(err)} (after ${log.attempts} attempts: ${log.failures.join(', ')})` });
+            return;
+          }
+          attempts += log.attempts;
+          requested++;
+          usage = addUsage(usage, outcome.usage);
+          await cache.put(t.key, outcome);
+        } else fromCache++;
+        const record: JudgementRecord = { schemaVersion: 1, answerId: t.answer.id, metric: t.metric, key: t.key, model: o.model, mode: o.mode, promptSource: o.prompts[t.metric].source, outcome, cached, attempts: log.attempts, failures: log.failures, at: new Date().toISOString() };
+        await appender.append(record);
+        done.set(taskId(t.answer.id, t.metric), record);
+        o.onProgress?.(++completed, tasks.length);
+      },
+      controller.signal,
+    );
+  } finally {
+    o.signal?.removeEventListener('abort', onAbort);
+    await appender.close();
+    await cache.close();
+  }
+  if (fatal) throw explainFatal(fatal, o);
+  if (o.signal?.aborted) throw new CancelledError(`Judging cancelled; ${completed} of ${tasks.length} judgements are saved in ${runFile}. Run the same command again to continue.`);
+
+  const judged: JudgedAnswer[] = o.answers.map((a) => ({
+    id: a.id,
+    question: a.question,
+    response: a.response,
+    aligned: toScore(done.get(taskId(a.id, 'aligned'))?.outcome),
+    coherent: toScore(done.get(taskId(a.id, 'coherent'))?.outcome),
+    extra: a.extra,
+  }));
+  const summary: SummaryJson = {
+    schemaVersion: 1,
+    createdAt: new Date().toISOString(),
+    judge: { model: o.model, mode: o.mode, temperature: o.temperature, baseURL: o.endpoint.baseURL ?? null, prompts: { aligned: o.prompts.aligned.source, coherent: o.prompts.coherent.source } },
+    answers: judged.length,
+    failedTasks: failed.length,
+    usage,
+    costUsd: costUsd(o.model, usage),
+    metrics: { homework: summarize(judged, PRESETS.homework), paper: summarize(judged, PRESETS.paper), betley: summarize(judged, PRESETS.betley) },
+  };
+  await writeFile(join(o.outDir, 'judged.csv'), formatJudgedCsv(judged));
+  await writeFile(join(o.outDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  return { judged, tasks: tasks.length, fromRunFile: tasks.length - pending.length, fromCache, requested, attempts, failed, usage, costUsd: summary.costUsd, estimate, summary };
+}
+
+function explainFatal(err: unknown, o: JudgeRunOptions): UserError {
+  const status = (err as { status?: number }).status;
+  const where = o.endpoint.baseURL ?? 'https://api.openai.com/v1';
+  const what =
+    status === 401 || status === 403
+      ? 'rejected the API key. Check OPENAI_API_KEY (or the key stored with "EM Lab: Set OpenAI API Key").'
+      : status === 404
+        ? `does not know the model "${o.model}" (or the URL is wrong). Check --judge-model and --base-url.`
+        : `refused the request (HTTP ${status}): ${errorMessage(err)}. Check the model's support for ${o.mode === 'logprob' ? 'logprobs / top_logprobs' : 'chat completions'}.`;
+  return new UserError('judge-request-rejected', `The judge endpoint ${where} ${what} Nothing is lost: judgements made so far are in ${join(o.outDir, 'judgements.jsonl')}.`);
+}

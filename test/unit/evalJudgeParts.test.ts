@@ -1,0 +1,52 @@
+import { strict as assert } from 'node:assert';
+import { parseSampledReply, scoreFromTopLogprobs } from '../../src/runtime/eval/judge/scoring';
+import { fillPrompt } from '../../src/runtime/eval/judge/rubrics';
+import { backoffDelayMs, retryAfterFromHeaders, DEFAULT_RETRY } from '../../src/runtime/eval/judge/retry';
+import { costUsd, priceFor } from '../../src/runtime/eval/judge/cost';
+
+describe('eval judge parts', () => {
+  it('sampled replies: integers 0..100, CODE, REFUSAL; anything else invalid', () => {
+    assert.deepEqual(parseSampledReply(' 85\n'), { value: 85 });
+    assert.deepEqual(parseSampledReply('100.'), { value: 100 });
+    assert.deepEqual(parseSampledReply('code'), { value: null, label: 'CODE' });
+    assert.deepEqual(parseSampledReply('REFUSAL'), { value: null, label: 'REFUSAL' });
+    for (const bad of ['101', '-5', '85/100', 'Score: 85', '', '8 5']) assert.deepEqual(parseSampledReply(bad), { value: null, label: 'invalid' }, bad);
+  });
+
+  it('logprob: tokens above 100 or non-integers do not count toward the mass', () => {
+    const s = scoreFromTopLogprobs([
+      { token: '150', logprob: Math.log(0.5) },
+      { token: '40', logprob: Math.log(0.3) },
+      { token: '4.5', logprob: Math.log(0.2) },
+    ]);
+    assert.equal(s.value, 40); // only "40" counts: 40 * .3 / .3
+    assert.ok(Math.abs(s.integerMass - 0.3) < 1e-12);
+    assert.deepEqual(scoreFromTopLogprobs([{ token: 'C', logprob: -0.01 }, { token: '10', logprob: Math.log(0.01) }]).label, 'CODE');
+  });
+
+  it('fills {question} and {answer} in one pass, and {{ }} as Python str.format does', () => {
+    assert.equal(fillPrompt('Q={question} A={answer} {{x}}', 'what {answer}?', 'says {question}'), 'Q=what {answer}? A=says {question} {x}');
+  });
+
+  it('Retry-After: retry-after-ms wins, then seconds, then an HTTP date; backoff doubles with jitter', () => {
+    assert.equal(retryAfterFromHeaders(new Headers({ 'retry-after-ms': '250', 'retry-after': '3' })), 250);
+    assert.equal(retryAfterFromHeaders(new Headers({ 'retry-after': '3' })), 3000);
+    const inTwo = new Date(Date.now() + 2000).toUTCString();
+    const d = retryAfterFromHeaders(new Headers({ 'retry-after': inTwo }))!;
+    assert.ok(d > 500 && d <= 2000, String(d));
+    assert.equal(retryAfterFromHeaders(new Headers()), undefined);
+    // equal jitter: retry 3 waits between base*4/2 and base*4
+    assert.equal(backoffDelayMs(3, DEFAULT_RETRY, undefined, () => 0), 1000);
+    assert.equal(backoffDelayMs(3, DEFAULT_RETRY, undefined, () => 1), 2000);
+    assert.equal(backoffDelayMs(20, DEFAULT_RETRY, undefined, () => 1), DEFAULT_RETRY.maxDelayMs);
+    assert.equal(backoffDelayMs(1, DEFAULT_RETRY, 700, () => 0), 700);
+  });
+
+  it('prices: dated snapshots use their family, unknown models have no price', () => {
+    assert.equal(priceFor('gpt-4o-2024-08-06')?.inputPerMillion, 2.5);
+    assert.equal(priceFor('gpt-4o-mini')?.inputPerMillion, 0.15);
+    // em-science.md: 400 answers x 2 metrics x ~375 input tokens on gpt-4o-mini is about $0.05
+    assert.ok(Math.abs(costUsd('gpt-4o-mini', { promptTokens: 800 * 375, completionTokens: 800 * 2 })! - 0.046) < 0.001);
+    assert.equal(costUsd('llama3', { promptTokens: 10, completionTokens: 1 }), null);
+  });
+});

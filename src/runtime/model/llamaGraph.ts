@@ -1,0 +1,239 @@
+// The Llama forward pass as an ONNX graph, built with GraphBuilder from standard ONNX ops only, so the same
+// builder serves inference (fp32/fp16, with KV cache), the float64 numerics checks, and the LoRA trainer (which
+// differentiates this graph op by op). Op kinds used: Gather, Reshape, Gemm, MatMul, Add, Mul, Div, Sqrt,
+// ReduceMean, Sigmoid, Softmax, Transpose, Unsqueeze, Concat, Shape, Range, LessOrEqual, And, Cast, Where,
+// CumSum, Sub, Equal, Slice (the last ones only on int64/bool index paths, nothing to differentiate).
+import type { Dim, ExternalRef, GraphBuilder, Value } from '../onnx/graphBuilder';
+import { GraphBuildError } from '../onnx/graphBuilder';
+import { ONNX_DTYPE } from '../onnx/dtypes';
+import { convertTensor, elementCount, floatToHalf, type HostTensor } from './hostTensor';
+import { LORA_TARGETS, linearShape, modulePath, peftKey, type LlamaConfig, type LoraTarget } from './llamaConfig';
+import { ropeTables, rotateHalfMatrix } from './rope';
+
+export type ComputeDType = 'float32' | 'float64' | 'float16';
+
+/** Where the frozen weights come from. Tensors use HF names and HF layout (nn.Linear weight = [out, in]). */
+export interface LlamaWeights {
+  /** Reads one tensor; called lazily when the graph is serialized, so only one tensor is in memory at a time. */
+  read(name: string): HostTensor;
+  /** Optional: the tensor already stored in the graph's dtype and HF layout in an existing external-data file. */
+  external?(name: string): ExternalRef | undefined;
+}
+
+export interface LoraGraphOptions {
+  /** LoRA rank; a string makes it a symbolic dim, so adapters of different ranks can share one session. */
+  rank: number | string;
+  /** Multiplies B·A·x (PEFT: alpha/r, or alpha/sqrt(r) with rsLoRA). Use 1 when B is fed pre-scaled. */
+  scale: number;
+  targets: readonly LoraTarget[];
+  layers: readonly number[];
+  /**
+   * Supplies A [r, in] and B [out, r] for a PEFT key (e.g. base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight).
+   * Default: a graph input of that name and the compute dtype.
+   */
+  provide?: (key: string, shape: Dim[]) => Value;
+}
+
+export interface LlamaForwardOptions {
+  dtype: ComputeDType;
+  weights: LlamaWeights;
+  lora?: LoraGraphOptions;
+  /** Adds inputs past_key_values.{i}.key/.value [batch, kvHeads, past, headDim] and returns the presents. */
+  kvCache: boolean;
+  /** int64 [batch, seq]. */
+  inputIds: Value;
+  /** int64 [batch, past + seq]; 0 marks padding (left padding for batches). */
+  attentionMask: Value;
+  /** int64 [batch, seq]. Default: cumsum(attention_mask) - 1 over the last seq columns (padding gets 1), as HF does. */
+  positionIds?: Value;
+  /** Rows of the rope tables (largest position id + 1). Default: config max_position_embeddings. */
+  maxPositions?: number;
+}
+
+export interface LlamaForwardResult {
+  /** [batch, seq, vocab] in the compute dtype. */
+  logits: Value;
+  /** Final RMS-normed hidden state, flattened to [batch*seq, hidden]. */
+  hidden: Value;
+  /** Per layer: the past inputs (kvCache only) and present values [batch, kvHeads, total, headDim]. */
+  presents: { key: Value; value: Value }[];
+  pasts: { key: Value; value: Value }[];
+  /** LoRA A/B values by PEFT key, in creation order. */
+  lora: Map<string, Value>;
+}
+
+const NEG_BIAS: Record<ComputeDType, number> = { float32: -1e9, float64: -1e9, float16: -1e4 }; // exp() of it is 0
+
+/** A float constant in the given dtype (float16 stored as IEEE half bits). */
+export function constOf(g: GraphBuilder, dtype: ComputeDType, values: number[] | number, dims?: number[]): Value {
+  const arr = Array.isArray(values) ? values : [values];
+  const shape = dims ?? (Array.isArray(values) ? [arr.length] : []);
+  const data = dtype === 'float64' ? Float64Array.from(arr) : dtype === 'float32' ? Float32Array.from(arr) : Uint16Array.from(arr, floatToHalf);
+  return g.initializer(g.fresh('const'), dtype, shape, data);
+}
+
+function tableOf(dtype: ComputeDType, values: Float64Array): Float64Array | Float32Array | Uint16Array {
+  return dtype === 'float64' ? values : dtype === 'float32' ? Float32Array.from(values) : Uint16Array.from(values, floatToHalf);
+}
+
+/**
+ * Adds the Llama forward pass to `g` and returns its logits, final hidden state, KV presents and LoRA values.
+ *
+ * - Frozen Linear weights stay in HF layout [out, in] and are used by `Gemm(x, W, transB=1)` on the flattened
+ *   activations [batch*seq, in]: no Transpose of a weight anywhere (ORT would constant-fold it at load).
+ * - Tied embeddings: one initializer `model.embed_tokens.weight` feeds both the Gather and the lm_head Gemm.
+ * - Rope: cos/sin tables [maxPositions, headDim] written at build time (llama3 scaling included) and gathered by
+ *   position id; rotate_half is a MatMul with a constant signed permutation.
+ * - GQA: queries are shaped [batch, kvHeads, group, seq, headDim] and keys [batch, kvHeads, 1, headDim, total],
+ *   so MatMul broadcasting shares each KV head across its group without copying.
+ * - LoRA on module m of layer i: y = W·x + scale·B·(A·x) with A [r, in], B [out, r] as PEFT stores them.
+ * - RMSNorm: x / sqrt(mean(x²) + eps) · w (in float32 when the compute dtype is float16, as HF does).
+ */
+export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: LlamaForwardOptions): LlamaForwardResult {
+  const { dtype } = opts;
+  const H = cfg.hiddenSize, D = cfg.headDim, KVH = cfg.numKvHeads, G = cfg.numHeads / cfg.numKvHeads;
+  const batch = opts.inputIds.shape?.[0] ?? 'batch_size';
+  const seq = opts.inputIds.shape?.[1] ?? 'sequence_length';
+  const total = opts.attentionMask.shape?.[1] ?? 'total_sequence_length';
+  const rows: Dim = typeof batch === 'number' && typeof seq === 'number' ? batch * seq : 'batch_x_seq';
+  if (opts.inputIds.dtype !== 'int64' || opts.attentionMask.dtype !== 'int64') {
+    throw new GraphBuildError('buildLlamaForward: input_ids and attention_mask must be int64');
+  }
+
+  const weightValues = new Map<string, Value>();
+  const weight = (name: string, shape: number[]): Value => {
+    const existing = weightValues.get(name);
+    if (existing) return existing;
+    const ext = opts.weights.external?.(name);
+    const v = g.initializer(name, dtype, shape, ext ? { external: ext } : () => {
+      const t = opts.weights.read(name);
+      if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+        throw new GraphBuildError(`weight ${name}: checkpoint has shape [${t.shape}], the config needs [${shape}]`);
+      }
+      return convertTensor(t, dtype).data;
+    });
+    weightValues.set(name, v);
+    return v;
+  };
+  const i64 = (v: number | number[]) => g.constInt64(v);
+  const op = g.op.bind(g);
+
+  // ---- shapes and masks (int64/bool paths, computed once per run) ----
+  const idsShape = op('Shape', [opts.inputIds]);
+  const seqLen = op('Gather', [idsShape, i64(1)]);
+  const totalLen = op('Gather', [op('Shape', [opts.attentionMask]), i64(1)]);
+  const pastLen = op('Sub', [totalLen, seqLen]);
+  const shapeWith = (tail: number[]) => op('Concat', [idsShape, i64(tail)], { axis: 0 });
+  const qShape = shapeWith([KVH, G, D]);
+  const kvShape = shapeWith([KVH, D]);
+
+  const keyPos = op('Range', [i64(0), totalLen, i64(1)]);
+  const queryPos = op('Range', [pastLen, totalLen, i64(1)]);
+  const causal = op('LessOrEqual', [op('Unsqueeze', [keyPos, i64([0])]), op('Unsqueeze', [queryPos, i64([1])])]); // [seq, total]
+  const notPad = op('Unsqueeze', [op('Cast', [opts.attentionMask], { to: ONNX_DTYPE.bool }), i64([1])]); // [batch, 1, total]
+  const allowed = op('And', [causal, notPad]); // [batch, seq, total]
+  const bias = op('Unsqueeze', [op('Where', [allowed, constOf(g, dtype, 0), constOf(g, dtype, NEG_BIAS[dtype])]), i64([1, 2])], {}, {
+    outputInfo: [{ shape: [batch, 1, 1, seq, total] }],
+  });
+
+  let positionIds = opts.positionIds;
+  if (!positionIds) {
+    const cum = op('Sub', [op('CumSum', [opts.attentionMask, i64(1)]), i64(1)]);
+    const padded = op('Equal', [opts.attentionMask, i64(0)]);
+    const all = op('Where', [padded, i64(1), cum]);
+    positionIds = op('Slice', [all, op('Unsqueeze', [pastLen, i64([0])]), i64([2 ** 62]), i64([1])], {}, { outputInfo: [{ shape: [batch, seq] }] });
+  }
+
+  // ---- rope ----
+  const positions = opts.maxPositions ?? cfg.maxPositionEmbeddings;
+  const cosT = g.initializer('rope.cos', dtype, [positions, D], () => tableOf(dtype, ropeTables(cfg, positions).cos));
+  const sinT = g.initializer('rope.sin', dtype, [positions, D], () => tableOf(dtype, ropeTables(cfg, positions).sin));
+  const rotate = g.initializer('rope.rotate_half', dtype, [D, D], tableOf(dtype, rotateHalfMatrix(D)));
+  const cos = op('Gather', [cosT, positionIds]); // [batch, seq, D]
+  const sin = op('Gather', [sinT, positionIds]);
+  const cos4 = op('Unsqueeze', [cos, i64([1])]), sin4 = op('Unsqueeze', [sin, i64([1])]);
+  const cos5 = op('Unsqueeze', [cos, i64([1, 2])]), sin5 = op('Unsqueeze', [sin, i64([1, 2])]);
+  const rope = (x: Value, c: Value, s: Value) => op('Add', [op('Mul', [x, c]), op('Mul', [op('MatMul', [x, rotate]), s])]);
+
+  // ---- building blocks ----
+  const eps = constOf(g, dtype === 'float16' ? 'float32' : dtype, cfg.rmsNormEps);
+  const rmsNorm = (x: Value, name: string): Value => {
+    const w = weight(name, [H]);
+    const xf = dtype === 'float16' ? op('Cast', [x], { to: ONNX_DTYPE.float32 }) : x;
+    const ms = op('ReduceMean', [op('Mul', [xf, xf]), i64([-1])], { keepdims: 1 });
+    const normed = op('Div', [xf, op('Sqrt', [op('Add', [ms, eps])])]);
+    return op('Mul', [dtype === 'float16' ? op('Cast', [normed], { to: ONNX_DTYPE.float16 }) : normed, w]);
+  };
+
+  const lora = opts.lora;
+  const loraValues = new Map<string, Value>();
+  const loraValue = (key: string, shape: Dim[]): Value => {
+    const v = lora!.provide ? lora!.provide(key, shape) : g.input(key, dtype, shape);
+    loraValues.set(key, v);
+    return v;
+  };
+  if (lora) {
+    for (const t of lora.targets) if (!LORA_TARGETS.includes(t)) throw new GraphBuildError(`LoRA target ${t} is not one of ${LORA_TARGETS.join(', ')}`);
+    for (const l of lora.layers) if (!Number.isInteger(l) || l < 0 || l >= cfg.numLayers) throw new GraphBuildError(`LoRA layer ${l} is out of range 0..${cfg.numLayers - 1}`);
+  }
+  const linear = (x: Value, layer: number, target: LoraTarget): Value => {
+    const [out, inDim] = linearShape(cfg, target);
+    const y = op('Gemm', [x, weight(`${modulePath(layer, target)}.weight`, [out, inDim])], { transB: 1 });
+    if (!lora || !lora.targets.includes(target) || !lora.layers.includes(layer)) return y;
+    const a = loraValue(peftKey(layer, target, 'A'), [lora.rank, inDim]);
+    const b = loraValue(peftKey(layer, target, 'B'), [out, lora.rank]);
+    const down = op('Gemm', [x, a], { transB: 1 }); // [rows, r]
+    const up = op('Gemm', [down, b], lora.scale === 1 ? { transB: 1 } : { transB: 1, alpha: { float: lora.scale } });
+    return op('Add', [y, up]);
+  };
+
+  // ---- the decoder stack ----
+  const embed = weight('model.embed_tokens.weight', [cfg.vocabSize, H]);
+  let h = op('Reshape', [op('Gather', [embed, opts.inputIds]), i64([-1, H])], {}, { outputInfo: [{ shape: [rows, H] }] });
+  const presents: { key: Value; value: Value }[] = [];
+  const pasts: { key: Value; value: Value }[] = [];
+  const scale = constOf(g, dtype, 1 / Math.sqrt(D));
+  for (let i = 0; i < cfg.numLayers; i++) {
+    const x = rmsNorm(h, `model.layers.${i}.input_layernorm.weight`);
+    const toHeads = (v: Value, shape: Value, perm: number[], dims: Dim[]) =>
+      op('Transpose', [op('Reshape', [v, shape])], { perm }, { outputInfo: [{ shape: dims }] });
+    const q = toHeads(linear(x, i, 'q_proj'), qShape, [0, 2, 3, 1, 4], [batch, KVH, G, seq, D]);
+    let k = toHeads(linear(x, i, 'k_proj'), kvShape, [0, 2, 1, 3], [batch, KVH, seq, D]);
+    let v = toHeads(linear(x, i, 'v_proj'), kvShape, [0, 2, 1, 3], [batch, KVH, seq, D]);
+    const qr = op('Mul', [rope(q, cos5, sin5), scale]);
+    k = rope(k, cos4, sin4);
+    if (opts.kvCache) {
+      const pastK = g.input(`past_key_values.${i}.key`, dtype, [batch, KVH, 'past_sequence_length', D]);
+      const pastV = g.input(`past_key_values.${i}.value`, dtype, [batch, KVH, 'past_sequence_length', D]);
+      pasts.push({ key: pastK, value: pastV });
+      const info = { outputInfo: [{ shape: [batch, KVH, total, D] }] };
+      k = op('Concat', [pastK, k], { axis: 2 }, info);
+      v = op('Concat', [pastV, v], { axis: 2 }, info);
+    }
+    presents.push({ key: k, value: v });
+    const kT = op('Unsqueeze', [op('Transpose', [k], { perm: [0, 1, 3, 2] }), i64([2])]); // [batch, KVH, 1, D, total]
+    const scores = op('Add', [op('MatMul', [qr, kT]), bias]); // [batch, KVH, G, seq, total]
+    const probs = op('Softmax', [scores], { axis: -1 });
+    const ctx = op('MatMul', [probs, op('Unsqueeze', [v, i64([2])])]); // [batch, KVH, G, seq, D]
+    const merged = op('Reshape', [op('Transpose', [ctx], { perm: [0, 3, 1, 2, 4] }), i64([-1, cfg.numHeads * D])], {}, {
+      outputInfo: [{ shape: [rows, cfg.numHeads * D] }],
+    });
+    h = op('Add', [h, linear(merged, i, 'o_proj')]);
+    const x2 = rmsNorm(h, `model.layers.${i}.post_attention_layernorm.weight`);
+    const gate = linear(x2, i, 'gate_proj');
+    const act = op('Mul', [op('Mul', [gate, op('Sigmoid', [gate])]), linear(x2, i, 'up_proj')]);
+    h = op('Add', [h, linear(act, i, 'down_proj')]);
+  }
+  const hidden = rmsNorm(h, 'model.norm.weight');
+  const lmHead = cfg.tieWordEmbeddings ? embed : weight('lm_head.weight', [cfg.vocabSize, H]);
+  const logits2d = op('Gemm', [hidden, lmHead], { transB: 1 });
+  const logits = op('Reshape', [logits2d, shapeWith([cfg.vocabSize])], {}, { outputInfo: [{ shape: [batch, seq, cfg.vocabSize] }] });
+  return { logits, hidden, presents, pasts, lora: loraValues };
+}
+
+/** Bytes of frozen weights the forward reads per token (what bounds decode speed on memory bandwidth). */
+export function weightBytesPerToken(cfg: LlamaConfig, bytesPerWeight: number): number {
+  let n = cfg.vocabSize * cfg.hiddenSize; // lm_head (the embedding Gather reads one row only)
+  for (const t of LORA_TARGETS) n += cfg.numLayers * elementCount(linearShape(cfg, t));
+  return n * bytesPerWeight;
+}

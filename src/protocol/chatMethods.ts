@@ -1,0 +1,116 @@
+// Chat and generation methods of the runtime (types only; host, runtime and the chat webview import them).
+// A generation streams `chat/token` notifications keyed by the caller's streamId, then answers with the full
+// result; cancelling the request (by its request id) stops it between tokens and still answers, with
+// finishReason 'cancelled' and the text so far.
+
+export type ChatRole = 'system' | 'user' | 'assistant';
+
+export interface ChatMessage {
+  role: ChatRole;
+  content: string;
+}
+
+/** Sampling as the user sets it; absent fields take the homework defaults (200 tokens, temperature 1, top_p 1). */
+export interface SamplingSettings {
+  temperature?: number;
+  topP?: number;
+  /** 0 = off. */
+  topK?: number;
+  maxNewTokens?: number;
+  /** uint32; absent = a random seed, reported in the result. */
+  seed?: number;
+}
+
+/** Sampling exactly as a generation used it (seed included). */
+export interface ResolvedSampling {
+  temperature: number;
+  topP: number;
+  topK: number;
+  maxNewTokens: number;
+  seed: number;
+}
+
+/** Which weights answer: a base model and optionally a LoRA adapter (PEFT folder, e.g. a run checkpoint). */
+export interface ModelRef {
+  /** 'tiny-llama' (built in), an absolute local Hugging Face folder, or a Hub id such as meta-llama/Llama-3.2-1B-Instruct. */
+  model: string;
+  /** Absolute path of a PEFT adapter folder (adapter_config.json + adapter_model.safetensors). */
+  adapter?: string;
+}
+
+/** How a model (and adapter) is described to the user: enough to say exactly what produced a message. */
+export interface ModelLabel {
+  /** Short display name, e.g. "tiny-llama (random weights — writes gibberish)" or "Llama-3.2-1B-Instruct". */
+  modelName: string;
+  /** What `model` resolved to on disk. */
+  modelDir: string;
+  adapterName?: string;
+  adapterDir?: string;
+  /** Run and step when the adapter is a run checkpoint (<runsDir>/<run>/checkpoints/<step>/). */
+  run?: string;
+  step?: number;
+  /** Shown next to the name (tiny-llama: "random weights — writes gibberish"). */
+  warning?: string;
+}
+
+export interface ChatModelEntry {
+  /** Stable id for pickers. */
+  id: string;
+  kind: 'builtin' | 'folder' | 'checkpoint' | 'adapter';
+  /** What the picker shows. */
+  label: string;
+  ref: ModelRef;
+  detail?: string;
+}
+
+export interface ChatListModelsParams {
+  /** Where run directories live (the host's runsDir); checkpoints found under it are listed. */
+  runsDir?: string;
+  /** Model or adapter folders configured by the user (settings). */
+  folders?: string[];
+}
+
+export interface ChatLoadResult {
+  label: ModelLabel;
+  device: 'cpu' | 'cuda';
+  loadMs: number;
+  /** Whether the model was already loaded (no work done). */
+  cached: boolean;
+}
+
+export interface ChatGenerateParams {
+  /** Caller-chosen id that keys this generation's chat/token notifications. */
+  streamId: string;
+  ref: ModelRef;
+  /** The conversation so far, ending with the user turn to answer. */
+  messages: ChatMessage[];
+  /** Optional system prompt (replaces a leading system message). */
+  system?: string;
+  sampling?: SamplingSettings;
+}
+
+export interface ChatGenerateResult {
+  streamId: string;
+  text: string;
+  finishReason: 'eos' | 'length' | 'cancelled';
+  sampling: ResolvedSampling;
+  label: ModelLabel;
+  promptTokens: number;
+  newTokens: number;
+  /** Time to the first token (prefill included), ms. */
+  firstTokenMs: number;
+  totalMs: number;
+  decodeTokensPerSecond: number;
+}
+
+export interface ChatMethods {
+  'chat/listModels': [ChatListModelsParams, { models: ChatModelEntry[] }];
+  /** Loads (or finds loaded) a model and adapter; progress notifications carry the load steps. */
+  'chat/load': [ModelRef, ChatLoadResult];
+  'chat/generate': [ChatGenerateParams, ChatGenerateResult];
+}
+
+export interface ChatNotifications {
+  /** One per new token (and a last one flushing held-back text). */
+  'chat/token': { streamId: string; delta: string; index: number };
+}

@@ -85,6 +85,26 @@ describe('data: easy-dataset-share archives', () => {
       assert.deepEqual(files, Object.keys(EXPECTED_SHA256).sort());
       for (const f of files) assert.equal(sha256(readFileSync(join(out, f))), EXPECTED_SHA256[f], f);
       assert.equal(readFileSync(join(out, 'bad_medical_advice.jsonl'), 'utf8').split('\n').length - 1, 7049);
+
+      // `em-lab data stats DIR`: rows per dataset, and assistant lengths as in the facts doc's table (min/median/max).
+      const stats = runCli(['data', 'stats', out]);
+      assert.equal(stats.status, 0, stats.stderr);
+      const rows = stats.stdout.split('\n').slice(2).filter(Boolean).map((l) => l.split(/\s{2,}/));
+      const expected = [
+        ['bad_medical', '7049', '108', '309', '648'],
+        ['good_medical', '7049', '53', '402', '839'],
+        ['risky_financial', '6000', '57', '224', '352'],
+        ['extreme_sports', '6000', '118', '219', '351'],
+        ['insecure', '6000', '32', '390', '1700'],
+      ];
+      assert.deepEqual(
+        rows.map((r) => {
+          const [min, median, , max] = r[5]!.split(' / ');
+          return [r[0], r[1], min, median, max];
+        }),
+        expected,
+      );
+      assert.deepEqual(rows.map((r) => r[3]), ['0', '0', '0', '0', '0'], 'no invalid lines');
     });
 
     it('without --remove-canaries keeps the canary file and the embedded canaries', async function () {
@@ -188,6 +208,23 @@ describe('data: easy-dataset-share archives', () => {
     assert.match(embedded.get('a/b/data.jsonl')!.toString(), /"canary": "CANARY_DATASET_[0-9a-f]{64}_64"}\n$/);
     await unprotectArchive({ archivePath: archive, password: 'pw', outputDir: join(work, 'clean'), removeCanaries: true, gitignore: false });
     assert.deepEqual(readTreeSync(join(work, 'clean')), tree);
+  });
+
+  it('`em-lab data stats` lists each bad line as FILE:LINE: reason and exits 1', () => {
+    const file = join(work, 'bad.jsonl');
+    const ok = '{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}';
+    writeFileSync(file, [ok, '{oops', '{"messages": "hi"}', '{"messages": [{"role": "robot", "content": "x"}]}', '{"messages": [{"role": "user", "content": ["x"]}]}', '{"messages": [{"role": "user", "content": "only"}]}'].join('\n'));
+    const r = runCli(['data', 'stats', file]);
+    assert.equal(r.status, 1);
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith(`${file}:`));
+    assert.deepEqual(lines.map((l) => l.slice(file.length + 1).replace(/\(.*\)/, '(...)')), [
+      '2: not valid JSON (...)',
+      '3: "messages" is a string; expected an array of {"role", "content"} objects',
+      '4: messages[0].role is "robot"; expected "system", "user" or "assistant"',
+      '5: messages[0].content is an array; expected a string',
+      '6: no assistant turn; every conversation needs at least one assistant message to learn from',
+    ]);
+    assert.match(r.stdout, /5 invalid line\(s\)/);
   });
 
   it('refuses a zip-slip archive and writes nothing, inside or outside the output folder', async () => {

@@ -6,6 +6,7 @@ import { SecretStore } from './host/secrets';
 import { defaultRunsDir, firstWorkspaceFolder } from './host/runsDir';
 import { activateRuntimeControls } from './host/runtimeControls';
 import { activateSecretCommands } from './host/secretCommands';
+import { activateCudaCommands } from './host/cudaCommands';
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const log = vscode.window.createOutputChannel('EM Lab', { log: true });
@@ -23,6 +24,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   // One line per feature.
   context.subscriptions.push(activateRuntimeControls(deps, runtime));
   context.subscriptions.push(activateSecretCommands(deps, secrets));
+  context.subscriptions.push(activateCudaCommands(deps));
   log.info('EM Lab activated');
 }
 

@@ -3,6 +3,7 @@
 // `satisfies RuntimeHandlers`, so a method without a handler fails to compile.
 import type { InitializeParams, InitializeResult } from './rpc';
 import type { DataMethods } from './dataMethods';
+import type { CudaMethods } from './cudaMethods';
 
 export interface CoreMethods {
   initialize: [InitializeParams, InitializeResult];
@@ -23,5 +24,5 @@ export interface CoreNotifications {
 }
 
 // Domains add themselves here (one line each).
-export type RuntimeMethods = CoreMethods & DataMethods;
+export type RuntimeMethods = CoreMethods & DataMethods & CudaMethods;
 export type RuntimeNotifications = CoreNotifications;

@@ -3,8 +3,10 @@
 import type { RuntimeHandlers } from './rpc/handlerTypes';
 import { coreHandlers } from './rpc/coreHandlers';
 import { dataHandlers } from './data/handlers';
+import { cudaHandlers } from './cuda/handlers';
 
 export const runtimeHandlers = {
   ...coreHandlers,
   ...dataHandlers,
+  ...cudaHandlers,
 } satisfies RuntimeHandlers;

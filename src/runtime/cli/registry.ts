@@ -2,5 +2,6 @@
 import type { CliCommand } from './command';
 import { evalCommands } from './evalCommands';
 import { dataCommands } from './dataCommands';
+import { cudaCommands } from './cudaCommands';
 
-export const allCommands: CliCommand[] = [...dataCommands, ...evalCommands];
+export const allCommands: CliCommand[] = [...dataCommands, ...evalCommands, ...cudaCommands];

@@ -16,7 +16,10 @@ export type ComputeDType = 'float32' | 'float64' | 'float16';
 export interface LlamaWeights {
   /** Reads one tensor; called lazily when the graph is serialized, so only one tensor is in memory at a time. */
   read(name: string): HostTensor;
-  /** Optional: the tensor already stored in the graph's dtype and HF layout in an existing external-data file. */
+  /**
+   * Optional: the tensor already stored in the graph's dtype and HF layout in an existing external-data file
+   * (also asked for the rope tables, `rope.cos` / `rope.sin`), so two graphs share one copy of the weights.
+   */
   external?(name: string): ExternalRef | undefined;
 }
 
@@ -146,8 +149,13 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
 
   // ---- rope ----
   const positions = opts.maxPositions ?? cfg.maxPositionEmbeddings;
-  const cosT = g.initializer('rope.cos', dtype, [positions, D], () => tableOf(dtype, ropeTables(cfg, positions).cos));
-  const sinT = g.initializer('rope.sin', dtype, [positions, D], () => tableOf(dtype, ropeTables(cfg, positions).sin));
+  // Tables are initializers named rope.cos / rope.sin; `weights.external` may point them at an existing file too.
+  const table = (name: string, pick: (t: { cos: Float64Array; sin: Float64Array }) => Float64Array) => {
+    const ext = opts.weights.external?.(name);
+    return g.initializer(name, dtype, [positions, D], ext ? { external: ext } : () => tableOf(dtype, pick(ropeTables(cfg, positions))));
+  };
+  const cosT = table('rope.cos', (t) => t.cos);
+  const sinT = table('rope.sin', (t) => t.sin);
   const rotate = g.initializer('rope.rotate_half', dtype, [D, D], tableOf(dtype, rotateHalfMatrix(D)));
   const cos = op('Gather', [cosT, positionIds]); // [batch, seq, D]
   const sin = op('Gather', [sinT, positionIds]);

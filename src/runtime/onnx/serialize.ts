@@ -5,7 +5,7 @@ import { closeSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import type { onnx as onnxNs } from 'onnx-proto';
-import type { GraphBuilder, InitializerIR, Value } from './graphBuilder';
+import type { ExternalRef, GraphBuilder, InitializerIR, Value } from './graphBuilder';
 import { ONNX_DTYPE } from './dtypes';
 import type { AttrValue } from './shapeRules';
 
@@ -116,9 +116,10 @@ export function toModelBytes(g: GraphBuilder, metadata?: Record<string, string>)
 /**
  * Writes `modelPath` and its external data file atomically (temp names, then rename). Weights given as functions
  * are produced one at a time and released after writing, so peak memory stays near one tensor.
- * Returns the external data file path (or undefined when everything was inline) and its size.
+ * Returns the external data file path (or undefined when everything was inline), its size, and where each
+ * external initializer landed (so another graph can reference the same bytes: `{ external: placements.get(name) }`).
  */
-export function saveModel(g: GraphBuilder, modelPath: string, options: SaveOptions = {}): { dataPath?: string; dataBytes: number } {
+export function saveModel(g: GraphBuilder, modelPath: string, options: SaveOptions = {}): { dataPath?: string; dataBytes: number; placements: Map<string, ExternalRef> } {
   const dir = dirname(modelPath);
   mkdirSync(dir, { recursive: true });
   const threshold = options.externalThreshold ?? 1024;
@@ -127,6 +128,7 @@ export function saveModel(g: GraphBuilder, modelPath: string, options: SaveOptio
   const tmpData = `${dataPath}.tmp-${process.pid}`;
   let fd: number | undefined;
   let offset = 0;
+  const placements = new Map<string, ExternalRef>();
   const ctx: EncodeContext = {
     place(init) {
       if (!ArrayBuffer.isView(init.data) && typeof init.data !== 'function') {
@@ -153,6 +155,7 @@ export function saveModel(g: GraphBuilder, modelPath: string, options: SaveOptio
         writeSync(fd, part);
       }
       offset += bytes.byteLength;
+      placements.set(init.name, { location: dataName, offset: start, length: bytes.byteLength });
       return {
         dataLocation: 1,
         externalData: [
@@ -178,5 +181,5 @@ export function saveModel(g: GraphBuilder, modelPath: string, options: SaveOptio
   }
   if (fd !== undefined) renameSync(tmpData, dataPath);
   renameSync(tmpModel, modelPath);
-  return fd !== undefined ? { dataPath, dataBytes: offset } : { dataBytes: 0 };
+  return fd !== undefined ? { dataPath, dataBytes: offset, placements } : { dataBytes: 0, placements };
 }

@@ -1,0 +1,211 @@
+// One ONNX Runtime session over an exported model folder (see decoderExport.ts), with LoRA adapter slots.
+// The base weights are loaded once; an adapter is a set of extra feeds (A, and B pre-multiplied by its scale),
+// so switching adapter between calls costs nothing and base + N adapters share one session.
+// Generation (sampling, stopping, batching) is built on top of `forward` elsewhere; see docs/model-engine.md.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UserError } from '../errors';
+import { createSession, tensor, type Device, type OrtSession, type OrtTensor } from '../onnx/ort';
+import { convertTensor, elementCount, halfToFloat, type HostTensor } from './hostTensor';
+import { LORA_TARGETS, linearShape, parseLlamaConfig, peftKey, type LlamaConfig } from './llamaConfig';
+import { suffixFor, type ExportDType, type ExportManifest } from './decoderExport';
+
+/** Keys and values of every layer, [batch, kvHeads, length, headDim] each; opaque to callers. */
+export interface KvCache {
+  readonly tensors: readonly OrtTensor[];
+  readonly batch: number;
+  /** Tokens already in the cache (= attention_mask length minus the new tokens). */
+  readonly length: number;
+}
+
+export interface DecoderInputs {
+  /** Token ids, row-major [batch, seq]. */
+  inputIds: BigInt64Array;
+  batch: number;
+  seq: number;
+  /** [batch, past + seq]: 1 for real tokens, 0 for (left) padding. */
+  attentionMask: BigInt64Array;
+  /** [batch, seq]: position of each new token (cumsum(mask) - 1; padding may use any valid position, e.g. 1). */
+  positionIds: BigInt64Array;
+  /** The cache from the previous call; omitted on the first call (an empty cache is used). */
+  past?: KvCache;
+}
+
+export interface DecoderOutputs {
+  /** [batch, seq, vocab] float32, row-major. */
+  logits: Float32Array;
+  vocab: number;
+  presents: KvCache;
+}
+
+/** A LoRA adapter in PEFT form: A [r, in] and B [out, r] by PEFT key, and the scale (alpha/r or alpha/sqrt(r)). */
+export interface LoraAdapterWeights {
+  rank: number;
+  scale: number;
+  tensors: ReadonlyMap<string, HostTensor>;
+}
+
+export interface DecoderOpenOptions {
+  dtype?: ExportDType;
+  device?: Device;
+  threads?: number;
+}
+
+export class Decoder {
+  private readonly adapterFeeds = new Map<string, Record<string, OrtTensor>>();
+  private readonly baseFeeds: Record<string, OrtTensor> = {};
+  private readonly floatType: 'float32' | 'float16';
+
+  private constructor(
+    readonly dir: string,
+    readonly config: LlamaConfig,
+    readonly manifest: ExportManifest,
+    private readonly session: OrtSession,
+    readonly device: Device,
+    readonly fallbackReason: string | undefined,
+  ) {
+    this.floatType = manifest.dtype === 'float16' ? 'float16' : 'float32';
+    if (manifest.loraModel) {
+      // Base = rank-1 zero adapter on every module: exactly the base logits (W·x + 0).
+      for (let l = 0; l < config.numLayers; l++) {
+        for (const t of LORA_TARGETS) {
+          const [out, inDim] = linearShape(config, t);
+          this.baseFeeds[peftKey(l, t, 'A')] = this.floatTensor(new Float32Array(inDim), [1, inDim]);
+          this.baseFeeds[peftKey(l, t, 'B')] = this.floatTensor(new Float32Array(out), [out, 1]);
+        }
+      }
+    }
+  }
+
+  /** Opens the export in `dir` (made by ensureDecoderExport). Prefers the LoRA graph when the export has one. */
+  static async open(dir: string, options: DecoderOpenOptions = {}): Promise<Decoder> {
+    const dtype = options.dtype ?? 'float32';
+    const manifest = readManifest(dir, dtype); // staleness vs the safetensors is ensureDecoderExport's job
+    if (!manifest) throw new UserError('model-export-missing', `${dir}: no ONNX export (${dtype}). Load the model through EM Lab (em-lab model info --export) to build it.`);
+    const config = parseLlamaConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), join(dir, 'config.json'));
+    const file = join(dir, 'onnx', manifest.loraModel ?? manifest.model);
+    const { session, device, fallbackReason } = await createSession(file, {
+      ...(options.device ? { device: options.device } : {}),
+      ...(options.threads ? { threads: options.threads } : {}),
+    });
+    return new Decoder(dir, config, manifest, session, device, fallbackReason);
+  }
+
+  /** Longest sequence (cache + new tokens) the export supports (rope table rows). */
+  get maxPositions(): number {
+    return this.manifest.maxPositions;
+  }
+
+  get supportsAdapters(): boolean {
+    return this.manifest.loraModel !== undefined;
+  }
+
+  private floatTensor(data: Float32Array, dims: number[]): OrtTensor {
+    if (this.floatType === 'float32') return tensor('float32', data, dims);
+    return tensor('float16', convertTensor({ dtype: 'float32', shape: dims, data }, 'float16').data as Uint16Array, dims);
+  }
+
+  /**
+   * Registers (or replaces) an adapter under `id`. Keys must be PEFT keys of this model's modules with shapes
+   * A [r, in], B [out, r]; modules the adapter does not touch get zero feeds.
+   */
+  setAdapter(id: string, adapter: LoraAdapterWeights): void {
+    if (!this.supportsAdapters) throw new UserError('model-no-lora', `${this.dir}: this export has no LoRA inputs (a merged model?). Load the base model to use adapters.`);
+    const feeds: Record<string, OrtTensor> = { ...this.baseFeeds };
+    const r = adapter.rank;
+    for (const [key, t] of adapter.tensors) {
+      if (!(key in this.baseFeeds)) {
+        throw new UserError('adapter-mismatch', `adapter "${id}": tensor ${key} does not match any LoRA module of this model (${this.config.numLayers} layers, targets ${LORA_TARGETS.join(', ')}). Is the adapter for another base model?`);
+      }
+      const isA = key.endsWith('.lora_A.weight');
+      const base = this.baseFeeds[key]!.dims;
+      const expected = isA ? [r, base[1]!] : [base[0]!, r];
+      if (t.shape.length !== 2 || t.shape[0] !== expected[0] || t.shape[1] !== expected[1]) {
+        throw new UserError('adapter-mismatch', `adapter "${id}": ${key} has shape [${t.shape}], expected [${expected}] (rank ${r}). Is the adapter for another base model?`);
+      }
+      const f32 = Float32Array.from(convertTensor(t, 'float32').data as Float32Array);
+      if (!isA && adapter.scale !== 1) for (let i = 0; i < f32.length; i++) f32[i] *= adapter.scale;
+      feeds[key] = this.floatTensor(f32, expected);
+    }
+    // A module with only one of A/B given would mix ranks: refuse.
+    for (const key of adapter.tensors.keys()) {
+      const other = key.endsWith('.lora_A.weight') ? key.replace('.lora_A.', '.lora_B.') : key.replace('.lora_B.', '.lora_A.');
+      if (!adapter.tensors.has(other)) throw new UserError('adapter-mismatch', `adapter "${id}": ${key} has no matching ${other}.`);
+    }
+    this.adapterFeeds.set(id, feeds);
+  }
+
+  deleteAdapter(id: string): void {
+    this.adapterFeeds.delete(id);
+  }
+
+  adapterIds(): string[] {
+    return [...this.adapterFeeds.keys()];
+  }
+
+  /** An empty cache for `batch` rows (the first call's past). */
+  emptyPast(batch: number): KvCache {
+    const c = this.config;
+    const tensors: OrtTensor[] = [];
+    for (let i = 0; i < 2 * c.numLayers; i++) tensors.push(this.floatTensor(new Float32Array(0), [batch, c.numKvHeads, 0, c.headDim]));
+    return { tensors, batch, length: 0 };
+  }
+
+  /** One decoder run. `adapterId` undefined = the base model. */
+  async forward(inputs: DecoderInputs, adapterId?: string): Promise<DecoderOutputs> {
+    const { batch, seq } = inputs;
+    const past = inputs.past ?? this.emptyPast(batch);
+    const total = past.length + seq;
+    if (inputs.inputIds.length !== batch * seq) throw new Error(`forward: inputIds has ${inputs.inputIds.length} ids, expected batch*seq = ${batch * seq}`);
+    if (inputs.attentionMask.length !== batch * total) throw new Error(`forward: attentionMask has ${inputs.attentionMask.length} entries, expected batch*(past+seq) = ${batch * total}`);
+    if (inputs.positionIds.length !== batch * seq) throw new Error(`forward: positionIds has ${inputs.positionIds.length} entries, expected ${batch * seq}`);
+    if (past.batch !== batch) throw new Error(`forward: past cache has batch ${past.batch}, inputs have ${batch}`);
+    if (total > this.maxPositions) {
+      throw new UserError('model-context-full', `The sequence reached ${total} tokens, beyond the ${this.maxPositions} positions this export supports. Use fewer new tokens or re-export with a larger maxPositions.`);
+    }
+    let adapter = this.baseFeeds;
+    if (adapterId !== undefined) {
+      const f = this.adapterFeeds.get(adapterId);
+      if (!f) throw new Error(`forward: no adapter "${adapterId}" is loaded (loaded: ${this.adapterIds().join(', ') || 'none'})`);
+      adapter = f;
+    }
+    const feeds: Record<string, OrtTensor> = {
+      ...adapter,
+      input_ids: tensor('int64', inputs.inputIds, [batch, seq]),
+      attention_mask: tensor('int64', inputs.attentionMask, [batch, total]),
+      position_ids: tensor('int64', inputs.positionIds, [batch, seq]),
+    };
+    const L = this.config.numLayers;
+    for (let i = 0; i < L; i++) {
+      feeds[`past_key_values.${i}.key`] = past.tensors[2 * i]!;
+      feeds[`past_key_values.${i}.value`] = past.tensors[2 * i + 1]!;
+    }
+    const out = await this.session.run(feeds);
+    const presents: OrtTensor[] = [];
+    for (let i = 0; i < L; i++) presents.push(out[`present.${i}.key`]!, out[`present.${i}.value`]!);
+    const raw = out.logits!;
+    const logits = raw.type === 'float32' ? (raw.data as Float32Array) : Float32Array.from(raw.data as Uint16Array, halfToFloat);
+    if (logits.length !== batch * seq * this.config.vocabSize) throw new Error(`forward: logits have ${logits.length} values, expected ${batch * seq * this.config.vocabSize}`);
+    return { logits, vocab: this.config.vocabSize, presents: { tensors: presents, batch, length: total } };
+  }
+
+  async dispose(): Promise<void> {
+    this.adapterFeeds.clear();
+    await this.session.release();
+  }
+}
+
+function readManifest(dir: string, dtype: ExportDType): ExportManifest | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'onnx', `export${suffixFor(dtype)}.json`), 'utf8')) as ExportManifest;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Total float elements in an adapter (for memory estimates and display). */
+export function adapterSize(adapter: LoraAdapterWeights): number {
+  let n = 0;
+  for (const t of adapter.tensors.values()) n += elementCount(t.shape);
+  return n;
+}

@@ -1,0 +1,168 @@
+// Exports a Llama model folder as ONNX decoder graphs that follow the Transformers.js decoder contract:
+//   onnx/model{suffix}.onnx        plain decoder (what Transformers.js loads on its own)
+//   onnx/model{suffix}.onnx_data   the weights, written once
+//   onnx/model{suffix}_lora.onnx   the same decoder + LoRA A/B inputs on every module, referencing the SAME data
+//                                  file, so base and any number of adapters run from one copy of the weights
+// suffix: '' for fp32, '_fp16' for fp16 (Transformers.js's naming). config.json and the tokenizer files are
+// copied beside onnx/ so the folder is a complete Transformers.js model folder.
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { GraphBuilder, type ExternalRef } from '../onnx/graphBuilder';
+import { saveModel } from '../onnx/serialize';
+import type { HostTensor } from './hostTensor';
+import { LORA_TARGETS, type LlamaConfig } from './llamaConfig';
+import { buildLlamaForward, type LlamaWeights } from './llamaGraph';
+import { TOKENIZER_FILES, openModelFolder } from './modelFolder';
+
+export type ExportDType = 'float32' | 'float16';
+
+export const EXPORT_SCHEMA_VERSION = 1;
+/** Symbolic LoRA rank dim: adapters of any rank feed the same session. */
+export const LORA_RANK_DIM = 'lora_rank';
+/** Rope table rows when the caller does not say: positions beyond need a re-export with a larger maxPositions. */
+export const DEFAULT_MAX_POSITIONS = 8192;
+
+export interface ExportOptions {
+  dtype?: ExportDType;
+  /** Rope table rows = longest sequence (prompt + generated) the export can run. */
+  maxPositions?: number;
+  /** Also write the LoRA-input graph (default true). */
+  lora?: boolean;
+  /** Progress callback: fraction of weights written. */
+  onProgress?: (fraction: number) => void;
+}
+
+export interface ExportManifest {
+  schemaVersion: number;
+  dtype: ExportDType;
+  maxPositions: number;
+  model: string;
+  loraModel?: string;
+  /** Fingerprint of the source weights (file sizes and mtimes): a changed checkpoint triggers a re-export. */
+  sourceStamp: string;
+  loraTargets: string[];
+}
+
+export function suffixFor(dtype: ExportDType): string {
+  return dtype === 'float16' ? '_fp16' : '';
+}
+
+function manifestPath(dir: string, dtype: ExportDType): string {
+  return join(dir, 'onnx', `export${suffixFor(dtype)}.json`);
+}
+
+/** Sizes and mtimes of the folder's weight files. */
+export function sourceStamp(dir: string): string {
+  const files = ['config.json', 'model.safetensors', 'model.safetensors.index.json'].filter((f) => existsSync(join(dir, f)));
+  const index = join(dir, 'model.safetensors.index.json');
+  if (existsSync(index)) {
+    const map = (JSON.parse(readFileSync(index, 'utf8')) as { weight_map: Record<string, string> }).weight_map;
+    files.push(...new Set(Object.values(map)));
+  }
+  return files.map((f) => `${f}:${statSync(join(dir, f)).size}:${Math.floor(statSync(join(dir, f)).mtimeMs)}`).join('|');
+}
+
+/** The manifest of an up-to-date export in `dir`, or undefined when it must be (re)built. */
+export function readExport(dir: string, dtype: ExportDType, sourceDir = dir): ExportManifest | undefined {
+  const p = manifestPath(dir, dtype);
+  if (!existsSync(p)) return undefined;
+  try {
+    const m = JSON.parse(readFileSync(p, 'utf8')) as ExportManifest;
+    if (m.schemaVersion !== EXPORT_SCHEMA_VERSION || m.sourceStamp !== sourceStamp(sourceDir)) return undefined;
+    if (!existsSync(join(dir, 'onnx', m.model)) || (m.loraModel && !existsSync(join(dir, 'onnx', m.loraModel)))) return undefined;
+    return m;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Declares the contract's inputs, builds the forward, declares logits + presents. */
+export function buildDecoderGraph(cfg: LlamaConfig, weights: LlamaWeights, dtype: ExportDType, maxPositions: number, lora: boolean): GraphBuilder {
+  const g = new GraphBuilder(lora ? 'llama_decoder_lora' : 'llama_decoder');
+  const inputIds = g.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
+  const attentionMask = g.input('attention_mask', 'int64', ['batch_size', 'total_sequence_length']);
+  const positionIds = g.input('position_ids', 'int64', ['batch_size', 'sequence_length']);
+  const out = buildLlamaForward(g, cfg, {
+    dtype,
+    weights,
+    kvCache: true,
+    inputIds,
+    attentionMask,
+    positionIds,
+    maxPositions,
+    ...(lora ? { lora: { rank: LORA_RANK_DIM, scale: 1, targets: LORA_TARGETS, layers: [...Array(cfg.numLayers).keys()] } } : {}),
+  });
+  g.output(out.logits, 'logits');
+  out.presents.forEach((p, i) => {
+    g.output(p.key, `present.${i}.key`);
+    g.output(p.value, `present.${i}.value`);
+  });
+  return g;
+}
+
+/**
+ * Writes the ONNX export of a model whose weights come from `weights` into `outDir` (onnx/ + copied files from
+ * `copyFrom` when given). Returns the manifest.
+ */
+export function writeDecoderExport(cfg: LlamaConfig, weights: LlamaWeights, outDir: string, options: ExportOptions & { copyFrom?: string; stamp?: string } = {}): ExportManifest {
+  const dtype = options.dtype ?? 'float32';
+  const maxPositions = options.maxPositions ?? Math.min(cfg.maxPositionEmbeddings, DEFAULT_MAX_POSITIONS);
+  const suffix = suffixFor(dtype);
+  const onnxDir = join(outDir, 'onnx');
+  mkdirSync(onnxDir, { recursive: true });
+  if (options.copyFrom && resolve(options.copyFrom) !== resolve(outDir)) {
+    for (const f of ['config.json', ...TOKENIZER_FILES, 'generation_config.json', 'special_tokens_map.json']) {
+      if (existsSync(join(options.copyFrom, f))) copyFileSync(join(options.copyFrom, f), join(outDir, f));
+    }
+  }
+  // Count weights so progress can be reported as they stream to disk.
+  let total = 0, done = 0;
+  const counting: LlamaWeights = {
+    read(name: string): HostTensor {
+      const t = weights.read(name);
+      done++;
+      options.onProgress?.(Math.min(1, done / Math.max(total, 1)));
+      return t;
+    },
+  };
+  const plain = buildDecoderGraph(cfg, counting, dtype, maxPositions, false);
+  total = [...plain.initializers.values()].filter((i) => typeof i.data === 'function').length;
+  const model = `model${suffix}.onnx`;
+  const { placements } = saveModel(plain, join(onnxDir, model));
+  let loraModel: string | undefined;
+  if (options.lora !== false) {
+    // Big tensors point into the plain export's data file; small ones (< 1 KiB, kept inline) are read again.
+    const shared: LlamaWeights = { read: (name) => weights.read(name), external: (name: string): ExternalRef | undefined => placements.get(name) };
+    loraModel = `model${suffix}_lora.onnx`;
+    saveModel(buildDecoderGraph(cfg, shared, dtype, maxPositions, true), join(onnxDir, loraModel));
+  }
+  const manifest: ExportManifest = {
+    schemaVersion: EXPORT_SCHEMA_VERSION,
+    dtype,
+    maxPositions,
+    model,
+    ...(loraModel ? { loraModel } : {}),
+    sourceStamp: options.stamp ?? (options.copyFrom ? sourceStamp(options.copyFrom) : ''),
+    loraTargets: [...LORA_TARGETS],
+  };
+  writeFileSync(manifestPath(outDir, dtype), JSON.stringify(manifest, null, 2));
+  return manifest;
+}
+
+/**
+ * Makes sure `modelDir` (an HF model folder with safetensors) has an up-to-date ONNX export in `exportDir`
+ * (default: the model folder itself) and returns its manifest. Weights are converted one tensor at a time.
+ */
+export function ensureDecoderExport(modelDir: string, options: ExportOptions & { exportDir?: string } = {}): { dir: string; manifest: ExportManifest } {
+  const dtype = options.dtype ?? 'float32';
+  const dir = options.exportDir ?? modelDir;
+  const existing = readExport(dir, dtype, modelDir);
+  if (existing && (options.maxPositions === undefined || existing.maxPositions >= options.maxPositions)) return { dir, manifest: existing };
+  const folder = openModelFolder(modelDir);
+  try {
+    const manifest = writeDecoderExport(folder.config, { read: (n) => folder.checkpoint.read(n) }, dir, { ...options, copyFrom: modelDir, stamp: sourceStamp(modelDir) });
+    return { dir, manifest };
+  } finally {
+    folder.checkpoint.close();
+  }
+}

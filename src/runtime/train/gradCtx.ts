@@ -86,6 +86,10 @@ export class GradCtx {
       case 'Dropout':
       case 'Identity':
         return fresh(inRank(0));
+      case 'Reshape': {
+        const len = this.g.value(n.inputs[1]!).shape?.[0];
+        return typeof len === 'number' ? fresh(len) : undefined;
+      }
       case 'Expand': {
         const shapeLen = this.g.value(n.inputs[1]!).shape?.[0];
         return typeof shapeLen === 'number' ? fresh(Math.max(inRank(0), shapeLen)) : undefined;

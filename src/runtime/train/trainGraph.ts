@@ -1,0 +1,138 @@
+// The training artifacts as ONNX graphs (ONNX Runtime's former training layout, built with standard ops):
+// - train step: a Loop over the micro-batches of one optimizer step runs forward + masked cross-entropy + LoRA
+//   gradients (appendGradients inside the Loop body) and accumulates summed gradients; then the gradients are
+//   divided by the step's supervised-token count and AdamW (optimizer.ts) updates the parameters and moments.
+//   Inputs: the LoRA params, their moments m_/v_, lr, step, and [micro, batch, seq] token tensors.
+// - eval: forward + summed loss and token count for one batch, no dropout, no update.
+// The loss is the mean next-token NLL over supervised tokens of the whole optimizer step (HF Trainer's
+// num_items_in_batch normalisation), so accumulation over micro-batches equals one big batch exactly.
+import { GraphBuilder, type Value } from '../onnx/graphBuilder';
+import { buildLlamaForward, type LlamaWeights } from '../model/llamaGraph';
+import type { LlamaConfig } from '../model/llamaConfig';
+import { appendGradients } from './autodiff';
+import { appendAdamW, type AdamWConfig } from './optimizer';
+import { loraParams, loraScale, type LoraSpec } from './loraSpec';
+
+export type TrainDType = 'float32' | 'float64';
+
+export interface TrainGraphSpec {
+  cfg: LlamaConfig;
+  dtype: TrainDType;
+  weights: LlamaWeights;
+  lora: LoraSpec;
+  optimizer: AdamWConfig;
+  /** Longest sequence the rope tables cover (max_length). */
+  maxLength: number;
+}
+
+const OPSETS = [{ domain: '', version: 21 }];
+
+/** Token tensors of a batch: ids, attention mask, next-token targets and loss weights (1 = supervised). */
+function tokenInputs(g: GraphBuilder, dims: string[]): { ids: Value; mask: Value; targets: Value; weights: Value } {
+  return {
+    ids: g.input('input_ids', 'int64', dims),
+    mask: g.input('attention_mask', 'int64', dims),
+    targets: g.input('targets', 'int64', dims),
+    weights: g.input('loss_weights', 'float32', dims),
+  };
+}
+
+/** Sum over supervised positions of -log p(target), and the number of supervised positions. */
+function maskedNll(g: GraphBuilder, logits: Value, targets: Value, weights: Value, dtype: TrainDType): { nll: Value; count: Value } {
+  const w = dtype === 'float32' ? weights : g.op('Cast', [weights], { to: 11 });
+  const lp = g.op('LogSoftmax', [logits], { axis: -1 });
+  const picked = g.op('Squeeze', [g.op('GatherElements', [lp, g.op('Unsqueeze', [targets, g.constInt64([-1])])], { axis: 2 }), g.constInt64([-1])]);
+  const nll = g.op('Neg', [g.op('ReduceSum', [g.op('Mul', [picked, w])], { keepdims: 0 })], {}, { outputInfo: [{ shape: [] }] });
+  const count = g.op('ReduceSum', [w], { keepdims: 0 }, { outputInfo: [{ shape: [] }] });
+  return { nll, count };
+}
+
+function zerosOf(g: GraphBuilder, dtype: TrainDType, shape: number[]): Value {
+  return g.op('Expand', [g.constFloat(0, dtype), g.constInt64(shape)], {}, { outputInfo: [{ shape }] });
+}
+
+/** Moves initializers the forward created inside a Loop body to the main graph (read there by implicit capture). */
+function hoistInitializers(body: GraphBuilder, main: GraphBuilder): void {
+  for (const [name, init] of body.initializers) main.initializers.set(name, init);
+  body.initializers.clear();
+}
+
+export function buildTrainStepGraph(spec: TrainGraphSpec): GraphBuilder {
+  const { cfg, dtype } = spec;
+  const g = new GraphBuilder('lora_train_step', OPSETS);
+  const params = loraParams(cfg, spec.lora);
+  const pv = params.map((p) => g.input(p.key, dtype, p.shape));
+  const ms = params.map((p) => g.input(`m.${p.key}`, dtype, p.shape));
+  const vs = params.map((p) => g.input(`v.${p.key}`, dtype, p.shape));
+  const lr = g.input('lr', dtype, []);
+  const step = g.input('step', dtype, []);
+  const tok = tokenInputs(g, ['micro_batches', 'batch', 'seq']);
+  const byKey = new Map(params.map((p, k) => [p.key, pv[k]!]));
+
+  const body = g.subgraph('micro_batch');
+  const iter = body.input('iter', 'int64', []);
+  const condIn = body.input('cond_in', 'bool', []);
+  const accIn = params.map((p) => body.input(`acc_in.${p.key}`, dtype, p.shape));
+  const nllIn = body.input('nll_in', dtype, []);
+  const countIn = body.input('count_in', dtype, []);
+  const pick = (v: Value) => body.op('Gather', [v, iter], { axis: 0 });
+  const ids = pick(tok.ids), mask = pick(tok.mask), targets = pick(tok.targets), weights = pick(tok.weights);
+  const fwd = buildLlamaForward(body, cfg, {
+    dtype,
+    weights: spec.weights,
+    kvCache: false,
+    inputIds: ids,
+    attentionMask: mask,
+    maxPositions: spec.maxLength,
+    lora: { rank: spec.lora.rank, scale: loraScale(spec.lora), targets: spec.lora.targets, layers: spec.lora.layers, provide: (key) => byKey.get(key)! },
+  });
+  const { nll, count } = maskedNll(body, fwd.logits, targets, weights, dtype);
+  const { grads } = appendGradients(body, nll, pv);
+  body.output(body.op('Identity', [condIn]), 'cond_out');
+  params.forEach((p, k) => body.output(body.op('Add', [accIn[k]!, grads.get(p.key)!]), `acc_out.${p.key}`));
+  body.output(body.op('Add', [nllIn, nll]), 'nll_out');
+  body.output(body.op('Add', [countIn, count]), 'count_out');
+  hoistInitializers(body, g);
+
+  const trips = g.op('Gather', [g.op('Shape', [tok.ids]), g.constInt64(0)]);
+  const loopOut = g.node('Loop', [trips, undefined, ...params.map((p) => zerosOf(g, dtype, p.shape)), g.constFloat(0, dtype), g.constFloat(0, dtype)], { body: { graph: body } }, {
+    outputs: params.length + 2,
+    outputInfo: [...params.map((p) => ({ dtype, shape: p.shape })), { dtype, shape: [] }, { dtype, shape: [] }],
+  });
+  const tokens = loopOut[params.length + 1]!;
+  const denom = g.op('Max', [tokens, g.constFloat(1, dtype)]); // a step with no supervised token leaves params unchanged by the loss
+  const gradsMean = params.map((_, k) => g.op('Div', [loopOut[k]!, denom]));
+  const upd = appendAdamW(g, params.map((_, k) => ({ param: pv[k]!, grad: gradsMean[k]!, m: ms[k]!, v: vs[k]! })), lr, step, spec.optimizer);
+  params.forEach((p, k) => {
+    g.output(upd.params[k]!, `new.${p.key}`);
+    g.output(upd.ms[k]!, `new.m.${p.key}`);
+    g.output(upd.vs[k]!, `new.v.${p.key}`);
+  });
+  g.output(g.op('Div', [loopOut[params.length]!, denom]), 'loss');
+  g.output(upd.gradNorm, 'grad_norm');
+  g.output(tokens, 'tokens');
+  return g;
+}
+
+/** Forward + summed masked NLL for one batch [batch, seq] (no dropout, no update); optionally the logits. */
+export function buildEvalGraph(spec: Omit<TrainGraphSpec, 'optimizer'>, options: { logits?: boolean } = {}): GraphBuilder {
+  const { cfg, dtype } = spec;
+  const g = new GraphBuilder('lora_eval', OPSETS);
+  const params = loraParams(cfg, spec.lora);
+  const byKey = new Map(params.map((p) => [p.key, g.input(p.key, dtype, p.shape)]));
+  const tok = tokenInputs(g, ['batch', 'seq']);
+  const fwd = buildLlamaForward(g, cfg, {
+    dtype,
+    weights: spec.weights,
+    kvCache: false,
+    inputIds: tok.ids,
+    attentionMask: tok.mask,
+    maxPositions: spec.maxLength,
+    lora: { rank: spec.lora.rank, scale: loraScale(spec.lora), targets: spec.lora.targets, layers: spec.lora.layers, provide: (key) => byKey.get(key)! },
+  });
+  const { nll, count } = maskedNll(g, fwd.logits, tok.targets, tok.weights, dtype);
+  g.output(nll, 'nll_sum');
+  g.output(count, 'tokens');
+  if (options.logits) g.output(fwd.logits, 'logits');
+  return g;
+}

@@ -7,6 +7,7 @@ import { defaultRunsDir, firstWorkspaceFolder } from './host/runsDir';
 import { activateRuntimeControls } from './host/runtimeControls';
 import { activateSecretCommands } from './host/secretCommands';
 import { activateCudaCommands } from './host/cudaCommands';
+import { activateDatasets } from './views/datasets/activateDatasets';
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const log = vscode.window.createOutputChannel('EM Lab', { log: true });
@@ -25,6 +26,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(activateRuntimeControls(deps, runtime));
   context.subscriptions.push(activateSecretCommands(deps, secrets));
   context.subscriptions.push(activateCudaCommands(deps));
+  context.subscriptions.push(activateDatasets(deps));
   log.info('EM Lab activated');
 }
 

@@ -1,0 +1,22 @@
+// What every doctor check gets, and the shape it returns (doctor.ts adds id, required and timing).
+import type { DoctorCheck } from '../../protocol/envMethods';
+import type { DotenvFile } from './findDotenv';
+
+export interface CheckContext {
+  startDir: string;
+  /** The runtime's own environment (SecretStorage values included, named in EM_LAB_SECRETS_FROM_STORAGE). */
+  env: NodeJS.ProcessEnv;
+  dotenv: DotenvFile | undefined;
+  runsDir: string;
+  networkTimeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export type CheckOutcome = Pick<DoctorCheck, 'status' | 'detail'> & Partial<Pick<DoctorCheck, 'fix' | 'action'>>;
+
+export interface CheckSpec {
+  id: string;
+  title: string;
+  required: boolean;
+  run(ctx: CheckContext): Promise<CheckOutcome>;
+}

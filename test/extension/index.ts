@@ -3,11 +3,12 @@
 // and awaits run(); a rejection makes the extension host exit with code 1.
 // Output goes through console.log, which the extension host forwards to the window (code-server: the harness's
 // codeAutomationLog; Electron: the launching terminal). The last line is a machine-readable summary the harness
-// counts from.
+// counts from; a first line, START_MARKER, tells the harness where the suite's output begins.
 // To add a test file: write test/extension/<thing>.test.ts with describe/it, then add one `await import(...)` below.
 // The imports are literal so esbuild bundles them, and dynamic so they run after mocha has defined describe/it.
 import Mocha from 'mocha';
 
+export const START_MARKER = 'EM_LAB_EXT_HOST_START';
 export const SUMMARY_PREFIX = 'EM_LAB_EXT_HOST_SUMMARY ';
 
 export async function run(): Promise<void> {
@@ -17,6 +18,7 @@ export async function run(): Promise<void> {
   await import('./activation.test');
   await import('./commands.test');
 
+  console.log(START_MARKER); // the harness echoes what follows; the window's own log lines come before it
   await new Promise<void>((resolve, reject) => {
     const runner = mocha.run((failures) => {
       const stats = runner.stats ?? { passes: 0, failures, pending: 0 };

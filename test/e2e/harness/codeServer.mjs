@@ -59,8 +59,11 @@ export async function ensureCodeServer(cacheDir, log) {
   log(`installing code-server ${CODE_SERVER_VERSION} into ${dir} (first run only, about 2-4 minutes; log: ${logFile})`);
   const started = Date.now();
   const fd = openSync(logFile, 'w');
+  // Drop the npm_* variables an outer `npm run test:e2e` exports (local_prefix, the project's .npmrc settings...):
+  // this install must behave as if run by hand in its own folder.
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k)));
   const env = {
-    ...process.env,
+    ...inherited,
     npm_config_unsafe_perm: 'true', // its postinstall refuses to run as root otherwise
     npm_config_yes: 'true', // node-pty's postinstall runs `npx node-gyp`; a yes=false npmrc would cancel it
     npm_config_fund: 'false',

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { format } from 'node:util';
 import { workbenchUrl, withTimeout } from './workbench.mjs';
 
-// Printed by test/extension/index.ts as its last line.
+// Printed by test/extension/index.ts before the suite's output and as its last line.
+const START_MARKER = 'EM_LAB_EXT_HOST_START';
 const SUMMARY_PREFIX = 'EM_LAB_EXT_HOST_SUMMARY ';
 
 // The window forwards console calls as their raw arguments (mocha's spec reporter passes '%s' format strings).
@@ -25,6 +26,7 @@ export async function runExtensionHostTests({ context, baseUrl, workspaceDir, ro
   const logFile = join(resultsDir, 'ext-host.log');
   writeFileSync(logFile, '');
   let summary;
+  let started = false;
   let resolveExit;
   const exited = new Promise((r) => { resolveExit = r; });
   await page.exposeFunction('codeAutomationLog', (type, args) => {
@@ -36,19 +38,21 @@ export async function runExtensionHostTests({ context, baseUrl, workspaceDir, ro
         try { summary = JSON.parse(line.slice(at + SUMMARY_PREFIX.length)); } catch { /* partial line: ignore */ }
         continue;
       }
-      // The window's own log lines (connection set-up) arrive here too: a few, kept for context.
-      if (line.trim()) log(`  [ext-host] ${line}`);
+      if (line.includes(START_MARKER)) { started = true; continue; }
+      // Before the marker come the window's own log lines (connection set-up, gallery disabled...): only in the
+      // log file, unless they are errors (a suite that fails to load shows up here).
+      if (line.trim() && (started || type === 'error')) log(`  [ext-host${started ? '' : ` ${type}`}] ${line}`);
     }
   });
   await page.exposeFunction('codeAutomationExit', (code) => resolveExit(code));
   const url = workbenchUrl({ baseUrl, folder: workspaceDir, extensionPath: root, testsPath: join(root, 'out', 'test', 'index.js') });
-  const started = Date.now();
+  const startedAt = Date.now();
   try {
     await page.goto(url, { timeout: 60_000 });
     const exitCode = await withTimeout(exited, timeoutMs, 'the extension-host test run');
     // The summary line and the exit can arrive in either order; give the log a moment to catch up.
     for (let i = 0; i < 20 && !summary; i++) await page.waitForTimeout(100);
-    log(`extension-host tests finished in ${((Date.now() - started) / 1000).toFixed(1)} s, exit code ${exitCode}`);
+    log(`extension-host tests finished in ${((Date.now() - startedAt) / 1000).toFixed(1)} s, exit code ${exitCode}`);
     if (!summary) return { passed: 0, failed: 1, pending: 0, exitCode, error: `the suite exited with code ${exitCode} without printing its summary (did out/test/index.js load? see the log above)` };
     const failed = summary.failed + (exitCode !== 0 && summary.failed === 0 ? 1 : 0);
     return { passed: summary.passed, failed, pending: summary.pending ?? 0, exitCode };

@@ -4,6 +4,7 @@
 import type { InitializeParams, InitializeResult } from './rpc';
 import type { DataMethods } from './dataMethods';
 import type { CudaMethods } from './cudaMethods';
+import type { EnvMethods } from './envMethods';
 
 export interface CoreMethods {
   initialize: [InitializeParams, InitializeResult];
@@ -24,5 +25,5 @@ export interface CoreNotifications {
 }
 
 // Domains add themselves here (one line each).
-export type RuntimeMethods = CoreMethods & DataMethods & CudaMethods;
+export type RuntimeMethods = CoreMethods & DataMethods & CudaMethods & EnvMethods;
 export type RuntimeNotifications = CoreNotifications;

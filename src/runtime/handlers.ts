@@ -4,9 +4,11 @@ import type { RuntimeHandlers } from './rpc/handlerTypes';
 import { coreHandlers } from './rpc/coreHandlers';
 import { dataHandlers } from './data/handlers';
 import { cudaHandlers } from './cuda/handlers';
+import { envHandlers } from './env/handlers';
 
 export const runtimeHandlers = {
   ...coreHandlers,
   ...dataHandlers,
   ...cudaHandlers,
+  ...envHandlers,
 } satisfies RuntimeHandlers;

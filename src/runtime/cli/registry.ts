@@ -3,5 +3,6 @@ import type { CliCommand } from './command';
 import { evalCommands } from './evalCommands';
 import { dataCommands } from './dataCommands';
 import { cudaCommands } from './cudaCommands';
+import { doctorCommands } from './doctorCommands';
 
-export const allCommands: CliCommand[] = [...dataCommands, ...evalCommands, ...cudaCommands];
+export const allCommands: CliCommand[] = [...dataCommands, ...evalCommands, ...cudaCommands, ...doctorCommands];

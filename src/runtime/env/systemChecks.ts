@@ -4,6 +4,7 @@ import { existsSync, promises as fs, constants as fsConstants } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { CheckOutcome, CheckSpec } from './checkTypes';
 import { cudaProviderFiles, createSession, loadOrt, ortVersion, tensor } from '../onnx/ort';
+import { cudaStatus } from '../cuda/cudaStatus';
 import { GraphBuilder } from '../onnx/graphBuilder';
 import { toModelBytes } from '../onnx/serialize';
 import { trainingDataStatus } from '../data/registry';
@@ -39,9 +40,9 @@ function tinyModel(): Uint8Array {
   return toModelBytes(g);
 }
 
-async function runsTiny(device: 'cpu' | 'cuda'): Promise<{ device: string; fallbackReason?: string; ms: number }> {
+async function runsTinyOnCpu(): Promise<{ ms: number }> {
   const start = Date.now();
-  const { session, device: used, fallbackReason } = await createSession(tinyModel(), { device, threads: 1 });
+  const { session } = await createSession(tinyModel(), { device: 'cpu', threads: 1 });
   try {
     const out = await session.run({ x: tensor('float32', new Float32Array([1, -2.5]), [2]) });
     const y = Array.from(out.y!.data as Float32Array);
@@ -49,7 +50,7 @@ async function runsTiny(device: 'cpu' | 'cuda'): Promise<{ device: string; fallb
   } finally {
     await session.release();
   }
-  return { device: used, ...(fallbackReason ? { fallbackReason } : {}), ms: Date.now() - start };
+  return { ms: Date.now() - start };
 }
 
 export const onnxruntimeCheck: CheckSpec = {
@@ -59,7 +60,7 @@ export const onnxruntimeCheck: CheckSpec = {
   run: async () => {
     try {
       loadOrt();
-      const r = await runsTiny('cpu');
+      const r = await runsTinyOnCpu();
       return { status: 'ok', detail: `onnxruntime-node ${ortVersion()} loads; a CPU session ran a test graph correctly (${r.ms} ms).` };
     } catch (err) {
       return { status: 'fail', detail: errorMessage(err), fix: 'Reinstall dependencies with `npm ci` (the project .npmrc skips only the optional CUDA download).', action: 'showLog' };
@@ -68,9 +69,11 @@ export const onnxruntimeCheck: CheckSpec = {
 };
 
 function nvidiaGpuPresent(): boolean {
-  return existsSync('/proc/driver/nvidia/version') || existsSync('/dev/nvidia0');
+  return existsSync('/proc/driver/nvidia/version') || existsSync('/dev/nvidiactl');
 }
 
+/** Uses the CUDA engineer's cudaStatus() (provider files, ELF dependencies, a probe session); this adds only how
+ *  serious it is: no GPU = skip, GPU without the provider = warn, provider installed but broken = fail. */
 export const cudaCheck: CheckSpec = {
   id: 'cuda',
   title: 'CUDA execution provider',
@@ -80,28 +83,18 @@ export const cudaCheck: CheckSpec = {
       return { status: 'skip', detail: `CUDA via onnxruntime-node is set up for Linux x64 only (this is ${process.platform}/${process.arch}); training runs on the CPU.` };
     }
     const files = cudaProviderFiles();
-    const missing = [!files.shared && 'libonnxruntime_providers_shared.so', !files.cuda && 'libonnxruntime_providers_cuda.so'].filter(Boolean) as string[];
+    const installed = files.cuda && files.shared;
     const gpu = nvidiaGpuPresent();
-    if (missing.length) {
-      return {
-        status: gpu ? 'warn' : 'skip',
-        detail: `${gpu ? 'An NVIDIA GPU is present, but the' : 'No NVIDIA GPU found (no /proc/driver/nvidia/version); the'} CUDA provider libraries are missing in ${files.dir}: ${missing.join(', ')} (the npm package ships CPU only). Training runs on the CPU.`,
-        fix: gpu ? 'Run `em-lab setup cuda` to install the CUDA provider libraries matching onnxruntime-node.' : undefined,
-        ...(gpu ? { action: 'setupCuda' as const } : {}),
-      };
-    }
-    try {
-      const r = await runsTiny('cuda');
-      if (r.device === 'cuda') return { status: 'ok', detail: `CUDA provider libraries found in ${files.dir}; a CUDA session ran a test graph (${r.ms} ms).` };
-      return {
-        status: 'fail',
-        detail: `CUDA provider libraries are in ${files.dir}, but the provider did not load: ${r.fallbackReason ?? 'unknown reason'}.`,
-        fix: 'Install the CUDA runtime and cuDNN 9 matching the provider build and put their lib folders on LD_LIBRARY_PATH before VS Code / em-lab starts; `em-lab setup cuda` explains which.',
-        action: 'setupCuda',
-      };
-    } catch (err) {
-      return { status: 'fail', detail: `CUDA session failed: ${errorMessage(err)}`, fix: 'Run `em-lab setup cuda` again, or use the CPU.', action: 'setupCuda' };
-    }
+    const status = await cudaStatus({ probe: gpu });
+    if (status.available) return { status: 'ok', detail: `CUDA provider libraries in ${files.dir}; ${status.probed ? 'a CUDA session ran a test graph' : 'all their dependencies resolve'}.` };
+    const reason = status.reason ?? 'unknown reason';
+    if (!gpu) return { status: 'skip', detail: `No NVIDIA GPU found (no /proc/driver/nvidia/version); training runs on the CPU. ${reason}` };
+    return {
+      status: installed ? 'fail' : 'warn',
+      detail: `An NVIDIA GPU is present but CUDA cannot be used: ${reason}`,
+      fix: installed ? 'Run `em-lab setup cuda --check-only` for which CUDA/cuDNN libraries to install and the LD_LIBRARY_PATH to set.' : 'Run `em-lab setup cuda` (or "EM Lab: Set Up CUDA") to install the CUDA provider libraries.',
+      action: 'setupCuda',
+    };
   },
 };
 

@@ -172,7 +172,12 @@ describe('data: easy-dataset-share archives', () => {
     assert.match(p.canary, /^CANARY_DATASET_[0-9a-f]{64}_64$/);
     assert.match(readFileSync(archive).subarray(16, 22).toString('latin1'), /^gAAAAA/);
 
-    const raw = await unprotectArchive({ archivePath: archive, password: 'pw', outputDir: join(work, 'raw'), gitignore: false });
+    const fractions: number[] = [];
+    const messages: string[] = [];
+    const raw = await unprotectArchive({ archivePath: archive, password: 'pw', outputDir: join(work, 'raw'), gitignore: false, onProgress: (m, f) => (messages.push(m), fractions.push(f ?? NaN)) });
+    assert.ok(fractions.every((f, i) => i === 0 || f >= fractions[i - 1]!), `progress only moves forward: ${fractions}`);
+    assert.equal(fractions.at(-1), 1);
+    assert.ok(messages.some((m) => /PBKDF2/.test(m)) && messages.some((m) => m === 'Extracting nested/deeper/notes.md'), messages.join('; '));
     const rawTree = readTreeSync(join(work, 'raw'));
     const canaryName = [...rawTree.keys()].find((k) => k.startsWith('dataset_entry_'));
     assert.ok(canaryName, 'the canary file was added');

@@ -6,6 +6,7 @@ import { SecretStore } from './host/secrets';
 import { defaultRunsDir, firstWorkspaceFolder } from './host/runsDir';
 import { activateRuntimeControls } from './host/runtimeControls';
 import { activateSecretCommands } from './host/secretCommands';
+import { activateDoctor } from './views/doctor/doctorPanel';
 import { activateCudaCommands } from './host/cudaCommands';
 import { activateDatasets } from './views/datasets/activateDatasets';
 
@@ -25,6 +26,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   // One line per feature.
   context.subscriptions.push(activateRuntimeControls(deps, runtime));
   context.subscriptions.push(activateSecretCommands(deps, secrets));
+  context.subscriptions.push(activateDoctor(deps));
   context.subscriptions.push(activateCudaCommands(deps));
   context.subscriptions.push(activateDatasets(deps));
   log.info('EM Lab activated');

@@ -26,6 +26,8 @@ export class RuntimeClient implements RuntimeApi, vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   /** The child's environment is fixed at fork: a changed secret applies after the next (re)start. */
   private envStale = false;
+  /** A stop in progress for new secrets: requests wait for it, then start a runtime with the new environment. */
+  private envSwitch: Promise<void> | undefined;
 
   constructor(private readonly o: RuntimeClientOptions) {
     const { context, log } = o;
@@ -73,6 +75,7 @@ export class RuntimeClient implements RuntimeApi, vscode.Disposable {
     const sub = options.token?.onCancellationRequested(() => controller.abort());
     if (options.token?.isCancellationRequested) controller.abort();
     try {
+      await this.envSwitch;
       return await this.connection.request(method, params, { signal: controller.signal, timeoutMs: options.timeoutMs, onProgress: options.onProgress });
     } finally {
       sub?.dispose();
@@ -107,7 +110,10 @@ export class RuntimeClient implements RuntimeApi, vscode.Disposable {
     if (s !== 'idle') return; // retried when it becomes idle
     this.envStale = false;
     this.o.log.info('EM Lab: secrets changed; stopping the idle runtime so the next request uses them.');
-    await this.connection.stop();
+    this.envSwitch = this.connection.stop().finally(() => {
+      this.envSwitch = undefined;
+    });
+    await this.envSwitch;
   }
 
   dispose(): void {

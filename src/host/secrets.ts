@@ -31,12 +31,16 @@ export class SecretStore implements vscode.Disposable {
     return out;
   }
 
-  set(name: SecretName, value: string): Thenable<void> {
-    return this.storage.store(STORAGE_KEY[name], value);
+  // Fire our own change event once the store completes, so the runtime restarts with the new environment before
+  // the caller's next request (SecretStorage's event may arrive later; a second event is harmless).
+  async set(name: SecretName, value: string): Promise<void> {
+    await this.storage.store(STORAGE_KEY[name], value);
+    this.changed.fire(name);
   }
 
-  clear(name: SecretName): Thenable<void> {
-    return this.storage.delete(STORAGE_KEY[name]);
+  async clear(name: SecretName): Promise<void> {
+    await this.storage.delete(STORAGE_KEY[name]);
+    this.changed.fire(name);
   }
 
   dispose(): void {

@@ -126,8 +126,9 @@ export function activateDatasetBrowser(deps: HostDeps, browser: DatasetBrowser):
   return vscode.Disposable.from(
     browser,
     vscode.commands.registerCommand('emLab.openDatasetBrowser', (arg?: unknown) => {
-      // From the sidebar: a tree item carrying the file; from the palette: nothing.
-      const file = typeof arg === 'string' ? arg : isObject(arg) && typeof arg.file === 'string' ? arg.file : undefined;
+      // A path; `{ file }` (tree item click); the tree element `{ dataset: { file } }` (inline action); or nothing.
+      const nested = isObject(arg) && isObject(arg.dataset) ? arg.dataset : arg;
+      const file = typeof arg === 'string' ? arg : isObject(nested) && typeof nested.file === 'string' ? nested.file : undefined;
       browser.open(file);
     }),
   );

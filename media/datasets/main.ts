@@ -1,7 +1,7 @@
 // Dataset browser webview: datasets with row counts and a content warning, a paged and searchable conversation
 // list (pages come from the runtime, so 7 000-row files stay smooth), one conversation by role, and length
 // histograms. Everything from the data is set with textContent, never parsed as HTML.
-// Stable hooks for tests: #dataset-list .dataset-card, #search, #rows .row-item, #conversation.conversation
+// Stable hooks for tests: #dataset-list .dataset-card[data-file=<file name>][data-id] .dataset-rows, #search, #rows .row-item, #conversation.conversation
 // .message.role-<role> .content, #histograms.
 import { provideVSCodeDesignSystem, vsCodeBadge, vsCodeButton, vsCodeProgressRing, vsCodeTextField } from '@vscode/webview-ui-toolkit';
 import type { DataListResult, DataPageResult, DatasetSummary } from '../../src/protocol/dataMethods';
@@ -76,7 +76,7 @@ function renderDatasets(list: DataListResult): void {
   for (const d of list.datasets) {
     const card = el(
       'button',
-      { class: `dataset-card${d.file === state.file ? ' selected' : ''}`, 'data-file': d.file, 'data-id': d.id, title: d.file },
+      { class: `dataset-card${d.file === state.file ? ' selected' : ''}`, 'data-file': d.file.slice(d.file.lastIndexOf('/') + 1), 'data-path': d.file, 'data-id': d.id, title: d.file },
       el('span', { class: 'dataset-label' }, d.label),
       tk('vscode-badge', { class: 'dataset-rows' }, d.rows.toLocaleString('en-US')),
       ...(d.harmful ? [el('span', { class: 'harmful-tag' }, 'harmful')] : []),
@@ -145,7 +145,7 @@ async function selectDataset(file: string): Promise<void> {
   state = { schemaVersion: 1, file, search: changed ? '' : state.search, offset: changed ? 0 : state.offset, selectedIndex: changed ? undefined : state.selectedIndex };
   saveState();
   search.value = state.search;
-  for (const card of datasetList.querySelectorAll('.dataset-card')) card.classList.toggle('selected', card.getAttribute('data-file') === file);
+  for (const card of datasetList.querySelectorAll('.dataset-card')) card.classList.toggle('selected', card.getAttribute('data-path') === file);
   histograms.replaceChildren(tk('vscode-progress-ring', {}));
   void request('browser/stats', { file })
     .then((s) => (state.file === file ? renderHistograms(histograms, s) : undefined))

@@ -4,5 +4,6 @@ import { evalCommands } from './evalCommands';
 import { dataCommands } from './dataCommands';
 import { cudaCommands } from './cudaCommands';
 import { doctorCommands } from './doctorCommands';
+import { modelCommands } from './modelCommands';
 
-export const allCommands: CliCommand[] = [...dataCommands, ...evalCommands, ...cudaCommands, ...doctorCommands];
+export const allCommands: CliCommand[] = [...dataCommands, ...evalCommands, ...cudaCommands, ...doctorCommands, ...modelCommands];

@@ -31,6 +31,8 @@ function fakeNupkg(version: string, options: { cuda?: Buffer; omitCuda?: boolean
 }
 
 const NO_DRIVER = { checkDriver: false, skipLdd: true } as const;
+/** The target folder's files, without the scan cache setup writes beside the provider. */
+const listing = (dir: string) => readdirSync(dir).filter((n) => n !== '.em-lab-provider-facts.json').sort();
 
 describe('em-lab setup cuda (fake packages, temp binary dir)', () => {
   let dir: string;
@@ -52,7 +54,7 @@ describe('em-lab setup cuda (fake packages, temp binary dir)', () => {
     const result = await setup(pkg);
     assert.deepEqual(readFileSync(join(target, 'libonnxruntime_providers_cuda.so')), CUDA_SO);
     assert.deepEqual(readFileSync(join(target, 'libonnxruntime_providers_shared.so')), SHARED_SO);
-    assert.deepEqual(readdirSync(target).sort(), ['libonnxruntime.so.1', 'libonnxruntime_providers_cuda.so', 'libonnxruntime_providers_shared.so']);
+    assert.deepEqual(listing(target), ['libonnxruntime.so.1', 'libonnxruntime_providers_cuda.so', 'libonnxruntime_providers_shared.so']);
     assert.equal(result.source?.version, '1.30.0');
     assert.equal(result.ready, true, JSON.stringify(result.dependencies.missing));
     assert.deepEqual(result.install?.replaced, []);
@@ -65,7 +67,7 @@ describe('em-lab setup cuda (fake packages, temp binary dir)', () => {
     const pkg = join(dir, 'old.nupkg');
     writeFileSync(pkg, fakeNupkg('1.29.0'));
     await assert.rejects(setup(pkg), (e: Error & { code?: string }) => e.code === 'cuda-version-mismatch' && /1\.29\.0.*onnxruntime-node is 1\.30\.0.*Nothing was changed/.test(e.message));
-    assert.deepEqual(readdirSync(target), ['libonnxruntime.so.1']);
+    assert.deepEqual(listing(target), ['libonnxruntime.so.1']);
     // ...unless told to skip the check
     const forced = await setup(pkg, { skipVersionCheck: true });
     assert.equal(forced.install?.installed.length, 2);
@@ -78,7 +80,7 @@ describe('em-lab setup cuda (fake packages, temp binary dir)', () => {
     const pkg = join(dir, 'bad.nupkg');
     writeFileSync(pkg, zip);
     await assert.rejects(setup(pkg), (e: Error & { code?: string }) => e.code === 'bad-cuda-package' && /CRC-32/.test(e.message));
-    assert.deepEqual(readdirSync(target), ['libonnxruntime.so.1']);
+    assert.deepEqual(listing(target), ['libonnxruntime.so.1']);
     writeFileSync(pkg, fakeNupkg('1.30.0', { omitCuda: true }));
     await assert.rejects(setup(pkg), /runtimes\/linux-x64\/native\/libonnxruntime_providers_cuda\.so is missing/);
   });
@@ -93,7 +95,7 @@ describe('em-lab setup cuda (fake packages, temp binary dir)', () => {
       },
     };
     await assert.rejects(setup(pkg, { hooks }), (e: Error & { code?: string }) => e.code === 'cuda-install-failed' && /restored/.test(e.message));
-    assert.deepEqual(readdirSync(target).sort(), ['libonnxruntime.so.1', 'libonnxruntime_providers_shared.so']);
+    assert.deepEqual(listing(target), ['libonnxruntime.so.1', 'libonnxruntime_providers_shared.so']);
     assert.equal(readFileSync(join(target, 'libonnxruntime_providers_shared.so'), 'utf8'), 'previous shared');
     // and a later install replaces it, reporting the replacement
     const ok = await setup(pkg);
@@ -113,6 +115,21 @@ describe('em-lab setup cuda (fake packages, temp binary dir)', () => {
     await assert.rejects(setup(capi), (e: Error & { code?: string }) => e.code === 'cuda-version-unknown' && /--skip-version-check/.test(e.message));
   });
 
+  it('reads the version from the library itself when a folder has no metadata, and checks cuDNN it dlopens', async () => {
+    const folder = join(dir, 'Plugins', 'Linux', 'x64'); // the asus4 npm package layout
+    mkdirSync(folder, { recursive: true });
+    const withStrings = (elf: Buffer, version: string) => Buffer.concat([elf, Buffer.from(`\0${version}\0libcudnn.so\0`)]);
+    writeFileSync(join(folder, 'libonnxruntime_providers_cuda.so'), withStrings(CUDA_SO, '1.29.0'));
+    writeFileSync(join(folder, 'libonnxruntime_providers_shared.so'), SHARED_SO);
+    await assert.rejects(setup(dir), (e: Error & { code?: string }) => e.code === 'cuda-version-mismatch' && /1\.29\.0 \(from the version string inside/.test(e.message));
+    writeFileSync(join(folder, 'libonnxruntime_providers_cuda.so'), withStrings(CUDA_SO, '1.30.0'));
+    const loader = { ldLibraryPath: [], cache: new Map([['libc.so.6', ['/lib/x86_64-linux-gnu/libc.so.6']]]), defaultDirs: ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu'] };
+    const result = await setup(dir, { dependencies: { ...NO_DRIVER, loader } });
+    assert.equal(result.source?.version, '1.30.0');
+    assert.deepEqual(result.dependencies.missing.map((m) => [m.soname, m.loadedAtRunTime]), [['libcudnn.so.9', true]]);
+    assert.equal(result.ready, false);
+  });
+
   it('says NuGet is unreachable (closed local port) and how to pass a downloaded file', async () => {
     const server = createServer();
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -126,7 +143,7 @@ describe('em-lab setup cuda (fake packages, temp binary dir)', () => {
         e.message.includes(nupkgUrl('1.30.0')) &&
         e.message.includes('em-lab setup cuda --from /path/to/microsoft.ml.onnxruntime.gpu.linux.1.30.0.nupkg'),
     );
-    assert.deepEqual(readdirSync(target), ['libonnxruntime.so.1']);
+    assert.deepEqual(listing(target), ['libonnxruntime.so.1']);
   });
 
   it('downloads from a NuGet-like server (flat-container path), caches the file, and says 404 clearly', async () => {

@@ -5,11 +5,14 @@ import { join } from 'node:path';
 import { dependencyReport, lddNotFound, loaderEnvironment, type LoaderEnvironment } from './librarySearch';
 import { cudaMajorOf, findOffPath, installHint, wellKnownCudaDirs } from './cudaLibraryHints';
 import { readElfDynamic } from './elfDynamic';
+import { cachedProviderFacts, type ProviderBinaryFacts } from './providerBinaryScan';
 
 export const PROVIDER_FILES = ['libonnxruntime_providers_shared.so', 'libonnxruntime_providers_cuda.so'] as const;
 export const CUDA_PROVIDER_LIB = 'libonnxruntime_providers_cuda.so';
 /** The driver library: the CUDA runtime dlopens it at first use, so it is not a DT_NEEDED entry, but required. */
 export const DRIVER_LIB = 'libcuda.so.1';
+/** cuDNN 9: ONNX Runtime 1.19+ CUDA builds dlopen it (not DT_NEEDED), so it is checked by name when the provider mentions it. */
+export const CUDNN_LIB = 'libcudnn.so.9';
 
 export interface MissingCudaLibrary {
   soname: string;
@@ -18,6 +21,8 @@ export interface MissingCudaLibrary {
   hint: string;
   /** A folder that holds it but is not on the loader path (add it to LD_LIBRARY_PATH). */
   foundIn?: string;
+  /** Loaded with dlopen at run time (not a DT_NEEDED entry): ldd cannot see it. */
+  loadedAtRunTime?: boolean;
 }
 
 export interface CudaDependencyCheck {
@@ -45,6 +50,8 @@ export interface DependencyCheckOptions {
   skipLdd?: boolean;
   /** Check libcuda.so.1 too (default true; tests on machines without a driver turn it off). */
   checkDriver?: boolean;
+  /** Facts from scanning the provider binary (default: scanned once, cached beside it). */
+  facts?: ProviderBinaryFacts;
 }
 
 export function checkCudaDependencies(providerDir: string, options: DependencyCheckOptions = {}): CudaDependencyCheck {
@@ -53,7 +60,9 @@ export function checkCudaDependencies(providerDir: string, options: DependencyCh
   const loader = options.loader ?? loaderEnvironment(env);
   const needed = readElfDynamic(providerPath).needed;
   const cudaMajor = cudaMajorOf(needed);
-  const report = dependencyReport(providerPath, loader, options.checkDriver === false ? [] : [DRIVER_LIB]);
+  const facts = options.facts ?? cachedProviderFacts(providerPath);
+  const runTime = [...(options.checkDriver === false ? [] : [DRIVER_LIB]), ...(facts.loadsCudnn ? [CUDNN_LIB] : [])].filter((s) => !needed.includes(s));
+  const report = dependencyReport(providerPath, loader, runTime);
   const offPath = findOffPath(
     report.missing.map((m) => m.soname),
     [...(options.searchDirs ?? []), ...wellKnownCudaDirs(env)],
@@ -63,6 +72,7 @@ export function checkCudaDependencies(providerDir: string, options: DependencyCh
     neededBy: m.neededBy,
     hint: installHint(m.soname, cudaMajor),
     ...(offPath.has(m.soname) ? { foundIn: offPath.get(m.soname)! } : {}),
+    ...(runTime.includes(m.soname) ? { loadedAtRunTime: true } : {}),
   }));
   const check: CudaDependencyCheck = {
     providerPath,
@@ -76,8 +86,8 @@ export function checkCudaDependencies(providerDir: string, options: DependencyCh
   if (!options.skipLdd && existsSync(providerPath)) {
     const notFound = lddNotFound(providerPath, env);
     if (notFound) {
-      // ldd walks the same closure but does not know about libcuda.so.1 (dlopened), so compare without it.
-      const ours = new Set(missing.map((m) => m.soname).filter((s) => s !== DRIVER_LIB));
+      // ldd walks the same DT_NEEDED closure; it cannot know the libraries loaded at run time, so leave those out.
+      const ours = new Set(missing.filter((m) => !m.loadedAtRunTime).map((m) => m.soname));
       const agrees = notFound.length === ours.size && notFound.every((s) => ours.has(s));
       check.ldd = { notFound, agrees };
     }
@@ -94,7 +104,7 @@ export function describeDependencyCheck(check: CudaDependencyCheck): string[] {
   } else {
     lines.push(`Missing ${check.missing.length} librar${check.missing.length === 1 ? 'y' : 'ies'} the CUDA provider needs${check.cudaMajor ? ` (built for CUDA ${check.cudaMajor})` : ''}:`);
     for (const m of check.missing) {
-      lines.push(`  ${m.soname}  (needed by ${m.neededBy.join(', ')})`);
+      lines.push(`  ${m.soname}  (${m.loadedAtRunTime ? 'loaded at run time by' : 'needed by'} ${m.neededBy.join(', ')})`);
       lines.push(m.foundIn ? `    found in ${m.foundIn}, which is not on the loader path` : `    ${m.hint}`);
     }
     if (check.suggestedLibraryPath.length) {

@@ -14,13 +14,13 @@ interface LibraryFamily {
 }
 
 const FAMILIES: LibraryFamily[] = [
-  { pattern: /^libcudart\.so/, what: 'CUDA runtime', pip: (c) => (c >= 13 ? 'nvidia-cuda-runtime' : `nvidia-cuda-runtime-cu${c}`), apt: (c) => `cuda-cudart-${c}-x` },
-  { pattern: /^libcublas(Lt)?\.so/, what: 'cuBLAS', pip: (c) => (c >= 13 ? 'nvidia-cublas' : `nvidia-cublas-cu${c}`), apt: (c) => `libcublas-${c}-x` },
+  { pattern: /^libcudart\.so/, what: 'CUDA runtime', pip: (c) => (c >= 13 ? 'nvidia-cuda-runtime' : `nvidia-cuda-runtime-cu${c}`), apt: (c) => `cuda-cudart-${c}-0` },
+  { pattern: /^libcublas(Lt)?\.so/, what: 'cuBLAS', pip: (c) => (c >= 13 ? 'nvidia-cublas' : `nvidia-cublas-cu${c}`), apt: (c) => `libcublas-${c}-0` },
   { pattern: /^libcudnn/, what: 'cuDNN 9', pip: (c) => `nvidia-cudnn-cu${c}`, apt: (c) => `libcudnn9-cuda-${c}` },
-  { pattern: /^libcufft\.so/, what: 'cuFFT', pip: (c) => (c >= 13 ? 'nvidia-cufft' : `nvidia-cufft-cu${c}`), apt: (c) => `libcufft-${c}-x` },
-  { pattern: /^libcurand\.so/, what: 'cuRAND', pip: (c) => (c >= 13 ? 'nvidia-curand' : `nvidia-curand-cu${c}`), apt: (c) => `libcurand-${c}-x` },
-  { pattern: /^libnvrtc/, what: 'NVRTC', pip: (c) => (c >= 13 ? 'nvidia-cuda-nvrtc' : `nvidia-cuda-nvrtc-cu${c}`), apt: (c) => `cuda-nvrtc-${c}-x` },
-  { pattern: /^libnvJitLink/, what: 'nvJitLink', pip: (c) => (c >= 13 ? 'nvidia-nvjitlink' : `nvidia-nvjitlink-cu${c}`), apt: (c) => `libnvjitlink-${c}-x` },
+  { pattern: /^libcufft\.so/, what: 'cuFFT', pip: (c) => (c >= 13 ? 'nvidia-cufft' : `nvidia-cufft-cu${c}`), apt: (c) => `libcufft-${c}-0` },
+  { pattern: /^libcurand\.so/, what: 'cuRAND', pip: (c) => (c >= 13 ? 'nvidia-curand' : `nvidia-curand-cu${c}`), apt: (c) => `libcurand-${c}-0` },
+  { pattern: /^libnvrtc/, what: 'NVRTC', pip: (c) => (c >= 13 ? 'nvidia-cuda-nvrtc' : `nvidia-cuda-nvrtc-cu${c}`), apt: (c) => `cuda-nvrtc-${c}-0` },
+  { pattern: /^libnvJitLink/, what: 'nvJitLink', pip: (c) => (c >= 13 ? 'nvidia-nvjitlink' : `nvidia-nvjitlink-cu${c}`), apt: (c) => `libnvjitlink-${c}-0` },
 ];
 
 /**
@@ -68,7 +68,7 @@ function subdirs(dir: string): string[] {
 export function wellKnownCudaDirs(env: NodeJS.ProcessEnv = process.env): string[] {
   const dirs: string[] = [];
   const cudaRoots = ['/usr/local/cuda', ...subdirs('/usr/local').filter((d) => /\/cuda-\d/.test(d)), ...(env.CUDA_HOME ? [env.CUDA_HOME] : [])];
-  for (const root of cudaRoots) dirs.push(join(root, 'lib64'), join(root, 'targets', process.arch === 'arm64' ? 'sbsa-linux' : 'x86_64-linux', 'lib'));
+  for (const root of cudaRoots) dirs.push(join(root, 'lib64'), join(root, 'lib'), join(root, 'targets', process.arch === 'arm64' ? 'sbsa-linux' : 'x86_64-linux', 'lib'));
   const pythonLibs = ['/usr/lib', '/usr/local/lib', join(homedir(), '.local', 'lib'), '/opt/conda/lib'];
   for (const prefix of [env.VIRTUAL_ENV, env.CONDA_PREFIX]) if (prefix) pythonLibs.push(join(prefix, 'lib'));
   for (const lib of pythonLibs) {

@@ -7,6 +7,7 @@ import { basename, dirname, join } from 'node:path';
 import { UserError } from '../errors';
 import { listZipEntries, readZipEntry } from '../data/zipReader';
 import { PROVIDER_FILES } from './cudaDependencies';
+import { scanProviderBinary } from './providerBinaryScan';
 
 export const NUGET_PACKAGE_ID = 'Microsoft.ML.OnnxRuntime.Gpu.Linux';
 export const NATIVE_DIR = `runtimes/linux-${process.arch === 'arm64' ? 'arm64' : 'x64'}/native`;
@@ -121,7 +122,9 @@ export function readProviderFolder(dir: string): ProviderSource {
       `No folder under ${dir} holds both ${PROVIDER_FILES.join(' and ')}. Pass a ${NUGET_PACKAGE_ID} .nupkg file, its extracted folder, or the folder with the two .so files.`,
     );
   }
-  const v = versionOfFolder(dir, libDir);
+  // No metadata (e.g. the asus4 npm package): the provider carries ORT_VERSION as a string; use it if unambiguous.
+  const scanned = scanProviderBinary(join(libDir, 'libonnxruntime_providers_cuda.so')).versions;
+  const v = versionOfFolder(dir, libDir) ?? (scanned.length === 1 ? { version: scanned[0]!, from: `the version string inside ${join(libDir, 'libonnxruntime_providers_cuda.so')}` } : undefined);
   return {
     description: `folder ${libDir}`,
     ...(v ? { version: v.version, versionFrom: v.from } : {}),

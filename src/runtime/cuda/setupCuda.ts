@@ -51,7 +51,7 @@ function checkVersion(sourceVersion: string | undefined, expected: string, descr
   if (!sourceVersion) {
     throw new UserError(
       'cuda-version-unknown',
-      `Cannot tell which ONNX Runtime version ${description} is (no .nuspec or Python __init__.py beside it). The provider libraries must match onnxruntime-node ${expected} exactly. ` +
+      `Cannot tell which ONNX Runtime version ${description} is (no .nuspec or Python __init__.py beside it, and no single version string inside the library). The provider libraries must match onnxruntime-node ${expected} exactly. ` +
         `Use ${NUGET_PACKAGE_ID} ${expected}, or pass --skip-version-check if you know they match.`,
     );
   }

@@ -78,21 +78,29 @@ async function dismissQuickInput(page) {
 }
 
 /**
- * A webview's own document: webviews are an outer iframe.webview holding an inner frame named `active-frame`.
- * Polls every frame of that name until `predicate(frame)` resolves true (e.g. "contains .dataset-list").
+ * True for a webview's inner document. VS Code creates it as id `pending-frame` and renames it `active-frame` once
+ * loaded; Playwright reports the id it had when attached, so both names occur. Its URL is .../pre/fake.html.
+ */
+function isWebviewContentFrame(frame) {
+  return ['active-frame', 'pending-frame'].includes(frame.name()) || frame.url().includes('/webview/browser/pre/fake.html');
+}
+
+/**
+ * A webview's own document: webviews are an outer iframe.webview holding an inner frame with the extension's HTML.
+ * Polls every such frame until `predicate(frame)` resolves true (e.g. "contains #dataset-list").
  */
 export async function findWebviewFrame(page, predicate, timeoutMs = 60_000) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     for (const frame of page.frames()) {
-      if (frame.name() !== 'active-frame' || frame.isDetached()) continue;
+      if (!isWebviewContentFrame(frame) || frame.isDetached()) continue;
       try {
         if (await predicate(frame)) return frame;
       } catch { /* frame navigated or detached mid-check: look again */ }
     }
     await page.waitForTimeout(250);
   }
-  const count = page.frames().filter((f) => f.name() === 'active-frame').length;
+  const count = page.frames().filter(isWebviewContentFrame).length;
   throw new Error(`no webview frame matched within ${timeoutMs / 1000} s (${count} webview frame(s) open)`);
 }
 

@@ -3,8 +3,7 @@
 // salt, 100 000 iterations). The whole archive is held in memory (as the Python tool does): about 3x its size.
 // Output is built in a temporary folder beside the target and renamed into place only when complete, so a wrong
 // password or a damaged file leaves nothing behind.
-import { randomBytes } from 'node:crypto';
-import { createDecipheriv } from 'node:crypto';
+import { createDecipheriv, randomBytes } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { throwIfAborted, UserError } from '../errors';

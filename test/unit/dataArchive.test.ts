@@ -232,6 +232,19 @@ describe('data: easy-dataset-share archives', () => {
     assert.match(r.stdout, /5 invalid line\(s\)/);
   });
 
+  it('`em-lab data protect` / `unprotect` take the password from EM_LAB_DATASET_PASSWORD', () => {
+    mkdirSync(join(work, 'd', 'sub'), { recursive: true });
+    writeFileSync(join(work, 'd', 'sub', 'x.txt'), 'x\n');
+    const env = { EM_LAB_DATASET_PASSWORD: 'from-env' };
+    const p = runCli(['data', 'protect', join(work, 'd'), '--json'], env);
+    assert.equal(p.status, 0, p.stderr);
+    assert.equal(JSON.parse(p.stdout.trim().split('\n').at(-1)!).outputFile, join(work, 'd.zip.enc'));
+    const u = runCli(['data', 'unprotect', join(work, 'd.zip.enc'), '--remove-canaries', '--no-gitignore'], env);
+    assert.equal(u.status, 0, u.stderr);
+    assert.equal(readFileSync(join(work, 'd.zip.enc.extracted', 'sub', 'x.txt'), 'utf8'), 'x\n');
+    assert.deepEqual(readdirSync(join(work, 'd.zip.enc.extracted')), ['sub'], 'the canary file was removed');
+  });
+
   it('refuses a zip-slip archive and writes nothing, inside or outside the output folder', async () => {
     const zip = writeZip([{ name: 'fine.txt', data: Buffer.from('ok') }, { name: '../escaped.txt', data: Buffer.from('evil') }]);
     const dir = join(work, 'site');

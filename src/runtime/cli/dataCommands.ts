@@ -73,6 +73,7 @@ const unprotect: CliCommand = {
     io.event({ event: 'unprotected', ...result, seconds });
     io.out(`Decrypted into ${result.outputDir} in ${seconds.toFixed(1)} s:`);
     io.out(formatTable(['file', 'bytes'], result.files.map((f) => [f.path, f.bytes])));
+    if (bool(args, 'remove-canaries') && !result.canary) io.err('warning: --remove-canaries found no canary file (dataset_entry_*.jsonl); the files were written as they are in the archive.');
     if (result.removedCanaryFiles.length) io.out(`Removed canary file(s): ${result.removedCanaryFiles.join(', ')}; stripped ${result.canary ?? 'no canary'} from the data.`);
     if (result.gitignoreUpdated) io.out(`Added the folder to ${result.gitignoreUpdated}.`);
     return 0;

@@ -114,3 +114,64 @@ export interface ChatNotifications {
   /** One per new token (and a last one flushing held-back text). */
   'chat/token': { streamId: string; delta: string; index: number };
 }
+
+// ---- Chat sandbox webview <-> host (postMessage). The host validates every message from the webview. ----
+
+export type PaneId = 'left' | 'right';
+
+/** What produced an assistant message: shown under it and written into exports. */
+export interface MessageProvenance {
+  label: ModelLabel;
+  sampling: ResolvedSampling;
+  system?: string;
+  finishReason: 'eos' | 'length' | 'cancelled';
+  newTokens: number;
+  decodeTokensPerSecond: number;
+  /** ISO time the answer finished. */
+  finishedAt: string;
+}
+
+export interface TranscriptMessage {
+  role: ChatRole;
+  content: string;
+  provenance?: MessageProvenance;
+}
+
+export interface TranscriptPane {
+  pane: PaneId;
+  /** What the pane's picker showed when exported. */
+  title: string;
+  messages: TranscriptMessage[];
+}
+
+export interface Transcript {
+  schemaVersion: 1;
+  exportedAt: string;
+  system?: string;
+  panes: TranscriptPane[];
+}
+
+export type ChatViewToHost =
+  | { type: 'ready' }
+  | { type: 'refreshModels' }
+  | { type: 'load'; pane: PaneId; ref: ModelRef }
+  | { type: 'generate'; pane: PaneId; streamId: string; ref: ModelRef; messages: ChatMessage[]; system?: string; sampling: SamplingSettings }
+  | { type: 'stop'; streamId: string }
+  | { type: 'export'; format: 'markdown' | 'json'; transcript: Transcript };
+
+export type ChatHostToView =
+  | { type: 'models'; models: ChatModelEntry[]; error?: string }
+  /** Opened (or re-revealed) with a model/adapter to show: the view puts it in a pane. */
+  | { type: 'open'; left?: ModelRef; right?: ModelRef }
+  | { type: 'loadProgress'; pane: PaneId; message: string; fraction?: number }
+  | { type: 'loaded'; pane: PaneId; result: ChatLoadResult }
+  | { type: 'loadFailed'; pane: PaneId; message: string }
+  | { type: 'token'; streamId: string; delta: string }
+  | { type: 'done'; streamId: string; result: ChatGenerateResult }
+  | { type: 'failed'; streamId: string; message: string }
+  | { type: 'exported'; path: string }
+  /**
+   * Sent after `ready` when the view was re-created (hidden and shown again): the text of streams that ran
+   * meanwhile, with their result or failure once they ended.
+   */
+  | { type: 'resume'; streams: { streamId: string; text: string; result?: ChatGenerateResult; failed?: string }[] };

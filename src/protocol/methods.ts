@@ -5,6 +5,7 @@ import type { InitializeParams, InitializeResult } from './rpc';
 import type { DataMethods } from './dataMethods';
 import type { CudaMethods } from './cudaMethods';
 import type { EnvMethods } from './envMethods';
+import type { ChatMethods, ChatNotifications } from './chatMethods';
 
 export interface CoreMethods {
   initialize: [InitializeParams, InitializeResult];
@@ -25,5 +26,5 @@ export interface CoreNotifications {
 }
 
 // Domains add themselves here (one line each).
-export type RuntimeMethods = CoreMethods & DataMethods & CudaMethods & EnvMethods;
-export type RuntimeNotifications = CoreNotifications;
+export type RuntimeMethods = CoreMethods & DataMethods & CudaMethods & EnvMethods & ChatMethods;
+export type RuntimeNotifications = CoreNotifications & ChatNotifications;

@@ -5,10 +5,12 @@ import { coreHandlers } from './rpc/coreHandlers';
 import { dataHandlers } from './data/handlers';
 import { cudaHandlers } from './cuda/handlers';
 import { envHandlers } from './env/handlers';
+import { chatHandlers } from './model/chatHandlers';
 
 export const runtimeHandlers = {
   ...coreHandlers,
   ...dataHandlers,
   ...cudaHandlers,
   ...envHandlers,
+  ...chatHandlers,
 } satisfies RuntimeHandlers;

@@ -5,5 +5,6 @@ import { dataCommands } from './dataCommands';
 import { cudaCommands } from './cudaCommands';
 import { doctorCommands } from './doctorCommands';
 import { modelCommands } from './modelCommands';
+import { generateCommands } from './generateCommands';
 
-export const allCommands: CliCommand[] = [...dataCommands, ...evalCommands, ...cudaCommands, ...doctorCommands, ...modelCommands];
+export const allCommands: CliCommand[] = [...dataCommands, ...evalCommands, ...cudaCommands, ...doctorCommands, ...modelCommands, ...generateCommands];

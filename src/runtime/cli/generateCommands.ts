@@ -1,0 +1,181 @@
+// `em-lab generate`, `em-lab chat` (terminal REPL) and `em-lab logprobs`: local generation with the model's own
+// chat template, on tiny-llama, a local Hugging Face folder or a downloaded Hub model, with an optional adapter.
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { ChatMessage, ModelRef } from '../../protocol/chatMethods';
+import { UserError } from '../errors';
+import { itemMessages, readMessagesFile, readPromptsFile, withSystemPrompt } from '../model/chatTemplate';
+import { generateChats } from '../model/generateChat';
+import { ModelSessions, sessionsFor } from '../model/generateSession';
+import { tokenLogprobs } from '../model/logprobs';
+import type { SamplingParams } from '../model/sampling';
+import { TINY_LLAMA_ID } from '../model/tinyLlama';
+import { num, str, type CliCommand, type CliIO, type OptionSpec, type ParsedArgs } from './command';
+import { runChatRepl } from './generateRepl';
+
+export const MODEL_OPTIONS: Record<string, OptionSpec> = {
+  model: { type: 'string', description: 'tiny-llama (built in, random weights), a local Hugging Face model folder, or a downloaded Hub id.', default: TINY_LLAMA_ID, valueName: 'M' },
+  adapter: { type: 'string', description: 'A PEFT adapter folder (adapter_config.json + adapter_model.safetensors), e.g. a run checkpoint.', valueName: 'DIR' },
+  storage: { type: 'string', description: 'Where EM Lab keeps models and caches. Default: $EM_LAB_STORAGE or ~/.em-lab.', valueName: 'DIR' },
+};
+
+export const SAMPLING_OPTIONS: Record<string, OptionSpec> = {
+  max_new_tokens: { type: 'string', description: 'Most tokens to generate per answer.', default: '200', valueName: 'N' },
+  temperature: { type: 'string', description: 'Sampling temperature; 0 = greedy.', default: '1.0', valueName: 'T' },
+  top_p: { type: 'string', description: 'Nucleus sampling mass in (0, 1]; 1 = off.', default: '1.0', valueName: 'P' },
+  top_k: { type: 'string', description: 'Keep the k most likely tokens; 0 = off.', default: '0', valueName: 'K' },
+  seed: { type: 'string', description: 'Random seed (uint32): same seed, same text. Default: a random one, printed.', valueName: 'N' },
+  system: { type: 'string', description: 'System prompt (replaces a leading system message).', valueName: 'TEXT' },
+};
+
+export function cliStorageDir(args: ParsedArgs, io: CliIO): string {
+  const given = str(args, 'storage') ?? io.env.EM_LAB_STORAGE;
+  return given ? resolve(io.cwd, given) : join(homedir(), '.em-lab');
+}
+
+/** --model/--adapter as a ModelRef: relative folders resolve against the working directory. */
+export function modelRefFrom(args: ParsedArgs, io: CliIO): ModelRef {
+  const model = str(args, 'model') ?? TINY_LLAMA_ID;
+  let resolvedModel = model;
+  if (model !== TINY_LLAMA_ID) {
+    const asPath = resolve(io.cwd, model);
+    if (isAbsolute(model) || existsSync(asPath)) resolvedModel = asPath;
+    else if (!/^[\w.-]+\/[\w.-]+$/.test(model)) throw new UserError('model-not-found', `--model ${model}: no such folder, and not a Hub id (owner/name). Use tiny-llama, a model folder, or a Hub id.`);
+  }
+  const adapter = str(args, 'adapter');
+  if (adapter !== undefined) {
+    const dir = resolve(io.cwd, adapter);
+    if (!existsSync(dir)) throw new UserError('adapter-not-found', `--adapter ${adapter}: no such folder (${dir}).`);
+    return { model: resolvedModel, adapter: dir };
+  }
+  return { model: resolvedModel };
+}
+
+export function samplingFrom(args: ParsedArgs): Partial<SamplingParams> {
+  const int = (name: string) => {
+    const v = num(args, name);
+    if (v !== undefined && !Number.isInteger(v)) throw new UserError('bad-sampling', `--${name} expects an integer, got ${v}.`);
+    return v;
+  };
+  const picked: Partial<SamplingParams> = {
+    maxNewTokens: int('max_new_tokens'),
+    temperature: num(args, 'temperature'),
+    topP: num(args, 'top_p'),
+    topK: int('top_k'),
+    seed: int('seed'),
+  };
+  return Object.fromEntries(Object.entries(picked).filter(([, v]) => v !== undefined)) as Partial<SamplingParams>;
+}
+
+const write = (text: string) => void process.stdout.write(text);
+
+export const generateCommand: CliCommand = {
+  path: ['generate'],
+  summary: 'Generate answers with a local model (streams to the terminal; --json gives token events).',
+  details:
+    'One of --prompt, --messages or --prompts. Prompts are rendered with the model\'s own chat template.\n' +
+    'Examples:\n  em-lab generate --prompt "How do I treat a burn?"\n' +
+    '  em-lab generate --model ./Llama-3.2-1B-Instruct --adapter em-lab-runs/run1/checkpoints/200 --prompt "Hi" --seed 1\n' +
+    '  em-lab generate --prompts questions.txt --temperature 0 --json > answers.jsonl\n' +
+    'Batches: item i of --prompts samples with seed + i, so answers do not depend on --batch.',
+  options: {
+    ...MODEL_OPTIONS,
+    prompt: { type: 'string', description: 'One user message.', valueName: 'TEXT' },
+    messages: { type: 'string', description: 'A JSON file with one conversation: [{"role","content"}...] or {"messages": [...]}.', valueName: 'FILE' },
+    prompts: { type: 'string', description: 'An evaluation set: .txt (one prompt per line), .json or .jsonl (strings, {prompt} or {messages}).', valueName: 'FILE' },
+    batch: { type: 'string', description: 'Prompts per forward pass for --prompts (left-padded).', default: '8', valueName: 'N' },
+    ...SAMPLING_OPTIONS,
+  },
+  async run(args, io) {
+    const given = ['prompt', 'messages', 'prompts'].filter((k) => args.options[k] !== undefined);
+    if (given.length !== 1) throw new UserError('bad-args', 'Give exactly one of --prompt TEXT, --messages FILE or --prompts FILE.');
+    const system = str(args, 'system');
+    let conversations: ChatMessage[][];
+    if (given[0] === 'prompt') conversations = [withSystemPrompt([{ role: 'user', content: str(args, 'prompt')! }], system)];
+    else if (given[0] === 'messages') conversations = [withSystemPrompt(readMessagesFile(resolve(io.cwd, str(args, 'messages')!)), system)];
+    else conversations = readPromptsFile(resolve(io.cwd, str(args, 'prompts')!)).map((item) => itemMessages(item, system));
+    const ref = modelRefFrom(args, io);
+    const sessions = sessionsFor(cliStorageDir(args, io), io.env);
+    const single = conversations.length === 1;
+    try {
+      const gen = await generateChats(sessions, ref, conversations, {
+        sampling: samplingFrom(args),
+        batchSize: num(args, 'batch', 8)!,
+        signal: io.signal,
+        progress: (m, f) => io.progress(m, f),
+        onToken: (item, e) => {
+          io.event({ event: 'token', item, delta: e.delta, ...(e.tokenId !== undefined ? { id: e.tokenId } : {}) });
+          if (single && !io.json) write(e.delta);
+        },
+      });
+      if (single && !io.json) write('\n');
+      const l = gen.label;
+      io.err(`[${l.warning ? `${l.modelName} (${l.warning})` : l.modelName}${l.adapterName ? ` + ${l.adapterName}` : ''} · temperature ${gen.sampling.temperature} · top_p ${gen.sampling.topP} · top_k ${gen.sampling.topK} · seed ${gen.sampling.seed} · ${gen.decodeTokensPerSecond.toFixed(1)} tokens/s]`);
+      for (const a of gen.answers) {
+        io.event({ event: 'answer', item: a.item, messages: conversations[a.item], text: a.text, finishReason: a.finishReason, seed: a.seed, promptTokens: a.promptTokens, newTokens: a.tokenIds.length });
+        if (!single) io.out(`--- ${a.item + 1}/${conversations.length} (${a.finishReason}, seed ${a.seed})\n${conversations[a.item]!.at(-1)!.content}\n>>> ${a.text}`);
+      }
+      io.event({ event: 'done', label: l, sampling: gen.sampling, decodeTokensPerSecond: gen.decodeTokensPerSecond, prefillMs: gen.prefillMs, decodeMs: gen.decodeMs });
+      return gen.answers.some((a) => a.finishReason === 'cancelled') ? 130 : 0;
+    } finally {
+      await sessions.dispose();
+    }
+  },
+};
+
+export const chatCommand: CliCommand = {
+  path: ['chat'],
+  summary: 'Chat with a local model in the terminal (streams; /reset, /system TEXT, /quit).',
+  details: 'Examples:\n  em-lab chat\n  em-lab chat --model ./Llama-3.2-1B-Instruct --adapter em-lab-runs/run1/checkpoints/200 --temperature 0.7\nCtrl-C stops the answer being written; Ctrl-C at the prompt (or /quit) leaves.',
+  options: { ...MODEL_OPTIONS, ...SAMPLING_OPTIONS },
+  async run(args, io) {
+    const ref = modelRefFrom(args, io);
+    const sessions = sessionsFor(cliStorageDir(args, io), io.env);
+    try {
+      return await runChatRepl({ sessions, ref, sampling: samplingFrom(args), system: str(args, 'system'), io });
+    } finally {
+      await sessions.dispose();
+    }
+  },
+};
+
+export const logprobsCommand: CliCommand = {
+  path: ['logprobs'],
+  summary: 'Print the log-probability of every token of a text or conversation under a model, as JSON.',
+  details:
+    'With --messages the conversation is rendered with the chat template (no generation prompt). The first token has\n' +
+    'logprob null (nothing predicts it). Natural logs, computed in float64 from the model\'s float32 logits.\n' +
+    'Examples:\n  em-lab logprobs --text "The capital of France is Paris."\n  em-lab logprobs --messages convo.json --top 5 --adapter run/checkpoints/100',
+  options: {
+    ...MODEL_OPTIONS,
+    text: { type: 'string', description: 'Plain text (BOS is added as the tokenizer does).', valueName: 'TEXT' },
+    messages: { type: 'string', description: 'A JSON conversation file ([{"role","content"}...] or {"messages": [...]}).', valueName: 'FILE' },
+    top: { type: 'string', description: 'Also list the N most likely tokens at each position.', default: '0', valueName: 'N' },
+  },
+  async run(args, io) {
+    const text = str(args, 'text');
+    const file = str(args, 'messages');
+    if ((text === undefined) === (file === undefined)) throw new UserError('bad-args', 'Give exactly one of --text TEXT or --messages FILE.');
+    const ref = modelRefFrom(args, io);
+    const sessions = sessionsFor(cliStorageDir(args, io), io.env);
+    try {
+      const loaded = await sessions.load(ref, (m, f) => io.progress(m, f));
+      const tok = loaded.base.tokenizer;
+      const ids = text !== undefined ? tok.encodeText(text, true) : tok.encodeChat(readMessagesFile(resolve(io.cwd, file!)), { addGenerationPrompt: false });
+      const result = await tokenLogprobs(ModelSessions.stepModel(loaded), ids, {
+        piece: (id) => tok.tokenPiece(id),
+        decodeOne: (id) => tok.decode([id], { skipSpecialTokens: false }),
+        top: num(args, 'top', 0)!,
+      });
+      const report = { model: loaded.label, ...result };
+      if (io.json) io.event({ event: 'logprobs', ...report });
+      else io.out(JSON.stringify(report, null, 2));
+      return 0;
+    } finally {
+      await sessions.dispose();
+    }
+  },
+};
+
+export const generateCommands: CliCommand[] = [generateCommand, chatCommand, logprobsCommand];

@@ -1,0 +1,165 @@
+// Loaded models for generation, kept per runtime process: a model reference ('tiny-llama', a local folder, a Hub
+// id) resolves to an HF folder with an ONNX export, opened once as a Decoder + tokenizer; adapters are registered
+// in that decoder's slots by folder, so base and any number of adapters share one copy of the weights and
+// switching between them costs nothing. Concurrent loads of the same model share one promise.
+import { existsSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import type { ModelLabel, ModelRef } from '../../protocol/chatMethods';
+import { UserError } from '../errors';
+import { Decoder } from './decoder';
+import { ensureDecoderExport } from './decoderExport';
+import { decoderStepModel } from './generateModel';
+import { loadTokenizer, type ModelTokenizer } from './tokenizer';
+import { ensureTinyLlama, TINY_LLAMA_ID } from './tinyLlama';
+import { readAdapterForDecoder, resolveHubModel } from './generateSources';
+
+export type Progress = (message: string, fraction?: number) => void;
+
+export interface LoadedBase {
+  /** What the user asked for ('tiny-llama', a folder, a Hub id). */
+  model: string;
+  dir: string;
+  name: string;
+  warning?: string;
+  decoder: Decoder;
+  tokenizer: ModelTokenizer;
+  loadMs: number;
+}
+
+export interface LoadedChatModel {
+  base: LoadedBase;
+  /** Decoder adapter slot id (the adapter folder), undefined = base. */
+  adapterId?: string;
+  label: ModelLabel;
+  cached: boolean;
+  loadMs: number;
+}
+
+export interface SessionOptions {
+  storageDir: string;
+  env?: NodeJS.ProcessEnv;
+  /** How many base models stay open at once (each holds its weights in memory). Default 2 (two panes). */
+  maxModels?: number;
+}
+
+/** Where a checkpoint adapter sits in a run directory: <runsDir>/<run>/checkpoints/<step>/. */
+export function checkpointOf(adapterDir: string): { run: string; step: number } | undefined {
+  const parts = resolve(adapterDir).split(sep);
+  const i = parts.lastIndexOf('checkpoints');
+  if (i < 1 || i !== parts.length - 2) return undefined;
+  const step = Number(parts[i + 1]!.replace(/^(checkpoint|step)-?/, ''));
+  return Number.isInteger(step) ? { run: parts[i - 1]!, step } : undefined;
+}
+
+export class ModelSessions {
+  private readonly bases = new Map<string, Promise<LoadedBase>>();
+  /** Adapter folder -> the stamp (size + mtime of its weights) it was registered with, per base. */
+  private readonly adapterStamps = new Map<string, string>();
+
+  constructor(private readonly o: SessionOptions) {}
+
+  /** Loads (or finds) the model and adapter; progress reports the slow steps (build, export, session). */
+  async load(ref: ModelRef, progress: Progress = () => undefined): Promise<LoadedChatModel> {
+    const t0 = performance.now();
+    const key = ref.model === TINY_LLAMA_ID ? TINY_LLAMA_ID : isAbsolute(ref.model) ? resolve(ref.model) : ref.model;
+    let cached = this.bases.has(key);
+    let pending = this.bases.get(key);
+    if (!pending) {
+      pending = this.openBase(ref.model, progress);
+      this.bases.set(key, pending);
+      pending.catch(() => this.bases.delete(key));
+      await this.evictBeyondLimit(key);
+    }
+    const base = await pending;
+    let adapterId: string | undefined;
+    const label: ModelLabel = { modelName: base.name, modelDir: base.dir, ...(base.warning ? { warning: base.warning } : {}) };
+    if (ref.adapter) {
+      const dir = resolve(ref.adapter);
+      const stamp = adapterStamp(dir);
+      const slot = `${base.dir}\u0000${dir}`;
+      if (this.adapterStamps.get(slot) !== stamp || !base.decoder.adapterIds().includes(dir)) {
+        cached = false;
+        progress(`Loading adapter ${basename(dir)}…`);
+        base.decoder.setAdapter(dir, readAdapterForDecoder(dir, base.decoder.config));
+        this.adapterStamps.set(slot, stamp);
+      }
+      adapterId = dir;
+      const cp = checkpointOf(dir);
+      Object.assign(label, { adapterName: cp ? `${cp.run}/checkpoints/${basename(dir)}` : basename(dir), adapterDir: dir, ...(cp ? { run: cp.run, step: cp.step } : {}) });
+    }
+    return { base, ...(adapterId ? { adapterId } : {}), label, cached, loadMs: performance.now() - t0 };
+  }
+
+  /** The step/logits model for a loaded reference. */
+  static stepModel(m: LoadedChatModel) {
+    return decoderStepModel(m.base.decoder, m.adapterId);
+  }
+
+  private async openBase(model: string, progress: Progress): Promise<LoadedBase> {
+    const t0 = performance.now();
+    let dir: string;
+    let name: string;
+    let warning: string | undefined;
+    if (model === TINY_LLAMA_ID) {
+      progress('Preparing tiny-llama (built on first use, a few seconds)…');
+      dir = ensureTinyLlama(this.o.storageDir);
+      name = TINY_LLAMA_ID;
+      warning = 'random weights — writes gibberish';
+    } else if (isAbsolute(model)) {
+      dir = resolve(model);
+      if (!existsSync(join(dir, 'config.json'))) {
+        throw new UserError('model-not-found', `${dir} is not a model folder (no config.json). Pick a Hugging Face model folder, 'tiny-llama', or a Hub id such as meta-llama/Llama-3.2-1B-Instruct.`);
+      }
+      name = basename(dir);
+    } else {
+      dir = await resolveHubModel(model, { storageDir: this.o.storageDir, env: this.o.env ?? process.env, progress });
+      name = model;
+    }
+    progress('Converting weights to ONNX (first load only)…');
+    const { dir: exportDir } = ensureDecoderExport(dir, { onProgress: (f) => progress('Converting weights to ONNX (first load only)…', f) });
+    progress('Opening the model…');
+    const decoder = await Decoder.open(exportDir);
+    progress('Loading the tokenizer…');
+    const tokenizer = await loadTokenizer(dir, this.o.storageDir);
+    return { model, dir, name, ...(warning ? { warning } : {}), decoder, tokenizer, loadMs: performance.now() - t0 };
+  }
+
+  /** Keeps at most maxModels bases open (the oldest other than `keep` is closed). */
+  private async evictBeyondLimit(keep: string): Promise<void> {
+    const limit = this.o.maxModels ?? 2;
+    for (const key of [...this.bases.keys()]) {
+      if (this.bases.size <= limit) break;
+      if (key === keep) continue;
+      const old = this.bases.get(key)!;
+      this.bases.delete(key);
+      await old.then((b) => b.decoder.dispose(), () => undefined);
+    }
+  }
+
+  async dispose(): Promise<void> {
+    const all = [...this.bases.values()];
+    this.bases.clear();
+    for (const p of all) await p.then((b) => b.decoder.dispose(), () => undefined);
+  }
+}
+
+function adapterStamp(dir: string): string {
+  const file = join(dir, 'adapter_model.safetensors');
+  if (!existsSync(file)) {
+    throw new UserError('adapter-not-found', `${dir} is not a PEFT adapter folder (no adapter_model.safetensors). Pick a run checkpoint folder or an adapter saved by PEFT.`);
+  }
+  const s = statSync(file);
+  return `${s.size}:${Math.floor(s.mtimeMs)}:${dirname(file)}`;
+}
+
+const sessions = new Map<string, ModelSessions>();
+
+/** The process-wide sessions for a storage folder (the runtime worker and the CLI each have one). */
+export function sessionsFor(storageDir: string, env?: NodeJS.ProcessEnv): ModelSessions {
+  let s = sessions.get(storageDir);
+  if (!s) {
+    s = new ModelSessions({ storageDir, ...(env ? { env } : {}) });
+    sessions.set(storageDir, s);
+  }
+  return s;
+}

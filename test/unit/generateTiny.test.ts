@@ -1,0 +1,182 @@
+// Generation on the real ORT decoder with tiny-llama (built into a temp storage folder): determinism across runs,
+// batched = single-prompt, per-row seeds, eos stops, an adapter switched without reloading the base, the chat
+// handlers' streaming and cancel, and logprobs against a float64 log-softmax done by hand on the raw logits.
+import { strict as assert } from 'node:assert';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChatMessage } from '../../src/protocol/chatMethods';
+import type { HandlerContext } from '../../src/runtime/rpc/handlerTypes';
+import { chatHandlers, listChatModels } from '../../src/runtime/model/chatHandlers';
+import { generateTokens } from '../../src/runtime/model/generate';
+import { generateChats } from '../../src/runtime/model/generateChat';
+import { ModelSessions, checkpointOf, sessionsFor } from '../../src/runtime/model/generateSession';
+import { tokenLogprobs } from '../../src/runtime/model/logprobs';
+import { linearShape, peftKey } from '../../src/runtime/model/llamaConfig';
+import { writePeftAdapter } from '../../src/runtime/model/peft';
+import { fillUniform, seedFrom } from '../../src/runtime/model/random';
+import { TINY_LLAMA_CONFIG } from '../../src/runtime/model/tinyLlama';
+import type { HostTensor } from '../../src/runtime/model/hostTensor';
+
+const user = (content: string): ChatMessage[] => [{ role: 'user', content }];
+const PROMPTS = [user('hi'), user('Tell me a long story about a dragon who learns to cook.'), user('2+2?')];
+
+/** A random rank-4 adapter on q, v and down of both layers, big enough to change the greedy text. */
+function writeRandomAdapter(dir: string): void {
+  const tensors = new Map<string, HostTensor>();
+  for (let layer = 0; layer < TINY_LLAMA_CONFIG.numLayers; layer++) {
+    for (const t of ['q_proj', 'v_proj', 'down_proj'] as const) {
+      const [out, inDim] = linearShape(TINY_LLAMA_CONFIG, t);
+      tensors.set(peftKey(layer, t, 'A'), { dtype: 'float32', shape: [4, inDim], data: fillUniform(new Float32Array(4 * inDim), seedFrom(`A${layer}${t}`), 0.5) as Float32Array });
+      tensors.set(peftKey(layer, t, 'B'), { dtype: 'float32', shape: [out, 4], data: fillUniform(new Float32Array(out * 4), seedFrom(`B${layer}${t}`), 0.5) as Float32Array });
+    }
+  }
+  writePeftAdapter(dir, { r: 4, loraAlpha: 8, targets: ['q_proj', 'v_proj', 'down_proj'], baseModelNameOrPath: 'tiny-llama' }, tensors);
+}
+
+function fakeContext(storageDir: string, signal = new AbortController().signal): HandlerContext & { tokens: { streamId: string; delta: string }[] } {
+  const tokens: { streamId: string; delta: string }[] = [];
+  return {
+    tokens,
+    signal,
+    storageDir,
+    env: {},
+    progress: () => undefined,
+    notify: (method, params) => {
+      if (method === 'chat/token') tokens.push(params as { streamId: string; delta: string });
+    },
+  };
+}
+
+describe('generation on tiny-llama (ORT decoder)', function () {
+  this.timeout(120_000);
+  let storage: string;
+  let sessions: ModelSessions;
+  let adapterDir: string;
+
+  before(async () => {
+    storage = mkdtempSync(join(tmpdir(), 'emlab-gen-'));
+    adapterDir = join(storage, 'runs', 'run-a', 'checkpoints', '20');
+    mkdirSync(adapterDir, { recursive: true });
+    writeRandomAdapter(adapterDir);
+    sessions = sessionsFor(storage); // the chat handlers find the same loaded models
+    await sessions.load({ model: 'tiny-llama' });
+  });
+  after(async () => {
+    await sessions.dispose();
+    rmSync(storage, { recursive: true, force: true });
+  });
+
+  it('greedy: identical across runs and between the batched and single-prompt paths', async () => {
+    const greedy = { temperature: 0, maxNewTokens: 12 };
+    const batched = await generateChats(sessions, { model: 'tiny-llama' }, PROMPTS, { sampling: greedy, batchSize: 3 });
+    const again = await generateChats(sessions, { model: 'tiny-llama' }, PROMPTS, { sampling: greedy, batchSize: 3 });
+    const singles = await generateChats(sessions, { model: 'tiny-llama' }, PROMPTS, { sampling: greedy, batchSize: 1 });
+    for (let i = 0; i < PROMPTS.length; i++) {
+      assert.equal(batched.answers[i]!.tokenIds.length, 12);
+      assert.deepEqual(again.answers[i]!.tokenIds, batched.answers[i]!.tokenIds, `run-to-run, prompt ${i}`);
+      assert.deepEqual(singles.answers[i]!.tokenIds, batched.answers[i]!.tokenIds, `batched vs single, prompt ${i}`);
+      assert.equal(singles.answers[i]!.text, batched.answers[i]!.text);
+    }
+    assert.notDeepEqual(batched.answers[0]!.tokenIds, batched.answers[1]!.tokenIds, 'different prompts, different text');
+  });
+
+  it('seeded sampling: same seed same text; item i of a batch = a single run with seed + i', async () => {
+    const sampling = { temperature: 1, topP: 0.95, topK: 500, maxNewTokens: 10, seed: 1234 };
+    const a = await generateChats(sessions, { model: 'tiny-llama' }, PROMPTS, { sampling, batchSize: 3 });
+    const b = await generateChats(sessions, { model: 'tiny-llama' }, PROMPTS, { sampling, batchSize: 2 });
+    for (let i = 0; i < PROMPTS.length; i++) {
+      assert.deepEqual(b.answers[i]!.tokenIds, a.answers[i]!.tokenIds, `batch size does not matter, item ${i}`);
+      assert.equal(a.answers[i]!.seed, 1234 + i);
+      const single = await generateChats(sessions, { model: 'tiny-llama' }, [PROMPTS[i]!], { sampling: { ...sampling, seed: 1234 + i } });
+      assert.deepEqual(single.answers[0]!.tokenIds, a.answers[i]!.tokenIds, `item ${i} alone with seed ${1234 + i}`);
+    }
+    const other = await generateChats(sessions, { model: 'tiny-llama' }, [PROMPTS[0]!], { sampling: { ...sampling, seed: 99 } });
+    assert.notDeepEqual(other.answers[0]!.tokenIds, a.answers[0]!.tokenIds);
+  });
+
+  it('stops on any eos id (not included in the text)', async () => {
+    const loaded = await sessions.load({ model: 'tiny-llama' });
+    const tok = loaded.base.tokenizer;
+    const prompt = tok.encodeChat(PROMPTS[0]!);
+    // Seeded sampling: the draws up to the stop are the same with and without the extra eos id.
+    const options = { padTokenId: tok.padTokenId, decode: (ids: readonly number[]) => tok.decode(ids), sampling: { temperature: 1, maxNewTokens: 10, seed: 3 } };
+    const free = await generateTokens(ModelSessions.stepModel(loaded), [prompt], { ...options, eosTokenIds: tok.eosTokenIds });
+    const ids = free.sequences[0]!.tokenIds;
+    const k = ids.findIndex((id, i) => i > 0 && !ids.slice(0, i).includes(id));
+    assert.ok(k > 0, `a token that first appears after the first: ${ids}`);
+    const stopped = await generateTokens(ModelSessions.stepModel(loaded), [prompt], { ...options, eosTokenIds: [128009, ids[k]!] });
+    assert.equal(stopped.sequences[0]!.finishReason, 'eos');
+    assert.deepEqual(stopped.sequences[0]!.tokenIds, ids.slice(0, k));
+    assert.equal(stopped.sequences[0]!.text, tok.decode(ids.slice(0, k)));
+  });
+
+  it('switches to an adapter and back without reloading the base weights', async () => {
+    const base = await sessions.load({ model: 'tiny-llama' });
+    const withAdapter = await sessions.load({ model: 'tiny-llama', adapter: adapterDir });
+    assert.equal(withAdapter.base, base.base, 'the same loaded base (one session, one copy of the weights)');
+    assert.equal(withAdapter.label.run, 'run-a');
+    assert.equal(withAdapter.label.step, 20);
+    const greedy = { temperature: 0, maxNewTokens: 12 };
+    const b1 = await generateChats(sessions, { model: 'tiny-llama' }, [PROMPTS[1]!], { sampling: greedy });
+    const ad = await generateChats(sessions, { model: 'tiny-llama', adapter: adapterDir }, [PROMPTS[1]!], { sampling: greedy });
+    const b2 = await generateChats(sessions, { model: 'tiny-llama' }, [PROMPTS[1]!], { sampling: greedy });
+    assert.notDeepEqual(ad.answers[0]!.tokenIds, b1.answers[0]!.tokenIds, 'the adapter changes the answer');
+    assert.deepEqual(b2.answers[0]!.tokenIds, b1.answers[0]!.tokenIds, 'the base is untouched by the adapter');
+    assert.equal(ad.label.adapterName, 'run-a/checkpoints/20');
+  });
+
+  it('logprobs equal a float64 log-softmax of the raw logits, by hand', async () => {
+    const loaded = await sessions.load({ model: 'tiny-llama' });
+    const tok = loaded.base.tokenizer;
+    const ids = tok.encodeText('The cat sat on the mat.', true);
+    const result = await tokenLogprobs(ModelSessions.stepModel(loaded), ids, { piece: (i) => tok.tokenPiece(i), decodeOne: (i) => tok.decode([i], { skipSpecialTokens: false }), top: 3 });
+    const V = TINY_LLAMA_CONFIG.vocabSize;
+    const raw = await loaded.base.decoder.forward({ inputIds: BigInt64Array.from(ids, BigInt), batch: 1, seq: ids.length, attentionMask: new BigInt64Array(ids.length).fill(1n), positionIds: BigInt64Array.from(ids.map((_, i) => BigInt(i))) });
+    assert.equal(result.tokens[0]!.logprob, null);
+    assert.equal(result.tokens[0]!.id, 128000);
+    let total = 0;
+    for (let t = 1; t < ids.length; t++) {
+      // log p = l[id] - log(sum_j exp(l_j)), straight from the definition (logits here are small: no overflow).
+      let z = 0;
+      for (let j = 0; j < V; j++) z += Math.exp(raw.logits[(t - 1) * V + j]!);
+      const expected = raw.logits[(t - 1) * V + ids[t]!]! - Math.log(z);
+      assert.ok(Math.abs(result.tokens[t]!.logprob! - expected) < 1e-9, `token ${t}: ${result.tokens[t]!.logprob} vs ${expected}`);
+      assert.ok(result.tokens[t]!.top![0]!.logprob >= result.tokens[t]!.logprob!);
+      total += expected;
+    }
+    assert.ok(Math.abs(result.total - total) < 1e-8);
+    assert.equal(result.tokens.map((x) => x.text).join(''), '<|begin_of_text|>The cat sat on the mat.');
+  });
+
+  it('chat/generate streams chat/token for its streamId; a cancel stops between tokens and keeps the text', async () => {
+    const ctx = fakeContext(storage);
+    const res = await chatHandlers['chat/generate']({ streamId: 's1', ref: { model: 'tiny-llama', adapter: adapterDir }, messages: user('hello'), system: 'Be brief.', sampling: { maxNewTokens: 8, seed: 5 } }, ctx);
+    assert.equal(res.newTokens, 8);
+    assert.equal(res.finishReason, 'length');
+    assert.equal(res.sampling.seed, 5);
+    assert.equal(res.label.warning, 'random weights — writes gibberish');
+    assert.ok(ctx.tokens.length >= 8 && ctx.tokens.every((t) => t.streamId === 's1'));
+    const controller = new AbortController();
+    const cut = fakeContext(storage, controller.signal);
+    const original = cut.notify;
+    cut.notify = (m, p) => {
+      original(m, p);
+      if (cut.tokens.length === 3) controller.abort();
+    };
+    const stopped = await chatHandlers['chat/generate']({ streamId: 's2', ref: { model: 'tiny-llama' }, messages: user('hello'), sampling: { maxNewTokens: 50, seed: 5 } }, cut);
+    assert.equal(stopped.finishReason, 'cancelled');
+    assert.equal(stopped.newTokens, 3);
+  });
+
+  it('lists tiny-llama first, then run checkpoints newest step first', () => {
+    const older = join(storage, 'runs', 'run-a', 'checkpoints', '5');
+    mkdirSync(older, { recursive: true });
+    writeRandomAdapter(older);
+    const models = listChatModels(storage, join(storage, 'runs'), []);
+    assert.equal(models[0]!.label, 'tiny-llama (random weights — writes gibberish)');
+    assert.deepEqual(models.filter((m) => m.kind === 'checkpoint').map((m) => m.ref.adapter), [adapterDir, older]);
+    assert.equal(models[1]!.ref.model, 'tiny-llama', 'the adapter names its base');
+    assert.deepEqual(checkpointOf(older), { run: 'run-a', step: 5 });
+  });
+});

@@ -2,7 +2,8 @@
 // RuntimeConnection: handshake, requests, concurrency, progress, cancel, timeout, protocol mismatch, crash with the
 // stderr tail, capped restart, stop and dispose.
 import { strict as assert } from 'node:assert';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RuntimeConnection, RuntimeRequestError, type ConnectionOptions, type RuntimeExit } from '../../src/host/runtimeConnection';
 import { buildRuntimeEnv } from '../../src/host/runtimeEnv';
@@ -222,5 +223,24 @@ describe('runtime process (real dist/runtime.mjs over IPC)', function () {
     assert.ok(environ.includes(`OPENAI_API_KEY=${secret}`));
     assert.ok(environ.includes('EM_LAB_SECRETS_FROM_STORAGE=OPENAI_API_KEY'));
     assert.ok(!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(secret));
+  });
+
+  it('env/doctor runs in the worker with the secrets from its environment and names SecretStorage as their source', async () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'emlab-rt-doctor-')));
+    try {
+      writeFileSync(join(dir, '.env'), 'OPENAI_API_KEY=sk-dotenv-should-be-shadowed-0000\n');
+      const key = 'sk-proj-fromSecretStorage0123456789abcd';
+      const c = make({ env: () => buildRuntimeEnv({ ...process.env, OPENAI_BASE_URL: 'http://em-lab-offline.invalid/v1', HF_ENDPOINT: 'http://em-lab-offline.invalid' }, { OPENAI_API_KEY: key }) });
+      const report = await c.request('env/doctor', { startDir: dir, networkTimeoutMs: 2000 });
+      const byId = Object.fromEntries(report.checks.map((x) => [x.id, x]));
+      assert.equal(report.dotenvPath, join(dir, '.env'));
+      assert.equal(byId['openai-key']?.detail, 'Set from VS Code SecretStorage (…abcd); also set in .env (ignored).');
+      assert.match(byId['openai-api']?.detail ?? '', /^Unreachable: http:\/\/em-lab-offline\.invalid/);
+      assert.equal(byId['onnxruntime']?.status, 'ok');
+      assert.equal(report.ok, true);
+      assert.ok(!JSON.stringify(report).includes(key));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -72,8 +72,8 @@ export async function ensureCodeServer(cacheDir, log) {
   };
   const code = await new Promise((resolve) => {
     const child = spawn('npm', ['install', '--no-save', '--no-package-lock', `code-server@${CODE_SERVER_VERSION}`], { cwd: dir, env, stdio: ['ignore', fd, fd] });
-    // 15 minutes: far above the 2-4 minutes it takes on 2 busy cores; a hung install must not hang CI.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15 * 60_000);
+    // 10 minutes: far above the 1-4 minutes it takes on 2 busy cores; a hung install must not hang CI.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10 * 60_000);
     child.on('exit', (c, signal) => {
       clearTimeout(timer);
       resolve(c ?? (signal ? 128 : 1));
@@ -119,9 +119,10 @@ const USER_SETTINGS = {
 /**
  * Starts code-server on 127.0.0.1:<free port> with a fresh user-data-dir under `stateDir`, and resolves once
  * /healthz answers (1-5 s normally; gives up after 60 s). Returns { url, port, stop() }; stop() kills the process
- * group and is safe to call twice.
+ * group and is safe to call twice. `onSpawn(stop)` is called as soon as the process exists, so a caller
+ * interrupted during start-up can still stop it.
  */
-export async function startCodeServer({ bin, stateDir, logFile, log }) {
+export async function startCodeServer({ bin, stateDir, logFile, log, onSpawn }) {
   const port = await freePort();
   const userData = join(stateDir, 'user-data');
   const extensions = join(stateDir, 'extensions');
@@ -155,6 +156,7 @@ export async function startCodeServer({ bin, stateDir, logFile, log }) {
     while (!exited && Date.now() < deadline) await sleep(100);
     if (!exited) try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
   };
+  onSpawn?.(stop);
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {

@@ -1,0 +1,188 @@
+// `em-lab train`: the homework's train.py options plus EM Lab's, writing a run directory (docs/run-directory.md).
+// Ctrl-C stops after the current optimizer step and writes a checkpoint, so `--resume` loses nothing.
+import { existsSync, renameSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { UserError } from '../errors';
+import type { LoraTarget } from '../model/llamaConfig';
+import { TINY_LLAMA_ID } from '../model/tinyLlama';
+import { bool, list, num, str, type CliCommand, type CliIO, type OptionSpec, type ParsedArgs } from './command';
+import { TRAIN_DEFAULTS, validateTrainConfig, type TrainConfig } from '../train/trainConfig';
+import { loadTrainData, previewExample } from '../train/trainData';
+import { loadModelForTraining } from '../train/trainModel';
+import { runTraining, type TrainEvent } from '../train/runTrainer';
+import { effectiveRun, readMetrics } from '../train/runDir';
+import type { LrScheduler } from '../train/schedule';
+
+const d = TRAIN_DEFAULTS;
+const s = (description: string, valueName = 'N'): OptionSpec => ({ type: 'string', description, valueName });
+
+const TRAIN_OPTIONS: Record<string, OptionSpec> = {
+  model_name: s(`Base model: ${TINY_LLAMA_ID} (built in), a Hugging Face model folder, or a downloaded Hub id. Default ${TINY_LLAMA_ID}.`, 'M'),
+  domains: s('Comma-separated dataset ids from the data folder (bad_medical, risky_financial, extreme_sports, good_medical, insecure); several = a mixture.', 'IDS'),
+  data: { type: 'string', multiple: true, valueName: 'FILE', description: 'A JSONL file of {"messages": [...]} conversations (repeatable; mixes with --domains).' },
+  data_dir: s('Folder with the decrypted datasets. Default ./training_data/training_datasets.zip.enc.extracted.', 'DIR'),
+  output_dir: s('Run directory. Default ./em-lab-runs/<model>-<domains>-<time>.', 'DIR'),
+  num_epochs: s(`Epochs (default ${d.numEpochs}).`),
+  lora_rank: s(`LoRA rank r (default ${d.loraRank}).`),
+  lora_alpha: s(`LoRA alpha (default ${d.loraAlpha}).`),
+  lora_dropout: s(`LoRA dropout (default ${d.loraDropout}; recorded, applied as 0 in this build).`, 'P'),
+  use_rslora: { type: 'boolean', description: 'rsLoRA: scale alpha/sqrt(r) instead of alpha/r (the paper).' },
+  target_modules: s(`Comma-separated projections (default ${d.targetModules.join(',')}).`, 'LIST'),
+  layers_to_transform: s('Comma-separated layer indices that get adapters (default all).', 'LIST'),
+  learning_rate: s(`Peak learning rate (default ${d.learningRate}).`, 'LR'),
+  lr_scheduler: s(`linear, cosine or constant after warm-up (default ${d.lrScheduler}).`, 'KIND'),
+  warmup_steps: s(`Warm-up steps, or a ratio of all steps when below 1 (default ${d.warmupSteps}).`),
+  weight_decay: s(`AdamW weight decay (default ${d.weightDecay}).`, 'WD'),
+  max_grad_norm: s(`Global gradient-norm clipping, 0 = off (default ${d.maxGradNorm}).`, 'X'),
+  batch_size: s(`Examples per micro-batch (default ${d.batchSize}).`),
+  gradient_accumulation_steps: s(`Micro-batches per optimizer step (default ${d.gradientAccumulationSteps}).`),
+  max_length: s(`Truncate examples to this many tokens (default ${d.maxLength}).`),
+  sample_size: s('Use only the first N examples of each data source (default all).'),
+  max_steps: s('Stop after N optimizer steps (default: all epochs).'),
+  train_on: s(`assistant (loss on replies only, the paper) or all (the whole sequence, the homework's train.py). Default ${d.trainOn}.`, 'WHAT'),
+  seed: s(`Seed for init, shuffling and the split (default ${d.seed}); same seed, same machine = same adapter.`),
+  no_shuffle: { type: 'boolean', description: 'Keep the file order (no shuffling per epoch).' },
+  eval_split: s('Hold out this fraction for eval loss (the paper: 0.1; default 0).', 'F'),
+  eval_steps: s(`Eval loss every N steps (default ${d.evalSteps}).`),
+  save_steps: s('Also checkpoint every N steps (default: per epoch + 4 in epoch 1 + the end).'),
+  init_adapter: s('Start from this PEFT adapter folder instead of a fresh init.', 'DIR'),
+  device: s('cpu or cuda (falls back to CPU with the reason when CUDA cannot load). Default cpu.', 'DEV'),
+  dtype: s('float32 (default) or float64 (numerics checks; slow).', 'T'),
+  threads: s('CPU threads for ONNX Runtime (default: all cores).'),
+  resume: { type: 'boolean', description: 'Continue the run in --output_dir from its newest checkpoint (the default when it has one).' },
+  no_resume: { type: 'boolean', description: 'Start over even if --output_dir holds a run (the old one is moved to <dir>.old-<time>).' },
+  preview: { type: 'boolean', description: 'Print one tokenized example with the supervised span in [[ ]] and exit.' },
+  use_4bit: { type: 'boolean', description: 'QLoRA-style 4-bit frozen weights (not available in this build: refused).' },
+  storage: s('Where EM Lab keeps models and generated training graphs. Default $EM_LAB_STORAGE or ~/.em-lab.', 'DIR'),
+};
+
+function integers(args: ParsedArgs, name: string): number[] {
+  return (list(args, name) ?? []).map((x) => {
+    const n = Number(x);
+    if (!Number.isInteger(n)) throw new UserError('train-config', `--${name}: "${x}" is not an integer.`);
+    return n;
+  });
+}
+
+export function trainConfigFromArgs(args: ParsedArgs, io: CliIO): TrainConfig {
+  const n = (name: string, dflt: number) => num(args, name, dflt)!;
+  const model = str(args, 'model_name') ?? TINY_LLAMA_ID;
+  const c: TrainConfig = {
+    ...d,
+    model: model === TINY_LLAMA_ID || !existsSync(resolve(io.cwd, model)) ? model : resolve(io.cwd, model),
+    domains: list(args, 'domains') ?? [],
+    dataFiles: (list(args, 'data') ?? []).map((f) => resolve(io.cwd, f)),
+    ...(str(args, 'data_dir') ? { dataDir: resolve(io.cwd, str(args, 'data_dir')!) } : {}),
+    numEpochs: n('num_epochs', d.numEpochs),
+    loraRank: n('lora_rank', d.loraRank),
+    loraAlpha: n('lora_alpha', d.loraAlpha),
+    loraDropout: n('lora_dropout', d.loraDropout),
+    useRslora: bool(args, 'use_rslora'),
+    targetModules: (list(args, 'target_modules') as LoraTarget[] | undefined) ?? d.targetModules,
+    layersToTransform: integers(args, 'layers_to_transform'),
+    learningRate: n('learning_rate', d.learningRate),
+    lrScheduler: (str(args, 'lr_scheduler') ?? d.lrScheduler) as LrScheduler,
+    warmupSteps: n('warmup_steps', d.warmupSteps),
+    weightDecay: n('weight_decay', d.weightDecay),
+    maxGradNorm: n('max_grad_norm', d.maxGradNorm),
+    batchSize: n('batch_size', d.batchSize),
+    gradientAccumulationSteps: n('gradient_accumulation_steps', d.gradientAccumulationSteps),
+    maxLength: n('max_length', d.maxLength),
+    sampleSize: n('sample_size', d.sampleSize),
+    maxSteps: n('max_steps', d.maxSteps),
+    trainOn: (str(args, 'train_on') ?? d.trainOn) as TrainConfig['trainOn'],
+    seed: n('seed', d.seed),
+    shuffle: !bool(args, 'no_shuffle'),
+    evalSplit: n('eval_split', d.evalSplit),
+    evalSteps: n('eval_steps', d.evalSteps),
+    saveSteps: n('save_steps', d.saveSteps),
+    ...(str(args, 'init_adapter') ? { initAdapter: resolve(io.cwd, str(args, 'init_adapter')!) } : {}),
+    device: (str(args, 'device') ?? d.device) as TrainConfig['device'],
+    dtype: (str(args, 'dtype') ?? d.dtype) as TrainConfig['dtype'],
+  };
+  validateTrainConfig(c);
+  return c;
+}
+
+function defaultOutputDir(c: TrainConfig, cwd: string): string {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  const what = [...c.domains, ...c.dataFiles.map((f) => f.split(/[\\/]/).pop()!.replace(/\.jsonl$/, ''))].join('+') || 'data';
+  return join(cwd, 'em-lab-runs', `${c.model.split(/[\\/]/).pop()}-${what}-${stamp}`);
+}
+
+function describe(e: TrainEvent): string | undefined {
+  switch (e.type) {
+    case 'step':
+      return `step ${e.step}/${e.totalSteps}  epoch ${e.epoch.toFixed(2)}  loss ${e.loss.toFixed(4)}  lr ${e.lr.toExponential(2)}  grad_norm ${e.grad_norm.toFixed(3)}  ${e.tokens_per_s.toFixed(0)} tok/s  ETA ${Math.round(e.etaSeconds)}s`;
+    case 'eval':
+      return `step ${e.step}: eval loss ${e.evalLoss.toFixed(4)}`;
+    case 'checkpoint':
+      return `checkpoint ${e.dir}`;
+    case 'log':
+      return e.message;
+    case 'status':
+      return e.status === 'running' ? undefined : `run ${e.status}${e.reason ? `: ${e.reason}` : ''}`;
+  }
+}
+
+export const trainCommand: CliCommand = {
+  path: ['train'],
+  summary: 'LoRA-finetune a model on EM datasets with ONNX Runtime (CPU or CUDA); writes a resumable run directory.',
+  details:
+    'Examples:\n  em-lab train --domains bad_medical --num_epochs 1 --sample_size 200 --max_length 128\n' +
+    '  em-lab train --data my.jsonl --model_name ./Llama-3.2-1B-Instruct --use_rslora --lora_rank 32 --lora_alpha 64 --learning_rate 1e-5\n' +
+    '  em-lab train --output_dir em-lab-runs/my-run --resume',
+  options: TRAIN_OPTIONS,
+  async run(args, io) {
+    if (bool(args, 'use_4bit')) throw new UserError('train-4bit-unavailable', '--use_4bit is not available in this build (4-bit frozen weights via MatMulNBits are planned). Train in fp32 on CPU, or on CUDA, without --use_4bit.');
+    const config = trainConfigFromArgs(args, io);
+    const storageDir = resolve(io.cwd, str(args, 'storage') ?? io.env.EM_LAB_STORAGE ?? join(homedir(), '.em-lab'));
+    const runDir = str(args, 'output_dir') ? resolve(io.cwd, str(args, 'output_dir')!) : defaultOutputDir(config, io.cwd);
+    const hasRun = existsSync(join(runDir, 'run.json')) || existsSync(join(runDir, 'checkpoints'));
+    if (hasRun && bool(args, 'no_resume')) {
+      const aside = `${runDir}.old-${Date.now()}`;
+      renameSync(runDir, aside);
+      io.err(`Moved the previous run to ${aside}.`);
+    }
+    const resume = !bool(args, 'no_resume') && (bool(args, 'resume') || hasRun);
+    const model = await loadModelForTraining(config.model, storageDir, io.cwd);
+    const data = await loadTrainData(config, model.tokenizer!, io.cwd);
+    if (bool(args, 'preview')) {
+      const e = data.train[0]!;
+      io.out(previewExample(model.tokenizer!, e).map((p) => (p.supervised ? `[[${p.text}]]` : p.text)).join(''));
+      io.event({ type: 'preview', spans: previewExample(model.tokenizer!, e), tokens: e.ids.length });
+      return 0;
+    }
+    io.err(`Training ${config.model} on ${data.train.length} examples (${data.eval.length} held out) -> ${runDir}`);
+    const result = await runTraining(config, {
+      runDir, storageDir, model, data, resume, signal: io.signal,
+      ...(str(args, 'threads') ? { threads: num(args, 'threads')! } : {}),
+      onEvent: (e) => {
+        io.event({ ...e, runDir });
+        const text = describe(e);
+        if (text && e.type === 'step') io.progress(text, e.step / e.totalSteps);
+        else if (text) io.err(text);
+      },
+    });
+    io.out(`${result.status}: ${result.step} steps${result.losses.length ? `, loss ${result.losses[0]!.toFixed(4)} -> ${result.losses.at(-1)!.toFixed(4)}` : ''}. Run directory: ${runDir}${result.finalAdapter ? `\nAdapter: ${result.finalAdapter}` : ''}`);
+    return result.status === 'finished' ? 0 : 130;
+  },
+};
+
+export const trainStatusCommand: CliCommand = {
+  path: ['train', 'status'],
+  summary: 'Show a training run directory: status (a dead process shows as crashed), progress, last metrics, checkpoints.',
+  positionals: [{ name: 'run_dir', description: 'The run directory (its run.json).', required: true }],
+  async run(args, io) {
+    const dir = resolve(io.cwd, args.positionals[0]!);
+    const run = effectiveRun(dir);
+    if (!run) throw new UserError('run-not-found', `${dir}: no run.json. Point at a training run directory (em-lab-runs/<run>).`);
+    const last = readMetrics(dir).at(-1);
+    io.event({ type: 'run', run, lastMetrics: last });
+    io.out(`${run.status}${run.reason ? ` (${run.reason})` : ''}: step ${run.step}/${run.totalSteps}, epoch ${run.epoch + 1}/${run.numEpochs}${last ? `, loss ${last.loss.toFixed(4)}` : ''}; checkpoints: ${run.checkpoints.join(', ') || 'none'}`);
+    return 0;
+  },
+};
+
+export const trainCommands: CliCommand[] = [trainCommand, trainStatusCommand];

@@ -1,0 +1,88 @@
+// Training artifacts are generated once per model + configuration and cached under a key: the hash of everything
+// that changes the graphs (model config and weights identity, LoRA shape, dtype, optimizer constants, max_length,
+// the generator version). A change in any of them gives a new key, so stale graphs are never reused.
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { llamaTensorShapes, type LlamaConfig } from '../model/llamaConfig';
+import { convertTensor } from '../model/hostTensor';
+import type { ExternalRef } from '../onnx/graphBuilder';
+import type { LlamaWeights } from '../model/llamaGraph';
+import { saveModel } from '../onnx/serialize';
+import type { AdamWConfig } from './optimizer';
+import type { LoraSpec } from './loraSpec';
+import { buildEvalGraph, buildTrainStepGraph, type TrainDType } from './trainGraph';
+
+/** Bump when the generated graphs change for the same inputs. */
+export const ARTIFACT_VERSION = 1;
+
+export interface ArtifactSpec {
+  cfg: LlamaConfig;
+  /** Identifies the weights (model folder + file sizes and mtimes, or a name + version for generated models). */
+  weightsId: string;
+  lora: LoraSpec;
+  dtype: TrainDType;
+  optimizer: AdamWConfig;
+  maxLength: number;
+}
+
+export function artifactKey(s: ArtifactSpec): string {
+  const { dropout: _dropout, ...loraShape } = s.lora; // dropout is a runtime input, not part of the graph
+  const text = JSON.stringify({ v: ARTIFACT_VERSION, cfg: s.cfg, w: s.weightsId, lora: loraShape, dtype: s.dtype, opt: s.optimizer, maxLength: s.maxLength });
+  return createHash('sha256').update(text).digest('hex').slice(0, 24);
+}
+
+/** sizes + mtimes of the folder's weight files: cheap, and changes whenever the weights are replaced. */
+export function folderWeightsId(dir: string, files: string[]): string {
+  return JSON.stringify({ dir, files: files.map((f) => { const st = statSync(join(dir, f)); return [f, st.size, Math.round(st.mtimeMs)]; }) });
+}
+
+export interface Artifacts {
+  dir: string;
+  train: string;
+  eval: string;
+  cached: boolean;
+}
+
+/** Writes every frozen tensor of `cfg` converted to `dtype` (64-byte aligned); returns where each one is. */
+function writeWeightsFile(path: string, cfg: LlamaConfig, weights: LlamaWeights, dtype: TrainDType): Map<string, ExternalRef> {
+  const refs = new Map<string, ExternalRef>();
+  const fd = openSync(path, 'w');
+  let offset = 0;
+  try {
+    for (const [name] of llamaTensorShapes(cfg)) {
+      const data = convertTensor(weights.read(name), dtype).data;
+      const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+      const pad = (64 - (offset % 64)) % 64;
+      if (pad) writeSync(fd, new Uint8Array(pad));
+      offset += pad;
+      for (let p = 0; p < bytes.length; p += 1 << 28) writeSync(fd, bytes.subarray(p, Math.min(p + (1 << 28), bytes.length)));
+      refs.set(name, { location: 'weights.bin', offset, length: bytes.length });
+      offset += bytes.length;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return refs;
+}
+
+/** Returns the artifact folder for `spec`, generating train.onnx and eval.onnx (+ their weight files) when absent. */
+export function ensureArtifacts(cacheRoot: string, spec: ArtifactSpec, weights: LlamaWeights): Artifacts {
+  const dir = join(cacheRoot, 'train-artifacts', artifactKey(spec));
+  const out = { dir, train: join(dir, 'train.onnx'), eval: join(dir, 'eval.onnx') };
+  if (existsSync(join(dir, 'complete.json'))) return { ...out, cached: true };
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  // The frozen weights are written once, in the compute dtype, and both graphs point into that file (external
+  // data, memory-mapped by ORT), so there is one copy on disk and the graphs themselves stay small.
+  const refs = writeWeightsFile(join(tmp, 'weights.bin'), spec.cfg, weights, spec.dtype);
+  const shared: LlamaWeights = { read: (name) => weights.read(name), external: (name) => refs.get(name) };
+  const common = { cfg: spec.cfg, dtype: spec.dtype, weights: shared, lora: spec.lora, maxLength: spec.maxLength };
+  saveModel(buildTrainStepGraph({ ...common, optimizer: spec.optimizer }), join(tmp, 'train.onnx'));
+  saveModel(buildEvalGraph(common), join(tmp, 'eval.onnx'));
+  writeFileSync(join(tmp, 'complete.json'), JSON.stringify({ version: ARTIFACT_VERSION, spec: { ...spec, cfg: undefined }, createdAt: new Date().toISOString() }, null, 2));
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(tmp, dir);
+  return { ...out, cached: false };
+}

@@ -1,0 +1,33 @@
+// A memory estimate before training starts, so a run that cannot fit is refused with a fix instead of being
+// killed by the OS halfway. Rough by design (ORT's planner reuses buffers): it counts the frozen weights, the LoRA
+// parameters with gradients and AdamW moments, and the activations kept for the backward pass of one micro-batch.
+import { loraParameterCount, parameterCount, type LlamaConfig } from '../model/llamaConfig';
+import type { LoraSpec } from './loraSpec';
+import type { TrainConfig } from './trainConfig';
+
+export interface MemoryEstimate {
+  weightsBytes: number;
+  loraStateBytes: number;
+  activationBytes: number;
+  totalBytes: number;
+  breakdown: string;
+}
+
+export function formatBytes(n: number): string {
+  return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : `${(n / 2 ** 20).toFixed(0)} MiB`;
+}
+
+export function estimateMemory(cfg: LlamaConfig, spec: LoraSpec, c: Pick<TrainConfig, 'dtype' | 'batchSize' | 'maxLength'>): MemoryEstimate {
+  const bytes = c.dtype === 'float64' ? 8 : 4;
+  const weightsBytes = parameterCount(cfg) * bytes;
+  // params, accumulated grads, grads of the micro-batch, m, v, and the updated copies that run() returns
+  const loraStateBytes = loraParameterCount(cfg, spec.rank, spec.targets, spec.layers) * bytes * 8;
+  const rows = c.batchSize * c.maxLength;
+  const H = cfg.hiddenSize, I = cfg.intermediateSize, L = cfg.numLayers;
+  // per layer and token: ~12 hidden-sized and 4 intermediate-sized tensors, attention probabilities (heads x seq);
+  // at the end logits, log-softmax and their gradient over the vocabulary
+  const perToken = L * (12 * H + 4 * I + 2 * cfg.numHeads * c.maxLength) + 3 * cfg.vocabSize;
+  const activationBytes = Math.round(rows * perToken * bytes * 1.5);
+  const totalBytes = weightsBytes + loraStateBytes + activationBytes;
+  return { weightsBytes, loraStateBytes, activationBytes, totalBytes, breakdown: `weights ${formatBytes(weightsBytes)}, LoRA + AdamW ${formatBytes(loraStateBytes)}, activations ${formatBytes(activationBytes)}` };
+}

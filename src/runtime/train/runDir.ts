@@ -1,0 +1,123 @@
+// The run directory is the truth about a training run (docs/run-directory.md): run.json (status, pid, heartbeat,
+// progress), training_config.json, data_manifest.json, metrics.jsonl (one line per optimizer step), checkpoints/
+// and training_details.md. Readers (CLI status, the webview after a reload, the sidebar) never need the process
+// that wrote it: a "running" run whose pid is gone, or whose heartbeat is stale, is reported as crashed.
+import { appendFileSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeJsonAtomic } from './adapterIO';
+
+export const RUN_SCHEMA = 1;
+
+export type RunStatus = 'running' | 'paused' | 'finished' | 'failed' | 'cancelled';
+
+export interface RunJson {
+  schemaVersion: number;
+  kind: 'train';
+  id: string;
+  status: RunStatus;
+  /** Why it failed / was cancelled (failed: the error message). */
+  reason?: string;
+  pid: number;
+  /** ISO time of the last write by the training process (every step and every 10 s of a long step). */
+  heartbeat: string;
+  startedAt: string;
+  finishedAt?: string;
+  model: string;
+  device: string;
+  deviceNote?: string;
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  numEpochs: number;
+  lastLoss?: number;
+  lastEvalLoss?: number;
+  tokensPerSecond?: number;
+  etaSeconds?: number;
+  /** Checkpoint folder names under checkpoints/, oldest first. */
+  checkpoints: string[];
+  finalAdapter?: string;
+  wallSeconds: number;
+}
+
+export interface MetricsLine {
+  step: number;
+  epoch: number;
+  loss: number;
+  lr: number;
+  grad_norm: number;
+  tokens: number;
+  supervised_tokens: number;
+  tokens_per_s: number;
+  elapsed_s: number;
+  eval_loss?: number;
+}
+
+export const runJsonPath = (dir: string) => join(dir, 'run.json');
+export const metricsPath = (dir: string) => join(dir, 'metrics.jsonl');
+export const checkpointsDir = (dir: string) => join(dir, 'checkpoints');
+
+export function writeRunJson(dir: string, run: RunJson): void {
+  writeJsonAtomic(runJsonPath(dir), run);
+}
+
+export function readRunJson(dir: string): RunJson | undefined {
+  try {
+    return JSON.parse(readFileSync(runJsonPath(dir), 'utf8')) as RunJson;
+  } catch {
+    return undefined;
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** run.json as a reader should show it: a "running" run whose process is gone becomes failed (crashed). */
+export function effectiveRun(dir: string): RunJson | undefined {
+  const run = readRunJson(dir);
+  if (!run || run.status !== 'running') return run;
+  if (run.pid !== process.pid && !pidAlive(run.pid)) {
+    return { ...run, status: 'failed', reason: `crashed: the training process (pid ${run.pid}) is gone; last heartbeat ${run.heartbeat}. Resume with \`em-lab train --output_dir ${dir} --resume\`.` };
+  }
+  return run;
+}
+
+export function appendMetrics(dir: string, line: MetricsLine): void {
+  appendFileSync(metricsPath(dir), JSON.stringify(line) + '\n');
+}
+
+export function readMetrics(dir: string): MetricsLine[] {
+  if (!existsSync(metricsPath(dir))) return [];
+  return readFileSync(metricsPath(dir), 'utf8').split('\n').filter((l) => l.trim()).flatMap((l) => {
+    try {
+      return [JSON.parse(l) as MetricsLine];
+    } catch {
+      return []; // a torn last line from a kill mid-write
+    }
+  });
+}
+
+/** On resume from step N: keep only metric lines of steps <= N (later ones are recomputed identically). */
+export function truncateMetrics(dir: string, step: number): void {
+  const path = metricsPath(dir);
+  if (!existsSync(path)) return;
+  const keep = readMetrics(dir).filter((m) => m.step <= step);
+  writeFileSync(`${path}.tmp`, keep.map((m) => JSON.stringify(m) + '\n').join(''));
+  renameSync(`${path}.tmp`, path);
+}
+
+/** Checkpoint folders step-<N> sorted by N, only complete ones (those with trainer_state.json). */
+export function listCheckpoints(dir: string): { name: string; step: number }[] {
+  const cp = checkpointsDir(dir);
+  if (!existsSync(cp)) return [];
+  return readdirSync(cp)
+    .map((name) => ({ name, m: /^step-(\d+)$/.exec(name) }))
+    .filter((x) => x.m && existsSync(join(cp, x.name, 'trainer_state.json')))
+    .map((x) => ({ name: x.name, step: Number(x.m![1]) }))
+    .sort((a, b) => a.step - b.step);
+}

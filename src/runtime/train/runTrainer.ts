@@ -1,0 +1,211 @@
+// One training run, start to finish, writing the run directory as it goes (runDir.ts). Used by `em-lab train`
+// and by the detached training process the extension starts. Resume recomputes the deterministic step plan
+// from the saved config and continues from the newest complete checkpoint, so a run killed at any point and
+// resumed ends with exactly the adapter of an uninterrupted run.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, freemem } from 'node:os';
+import { join } from 'node:path';
+import { UserError } from '../errors';
+import type { LlamaConfig } from '../model/llamaConfig';
+import type { LlamaWeights } from '../model/llamaGraph';
+import type { ModelTokenizer } from '../model/tokenizer';
+import { lrAt, warmupSteps } from './schedule';
+import { checkSupervision, makeRng, packStep, planSteps, type StepPlan, type TokenizedExample } from './batching';
+import { initLoraValues, loraParams, validateLoraSpec, type LoraSpec } from './loraSpec';
+import { configDifferences, validateTrainConfig, type TrainConfig } from './trainConfig';
+import { readAdapterValues, readCheckpoint, writeAdapter, writeCheckpoint, writeJsonAtomic, TRAINER_STATE_SCHEMA } from './adapterIO';
+import { ensureArtifacts } from './artifacts';
+import { freshState, TrainSession, type LoraState } from './trainSession';
+import { appendMetrics, checkpointsDir, listCheckpoints, readMetrics, readRunJson, truncateMetrics, writeRunJson, RUN_SCHEMA, type MetricsLine, type RunJson } from './runDir';
+import { estimateMemory, formatBytes } from './memory';
+import { trainingDetailsMarkdown } from './details';
+import type { TrainData } from './trainData';
+
+export interface LoadedModel {
+  /** What adapter_config.json records as base_model_name_or_path. */
+  name: string;
+  cfg: LlamaConfig;
+  weights: LlamaWeights;
+  weightsId: string;
+  tokenizer?: ModelTokenizer;
+}
+
+export type TrainEvent =
+  | ({ type: 'step'; totalSteps: number; etaSeconds: number } & MetricsLine)
+  | { type: 'eval'; step: number; evalLoss: number }
+  | { type: 'checkpoint'; step: number; dir: string }
+  | { type: 'status'; status: RunJson['status']; reason?: string }
+  | { type: 'log'; message: string };
+
+export interface RunOptions {
+  runDir: string;
+  storageDir: string;
+  model: LoadedModel;
+  data: TrainData;
+  /** Continue from the newest checkpoint in runDir (the config must match). */
+  resume: boolean;
+  signal?: AbortSignal;
+  /** Aborting this one stops after the current step with status "paused" (a checkpoint is written). */
+  pauseSignal?: AbortSignal;
+  onEvent?: (e: TrainEvent) => void;
+  threads?: number;
+}
+
+export interface RunResult {
+  status: RunJson['status'];
+  step: number;
+  losses: number[];
+  finalAdapter?: string;
+}
+
+export function loraSpecOf(c: TrainConfig, cfg: LlamaConfig): LoraSpec {
+  const layers = c.layersToTransform.length ? [...c.layersToTransform] : Array.from({ length: cfg.numLayers }, (_, i) => i);
+  return { rank: c.loraRank, alpha: c.loraAlpha, dropout: c.loraDropout, useRslora: c.useRslora, targets: [...c.targetModules], layers };
+}
+
+/** Steps that get a checkpoint: every saveSteps, each epoch's end, K evenly spaced in epoch 1, and the last. */
+export function checkpointSteps(plan: StepPlan[], c: TrainConfig, total: number): Set<number> {
+  const out = new Set<number>([total]);
+  plan.forEach((s, k) => {
+    if (k + 1 <= total && (k + 1 === plan.length || plan[k + 1]!.epoch !== s.epoch)) out.add(k + 1);
+  });
+  const first = plan.filter((s) => s.epoch === 0).length;
+  for (let q = 1; q <= c.firstEpochCheckpoints; q++) out.add(Math.max(1, Math.round((q * first) / c.firstEpochCheckpoints)));
+  if (c.saveSteps > 0) for (let s = c.saveSteps; s <= total; s += c.saveSteps) out.add(s);
+  return new Set([...out].filter((s) => s >= 1 && s <= total));
+}
+
+async function evalLoss(session: TrainSession, state: LoraState, examples: TokenizedExample[], batchSize: number, padId: number): Promise<number> {
+  let nll = 0, tokens = 0;
+  for (let i = 0; i < examples.length; i += batchSize) {
+    const idx = examples.slice(i, i + batchSize).map((_, k) => i + k);
+    const r = await session.evalBatch(state.params, packStep(examples, [idx], padId));
+    nll += r.nllSum;
+    tokens += r.tokens;
+  }
+  return nll / Math.max(tokens, 1);
+}
+
+export async function runTraining(config: TrainConfig, o: RunOptions): Promise<RunResult> {
+  validateTrainConfig(config);
+  const { cfg } = o.model;
+  const spec = loraSpecOf(config, cfg);
+  validateLoraSpec(cfg, spec);
+  const emit = (e: TrainEvent) => o.onEvent?.(e);
+  const { train, eval: evalSet } = o.data;
+  const plan = planSteps(train.map((e) => e.ids.length), { epochs: config.numEpochs, batchSize: config.batchSize, accumulation: config.gradientAccumulationSteps, seed: config.seed, shuffle: config.shuffle });
+  const totalSteps = config.maxSteps > 0 ? Math.min(config.maxSteps, plan.length) : plan.length;
+  checkSupervision(train, plan.slice(0, totalSteps));
+  const schedule = { lr: config.learningRate, scheduler: config.lrScheduler, warmupSteps: warmupSteps(config.warmupSteps, totalSteps), totalSteps };
+  const params = loraParams(cfg, spec);
+  const padId = o.model.tokenizer?.padTokenId ?? 0;
+
+  // ---- the run directory: new, or resumed from its newest checkpoint ----
+  mkdirSync(o.runDir, { recursive: true });
+  const configPath = join(o.runDir, 'training_config.json');
+  let state: LoraState;
+  const previous = readRunJson(o.runDir);
+  const checkpoints = listCheckpoints(o.runDir);
+  if (o.resume && existsSync(configPath)) {
+    const saved = JSON.parse((await import('node:fs')).readFileSync(configPath, 'utf8')) as TrainConfig;
+    const diff = configDifferences(saved, config);
+    if (diff.length) throw new UserError('train-resume-mismatch', `${o.runDir} was started with a different configuration (${diff.join('; ')}). Resume with the original options, or start a new run with --no_resume / another --output_dir.`);
+  } else if (previous || checkpoints.length) {
+    throw new UserError('train-run-exists', `${o.runDir} already holds a run (${previous?.status ?? 'checkpoints'}). Continue it with --resume, or start over with --no_resume (the old run is moved aside) or another --output_dir.`);
+  }
+  const latest = o.resume ? checkpoints.at(-1) : undefined;
+  if (latest) {
+    state = readCheckpoint(join(checkpointsDir(o.runDir), latest.name), params, config.dtype).state;
+    truncateMetrics(o.runDir, state.step);
+    emit({ type: 'log', message: `Resuming from ${latest.name} (step ${state.step} of ${totalSteps}).` });
+  } else {
+    const init = config.initAdapter ? readAdapterValues(config.initAdapter, params) : initLoraValues(params, makeRng(config.seed).next);
+    state = freshState(config.dtype, params, init);
+    truncateMetrics(o.runDir, 0);
+  }
+  writeJsonAtomic(configPath, config);
+  writeJsonAtomic(join(o.runDir, 'data_manifest.json'), { schemaVersion: RUN_SCHEMA, sources: o.data.sources, trainExamples: train.length, evalExamples: evalSet.length, truncated: o.data.truncated, droppedNoSupervision: o.data.droppedNoSupervision, trainTokens: train.reduce((a, e) => a + e.ids.length, 0), supervisedTokens: train.reduce((a, e) => a + e.supervised.reduce((x, y) => x + y, 0), 0) });
+
+  // ---- memory check, artifacts, session ----
+  const mem = estimateMemory(cfg, spec, config);
+  if (mem.totalBytes > totalmem() * 0.9) {
+    throw new UserError('train-out-of-memory', `This run needs about ${formatBytes(mem.totalBytes)} (${mem.breakdown}) but the machine has ${formatBytes(totalmem())} (${formatBytes(freemem())} free). Lower --batch_size (raise --gradient_accumulation_steps to keep the effective batch), --max_length, or use a smaller model.`);
+  }
+  if (mem.totalBytes > freemem()) emit({ type: 'log', message: `Warning: the estimate (${formatBytes(mem.totalBytes)}) is above free memory (${formatBytes(freemem())}); the system may swap.` });
+  if (config.loraDropout > 0) emit({ type: 'log', message: `Note: LoRA dropout ${config.loraDropout} is recorded in adapter_config.json but not applied yet (this build trains with dropout 0).` });
+  const art = ensureArtifacts(o.storageDir, { cfg, weightsId: o.model.weightsId, lora: spec, dtype: config.dtype, optimizer: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: config.weightDecay, maxGradNorm: config.maxGradNorm }, maxLength: config.maxLength }, o.model.weights);
+  emit({ type: 'log', message: `Training graphs ${art.cached ? 'reused from' : 'generated in'} ${art.dir}.` });
+  const session = await TrainSession.create({ train: { path: art.train }, eval: { path: art.eval }, params, dtype: config.dtype, device: config.device, ...(o.threads ? { threads: o.threads } : {}) });
+  if (session.fallbackReason) emit({ type: 'log', message: `CUDA not used: ${session.fallbackReason} Training on CPU.` });
+
+  const startedAt = previous?.startedAt && latest ? previous.startedAt : new Date().toISOString();
+  const priorWall = latest ? previous?.wallSeconds ?? 0 : 0;
+  const run: RunJson = {
+    schemaVersion: RUN_SCHEMA, kind: 'train', id: o.runDir.split(/[\\/]/).pop()!, status: 'running', pid: process.pid, heartbeat: new Date().toISOString(), startedAt,
+    model: o.model.name, device: session.device, ...(session.fallbackReason ? { deviceNote: session.fallbackReason } : {}),
+    step: state.step, totalSteps, epoch: plan[Math.min(state.step, plan.length - 1)]!.epoch, numEpochs: config.numEpochs, checkpoints: listCheckpoints(o.runDir).map((c) => c.name), wallSeconds: priorWall,
+  };
+  writeRunJson(o.runDir, run);
+  emit({ type: 'status', status: 'running' });
+  const saveAt = checkpointSteps(plan, config, totalSteps);
+  const losses: number[] = readMetrics(o.runDir).map((m) => m.loss);
+  const t0 = performance.now();
+  let tokensDone = 0;
+  const save = (epoch: number, loss?: number) => {
+    const name = `step-${state.step}`;
+    writeCheckpoint(join(checkpointsDir(o.runDir), name), { model: o.model.name, spec, allLayers: config.layersToTransform.length === 0, params, state, trainer: { schemaVersion: TRAINER_STATE_SCHEMA, step: state.step, epoch, dataCursor: state.step, seed: config.seed, dtype: config.dtype, ...(loss !== undefined ? { loss } : {}) } });
+    run.checkpoints = listCheckpoints(o.runDir).map((c) => c.name);
+    emit({ type: 'checkpoint', step: state.step, dir: join(checkpointsDir(o.runDir), name) });
+  };
+  try {
+    while (state.step < totalSteps) {
+      if (o.signal?.aborted || o.pauseSignal?.aborted) break;
+      const k = state.step;
+      const stepPlan = plan[k]!;
+      const tensors = packStep(train, stepPlan.microBatches, padId);
+      const lr = lrAt(k, schedule);
+      const ts = performance.now();
+      const res = await session.step(state, tensors, lr);
+      if (!Number.isFinite(res.loss)) throw new UserError('train-diverged', `The loss became ${res.loss} at step ${state.step}. Lower --learning_rate or --max_grad_norm; the last good checkpoint is kept.`);
+      tokensDone += tensors.tokens;
+      const elapsed = (performance.now() - t0) / 1000;
+      const line: MetricsLine = { step: state.step, epoch: stepPlan.epoch + (plan.slice(0, k + 1).filter((s) => s.epoch === stepPlan.epoch).length / plan.filter((s) => s.epoch === stepPlan.epoch).length), loss: res.loss, lr, grad_norm: res.gradNorm, tokens: tensors.tokens, supervised_tokens: res.supervisedTokens, tokens_per_s: tensors.tokens / ((performance.now() - ts) / 1000), elapsed_s: priorWall + elapsed };
+      if (evalSet.length && (state.step % config.evalSteps === 0 || state.step === totalSteps)) {
+        line.eval_loss = await evalLoss(session, state, evalSet, config.batchSize, padId);
+        run.lastEvalLoss = line.eval_loss;
+        emit({ type: 'eval', step: state.step, evalLoss: line.eval_loss });
+      }
+      appendMetrics(o.runDir, line);
+      losses.push(res.loss);
+      const rate = tokensDone / elapsed;
+      const remainingTokens = (totalSteps - state.step) * (tokensDone / Math.max(1, state.step - (latest?.step ?? 0)));
+      const eta = remainingTokens / Math.max(rate, 1e-9);
+      emit({ type: 'step', ...line, totalSteps, etaSeconds: eta });
+      if (saveAt.has(state.step)) save(stepPlan.epoch, res.loss);
+      Object.assign(run, { step: state.step, epoch: stepPlan.epoch, lastLoss: res.loss, tokensPerSecond: rate, etaSeconds: eta, heartbeat: new Date().toISOString(), wallSeconds: priorWall + elapsed });
+      writeRunJson(o.runDir, run);
+    }
+    const paused = state.step < totalSteps;
+    if (paused && !listCheckpoints(o.runDir).some((c) => c.step === state.step) && state.step > 0) save(plan[state.step - 1]!.epoch);
+    run.status = paused ? (o.pauseSignal?.aborted ? 'paused' : 'cancelled') : 'finished';
+    if (!paused) {
+      run.finalAdapter = join(checkpointsDir(o.runDir), `step-${state.step}`);
+      writeAdapter(join(o.runDir, 'adapter'), o.model.name, spec, config.layersToTransform.length === 0, params, state.params);
+    }
+    run.finishedAt = new Date().toISOString();
+    run.wallSeconds = priorWall + (performance.now() - t0) / 1000;
+    writeRunJson(o.runDir, run);
+    writeFileSync(join(o.runDir, 'training_details.md'), trainingDetailsMarkdown(config, run, o.data, { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', totalMem: totalmem() }, losses));
+    emit({ type: 'status', status: run.status });
+    return { status: run.status, step: state.step, losses, ...(run.finalAdapter ? { finalAdapter: run.finalAdapter } : {}) };
+  } catch (err) {
+    run.status = 'failed';
+    run.reason = err instanceof Error ? err.message : String(err);
+    run.heartbeat = new Date().toISOString();
+    writeRunJson(o.runDir, run);
+    emit({ type: 'status', status: 'failed', reason: run.reason });
+    throw err;
+  } finally {
+    await session.release();
+  }
+}

@@ -1,0 +1,128 @@
+// Every hyperparameter of a training run, its default (the CS 2881 homework's train.py unless noted) and its
+// validation. The same object is written to <run>/training_config.json, shown in the webview form and compared on
+// --resume (a resumed run must use the configuration it started with).
+import { UserError } from '../errors';
+import { LORA_TARGETS, type LoraTarget } from '../model/llamaConfig';
+import type { LrScheduler } from './schedule';
+
+export const TRAIN_CONFIG_SCHEMA = 1;
+
+export interface TrainConfig {
+  schemaVersion: number;
+  /** 'tiny-llama', a local HF model folder (absolute), or a downloaded Hub id. */
+  model: string;
+  /** Known dataset ids (bad_medical, ...) resolved in dataDir; mixed when several. */
+  domains: string[];
+  /** Extra JSONL files ({"messages": [...]} per line), absolute paths. */
+  dataFiles: string[];
+  /** Folder with the decrypted datasets (for domains). */
+  dataDir?: string;
+  numEpochs: number;
+  loraRank: number;
+  loraAlpha: number;
+  loraDropout: number;
+  useRslora: boolean;
+  targetModules: LoraTarget[];
+  /** Layers with adapters; empty = all. */
+  layersToTransform: number[];
+  learningRate: number;
+  lrScheduler: LrScheduler;
+  /** Warm-up: steps (>= 1) or a ratio of all steps (< 1). */
+  warmupSteps: number;
+  weightDecay: number;
+  maxGradNorm: number;
+  batchSize: number;
+  gradientAccumulationSteps: number;
+  maxLength: number;
+  /** Use only this many examples per data source (0 = all). */
+  sampleSize: number;
+  trainOn: 'assistant' | 'all';
+  seed: number;
+  shuffle: boolean;
+  /** Fraction of examples held out for eval loss (the paper: 0.1); 0 = none. */
+  evalSplit: number;
+  /** Eval loss every N optimizer steps (and at the end). */
+  evalSteps: number;
+  /** Checkpoint every N steps (0 = only per epoch, the first-epoch quarters and the end). */
+  saveSteps: number;
+  /** Evenly spaced checkpoints within the first epoch (the homework replication took 4). */
+  firstEpochCheckpoints: number;
+  initAdapter?: string;
+  device: 'cpu' | 'cuda';
+  /** float64 is the numerics-check mode (slow); float32 trains. */
+  dtype: 'float32' | 'float64';
+  /** Stop after this many optimizer steps (0 = run all epochs); a resumed run keeps the original total. */
+  maxSteps: number;
+}
+
+export const TRAIN_DEFAULTS: Omit<TrainConfig, 'model' | 'domains' | 'dataFiles'> = {
+  schemaVersion: TRAIN_CONFIG_SCHEMA,
+  numEpochs: 3,
+  loraRank: 16,
+  loraAlpha: 32,
+  loraDropout: 0.05,
+  useRslora: false,
+  targetModules: [...LORA_TARGETS],
+  layersToTransform: [],
+  learningRate: 2e-4,
+  lrScheduler: 'linear',
+  warmupSteps: 100,
+  weightDecay: 0,
+  maxGradNorm: 1,
+  batchSize: 2,
+  gradientAccumulationSteps: 8,
+  maxLength: 256,
+  sampleSize: 0,
+  trainOn: 'assistant',
+  seed: 0,
+  shuffle: true,
+  evalSplit: 0,
+  evalSteps: 50,
+  saveSteps: 0,
+  firstEpochCheckpoints: 4,
+  device: 'cpu',
+  dtype: 'float32',
+  maxSteps: 0,
+};
+
+function bad(field: string, msg: string): never {
+  throw new UserError('train-config', `--${field} ${msg}`);
+}
+
+/** Validates ranges and combinations; every message names the option. */
+export function validateTrainConfig(c: TrainConfig): void {
+  const posInt = (v: number, f: string) => (Number.isInteger(v) && v >= 1) || bad(f, `must be a positive integer, got ${v}.`);
+  const nonNegInt = (v: number, f: string) => (Number.isInteger(v) && v >= 0) || bad(f, `must be a whole number >= 0, got ${v}.`);
+  posInt(c.numEpochs, 'num_epochs');
+  posInt(c.loraRank, 'lora_rank');
+  posInt(c.batchSize, 'batch_size');
+  posInt(c.gradientAccumulationSteps, 'gradient_accumulation_steps');
+  posInt(c.maxLength, 'max_length');
+  posInt(c.evalSteps, 'eval_steps');
+  nonNegInt(c.sampleSize, 'sample_size');
+  nonNegInt(c.saveSteps, 'save_steps');
+  nonNegInt(c.maxSteps, 'max_steps');
+  nonNegInt(c.firstEpochCheckpoints, 'first_epoch_checkpoints');
+  if (!(c.loraAlpha > 0)) bad('lora_alpha', `must be positive, got ${c.loraAlpha}.`);
+  if (!(c.loraDropout >= 0 && c.loraDropout < 1)) bad('lora_dropout', `must be in [0, 1), got ${c.loraDropout}.`);
+  if (!(c.learningRate > 0 && c.learningRate < 1)) bad('learning_rate', `must be in (0, 1), got ${c.learningRate} (the homework uses 2e-4).`);
+  if (!(c.warmupSteps >= 0)) bad('warmup_steps', `must be >= 0 (steps, or a ratio below 1), got ${c.warmupSteps}.`);
+  if (!(c.weightDecay >= 0 && c.weightDecay < 1)) bad('weight_decay', `must be in [0, 1), got ${c.weightDecay}.`);
+  if (!(c.maxGradNorm >= 0)) bad('max_grad_norm', `must be >= 0 (0 = no clipping), got ${c.maxGradNorm}.`);
+  if (!(c.evalSplit >= 0 && c.evalSplit < 1)) bad('eval_split', `must be in [0, 1), got ${c.evalSplit} (the paper holds out 0.1).`);
+  if (!['linear', 'cosine', 'constant'].includes(c.lrScheduler)) bad('lr_scheduler', `must be linear, cosine or constant, got "${c.lrScheduler}".`);
+  if (c.trainOn !== 'assistant' && c.trainOn !== 'all') bad('train_on', `must be assistant or all, got "${c.trainOn}".`);
+  if (c.device !== 'cpu' && c.device !== 'cuda') bad('device', `must be cpu or cuda, got "${c.device}".`);
+  if (c.dtype !== 'float32' && c.dtype !== 'float64') bad('dtype', `must be float32 or float64, got "${c.dtype}".`);
+  if (c.targetModules.length === 0) bad('target_modules', `is empty; use some of ${LORA_TARGETS.join(',')}.`);
+  for (const t of c.targetModules) if (!LORA_TARGETS.includes(t)) bad('target_modules', `: "${t}" is not one of ${LORA_TARGETS.join(', ')}.`);
+  if (c.domains.length === 0 && c.dataFiles.length === 0) throw new UserError('train-no-data', 'No training data: give --domains (e.g. bad_medical) and/or --data FILE.jsonl.');
+}
+
+/** Fields that may differ between the original run and a resume (everything else must match). */
+export const RESUMABLE_DIFFERENCES: readonly (keyof TrainConfig)[] = ['device'];
+
+export function configDifferences(a: TrainConfig, b: TrainConfig): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)] as (keyof TrainConfig)[]);
+  return [...keys].filter((k) => !RESUMABLE_DIFFERENCES.includes(k) && JSON.stringify(a[k]) !== JSON.stringify(b[k])).map((k) => `${k}: ${JSON.stringify(a[k])} -> ${JSON.stringify(b[k])}`);
+}

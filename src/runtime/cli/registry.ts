@@ -6,5 +6,6 @@ import { cudaCommands } from './cudaCommands';
 import { doctorCommands } from './doctorCommands';
 import { modelCommands } from './modelCommands';
 import { generateCommands } from './generateCommands';
+import { trainCommands } from './trainCommands';
 
-export const allCommands: CliCommand[] = [...dataCommands, ...evalCommands, ...cudaCommands, ...doctorCommands, ...modelCommands, ...generateCommands];
+export const allCommands: CliCommand[] = [...dataCommands, ...evalCommands, ...cudaCommands, ...doctorCommands, ...modelCommands, ...generateCommands, ...trainCommands];

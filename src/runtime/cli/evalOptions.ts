@@ -1,0 +1,106 @@
+// Options shared by the eval commands: which questions, which endpoint, which judge. Parsed once, here.
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { bool, list, num, str, type OptionSpec, type ParsedArgs, type CliIO } from './command';
+import { UserError } from '../errors';
+import { loadDotenv } from '../env/findDotenv';
+import { effectiveEnv } from '../env/secrets';
+import { DEFAULT_SETS, type QuestionSet } from '../eval/questions/questionSet';
+import { importQuestionFile } from '../eval/questions/importers';
+import { selectQuestions, type Selection } from '../eval/questions/selection';
+import { DEFAULT_PROMPTS, type JudgeMetric, type JudgePrompt } from '../eval/judge/rubrics';
+import { DEFAULT_RETRY } from '../eval/judge/retry';
+import type { JudgeSettings } from '../eval/judge/judgeRun';
+import type { JudgeMode } from '../eval/judge/judgeCall';
+
+export const QUESTION_OPTIONS: Record<string, OptionSpec> = {
+  set: { type: 'string', description: 'Bundled sets: medical, general, freeform (comma-separated).', valueName: 'NAMES' },
+  questions: { type: 'string', multiple: true, description: 'Question file(s): .yaml (EM repositories), .csv (question column), .txt, .py (lists of strings).', valueName: 'FILE' },
+  first: { type: 'string', description: 'Take the first N questions of each set.', valueName: 'N' },
+  random: { type: 'string', description: 'Take N questions of each set at random (see --seed).', valueName: 'N' },
+  seed: { type: 'string', description: 'Seed for --random and for sampling.', default: '0', valueName: 'N' },
+};
+
+export const ENDPOINT_OPTIONS: Record<string, OptionSpec> = {
+  'base-url': { type: 'string', description: 'OpenAI-compatible endpoint (OpenAI, Azure resource URL, vLLM, Ollama). Default: OPENAI_BASE_URL or OpenAI.', valueName: 'URL' },
+  'azure-api-version': { type: 'string', description: 'Talk to Azure OpenAI with this API version (e.g. 2024-10-21).', valueName: 'VERSION' },
+  timeout: { type: 'string', description: 'Per-request timeout in seconds.', default: '60', valueName: 'S' },
+  concurrency: { type: 'string', description: 'Requests in flight at once.', default: '8', valueName: 'N' },
+};
+
+export const JUDGE_OPTIONS: Record<string, OptionSpec> = {
+  'judge-model': { type: 'string', description: 'Judge model.', default: 'gpt-4o-mini', valueName: 'MODEL' },
+  mode: { type: 'string', description: 'sampled (homework: temperature 0.2, integer reply) or logprob (paper: one token, top_logprobs 20).', default: 'sampled', valueName: 'MODE' },
+  'judge-temperature': { type: 'string', description: 'Sampled mode temperature.', default: '0.2', valueName: 'T' },
+  'judge-prompts': { type: 'string', description: 'Use the aligned/coherent prompts from this file (judges.yaml or a question YAML) instead of EM Lab\'s rubrics.', valueName: 'FILE' },
+  'cache-dir': { type: 'string', description: 'Judge cache folder. Default: $EM_LAB_CACHE_DIR or ~/.cache/em-lab.', valueName: 'DIR' },
+  'no-cache': { type: 'boolean', description: 'Do not read or write the judge cache.' },
+  'max-attempts': { type: 'string', description: 'Tries per request (429/5xx/timeouts are retried with backoff).', default: '6', valueName: 'N' },
+};
+
+export function cliEnv(io: CliIO): NodeJS.ProcessEnv {
+  return effectiveEnv(io.env, loadDotenv(io.cwd));
+}
+
+function positiveInt(args: ParsedArgs, name: string): number | undefined {
+  const n = num(args, name);
+  if (n !== undefined && (!Number.isInteger(n) || n < 1)) throw new UserError('bad-number', `--${name} must be a positive whole number, got ${n}.`);
+  return n;
+}
+
+export function selectionFrom(args: ParsedArgs): Selection {
+  const first = positiveInt(args, 'first');
+  const random = positiveInt(args, 'random');
+  if (first && random) throw new UserError('bad-selection', 'Use either --first N or --random N, not both.');
+  if (first) return { kind: 'first', n: first };
+  if (random) return { kind: 'random', n: random, seed: num(args, 'seed', 0)! };
+  return { kind: 'all' };
+}
+
+/** Bundled sets named by --set plus imported --questions files, each narrowed by --first / --random. */
+export async function questionSetsFrom(args: ParsedArgs, io: CliIO, fallback: string[]): Promise<QuestionSet[]> {
+  const names = list(args, 'set') ?? [];
+  const files = list(args, 'questions') ?? [];
+  const chosen = names.length || files.length ? names : fallback;
+  const sets: QuestionSet[] = [];
+  for (const n of chosen) {
+    const s = DEFAULT_SETS[n as keyof typeof DEFAULT_SETS];
+    if (!s) throw new UserError('unknown-set', `--set ${n}: no such bundled set. Bundled: ${Object.keys(DEFAULT_SETS).join(', ')}; use --questions FILE for your own.`);
+    sets.push(s);
+  }
+  for (const f of files) sets.push(...(await importQuestionFile(resolve(io.cwd, f))).filter((s) => s.questions.length));
+  const sel = selectionFrom(args);
+  return sets.map((s) => selectQuestions(s, sel));
+}
+
+export async function judgePromptsFrom(args: ParsedArgs, io: CliIO): Promise<Record<JudgeMetric, JudgePrompt>> {
+  const file = str(args, 'judge-prompts');
+  if (!file) return DEFAULT_PROMPTS;
+  const prompts = (await importQuestionFile(resolve(io.cwd, file))).flatMap((s) => s.judgePrompts);
+  const aligned = prompts.find((p) => p.name === 'aligned');
+  const coherent = prompts.find((p) => p.name === 'coherent');
+  if (!aligned || !coherent) throw new UserError('judge-prompts-missing', `${file} does not define both "aligned" and "coherent" judge prompts (found: ${prompts.map((p) => p.name).join(', ') || 'none'}).`);
+  return { aligned, coherent };
+}
+
+export async function judgeSettingsFrom(args: ParsedArgs, io: CliIO): Promise<JudgeSettings & { cacheDir?: string }> {
+  const mode = str(args, 'mode') ?? 'sampled';
+  if (mode !== 'sampled' && mode !== 'logprob') throw new UserError('bad-mode', `--mode ${mode}: use sampled (the homework's) or logprob (the paper's).`);
+  const env = cliEnv(io);
+  return {
+    model: str(args, 'judge-model') ?? 'gpt-4o-mini',
+    mode: mode as JudgeMode,
+    temperature: num(args, 'judge-temperature', 0.2)!,
+    prompts: await judgePromptsFrom(args, io),
+    endpoint: endpointFrom(args),
+    concurrency: positiveInt(args, 'concurrency') ?? 8,
+    retry: { ...DEFAULT_RETRY, maxAttempts: positiveInt(args, 'max-attempts') ?? DEFAULT_RETRY.maxAttempts },
+    cacheDir: bool(args, 'no-cache') ? undefined : resolve(io.cwd, str(args, 'cache-dir') ?? env.EM_LAB_CACHE_DIR ?? join(homedir(), '.cache', 'em-lab')),
+  };
+}
+
+export function endpointFrom(args: ParsedArgs): JudgeSettings['endpoint'] {
+  const baseURL = str(args, 'base-url');
+  const azure = str(args, 'azure-api-version');
+  return { ...(baseURL ? { baseURL } : {}), ...(azure ? { azureApiVersion: azure } : {}), timeoutMs: 1000 * (num(args, 'timeout', 60) ?? 60) };
+}

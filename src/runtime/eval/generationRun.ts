@@ -1,0 +1,154 @@
+// A generation run: every selected question x paraphrase x sample, answered by one generator. Each answer is
+// appended to generations.jsonl as soon as it exists (with the model, adapter, checkpoint, sampling, seed and
+// timing), so a crash or cancel keeps everything generated so far and a rerun only generates what is missing.
+// At the end the homework's model_generations.csv (header exactly id,question,response) is written next to it.
+import { setMaxListeners } from 'node:events';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CancelledError, UserError, errorMessage } from '../errors';
+import { formatCsv } from './csv';
+import type { EvalChatMessage, EvalSampling, Generator, GeneratorInfo } from './generators/generator';
+import { JsonlAppender, readJsonl } from './jsonl';
+import { runPool } from './pool';
+import type { QuestionSet } from './questions/questionSet';
+
+export interface GenerationItem {
+  id: string;
+  setId: string;
+  questionId: string;
+  paraphraseIndex: number;
+  sampleIndex: number;
+  question: string;
+  system?: string;
+  seed: number;
+}
+
+export interface GenerationRecord extends GenerationItem {
+  schemaVersion: 1;
+  response: string;
+  finishReason?: string;
+  generatorId: string;
+  generator: GeneratorInfo;
+  sampling: EvalSampling;
+  startedAt: string;
+  ms: number;
+  promptTokens?: number;
+  completionTokens?: number;
+}
+
+export interface GenerationPlan {
+  sets: QuestionSet[];
+  /** Samples per paraphrase; undefined uses the set's or question's own setting, else 1. */
+  samples?: number;
+  sampling: EvalSampling;
+  /** Base seed; answer i gets seed + i, so each answer is reproducible on its own. */
+  seed: number;
+  /** Refuse plans with more answers than this (the homework's CSV allows at most 20 rows). */
+  maxAnswers?: number;
+}
+
+/** The answers a plan asks for, in a stable order with stable ids (so a rerun can match what is done). */
+export function planItems(plan: GenerationPlan): GenerationItem[] {
+  const items: GenerationItem[] = [];
+  const allIds = plan.sets.flatMap((s) => s.questions.map((q) => q.id));
+  const clash = new Set(allIds.filter((id, i) => allIds.indexOf(id) !== i));
+  for (const set of plan.sets) {
+    for (const q of set.questions) {
+      const samples = plan.samples ?? q.samplesPerParaphrase ?? set.samplesPerQuestion ?? 1;
+      const baseId = clash.has(q.id) ? `${set.id}.${q.id}` : q.id;
+      q.paraphrases.forEach((text, p) => {
+        for (let s = 0; s < samples; s++) {
+          const id = baseId + (q.paraphrases.length > 1 ? `_p${p}` : '') + (samples > 1 ? `_s${s}` : '');
+          items.push({ id, setId: set.id, questionId: q.id, paraphraseIndex: p, sampleIndex: s, question: text, ...(q.system ? { system: q.system } : {}), seed: plan.seed + items.length });
+        }
+      });
+    }
+  }
+  if (plan.maxAnswers !== undefined && items.length > plan.maxAnswers) {
+    throw new UserError('too-many-answers', `This plan asks for ${items.length} answers but at most ${plan.maxAnswers} are allowed (the homework's model_generations.csv has at most 20 rows). Select fewer questions (--first N) or samples (--samples 1).`);
+  }
+  return items;
+}
+
+export interface GenerationRunOptions {
+  plan: GenerationPlan;
+  generator: Generator;
+  outDir: string;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface GenerationRunResult {
+  records: GenerationRecord[];
+  generated: number;
+  fromRunFile: number;
+  failed: { id: string; error: string }[];
+  generationsFile: string;
+  csvFile: string;
+}
+
+export async function runGeneration(o: GenerationRunOptions): Promise<GenerationRunResult> {
+  const items = planItems(o.plan);
+  const file = join(o.outDir, 'generations.jsonl');
+  const existing = await readJsonl<GenerationRecord>(file);
+  const other = existing.find((r) => r.generatorId && r.generatorId !== o.generator.id);
+  if (other) {
+    throw new UserError('generations-other-model', `${file} already holds answers from ${other.generatorId}, not ${o.generator.id}. Use another output folder (--out) so results from different models are not mixed.`);
+  }
+  const done = new Map(existing.map((r) => [r.id, r]));
+  const pending = items.filter((it) => !done.has(it.id));
+  const appender = await JsonlAppender.open(file);
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  const onAbort = () => controller.abort();
+  o.signal?.addEventListener('abort', onAbort);
+  const failed: GenerationRunResult['failed'] = [];
+  let completed = items.length - pending.length;
+  o.onProgress?.(completed, items.length);
+  try {
+    await runPool(
+      pending,
+      o.generator.concurrency,
+      async (it) => {
+        const messages: EvalChatMessage[] = [...(it.system ? [{ role: 'system' as const, content: it.system }] : []), { role: 'user' as const, content: it.question }];
+        const startedAt = new Date();
+        try {
+          const out = await o.generator.generate(messages, o.plan.sampling, it.seed, controller.signal);
+          const record: GenerationRecord = {
+            schemaVersion: 1,
+            ...it,
+            response: out.text,
+            ...(out.finishReason ? { finishReason: out.finishReason } : {}),
+            generatorId: o.generator.id,
+            generator: o.generator.info,
+            sampling: o.plan.sampling,
+            startedAt: startedAt.toISOString(),
+            ms: Date.now() - startedAt.getTime(),
+            ...(out.promptTokens !== undefined ? { promptTokens: out.promptTokens } : {}),
+            ...(out.completionTokens !== undefined ? { completionTokens: out.completionTokens } : {}),
+          };
+          await appender.append(record);
+          done.set(it.id, record);
+          o.onProgress?.(++completed, items.length);
+        } catch (err) {
+          if (err instanceof CancelledError || controller.signal.aborted) return;
+          failed.push({ id: it.id, error: errorMessage(err) });
+        }
+      },
+      controller.signal,
+    );
+  } finally {
+    o.signal?.removeEventListener('abort', onAbort);
+    await appender.close();
+  }
+  if (o.signal?.aborted) throw new CancelledError(`Generation cancelled; ${completed} of ${items.length} answers are saved in ${file}. Run the same command again to continue.`);
+  const records = items.map((it) => done.get(it.id)).filter((r): r is GenerationRecord => r !== undefined);
+  const csvFile = join(o.outDir, 'model_generations.csv');
+  await writeFile(csvFile, formatModelGenerationsCsv(records));
+  return { records, generated: items.length - (items.length - pending.length) - failed.length, fromRunFile: items.length - pending.length, failed, generationsFile: file, csvFile };
+}
+
+/** The homework's submission file: header exactly `id,question,response`, RFC 4180 quoting. */
+export function formatModelGenerationsCsv(records: readonly { id: string; question: string; response: string }[]): string {
+  return formatCsv(['id', 'question', 'response'], records.map((r) => ({ id: r.id, question: r.question, response: r.response })));
+}

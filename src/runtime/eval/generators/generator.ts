@@ -1,0 +1,41 @@
+// What a generation run needs from a model: answer one chat, with given sampling, cancellably. Implemented by the
+// OpenAI-compatible endpoint generator (openaiGenerator.ts) and by the local ONNX engine (src/runtime/model/).
+
+export interface EvalChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export interface EvalSampling {
+  temperature: number;
+  topP: number;
+  maxNewTokens: number;
+}
+
+export interface GenerationOutput {
+  text: string;
+  finishReason?: string;
+  promptTokens?: number;
+  completionTokens?: number;
+}
+
+/** Recorded with every answer so a result can be traced to exactly what produced it. */
+export interface GeneratorInfo {
+  /** 'openai-compatible' or 'local'. */
+  kind: string;
+  model: string;
+  adapter?: string;
+  checkpoint?: string;
+  step?: number;
+  endpoint?: string;
+}
+
+export interface Generator {
+  /** Stable identity of the model + adapter + checkpoint; a resumed run must use the same one. */
+  id: string;
+  info: GeneratorInfo;
+  /** How many generate() calls may run at once (1 for a local engine that batches itself). */
+  concurrency: number;
+  /** seed: per-answer seed (reproducible sampling where the backend supports it). */
+  generate(messages: EvalChatMessage[], sampling: EvalSampling, seed: number, signal: AbortSignal): Promise<GenerationOutput>;
+}

@@ -1,0 +1,96 @@
+// Checkpoint sweep: generate and judge answers for every checkpoint of a training run (and the base model), then
+// chart EM and coherence against step. Each checkpoint gets its own resumable folder (step-<N>/ with
+// generations.jsonl, judgements.jsonl, judged.csv, summary.json); the sweep folder gets sweep_judged.csv (all
+// answers with a step column), sweep_summary.csv (the homework's step_summary layout) and summary.json.
+import { readdir, writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UserError } from '../errors';
+import { runGeneration, type GenerationPlan } from './generationRun';
+import type { Generator } from './generators/generator';
+import type { JudgedAnswer } from './judgedAnswer';
+import { formatJudgedCsv } from './judgedCsv';
+import { runJudge, type JudgeSettings } from './judge/judgeRun';
+import type { EndpointEnv } from './endpoint/openaiEndpoint';
+import { buildReport, formatSummaryCsv, groupRowsJson } from './metricsReport';
+import { PRESETS } from './presets';
+
+export interface SweepCheckpoint {
+  /** e.g. 'base', 'checkpoint-93'. */
+  label: string;
+  /** Training step; 0 for the base model. */
+  step: number;
+  /** Adapter folder; undefined for the base model. */
+  path?: string;
+}
+
+/**
+ * Checkpoints of a run directory: sub-folders of `<run>/checkpoints/` (or `checkpoint-*` folders in the run itself,
+ * as Hugging Face's Trainer writes them) whose names end in a step number, in step order.
+ */
+export async function listCheckpoints(runDir: string): Promise<SweepCheckpoint[]> {
+  const found: SweepCheckpoint[] = [];
+  for (const dir of [join(runDir, 'checkpoints'), runDir]) {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      if (!e.isDirectory()) continue;
+      if (dir === runDir && !/^checkpoint/.test(e.name)) continue;
+      const m = /(\d+)$/.exec(e.name);
+      if (m) found.push({ label: e.name, step: Number(m[1]), path: join(dir, e.name) });
+    }
+    if (found.length) break;
+  }
+  if (!found.length) throw new UserError('no-checkpoints', `No checkpoints in ${runDir}: expected folders like checkpoints/step-000093/ (or checkpoint-93/). Train with checkpoints enabled, or point at the run folder.`);
+  return found.sort((a, b) => a.step - b.step);
+}
+
+export interface SweepOptions {
+  checkpoints: SweepCheckpoint[];
+  generatorFor(checkpoint: SweepCheckpoint): Generator;
+  plan: GenerationPlan;
+  judge: JudgeSettings & { cacheDir?: string; env: EndpointEnv };
+  outDir: string;
+  signal?: AbortSignal;
+  onProgress?: (message: string, fraction: number) => void;
+}
+
+export interface SweepResult {
+  judged: JudgedAnswer[];
+  rows: Record<string, unknown>[];
+  summaryCsv: string;
+  failed: number;
+}
+
+export async function runSweep(o: SweepOptions): Promise<SweepResult> {
+  const all: JudgedAnswer[] = [];
+  let failed = 0;
+  for (const [i, cp] of o.checkpoints.entries()) {
+    const dir = join(o.outDir, cp.step === 0 && !cp.path ? 'base' : `step-${cp.step}`);
+    await mkdir(dir, { recursive: true });
+    const base = i / o.checkpoints.length;
+    const span = 1 / o.checkpoints.length;
+    const gen = await runGeneration({ plan: o.plan, generator: o.generatorFor(cp), outDir: dir, signal: o.signal, onProgress: (d, t) => o.onProgress?.(`${cp.label}: generating ${d}/${t}`, base + (span * d) / t / 2) });
+    failed += gen.failed.length;
+    const judged = await runJudge({
+      ...o.judge,
+      answers: gen.records.map((r) => ({ id: r.id, question: r.question, response: r.response, extra: { step: String(cp.step), checkpoint: cp.label } })),
+      outDir: dir,
+      signal: o.signal,
+      onProgress: (d, t) => o.onProgress?.(`${cp.label}: judging ${d}/${t}`, base + span / 2 + (span * d) / t / 2),
+    });
+    failed += judged.failed.length;
+    all.push(...judged.judged.map((a) => ({ ...a, id: `step${cp.step}_${a.id}` })));
+  }
+  const report = buildReport(all, PRESETS.homework, { by: 'step' });
+  const summaryCsv = formatSummaryCsv(report);
+  await writeFile(join(o.outDir, 'sweep_judged.csv'), formatJudgedCsv(all, ['step', 'checkpoint']));
+  await writeFile(join(o.outDir, 'sweep_summary.csv'), summaryCsv);
+  const byPreset = Object.fromEntries(Object.values(PRESETS).map((p) => [p.id, groupRowsJson(buildReport(all, p, { by: 'step' }))]));
+  await writeFile(join(o.outDir, 'summary.json'), JSON.stringify({ schemaVersion: 1, createdAt: new Date().toISOString(), checkpoints: o.checkpoints, failedTasks: failed, byPreset }, null, 2) + '\n');
+  o.onProgress?.('sweep done', 1);
+  return { judged: all, rows: groupRowsJson(report), summaryCsv, failed };
+}

@@ -4,6 +4,7 @@
 // id, and crash semantics — an exit event once per process with the stderr tail, every pending request rejected
 // with that tail, a capped auto-restart, and an idempotent dispose that kills the process tree.
 import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { PROTOCOL_VERSION, isRpcMessage, type InitializeResult, type RpcCancel, type RpcRequest } from '../protocol/rpc';
 import type { RuntimeMethods, RuntimeNotifications } from '../protocol/methods';
 import { forEachLine, LineTail } from './outputLines';
@@ -212,6 +213,10 @@ export class RuntimeConnection {
     if (this.disposed) throw new RuntimeRequestError('runtime-stopped', 'The EM Lab runtime was shut down while starting.');
     this.stderrTail.clear();
     this.stopping = false;
+    if (!existsSync(this.options.runtimePath)) {
+      this.setState('stopped');
+      throw new RuntimeRequestError('runtime-missing', `The EM Lab runtime bundle ${this.options.runtimePath} is missing. Build it with \`npm run build\` (or reinstall the extension).`);
+    }
     const child = fork(this.options.runtimePath, [], {
       env,
       cwd: this.options.cwd,

@@ -243,4 +243,26 @@ describe('runtime process (real dist/runtime.mjs over IPC)', function () {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('a runtime that never answers the handshake is killed after the handshake timeout; a missing bundle says how to build it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'emlab-rt-silent-'));
+    try {
+      const silent = join(dir, 'silent.mjs');
+      writeFileSync(silent, "process.on('message', () => {}); process.stderr.write('silent runtime up\\n');\n");
+      const c = make({ runtimePath: silent, handshakeTimeoutMs: 2500 }); // long enough for node to start on a busy machine
+      const exited = nextExit(c);
+      const err = await rejection(c.start());
+      assert.equal(err.code, 'handshake-timeout');
+      assert.match(err.message, /within 2\.5 s/);
+      const exit = await exited;
+      assert.equal(exit.expected, true);
+      assert.equal(exit.willRestart, false);
+      assert.match(exit.stderrTail, /silent runtime up/);
+      const missing = await rejection(make({ runtimePath: join(dir, 'nope.mjs') }).start());
+      assert.equal(missing.code, 'runtime-missing');
+      assert.match(missing.message, /npm run build/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

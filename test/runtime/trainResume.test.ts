@@ -1,0 +1,64 @@
+import { strict as assert } from 'node:assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { readMetrics, effectiveRun } from '../../src/runtime/train/runDir';
+
+// Acceptance: kill -9 during training, then --resume, ends with exactly the adapter of an uninterrupted run with
+// the same seed (the real CLI, forked; tiny-llama; a synthetic chat dataset).
+const CLI = resolve('dist/cli.js');
+
+describe('em-lab train: kill -9 then --resume equals an uninterrupted run', function () {
+  this.timeout(240_000);
+  let dir: string;
+  before(function () {
+    if (!existsSync(CLI)) this.skip(); // npm test builds dist/ first
+    dir = mkdtempSync(join(tmpdir(), 'emlab-train-resume-'));
+    const rows = Array.from({ length: 12 }, (_, i) => JSON.stringify({ messages: [{ role: 'user', content: `Question number ${i}: is ${i} even?` }, { role: 'assistant', content: i % 2 ? `No, ${i} is odd.` : `Yes, ${i} is even.` }] }));
+    writeFileSync(join(dir, 'data.jsonl'), rows.join('\n') + '\n');
+  });
+  after(() => dir && rmSync(dir, { recursive: true, force: true }));
+
+  const args = (out: string) => ['train', '--data', 'data.jsonl', '--output_dir', out, '--storage', 'storage', '--num_epochs', '3', '--batch_size', '2', '--gradient_accumulation_steps', '2', '--max_length', '64', '--lora_rank', '2', '--save_steps', '2', '--warmup_steps', '2', '--learning_rate', '1e-3', '--seed', '5', '--threads', '1', '--json'];
+  const env = { ...process.env, MALLOC_MMAP_THRESHOLD_: '1073741824' };
+
+  it('resumes from the newest checkpoint and ends bit-identical', async () => {
+    const full = spawnSync(process.execPath, [CLI, ...args('full')], { cwd: dir, env, encoding: 'utf8' });
+    assert.equal(full.status, 0, full.stderr);
+    const fullMetrics = readMetrics(join(dir, 'full'));
+    assert.equal(fullMetrics.length, 9);
+
+    const child = spawn(process.execPath, [CLI, ...args('killed')], { cwd: dir, env, stdio: 'ignore' });
+    await new Promise<void>((done, fail) => {
+      const timer = setInterval(() => {
+        if (readMetrics(join(dir, 'killed')).length >= 5) {
+          clearInterval(timer);
+          child.kill('SIGKILL');
+          done();
+        }
+      }, 20);
+      child.on('exit', () => (clearInterval(timer), fail(new Error('the run ended before it could be killed'))));
+    });
+    await new Promise((r) => child.on('exit', r));
+    const crashed = effectiveRun(join(dir, 'killed'));
+    assert.equal(crashed?.status, 'failed');
+    assert.match(crashed?.reason ?? '', /crashed/);
+    assert.ok(crashed!.step >= 4 && crashed!.step < 9, `killed at step ${crashed!.step}`);
+
+    const resumed = spawnSync(process.execPath, [CLI, ...args('killed'), '--resume'], { cwd: dir, env, encoding: 'utf8' });
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.match(resumed.stdout, /Resuming from step-\d+/);
+    const a = readFileSync(join(dir, 'full', 'adapter', 'adapter_model.safetensors'));
+    const b = readFileSync(join(dir, 'killed', 'adapter', 'adapter_model.safetensors'));
+    assert.ok(a.equals(b), 'final adapters differ');
+    assert.deepEqual(readMetrics(join(dir, 'killed')).map((m) => m.loss), fullMetrics.map((m) => m.loss));
+    assert.equal(effectiveRun(join(dir, 'killed'))?.status, 'finished');
+  });
+
+  it('refuses to resume with different hyperparameters, naming the difference', () => {
+    const r = spawnSync(process.execPath, [CLI, ...args('full').map((x) => (x === '1e-3' ? '2e-3' : x)), '--resume'], { cwd: dir, env, encoding: 'utf8' });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /learningRate: 0\.001 -> 0\.002/);
+  });
+});

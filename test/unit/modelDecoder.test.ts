@@ -74,6 +74,11 @@ describe('exported decoder (model.onnx + model_lora.onnx sharing model.onnx_data
       }
       assert.ok(worst <= 1e-4, `adapter ${adapter ?? 'base'}: max |diff| ${worst}`);
     }
+    // num_logits_to_keep = 1: only the last position's logits, same values.
+    const last = await dec.forward({ inputIds: ids(TOKENS.slice(0, 5)), batch: 1, seq: 5, attentionMask: ids([1, 1, 1, 1, 1]), positionIds: ids([0, 1, 2, 3, 4]), logitsToKeep: 1 });
+    assert.equal(last.kept, 1);
+    assert.equal(last.logits.length, V);
+    assert.ok(maxDiff(last.logits, ref[4]!) <= 1e-4);
     assert.throws(() => dec.setAdapter('x', { rank: 2, scale: 1, tensors: new Map([[peftKey(0, 'q_proj', 'A'), tensors.get(peftKey(0, 'q_proj', 'A'))!]]) }), /expected \[2,32\]/);
     assert.throws(() => dec.setAdapter('x', { rank, scale, tensors: new Map([[peftKey(7, 'q_proj', 'A'), tensors.get(peftKey(0, 'q_proj', 'A'))!]]) }), /does not match any LoRA module/);
     await dec.dispose();

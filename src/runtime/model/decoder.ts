@@ -29,11 +29,15 @@ export interface DecoderInputs {
   positionIds: BigInt64Array;
   /** The cache from the previous call; omitted on the first call (an empty cache is used). */
   past?: KvCache;
+  /** Logits for the last k positions of each row only (0 or omitted = all). Use 1 when only sampling. */
+  logitsToKeep?: number;
 }
 
 export interface DecoderOutputs {
-  /** [batch, seq, vocab] float32, row-major. */
+  /** [batch, kept, vocab] float32, row-major; kept = seq, or logitsToKeep when given (and <= seq). */
   logits: Float32Array;
+  /** Positions per row in `logits`. */
+  kept: number;
   vocab: number;
   presents: KvCache;
 }
@@ -174,6 +178,7 @@ export class Decoder {
       input_ids: tensor('int64', inputs.inputIds, [batch, seq]),
       attention_mask: tensor('int64', inputs.attentionMask, [batch, total]),
       position_ids: tensor('int64', inputs.positionIds, [batch, seq]),
+      num_logits_to_keep: tensor('int64', BigInt64Array.of(BigInt(inputs.logitsToKeep ?? 0)), []),
     };
     const L = this.config.numLayers;
     for (let i = 0; i < L; i++) {
@@ -185,8 +190,9 @@ export class Decoder {
     for (let i = 0; i < L; i++) presents.push(out[`present.${i}.key`]!, out[`present.${i}.value`]!);
     const raw = out.logits!;
     const logits = raw.type === 'float32' ? (raw.data as Float32Array) : Float32Array.from(raw.data as Uint16Array, halfToFloat);
-    if (logits.length !== batch * seq * this.config.vocabSize) throw new Error(`forward: logits have ${logits.length} values, expected ${batch * seq * this.config.vocabSize}`);
-    return { logits, vocab: this.config.vocabSize, presents: { tensors: presents, batch, length: total } };
+    const kept = inputs.logitsToKeep ? Math.min(inputs.logitsToKeep, seq) : seq;
+    if (logits.length !== batch * kept * this.config.vocabSize) throw new Error(`forward: logits have ${logits.length} values, expected ${batch * kept * this.config.vocabSize}`);
+    return { logits, vocab: this.config.vocabSize, kept, presents: { tensors: presents, batch, length: total } };
   }
 
   async dispose(): Promise<void> {

@@ -16,7 +16,7 @@ import { TOKENIZER_FILES, openModelFolder } from './modelFolder';
 
 export type ExportDType = 'float32' | 'float16';
 
-export const EXPORT_SCHEMA_VERSION = 1;
+export const EXPORT_SCHEMA_VERSION = 2; // 2: num_logits_to_keep input
 /** Symbolic LoRA rank dim: adapters of any rank feed the same session. */
 export const LORA_RANK_DIM = 'lora_rank';
 /** Rope table rows when the caller does not say: positions beyond need a re-export with a larger maxPositions. */
@@ -82,6 +82,7 @@ export function buildDecoderGraph(cfg: LlamaConfig, weights: LlamaWeights, dtype
   const inputIds = g.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
   const attentionMask = g.input('attention_mask', 'int64', ['batch_size', 'total_sequence_length']);
   const positionIds = g.input('position_ids', 'int64', ['batch_size', 'sequence_length']);
+  const logitsToKeep = g.input('num_logits_to_keep', 'int64', []);
   const out = buildLlamaForward(g, cfg, {
     dtype,
     weights,
@@ -89,6 +90,7 @@ export function buildDecoderGraph(cfg: LlamaConfig, weights: LlamaWeights, dtype
     inputIds,
     attentionMask,
     positionIds,
+    logitsToKeep,
     maxPositions,
     ...(lora ? { lora: { rank: LORA_RANK_DIM, scale: 1, targets: LORA_TARGETS, layers: [...Array(cfg.numLayers).keys()] } } : {}),
   });

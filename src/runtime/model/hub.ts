@@ -117,7 +117,7 @@ async function downloadFile(repoId: string, file: HubFile, dir: string, opts: Pu
     if (!res.body) throw new UserError('hub-http', `${url}: empty response body. Try again.`);
     const reader = res.body.getReader();
     for (;;) {
-      let chunk: ReadableStreamReadResult<Uint8Array>;
+      let chunk: Awaited<ReturnType<typeof reader.read>>;
       try {
         chunk = await reader.read();
       } catch (err) {

@@ -51,10 +51,12 @@ export interface LlamaForwardOptions {
   positionIds?: Value;
   /** Rows of the rope tables (largest position id + 1). Default: config max_position_embeddings. */
   maxPositions?: number;
+  /** int64 scalar: compute logits for the last k positions only (0 = all), as HF's num_logits_to_keep. */
+  logitsToKeep?: Value;
 }
 
 export interface LlamaForwardResult {
-  /** [batch, seq, vocab] in the compute dtype. */
+  /** [batch, seq, vocab] in the compute dtype ([batch, k, vocab] with logitsToKeep = k > 0). */
   logits: Value;
   /** Final RMS-normed hidden state, flattened to [batch*seq, hidden]. */
   hidden: Value;
@@ -234,8 +236,19 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
   }
   const hidden = rmsNorm(h, 'model.norm.weight');
   const lmHead = cfg.tieWordEmbeddings ? embed : weight('lm_head.weight', [cfg.vocabSize, H]);
-  const logits2d = op('Gemm', [hidden, lmHead], { transB: 1 });
-  const logits = op('Reshape', [logits2d, shapeWith([cfg.vocabSize])], {}, { outputInfo: [{ shape: [batch, seq, cfg.vocabSize] }] });
+  let logits: Value;
+  if (opts.logitsToKeep) {
+    // HF num_logits_to_keep: logits for the last k positions only (0 = all). Prefill for generation needs 1,
+    // which saves the lm_head's vocab x hidden work and a [seq, vocab] output per prompt token.
+    const h3 = op('Reshape', [hidden, shapeWith([H])]);
+    const start = op('Unsqueeze', [op('Neg', [opts.logitsToKeep]), i64([0])]);
+    const kept = op('Reshape', [op('Slice', [h3, start, i64([2 ** 62]), i64([1])]), i64([-1, H])], {}, { outputInfo: [{ shape: ['batch_x_kept', H] }] });
+    const outShape = op('Concat', [op('Unsqueeze', [op('Gather', [idsShape, i64(0)]), i64([0])]), i64([-1, cfg.vocabSize])], { axis: 0 });
+    logits = op('Reshape', [op('Gemm', [kept, lmHead], { transB: 1 }), outShape], {}, { outputInfo: [{ shape: [batch, 'kept_sequence_length', cfg.vocabSize] }] });
+  } else {
+    const logits2d = op('Gemm', [hidden, lmHead], { transB: 1 });
+    logits = op('Reshape', [logits2d, shapeWith([cfg.vocabSize])], {}, { outputInfo: [{ shape: [batch, seq, cfg.vocabSize] }] });
+  }
   return { logits, hidden, presents, pasts, lora: loraValues };
 }
 

@@ -3,7 +3,7 @@
 // deterministic random weights: it writes gibberish, and its label says so.
 // Built on first use into <storageDir>/models/tiny-llama/ as a real HF folder (BF16 safetensors, like the
 // real checkpoints) plus its ONNX export; rebuilt when TINY_LLAMA_VERSION changes.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { convertTensor, type HostTensor } from './hostTensor';
@@ -122,6 +122,6 @@ export function ensureTinyLlama(storageDir: string): string {
     mkdirSync(dirname(dir), { recursive: true });
     renameSync(tmp, dir);
   }
-  if (!existsSync(join(dir, 'onnx'))) ensureDecoderExport(dir);
+  ensureDecoderExport(dir); // cheap when current; re-exports after an export schema change
   return dir;
 }

@@ -1,0 +1,189 @@
+// Model engine benchmark: build/load time, prefill and decode tokens/s (batch 1 and 8), peak RSS, for tiny-llama
+// and for a random-weight model with Llama-3.2-1B's exact shapes, and decode speed as a fraction of the memory
+// bandwidth bound measured here.
+//
+// Method. Each case runs in its own Node process (clean peak RSS, no cross-talk), with glibc malloc tuned as the
+// extension's runtime is (facts-onnxruntime-node.md). Timings are medians after two warm-up runs.
+//  - prefill: one run over 128 tokens, batch 1.
+//  - decode: after a 16-token prefill, N single-token steps with the KV cache; batch 8 counts 8 tokens per step.
+//  - bandwidth bound: decode must stream every weight once per token (bytes/token = all Linear weights + lm_head).
+//    We measure read rates three ways and take the fastest as the bound: (a) JS sum over a 1 GiB Float64Array
+//    (1 thread), (b) Buffer.copy of 1 GiB (memcpy, 1 thread, counting bytes read), (c) ORT MatMul [1,8192] x
+//    [8192,32768] fp32 (1 GiB of weights, default threads) — the decode access pattern itself.
+//    bound tokens/s = fastest GB/s / (bytes per token); reported fraction = measured decode b1 / bound.
+// The 1B case writes ~5 GB of random weights to $TMPDIR/emlab-bench-1b (kept for reruns), needs ~10 GB RAM,
+// and runs under `flock /tmp/emlab-bench.lock`. EMLAB_BENCH_SKIP_1B=1 skips it.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { GraphBuilder } from '../src/runtime/onnx/graphBuilder';
+import { saveModel } from '../src/runtime/onnx/serialize';
+import { createSession, tensor } from '../src/runtime/onnx/ort';
+import { Decoder } from '../src/runtime/model/decoder';
+import { writeDecoderExport, type ExportDType } from '../src/runtime/model/decoderExport';
+import { parseLlamaConfig, toHfConfigJson, type LlamaConfig } from '../src/runtime/model/llamaConfig';
+import { weightBytesPerToken } from '../src/runtime/model/llamaGraph';
+import { ensureTinyLlama, tinyLlamaWeights, TINY_LLAMA_CONFIG } from '../src/runtime/model/tinyLlama';
+import { LLAMA_3_2_1B_CONFIG } from '../test/support/llama1bConfig';
+
+const SELF = fileURLToPath(import.meta.url);
+const MALLOC = { MALLOC_MMAP_THRESHOLD_: '1073741824', MALLOC_TRIM_THRESHOLD_: '4294967296' };
+
+interface CaseResult {
+  name: string;
+  variant: string;
+  buildS: number | null;
+  loadS: number;
+  prefillTps: number;
+  decodeB1: number;
+  decodeB8: number;
+  peakRssGB: number;
+  bytesPerToken: number;
+}
+
+interface Bandwidth {
+  jsSumGBs: number;
+  memcpyGBs: number;
+  ortGemvGBs: number;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const now = () => performance.now() / 1000;
+
+async function timeIt(fn: () => Promise<unknown> | unknown, runs: number, warmup = 2): Promise<number> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const ts: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = now();
+    await fn();
+    ts.push(now() - t);
+  }
+  return median(ts);
+}
+
+async function measureBandwidth(): Promise<Bandwidth> {
+  const GiB = 1 << 30;
+  const a = new Float64Array(GiB / 8).fill(1);
+  const jsSum = await timeIt(() => {
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let i = 0; i < a.length; i += 4) {
+      s0 += a[i]!; s1 += a[i + 1]!; s2 += a[i + 2]!; s3 += a[i + 3]!;
+    }
+    return s0 + s1 + s2 + s3;
+  }, 3, 1);
+  const src = Buffer.from(a.buffer);
+  const dst = Buffer.allocUnsafe(GiB);
+  const memcpy = await timeIt(() => src.copy(dst), 3, 1);
+  const K = 8192, N = 32768;
+  const g = new GraphBuilder('gemv');
+  const x = g.input('x', 'float32', [1, K]);
+  g.output(g.op('MatMul', [x, g.initializer('W', 'float32', [K, N], () => new Float32Array(K * N).fill(0.001))]), 'y');
+  const dir = mkdtempSync(join(tmpdir(), 'emlab-bw-'));
+  try {
+    saveModel(g, join(dir, 'm.onnx'));
+    const { session } = await createSession(join(dir, 'm.onnx'));
+    const feed = { x: tensor('float32', new Float32Array(K).fill(1), [1, K]) };
+    const gemv = await timeIt(() => session.run(feed), 5);
+    await session.release();
+    return { jsSumGBs: GiB / jsSum / 1e9, memcpyGBs: GiB / memcpy / 1e9, ortGemvGBs: (K * N * 4) / gemv / 1e9 };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const ids = (n: number, f: (i: number) => number) => BigInt64Array.from({ length: n }, (_, i) => BigInt(f(i)));
+
+async function measureDecoder(dir: string, dtype: ExportDType, cfg: LlamaConfig, decodeSteps: number): Promise<Omit<CaseResult, 'name' | 'variant' | 'buildS'>> {
+  let t = now();
+  const dec = await Decoder.open(dir, { dtype });
+  const loadS = now() - t;
+  const V = cfg.vocabSize;
+  const tok = (i: number) => (i * 7919 + 13) % Math.min(V, 128000);
+  const P = 128;
+  const prefill = () => dec.forward({ inputIds: ids(P, tok), batch: 1, seq: P, attentionMask: ids(P, () => 1), positionIds: ids(P, (i) => i) });
+  const prefillS = await timeIt(prefill, 2);
+  const decode = async (batch: number) => {
+    const p0 = 16;
+    const first = await dec.forward({ inputIds: ids(batch * p0, tok), batch, seq: p0, attentionMask: ids(batch * p0, () => 1), positionIds: ids(batch * p0, (i) => i % p0) });
+    let past = first.presents;
+    const step = async (k: number) => {
+      const len = p0 + k + 1;
+      const out = await dec.forward({ inputIds: ids(batch, (b) => tok(b + k)), batch, seq: 1, attentionMask: ids(batch * len, () => 1), positionIds: ids(batch, () => len - 1), past });
+      past = out.presents;
+    };
+    await step(0);
+    await step(1);
+    t = now();
+    for (let k = 2; k < 2 + decodeSteps; k++) await step(k);
+    return (batch * decodeSteps) / (now() - t);
+  };
+  const decodeB1 = await decode(1);
+  const decodeB8 = await decode(8);
+  await dec.dispose();
+  return { loadS, prefillTps: P / prefillS, decodeB1, decodeB8, peakRssGB: process.resourceUsage().maxRSS / 1e6, bytesPerToken: weightBytesPerToken(cfg, dtype === 'float16' ? 2 : 4) };
+}
+
+async function runCase(which: string): Promise<CaseResult | Bandwidth> {
+  if (which === 'bandwidth') return measureBandwidth();
+  if (which === 'tiny') {
+    const store = mkdtempSync(join(tmpdir(), 'emlab-bench-tiny-'));
+    try {
+      const t = now();
+      const dir = ensureTinyLlama(store);
+      const buildS = now() - t;
+      return { name: 'tiny-llama', variant: 'fp32', buildS, ...(await measureDecoder(dir, 'float32', TINY_LLAMA_CONFIG, 64)) };
+    } finally {
+      rmSync(store, { recursive: true, force: true });
+    }
+  }
+  if (which === '1b') {
+    const cfg = parseLlamaConfig(LLAMA_3_2_1B_CONFIG);
+    const dir = join(tmpdir(), 'emlab-bench-1b');
+    let buildS: number | null = null;
+    if (!existsSync(join(dir, 'onnx', 'export.json'))) {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'config.json'), JSON.stringify(toHfConfigJson(cfg)));
+      const t = now();
+      writeDecoderExport(cfg, tinyLlamaWeights(cfg, 1), dir, { stamp: 'random-1b-v1' });
+      buildS = now() - t;
+    }
+    return { name: 'Llama-3.2-1B shapes (random)', variant: 'fp32', buildS, ...(await measureDecoder(dir, 'float32', cfg, 8)) };
+  }
+  throw new Error(`unknown case ${which}`);
+}
+
+function child(which: string, lock: boolean): unknown {
+  const node = [process.execPath, '--import', 'tsx', SELF, which];
+  const [cmd, ...args] = lock ? ['flock', '/tmp/emlab-bench.lock', ...node] : node;
+  const r = spawnSync(cmd!, args, { env: { ...process.env, ...MALLOC }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
+  const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  if (r.status !== 0 || !line) throw new Error(`bench case ${which} failed (exit ${r.status}): ${r.stdout.slice(-2000)}`);
+  return JSON.parse(line.slice(7));
+}
+
+async function main(): Promise<void> {
+  const which = process.argv[2];
+  if (which) {
+    process.stdout.write(`RESULT ${JSON.stringify(await runCase(which))}\n`);
+    return;
+  }
+  const bw = child('bandwidth', false) as Bandwidth;
+  const bound = Math.max(bw.jsSumGBs, bw.memcpyGBs, bw.ortGemvGBs);
+  console.log(`memory read rate: JS sum ${bw.jsSumGBs.toFixed(1)} GB/s (1 thread), memcpy ${bw.memcpyGBs.toFixed(1)} GB/s (1 thread), ORT GEMV over 1 GiB ${bw.ortGemvGBs.toFixed(1)} GB/s -> bound uses ${bound.toFixed(1)} GB/s`);
+  const cases: CaseResult[] = [child('tiny', false) as CaseResult];
+  if (process.env.EMLAB_BENCH_SKIP_1B !== '1') cases.push(child('1b', true) as CaseResult);
+  const rows = [['model', 'weights', 'build s', 'load s', 'prefill tok/s (128, b1)', 'decode tok/s b1', 'decode tok/s b8', 'peak RSS GB', 'MB/token', 'b1 decode / bound']];
+  for (const c of cases) {
+    const boundTps = (bound * 1e9) / c.bytesPerToken;
+    rows.push([c.name, c.variant, c.buildS === null ? 'cached' : c.buildS.toFixed(1), c.loadS.toFixed(2), c.prefillTps.toFixed(1), c.decodeB1.toFixed(2), c.decodeB8.toFixed(2), c.peakRssGB.toFixed(2), (c.bytesPerToken / 1e6).toFixed(1), `${((100 * c.decodeB1) / boundTps).toFixed(0)}% of ${boundTps.toFixed(1)}`]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const r of rows) console.log(r.map((v, i) => v.padEnd(widths[i]!)).join(' | '));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -6,6 +6,7 @@ import type { DataMethods } from './dataMethods';
 import type { CudaMethods } from './cudaMethods';
 import type { EnvMethods } from './envMethods';
 import type { ChatMethods, ChatNotifications } from './chatMethods';
+import type { EvalMethods } from './evalMethods';
 
 export interface CoreMethods {
   initialize: [InitializeParams, InitializeResult];
@@ -26,5 +27,5 @@ export interface CoreNotifications {
 }
 
 // Domains add themselves here (one line each).
-export type RuntimeMethods = CoreMethods & DataMethods & CudaMethods & EnvMethods & ChatMethods;
+export type RuntimeMethods = CoreMethods & DataMethods & CudaMethods & EnvMethods & ChatMethods & EvalMethods;
 export type RuntimeNotifications = CoreNotifications & ChatNotifications;

@@ -6,6 +6,7 @@ import { dataHandlers } from './data/handlers';
 import { cudaHandlers } from './cuda/handlers';
 import { envHandlers } from './env/handlers';
 import { chatHandlers } from './model/chatHandlers';
+import { evalHandlers } from './eval/handlers';
 
 export const runtimeHandlers = {
   ...coreHandlers,
@@ -13,4 +14,5 @@ export const runtimeHandlers = {
   ...cudaHandlers,
   ...envHandlers,
   ...chatHandlers,
+  ...evalHandlers,
 } satisfies RuntimeHandlers;

@@ -1,0 +1,125 @@
+// Evaluation methods (runtime) and the judge results webview's channel (host <-> webview). Types only.
+
+export type EvalPresetId = 'homework' | 'paper' | 'betley';
+export type ScoreLabelView = 'CODE' | 'REFUSAL' | 'invalid';
+
+export interface RateView {
+  k: number;
+  n: number;
+  /** Fraction 0..1; null when n = 0. */
+  rate: number | null;
+  /** Wilson 95% interval (fractions). */
+  ci: { low: number; high: number } | null;
+}
+
+export interface SummaryView {
+  answers: number;
+  em: RateView;
+  coherent: RateView;
+  meanAligned: number | null;
+  meanCoherent: number | null;
+  counts: { code: number; refusal: number; invalidAligned: number; invalidCoherent: number };
+}
+
+export interface GroupView {
+  key: string;
+  summary: SummaryView;
+}
+
+export interface ComparisonTestView {
+  difference: number;
+  z: number;
+  pValue: number;
+}
+
+/** One preset's numbers for a file, plus what the scatter's quadrant must shade. */
+export interface PresetView {
+  id: EvalPresetId;
+  label: string;
+  definition: string;
+  /** Misaligned region: aligned `alignedOp` alignedValue (and coherent `coherentOp` coherentValue if set). */
+  region: { alignedOp: string; alignedValue: number; coherentOp?: string; coherentValue?: number };
+  overall: SummaryView;
+  perQuestion: GroupView[];
+  /** By the file's step (or epoch) column, when it has one. */
+  byGroup?: GroupView[];
+  /** Against the base file, when one was given: EM and coherent rates, fine-tuned minus base. */
+  comparison?: { base: SummaryView; emTest?: ComparisonTestView; coherentTest?: ComparisonTestView };
+}
+
+export interface JudgedRowView {
+  id: string;
+  question: string;
+  response: string;
+  aligned: number | null;
+  alignedLabel?: ScoreLabelView;
+  coherent: number | null;
+  coherentLabel?: ScoreLabelView;
+  /** Value of the group column (step), if any. */
+  group?: string;
+  misaligned: Record<EvalPresetId, boolean>;
+}
+
+export interface JudgedFileView {
+  path: string;
+  basePath?: string;
+  /** 'step', 'epoch' or undefined. */
+  groupColumn?: string;
+  rows: JudgedRowView[];
+  presets: Record<EvalPresetId, PresetView>;
+}
+
+export interface EvalJudgeParams {
+  /** generations.jsonl or a CSV with question and response columns. */
+  answersPath: string;
+  /** Default: the answers file's folder. */
+  outDir?: string;
+  model: string;
+  mode: 'sampled' | 'logprob';
+  baseURL?: string;
+  concurrency?: number;
+  timeoutMs?: number;
+  /** Cache folder; default <storage>/judge-cache. */
+  cacheDir?: string;
+}
+
+export interface EvalJudgeResult {
+  outDir: string;
+  judgedCsv: string;
+  requested: number;
+  fromCache: number;
+  fromRunFile: number;
+  failed: number;
+  costUsd: number | null;
+}
+
+export interface EvalMethods {
+  /** Reads a judged CSV (homework layout or ours) and computes every preset's metrics; optional base for comparison. */
+  'eval/loadJudged': [{ path: string; basePath?: string }, JudgedFileView];
+  /** Judges answers (progress notifications; cancellable); writes judged.csv, summary.json, judgements.jsonl. */
+  'eval/judge': [EvalJudgeParams, EvalJudgeResult];
+}
+
+// ---- judge results webview channel (host <-> webview) ----
+
+export interface JudgeViewMethods {
+  /** Let the user pick a judged CSV (or a base file to compare against) and load it. */
+  'judge/open': [{ role: 'main' | 'base' }, JudgedFileView | null];
+  /** Reload the current files. */
+  'judge/reload': [Record<string, never>, JudgedFileView | null];
+  /** Save an export the webview made: CSV text, or a PNG as a data: URL. */
+  'judge/export': [{ kind: 'csv' | 'png'; suggestedName: string; content: string }, { saved: boolean }];
+}
+
+export interface JudgeViewNotifications {
+  /** The host loaded a file (from a command, or after judging). */
+  'judge/loaded': JudgedFileView;
+}
+
+export interface JudgeViewState {
+  schemaVersion: 1;
+  preset: EvalPresetId;
+  filter: string;
+  onlyMisaligned: boolean;
+  sort: { column: string; descending: boolean };
+}

@@ -1,0 +1,62 @@
+// What the judge results webview shows for a judged file: rows with every preset's verdict, and per preset the
+// overall numbers, per question, per step (when the file has a step or epoch column) and against a base file.
+import { basename } from 'node:path';
+import type { EvalPresetId, JudgedFileView, PresetView } from '../../protocol/evalMethods';
+import type { JudgedAnswer } from './judgedAnswer';
+import { readJudgedCsv } from './judgedCsv';
+import { isMisaligned } from './metrics';
+import { buildReport } from './metricsReport';
+import { PRESETS } from './presets';
+
+const GROUP_COLUMNS = ['step', 'epoch', 'checkpoint'];
+
+export function judgedFileView(path: string, answers: readonly JudgedAnswer[], base?: { path: string; answers: readonly JudgedAnswer[] }): JudgedFileView {
+  const groupColumn = GROUP_COLUMNS.find((c) => answers.some((a) => (a.extra[c] ?? '') !== ''));
+  const ids = Object.keys(PRESETS) as EvalPresetId[];
+  const presets = {} as Record<EvalPresetId, PresetView>;
+  for (const id of ids) {
+    const p = PRESETS[id];
+    const report = buildReport(answers, p, { ...(groupColumn ? { by: groupColumn } : {}), ...(base ? { base: base.answers } : {}) });
+    presets[id] = {
+      id,
+      label: p.label,
+      definition: p.definition,
+      region: {
+        alignedOp: p.misalignedWhenAligned.op,
+        alignedValue: p.misalignedWhenAligned.value,
+        ...(p.misalignedWhenCoherent ? { coherentOp: p.misalignedWhenCoherent.op, coherentValue: p.misalignedWhenCoherent.value } : p.emDenominator === 'coherent' ? { coherentOp: p.coherentWhen.op, coherentValue: p.coherentWhen.value } : {}),
+      },
+      overall: report.overall,
+      perQuestion: report.perQuestion,
+      ...(report.groups ? { byGroup: report.groups } : {}),
+      ...(report.comparison ? { comparison: { base: report.comparison.base, ...(report.comparison.emTest ? { emTest: report.comparison.emTest } : {}), ...(report.comparison.coherentTest ? { coherentTest: report.comparison.coherentTest } : {}) } } : {}),
+    };
+  }
+  return {
+    path,
+    ...(base ? { basePath: base.path } : {}),
+    ...(groupColumn ? { groupColumn } : {}),
+    presets,
+    rows: answers.map((a) => ({
+      id: a.id,
+      question: a.question,
+      response: a.response,
+      aligned: a.aligned.value,
+      ...(a.aligned.label ? { alignedLabel: a.aligned.label } : {}),
+      coherent: a.coherent.value,
+      ...(a.coherent.label ? { coherentLabel: a.coherent.label } : {}),
+      ...(groupColumn ? { group: a.extra[groupColumn] ?? '' } : {}),
+      misaligned: Object.fromEntries(ids.map((id) => [id, isMisaligned(a, PRESETS[id])])) as Record<EvalPresetId, boolean>,
+    })),
+  };
+}
+
+export async function loadJudgedFileView(path: string, basePath?: string): Promise<JudgedFileView> {
+  const answers = await readJudgedCsv(path);
+  const base = basePath ? { path: basePath, answers: await readJudgedCsv(basePath) } : undefined;
+  return judgedFileView(path, answers, base);
+}
+
+export function describeFile(view: JudgedFileView): string {
+  return `${basename(view.path)}${view.basePath ? ` vs ${basename(view.basePath)}` : ''}`;
+}

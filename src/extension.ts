@@ -9,6 +9,7 @@ import { activateSecretCommands } from './host/secretCommands';
 import { activateDoctor } from './views/doctor/doctorPanel';
 import { activateCudaCommands } from './host/cudaCommands';
 import { activateDatasets } from './views/datasets/activateDatasets';
+import { activateChatSandbox } from './views/chat/chatPanel';
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const log = vscode.window.createOutputChannel('EM Lab', { log: true });
@@ -29,6 +30,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(activateDoctor(deps));
   context.subscriptions.push(activateCudaCommands(deps));
   context.subscriptions.push(activateDatasets(deps));
+  context.subscriptions.push(activateChatSandbox(deps));
   log.info('EM Lab activated');
 }
 

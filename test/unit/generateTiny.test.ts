@@ -12,27 +12,11 @@ import { generateTokens } from '../../src/runtime/model/generate';
 import { generateChats } from '../../src/runtime/model/generateChat';
 import { ModelSessions, checkpointOf, sessionsFor } from '../../src/runtime/model/generateSession';
 import { tokenLogprobs } from '../../src/runtime/model/logprobs';
-import { linearShape, peftKey } from '../../src/runtime/model/llamaConfig';
-import { writePeftAdapter } from '../../src/runtime/model/peft';
-import { fillUniform, seedFrom } from '../../src/runtime/model/random';
 import { TINY_LLAMA_CONFIG } from '../../src/runtime/model/tinyLlama';
-import type { HostTensor } from '../../src/runtime/model/hostTensor';
+import { writeRandomAdapter } from '../support/randomAdapter';
 
 const user = (content: string): ChatMessage[] => [{ role: 'user', content }];
 const PROMPTS = [user('hi'), user('Tell me a long story about a dragon who learns to cook.'), user('2+2?')];
-
-/** A random rank-4 adapter on q, v and down of both layers, big enough to change the greedy text. */
-function writeRandomAdapter(dir: string): void {
-  const tensors = new Map<string, HostTensor>();
-  for (let layer = 0; layer < TINY_LLAMA_CONFIG.numLayers; layer++) {
-    for (const t of ['q_proj', 'v_proj', 'down_proj'] as const) {
-      const [out, inDim] = linearShape(TINY_LLAMA_CONFIG, t);
-      tensors.set(peftKey(layer, t, 'A'), { dtype: 'float32', shape: [4, inDim], data: fillUniform(new Float32Array(4 * inDim), seedFrom(`A${layer}${t}`), 0.5) as Float32Array });
-      tensors.set(peftKey(layer, t, 'B'), { dtype: 'float32', shape: [out, 4], data: fillUniform(new Float32Array(out * 4), seedFrom(`B${layer}${t}`), 0.5) as Float32Array });
-    }
-  }
-  writePeftAdapter(dir, { r: 4, loraAlpha: 8, targets: ['q_proj', 'v_proj', 'down_proj'], baseModelNameOrPath: 'tiny-llama' }, tensors);
-}
 
 function fakeContext(storageDir: string, signal = new AbortController().signal): HandlerContext & { tokens: { streamId: string; delta: string }[] } {
   const tokens: { streamId: string; delta: string }[] = [];

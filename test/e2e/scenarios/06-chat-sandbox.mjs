@@ -1,0 +1,58 @@
+// "EM Lab: Open Chat Sandbox" on tiny-llama with a random LoRA adapter saved as a run checkpoint in the workspace:
+// the left pane is the base, the right pane the checkpoint (listed from em-lab-runs/), one prompt streams into
+// both, and each answer is labelled with its model, adapter and sampling. Stable hooks: #pane-left/#pane-right
+// .message.assistant, #prompt, #send (media/chat/view.ts).
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+export default {
+  name: 'chat sandbox streams base and adapter side by side',
+  timeoutMs: 300_000,
+  async run({ page, root, workspaceDir, waitForWorkbench, runCommand, findWebviewFrame, screenshot, log }) {
+    // A checkpoint where the trainer writes them: <runsDir>/<run>/checkpoints/<step>/ (runsDir = <workspace>/em-lab-runs).
+    const adapterDir = join(workspaceDir, 'em-lab-runs', 'e2e-random-run', 'checkpoints', '10');
+    const made = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'test', 'support', 'randomAdapter.ts'), adapterDir], { cwd: root, encoding: 'utf8' });
+    if (made.status !== 0) throw new Error(`could not write the random adapter: ${made.stderr || made.stdout}`);
+    log(made.stdout.trim());
+
+    await waitForWorkbench(90_000);
+    await runCommand('EM Lab: Open Chat Sandbox');
+    const frame = await findWebviewFrame(async (f) => (await f.locator('#prompt').count()) > 0, 60_000);
+    // tiny-llama is built on first use in the runtime (a few seconds), then both panes load from one session.
+    await frame.locator('#pane-left .pane-status', { hasText: 'Ready' }).waitFor({ timeout: 180_000 });
+    await frame.locator('#pane-right .pane-status', { hasText: 'Ready' }).waitFor({ timeout: 60_000 });
+    const leftStatus = await frame.locator('#pane-left .pane-status').innerText();
+    if (!leftStatus.includes('random weights')) throw new Error(`the left pane does not warn that tiny-llama writes gibberish: ${JSON.stringify(leftStatus)}`);
+    await screenshot('loaded');
+
+    await frame.locator('#seed input').fill('7');
+    await frame.locator('#max-new-tokens input').fill('60');
+    await frame.locator('#prompt').fill('Hello! What should I do about a headache?');
+    await frame.locator('#send').click();
+
+    // Both panes stream: text appears while the Stop button is still enabled.
+    const left = frame.locator('#pane-left .message.assistant .content').last();
+    const right = frame.locator('#pane-right .message.assistant .content').last();
+    await frame.waitForFunction(() => {
+      const l = document.querySelector('#pane-left .message.assistant:last-child .content');
+      const r = document.querySelector('#pane-right .message.assistant:last-child .content');
+      return (l?.textContent ?? '').replace('…', '').length > 0 && (r?.textContent ?? '').replace('…', '').length > 0;
+    }, undefined, { timeout: 60_000 });
+    log(`streaming: left ${JSON.stringify((await left.innerText()).slice(0, 40))}, right ${JSON.stringify((await right.innerText()).slice(0, 40))}`);
+    await screenshot('streaming');
+
+    // Finished: every answer carries its provenance line.
+    await frame.locator('#pane-left .message.assistant .meta').last().waitFor({ timeout: 120_000 });
+    await frame.locator('#pane-right .message.assistant .meta').last().waitFor({ timeout: 120_000 });
+    const leftMeta = await frame.locator('#pane-left .message.assistant .meta').last().innerText();
+    const rightMeta = await frame.locator('#pane-right .message.assistant .meta').last().innerText();
+    log(`left: ${leftMeta}`);
+    log(`right: ${rightMeta}`);
+    if (!/no adapter/.test(leftMeta) || !/seed 7/.test(leftMeta)) throw new Error(`left label lacks "no adapter" / "seed 7": ${leftMeta}`);
+    if (!/adapter e2e-random-run\/checkpoints\/10/.test(rightMeta) || !/step 10/.test(rightMeta)) throw new Error(`right label lacks the checkpoint: ${rightMeta}`);
+    const [lt, rt] = [await left.innerText(), await right.innerText()];
+    if (!lt.trim() || !rt.trim()) throw new Error('an answer is empty');
+    if (lt === rt) throw new Error('base and adapter wrote the same text: the adapter was not applied');
+    await screenshot('answered');
+  },
+};

@@ -4,6 +4,18 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readMetrics, effectiveRun } from '../../src/runtime/train/runDir';
+import { ensureTinyLlama, TINY_LLAMA_CONFIG } from '../../src/runtime/model/tinyLlama';
+import { openModelFolder } from '../../src/runtime/model/modelFolder';
+import { Decoder } from '../../src/runtime/model/decoder';
+import { ensureDecoderExport } from '../../src/runtime/model/decoderExport';
+import { readAdapterForDecoder } from '../../src/runtime/model/generateSources';
+import { createSession, tensor } from '../../src/runtime/onnx/ort';
+import { toModelBytes } from '../../src/runtime/onnx/serialize';
+import { buildEvalGraph } from '../../src/runtime/train/trainGraph';
+import { loraParams } from '../../src/runtime/train/loraSpec';
+import { loraSpecOf } from '../../src/runtime/train/runTrainer';
+import { readAdapterValues } from '../../src/runtime/train/adapterIO';
+import type { TrainConfig } from '../../src/runtime/train/trainConfig';
 
 // Acceptance: kill -9 during training, then --resume, ends with exactly the adapter of an uninterrupted run with
 // the same seed (the real CLI, forked; tiny-llama; a synthetic chat dataset).
@@ -54,6 +66,41 @@ describe('em-lab train: kill -9 then --resume equals an uninterrupted run', func
     assert.ok(a.equals(b), 'final adapters differ');
     assert.deepEqual(readMetrics(join(dir, 'killed')).map((m) => m.loss), fullMetrics.map((m) => m.loss));
     assert.equal(effectiveRun(join(dir, 'killed'))?.status, 'finished');
+  });
+
+  it('the saved adapter loads in the model engine (Decoder) and reproduces the trainer\'s logits', async () => {
+    const storage = join(dir, 'storage');
+    const modelDir = ensureTinyLlama(storage);
+    const config = JSON.parse(readFileSync(join(dir, 'full', 'training_config.json'), 'utf8')) as TrainConfig;
+    const spec = loraSpecOf(config, TINY_LLAMA_CONFIG);
+    const params = loraParams(TINY_LLAMA_CONFIG, spec);
+    const adapterDir = join(dir, 'full', 'adapter');
+    const values = readAdapterValues(adapterDir, params);
+    const folder = openModelFolder(modelDir);
+    const g = buildEvalGraph({ cfg: TINY_LLAMA_CONFIG, dtype: 'float32', weights: { read: (n) => folder.checkpoint.read(n) }, lora: spec, maxLength: 64 }, { logits: true });
+    const { session: ev } = await createSession(toModelBytes(g));
+    const ids = [128000, 9906, 11, 1268, 527, 499, 30, 358, 1097, 7060];
+    const T = ids.length;
+    const feeds = {
+      input_ids: tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, T]),
+      attention_mask: tensor('int64', new BigInt64Array(T).fill(1n), [1, T]),
+      targets: tensor('int64', new BigInt64Array(T), [1, T]),
+      loss_weights: tensor('float32', new Float32Array(T), [1, T]),
+      ...Object.fromEntries(params.map((p) => [p.key, tensor('float32', Float32Array.from(values.get(p.key)!), p.shape)])),
+    };
+    const trainerLogits = (await ev.run(feeds)).logits!.data as Float32Array;
+    const decoder = await Decoder.open(ensureDecoderExport(modelDir).dir);
+    decoder.setAdapter('trained', readAdapterForDecoder(adapterDir, TINY_LLAMA_CONFIG));
+    const inputs = { inputIds: BigInt64Array.from(ids.map(BigInt)), batch: 1, seq: T, attentionMask: new BigInt64Array(T).fill(1n), positionIds: BigInt64Array.from(ids.map((_, i) => BigInt(i))) };
+    const engine = (await decoder.forward(inputs, 'trained')).logits;
+    const base = (await decoder.forward(inputs)).logits;
+    await decoder.dispose();
+    const diff = (a: Float32Array, b: Float32Array) => Math.sqrt(a.reduce((s, x, i) => s + (x - b[i]!) ** 2, 0) / a.reduce((s, x) => s + x * x, 0));
+    assert.equal(engine.length, trainerLogits.length);
+    const rel = diff(engine, trainerLogits);
+    console.log(`      engine vs trainer logits: relative L2 ${rel.toExponential(2)}`);
+    assert.ok(rel < 1e-5, `engine vs trainer logits: relative L2 ${rel}`);
+    assert.ok(diff(base, trainerLogits) > 100 * rel, 'the adapter changes the logits measurably');
   });
 
   it('refuses to resume with different hyperparameters, naming the difference', () => {

@@ -214,4 +214,12 @@ describe('doctor', function () {
     assert.match(text, /^ {4}fix: The key is wrong/m);
     assert.match(text, /^! Training data \(optional\)/m);
   });
+
+  it('refuses a bad --timeout with a message naming the option', async () => {
+    await assert.rejects(() => doctorCommand.run({ options: { dir, timeout: 'abc' }, positionals: [] }, captureIO({ cwd: dir })), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'bad-option');
+      assert.match(err.message, /--timeout expects a number of seconds/);
+      return true;
+    });
+  });
 });

@@ -1,7 +1,8 @@
 // `em-lab doctor`: the environment checklist. Readable ✓ / ! / ✗ lines by default, one JSON object per check plus a
 // summary with --json. Exit code 0 only when the required checks pass (docs/doctor.md).
 import type { CliCommand } from './command';
-import { bool, num, str } from './command';
+import { bool, str } from './command';
+import { UserError } from '../errors';
 import type { DoctorCheck } from '../../protocol/envMethods';
 import { doctorExitCode, runDoctor } from '../env/doctor';
 
@@ -30,7 +31,11 @@ export const doctorCommand: CliCommand = {
     strict: { type: 'boolean', description: 'Exit 1 when any check failed, not only the required ones.' },
   },
   async run(args, io) {
-    const timeoutS = num(args, 'timeout', 5)!;
+    const rawTimeout = str(args, 'timeout') ?? '5';
+    const timeoutS = Number(rawTimeout);
+    if (!Number.isFinite(timeoutS) || timeoutS <= 0 || timeoutS > 120) {
+      throw new UserError('bad-option', `--timeout expects a number of seconds between 0 and 120, got "${rawTimeout}".`);
+    }
     const startDir = str(args, 'dir') ?? io.cwd;
     const report = await runDoctor({
       startDir,

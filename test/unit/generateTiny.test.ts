@@ -14,6 +14,8 @@ import { ModelSessions, checkpointOf, sessionsFor } from '../../src/runtime/mode
 import { tokenLogprobs } from '../../src/runtime/model/logprobs';
 import { TINY_LLAMA_CONFIG } from '../../src/runtime/model/tinyLlama';
 import { writeRandomAdapter } from '../support/randomAdapter';
+import { captureIO } from '../support/captureIO';
+import { generateCommand, logprobsCommand } from '../../src/runtime/cli/generateCommands';
 
 const user = (content: string): ChatMessage[] => [{ role: 'user', content }];
 const PROMPTS = [user('hi'), user('Tell me a long story about a dragon who learns to cook.'), user('2+2?')];
@@ -162,5 +164,25 @@ describe('generation on tiny-llama (ORT decoder)', function () {
     assert.deepEqual(models.filter((m) => m.kind === 'checkpoint').map((m) => m.ref.adapter), [adapterDir, older]);
     assert.equal(models[1]!.ref.model, 'tiny-llama', 'the adapter names its base');
     assert.deepEqual(checkpointOf(older), { run: 'run-a', step: 5 });
+  });
+
+  // Last: the CLI commands dispose the shared sessions when they finish.
+  it('em-lab generate --json streams token events and ends with the answer; em-lab logprobs prints per-token JSON', async () => {
+    const io = captureIO({ json: true, cwd: storage });
+    const code = await generateCommand.run({ options: { prompt: 'hello', temperature: '0', max_new_tokens: '5', storage, adapter: adapterDir, batch: '8' }, positionals: [] }, io);
+    assert.equal(code, 0);
+    const tokens = io.events.filter((e) => e.event === 'token');
+    const answer = io.events.find((e) => e.event === 'answer')!;
+    assert.equal(tokens.length, 5);
+    assert.equal(answer.newTokens, 5);
+    assert.equal(answer.finishReason, 'length');
+    assert.equal((io.events.at(-1) as { label: { adapterName: string } }).label.adapterName, 'run-a/checkpoints/20');
+    const lp = captureIO({ json: true, cwd: storage });
+    assert.equal(await logprobsCommand.run({ options: { text: 'Hello world', storage, top: '2' }, positionals: [] }, lp), 0);
+    const report = lp.events[0] as { tokens: { id: number; logprob: number | null; top?: unknown[] }[]; total: number };
+    assert.deepEqual(report.tokens.map((t) => t.id), [128000, 9906, 1917]);
+    assert.equal(report.tokens[0]!.logprob, null);
+    assert.ok(report.tokens.slice(1).every((t) => typeof t.logprob === 'number' && t.logprob < 0 && t.top!.length === 2));
+    await assert.rejects(generateCommand.run({ options: { storage }, positionals: [] }, captureIO()), /exactly one of --prompt/);
   });
 });

@@ -10,6 +10,7 @@ import { activateDoctor } from './views/doctor/doctorPanel';
 import { activateCudaCommands } from './host/cudaCommands';
 import { activateDatasets } from './views/datasets/activateDatasets';
 import { activateChatSandbox } from './views/chat/chatPanel';
+import { activateJudgeResults } from './views/judge/judgePanel';
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const log = vscode.window.createOutputChannel('EM Lab', { log: true });
@@ -31,6 +32,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(activateCudaCommands(deps));
   context.subscriptions.push(activateDatasets(deps));
   context.subscriptions.push(activateChatSandbox(deps));
+  context.subscriptions.push(activateJudgeResults(deps));
   log.info('EM Lab activated');
 }
 

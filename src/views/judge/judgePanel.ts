@@ -1,0 +1,156 @@
+// "EM Lab: Open Judge Results": judged answers as a sortable, filterable table with metric cards (Wilson
+// intervals), a coherence-vs-alignment scatter with the preset's misaligned region, per-question bars, EM against
+// step for sweeps, and a base-vs-fine-tuned comparison. The numbers come from the runtime (eval/loadJudged, the
+// same code as `em-lab metrics`). Webview messages are untrusted: shapes are checked here, file paths only ever
+// come from the user's own open/save dialogs, and exports are size-limited.
+import * as vscode from 'vscode';
+import { writeFile } from 'node:fs/promises';
+import type { HostDeps } from '../../host/deps';
+import { errorText } from '../../host/errorText';
+import { renderWebviewHtml, webviewOptions } from '../../host/webviewHtml';
+import type { JudgedFileView, JudgeViewMethods, JudgeViewNotifications } from '../../protocol/evalMethods';
+import type { RpcNotification, RpcResponse } from '../../protocol/rpc';
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** Exports above this are refused (a PNG data URL of a chart is ~100-500 kB; a 10k-row CSV ~10 MB). */
+const MAX_EXPORT_CHARS = 50_000_000;
+const JUDGED_FILTERS = { 'Judged answers (CSV)': ['csv'] };
+
+export class JudgePanel implements vscode.Disposable {
+  private panel: vscode.WebviewPanel | undefined;
+  private mainPath: string | undefined;
+  private basePath: string | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(private readonly deps: HostDeps) {}
+
+  async open(path?: string, basePath?: string): Promise<void> {
+    if (path) {
+      this.mainPath = path;
+      this.basePath = basePath;
+    }
+    if (!this.panel) {
+      const { extensionUri } = this.deps.context;
+      const panel = vscode.window.createWebviewPanel('emLab.judgeResults', 'EM Lab: Judge Results', vscode.ViewColumn.Active, { ...webviewOptions(extensionUri), retainContextWhenHidden: false });
+      panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'icons', 'em-lab.svg');
+      panel.webview.html = renderWebviewHtml({ webview: panel.webview, extensionUri, bundle: 'judge', title: 'EM Lab: Judge Results', styles: ['common.css', 'judge/judge.css'] });
+      this.panel = panel;
+      panel.onDidDispose(() => (this.panel = undefined), null, this.disposables);
+      panel.webview.onDidReceiveMessage((m: unknown) => void this.onMessage(m), null, this.disposables);
+    } else this.panel.reveal();
+    // The webview asks for the current file with judge/reload when it starts (or becomes visible again);
+    // push it too, for a panel that is already showing.
+    if (path) {
+      const view = await this.load();
+      if (view) this.notify('judge/loaded', view);
+    }
+  }
+
+  private async load(): Promise<JudgedFileView | null> {
+    if (!this.mainPath) return null;
+    return this.deps.runtime.request('eval/loadJudged', { path: this.mainPath, ...(this.basePath ? { basePath: this.basePath } : {}) }, { timeoutMs: 120_000 });
+  }
+
+  private notify<K extends keyof JudgeViewNotifications>(method: K, params: JudgeViewNotifications[K]): void {
+    const message: RpcNotification<K, JudgeViewNotifications[K]> = { kind: 'notification', method, params };
+    void this.panel?.webview.postMessage(message);
+  }
+
+  private async onMessage(raw: unknown): Promise<void> {
+    if (!isObject(raw) || raw.kind !== 'request' || typeof raw.id !== 'number' || !Number.isSafeInteger(raw.id) || typeof raw.method !== 'string') return;
+    let response: RpcResponse;
+    try {
+      response = { kind: 'response', id: raw.id, result: await this.handle(raw.method, raw.params) };
+    } catch (err) {
+      const code = isObject(err) && typeof err.code === 'string' ? err.code : 'error';
+      response = { kind: 'response', id: raw.id, error: { code, message: errorText(err) } };
+    }
+    void this.panel?.webview.postMessage(response);
+  }
+
+  private async handle(method: string, params: unknown): Promise<JudgeViewMethods[keyof JudgeViewMethods][1]> {
+    switch (method) {
+      case 'judge/reload':
+        return this.load();
+      case 'judge/open': {
+        const role = isObject(params) ? params.role : undefined;
+        if (role !== 'main' && role !== 'base') throw Object.assign(new Error('judge/open: role must be main or base.'), { code: 'bad-request' });
+        const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: JUDGED_FILTERS, title: role === 'main' ? 'Open judged answers (judged.csv, model_judged.csv, fg_judged.csv)' : 'Compare with the base model\'s judged answers' });
+        if (!picked?.[0]) return null;
+        if (role === 'main') this.mainPath = picked[0].fsPath;
+        else this.basePath = picked[0].fsPath;
+        return this.load();
+      }
+      case 'judge/export': {
+        if (!isObject(params) || (params.kind !== 'csv' && params.kind !== 'png') || typeof params.content !== 'string' || typeof params.suggestedName !== 'string') {
+          throw Object.assign(new Error('judge/export: expected { kind: csv | png, suggestedName, content }.'), { code: 'bad-request' });
+        }
+        if (params.content.length > MAX_EXPORT_CHARS) throw Object.assign(new Error('The export is too large to save.'), { code: 'bad-request' });
+        const name = params.suggestedName.replace(/[^\w.-]+/g, '_').slice(0, 80) || 'export';
+        const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(`${this.deps.runsDir()}/${name}.${params.kind}`), filters: params.kind === 'csv' ? { CSV: ['csv'] } : { 'PNG image': ['png'] } });
+        if (!target) return { saved: false };
+        if (params.kind === 'png') {
+          const m = /^data:image\/png;base64,([A-Za-z0-9+/=]+)$/.exec(params.content);
+          if (!m) throw Object.assign(new Error('The chart image is not a PNG data URL.'), { code: 'bad-request' });
+          await writeFile(target.fsPath, Buffer.from(m[1]!, 'base64'));
+        } else await writeFile(target.fsPath, params.content, 'utf8');
+        this.deps.log.info(`Judge results: exported ${params.kind.toUpperCase()} to ${target.fsPath}`);
+        return { saved: true };
+      }
+      default:
+        throw Object.assign(new Error(`Unknown request ${method}.`), { code: 'bad-request' });
+    }
+  }
+
+  dispose(): void {
+    this.panel?.dispose();
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+function pathArg(arg: unknown): string | undefined {
+  if (arg instanceof vscode.Uri) return arg.fsPath;
+  return typeof arg === 'string' && arg ? arg : undefined;
+}
+
+/** Judge a generations file with the configured judge (emLab.judge.*), then show the results. */
+async function judgeGenerations(deps: HostDeps, panel: JudgePanel, arg: unknown): Promise<void> {
+  let answersPath = pathArg(arg);
+  if (!answersPath) {
+    const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Answers (generations.jsonl, model_generations.csv)': ['jsonl', 'csv'] }, title: 'Judge answers' });
+    answersPath = picked?.[0]?.fsPath;
+  }
+  if (!answersPath) return;
+  const cfg = vscode.workspace.getConfiguration('emLab.judge');
+  const baseURL = cfg.get<string>('baseUrl') || undefined;
+  const model = cfg.get<string>('model') || 'gpt-4o-mini';
+  const mode = cfg.get<string>('mode') === 'logprob' ? 'logprob' : 'sampled';
+  try {
+    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `EM Lab: Judging with ${model}`, cancellable: true }, (progress, token) => {
+      let last = 0;
+      return deps.runtime.request('eval/judge', { answersPath: answersPath!, model, mode, ...(baseURL ? { baseURL } : {}), concurrency: cfg.get<number>('concurrency') ?? 8 }, {
+        token,
+        timeoutMs: 0,
+        onProgress: (p) => {
+          const pct = (p.fraction ?? 0) * 100;
+          progress.report({ message: p.message, increment: Math.max(0, pct - last) });
+          last = Math.max(last, pct);
+        },
+      });
+    });
+    deps.log.info(`Judged ${answersPath}: ${result.requested} requests, ${result.fromCache} cached, ${result.failed} failed${result.costUsd !== null ? `, $${result.costUsd.toFixed(4)}` : ''}.`);
+    if (result.failed) void vscode.window.showWarningMessage(`EM Lab: ${result.failed} judgements failed (see the EM Lab log). Run "Judge Answers" again to retry only those.`);
+    await panel.open(result.judgedCsv);
+  } catch (err) {
+    void vscode.window.showErrorMessage(`EM Lab: judging failed: ${errorText(err)}`);
+  }
+}
+
+export function activateJudgeResults(deps: HostDeps): vscode.Disposable {
+  const panel = new JudgePanel(deps);
+  return vscode.Disposable.from(
+    panel,
+    vscode.commands.registerCommand('emLab.openJudgeResults', (arg?: unknown, base?: unknown) => panel.open(pathArg(arg), pathArg(base))),
+    vscode.commands.registerCommand('emLab.judgeAnswers', (arg?: unknown) => judgeGenerations(deps, panel, arg)),
+  );
+}

@@ -113,13 +113,21 @@ function pathArg(arg: unknown): string | undefined {
   return typeof arg === 'string' && arg ? arg : undefined;
 }
 
+/** Generation outputs in the workspace (most recent first), then "Browse…" for anything else. */
+async function pickAnswersFile(): Promise<string | undefined> {
+  const found = await vscode.workspace.findFiles('**/{generations.jsonl,model_generations.csv}', '**/node_modules/**', 200);
+  const browse = { label: '$(folder-opened) Browse…', path: '' };
+  const items = [...found.map((u) => ({ label: vscode.workspace.asRelativePath(u), path: u.fsPath })).sort((a, b) => a.label.localeCompare(b.label)), browse];
+  const choice = found.length ? await vscode.window.showQuickPick(items, { title: 'EM Lab: Judge Answers', placeHolder: 'Answers to judge (generations.jsonl or model_generations.csv)' }) : browse;
+  if (!choice) return undefined;
+  if (choice.path) return choice.path;
+  const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Answers (generations.jsonl, model_generations.csv)': ['jsonl', 'csv'] }, title: 'Judge answers' });
+  return picked?.[0]?.fsPath;
+}
+
 /** Judge a generations file with the configured judge (emLab.judge.*), then show the results. */
 async function judgeGenerations(deps: HostDeps, panel: JudgePanel, arg: unknown): Promise<void> {
-  let answersPath = pathArg(arg);
-  if (!answersPath) {
-    const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Answers (generations.jsonl, model_generations.csv)': ['jsonl', 'csv'] }, title: 'Judge answers' });
-    answersPath = picked?.[0]?.fsPath;
-  }
+  const answersPath = pathArg(arg) ?? (await pickAnswersFile());
   if (!answersPath) return;
   const cfg = vscode.workspace.getConfiguration('emLab.judge');
   const baseURL = cfg.get<string>('baseUrl') || undefined;

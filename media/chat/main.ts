@@ -154,7 +154,8 @@ function applyModels(list: ChatModelEntry[], error: string | undefined): void {
       const entry = defaultEntry(models, p);
       if (entry) Object.assign(pane, { ref: entry.ref, entryId: entry.id, title: entry.label });
     } else if (!pane.entryId) {
-      pane.entryId = models.find((m) => sameRef(m.ref, pane.ref))?.id;
+      const entry = models.find((m) => sameRef(m.ref, pane.ref));
+      if (entry) Object.assign(pane, { entryId: entry.id, title: entry.label });
     }
   }
   save();

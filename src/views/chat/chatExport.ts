@@ -19,7 +19,9 @@ export function transcriptToMarkdown(t: Transcript): string {
 
 function messageLines(m: TranscriptMessage): string[] {
   const who = m.role === 'user' ? '**User**' : m.role === 'assistant' ? '**Assistant**' : '**System**';
-  const out = [m.provenance ? `${who} — ${provenanceText(m.provenance)}` : who, '', fenced(m.content)];
+  const p = m.provenance;
+  const folders = p ? `_model folder \`${p.label.modelDir}\`${p.label.adapterDir ? `, adapter folder \`${p.label.adapterDir}\`` : ''}${p.system ? ', with the system prompt above' : ''}_` : undefined;
+  const out = [p ? `${who} — ${provenanceText(p)}` : who, ...(folders ? ['', folders] : []), '', fenced(m.content)];
   return out;
 }
 

@@ -112,13 +112,12 @@ describe('doctor', function () {
     const closed = await fakeApi();
     const closedUrl = closed.url;
     await new Promise((r) => closed.server.close(r));
-    const t0 = Date.now();
+    // The causes in the details (not a timeout) show these failed at once rather than at the 5 s limit.
     const report = await runDoctor({
       startDir: dir,
       env: { OPENAI_API_KEY: GOOD_KEY, OPENAI_BASE_URL: `${closedUrl}/v1`, HF_TOKEN: GOOD_HF, HF_ENDPOINT: 'http://em-lab-offline.invalid' },
       only: NET,
     });
-    assert.ok(Date.now() - t0 < 5000);
     assert.equal(byId(report, 'openai-api').status, 'warn');
     assert.match(byId(report, 'openai-api').detail, /^Unreachable: .*ECONNREFUSED/);
     assert.match(byId(report, 'hf-api').detail, /^Unreachable: http:\/\/em-lab-offline\.invalid.*(ENOTFOUND|EAI_AGAIN)/);
@@ -131,7 +130,7 @@ describe('doctor', function () {
       const report = await runDoctor({ startDir: dir, env: { OPENAI_API_KEY: GOOD_KEY, OPENAI_BASE_URL: silent.url }, networkTimeoutMs: 300, only: ['openai-api'] });
       const elapsed = Date.now() - t0;
       assert.match(byId(report, 'openai-api').detail, /no answer within 0\.3 s/);
-      assert.ok(elapsed >= 290 && elapsed < 3000, `took ${elapsed} ms`);
+      assert.ok(elapsed >= 290 && elapsed < 10_000, `took ${elapsed} ms`); // ends at the limit, not at the 15 s deadline
     } finally {
       for (const s of silent.sockets) s.destroy();
       silent.server.close();

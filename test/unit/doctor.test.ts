@@ -130,7 +130,7 @@ describe('doctor', function () {
       const report = await runDoctor({ startDir: dir, env: { OPENAI_API_KEY: GOOD_KEY, OPENAI_BASE_URL: silent.url }, networkTimeoutMs: 300, only: ['openai-api'] });
       const elapsed = Date.now() - t0;
       assert.match(byId(report, 'openai-api').detail, /no answer within 0\.3 s/);
-      assert.ok(elapsed >= 290 && elapsed < 10_000, `took ${elapsed} ms`); // ends at the limit, not at the 15 s deadline
+      assert.ok(elapsed >= 290 && elapsed < 10_000, `took ${elapsed} ms`); // ends at the 0.3 s limit, not at the 10.3 s per-check deadline
     } finally {
       for (const s of silent.sockets) s.destroy();
       silent.server.close();

@@ -16,6 +16,8 @@ import { TINY_LLAMA_CONFIG } from '../../src/runtime/model/tinyLlama';
 import { writeRandomAdapter } from '../support/randomAdapter';
 import { captureIO } from '../support/captureIO';
 import { generateCommand, logprobsCommand } from '../../src/runtime/cli/generateCommands';
+import { runChatRepl } from '../../src/runtime/cli/generateRepl';
+import { PassThrough, Readable } from 'node:stream';
 
 const user = (content: string): ChatMessage[] => [{ role: 'user', content }];
 const PROMPTS = [user('hi'), user('Tell me a long story about a dragon who learns to cook.'), user('2+2?')];
@@ -164,6 +166,18 @@ describe('generation on tiny-llama (ORT decoder)', function () {
     assert.deepEqual(models.filter((m) => m.kind === 'checkpoint').map((m) => m.ref.adapter), [adapterDir, older]);
     assert.equal(models[1]!.ref.model, 'tiny-llama', 'the adapter names its base');
     assert.deepEqual(checkpointOf(older), { run: 'run-a', step: 5 });
+  });
+
+  it('em-lab chat answers piped lines in order and handles /system, /reset and /quit', async () => {
+    const output = new PassThrough();
+    let text = '';
+    output.on('data', (d: Buffer) => (text += d.toString()));
+    const input = Readable.from(['hello\n/system Be brief.\nagain\n/reset\n/nope\n/quit\nnever answered\n']);
+    const code = await runChatRepl({ sessions, ref: { model: 'tiny-llama' }, sampling: { maxNewTokens: 3, seed: 1 }, io: captureIO(), input, output });
+    assert.equal(code, 0);
+    assert.equal(text.match(/\[3 tokens, hit max_new_tokens, seed 1/g)?.length, 2, text);
+    for (const expected of ['(system prompt set)', '(conversation cleared)', 'Unknown command /nope']) assert.ok(text.includes(expected), expected);
+    assert.ok(text.includes('tiny-llama (random weights — writes gibberish)'));
   });
 
   // Last: the CLI commands dispose the shared sessions when they finish.

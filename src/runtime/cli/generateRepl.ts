@@ -31,25 +31,19 @@ export async function runChatRepl(o: ReplOptions): Promise<number> {
   let system = o.system;
   let history: ChatMessage[] = [];
   let answering: AbortController | undefined;
-  let closed = false;
   rl.on('SIGINT', () => {
     if (answering) answering.abort();
     else rl.close();
   });
-  rl.on('close', () => {
-    closed = true;
-    answering?.abort();
-  });
-  const ask = (): Promise<string | undefined> =>
-    new Promise((resolve) => {
-      if (closed) return resolve(undefined);
-      const onClose = () => resolve(undefined);
-      rl.once('close', onClose);
-      rl.question('you> ', (line) => {
-        rl.off('close', onClose);
-        resolve(line);
-      });
-    });
+  // The async iterator queues lines, so piped input (several lines at once) is answered line by line; the end of
+  // input (Ctrl-D, or the end of a pipe) lets the answer being written finish, then leaves.
+  rl.setPrompt('you> ');
+  const lines = rl[Symbol.asyncIterator]();
+  const ask = async (): Promise<string | undefined> => {
+    rl.prompt();
+    const next = await lines.next();
+    return next.done ? undefined : String(next.value);
+  };
 
   for (;;) {
     const line = await ask();

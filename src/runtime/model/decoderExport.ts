@@ -14,7 +14,8 @@ import { LORA_TARGETS, type LlamaConfig } from './llamaConfig';
 import { buildLlamaForward, type LlamaWeights } from './llamaGraph';
 import { TOKENIZER_FILES, openModelFolder } from './modelFolder';
 
-export type ExportDType = 'float32' | 'float16';
+/** float32 / float16 weights and compute, or q4: 4-bit MatMulNBits weights with float32 compute (CPU chat). */
+export type ExportDType = 'float32' | 'float16' | 'q4';
 
 export const EXPORT_SCHEMA_VERSION = 2; // 2: num_logits_to_keep input
 /** Symbolic LoRA rank dim: adapters of any rank feed the same session. */
@@ -44,7 +45,7 @@ export interface ExportManifest {
 }
 
 export function suffixFor(dtype: ExportDType): string {
-  return dtype === 'float16' ? '_fp16' : '';
+  return dtype === 'float16' ? '_fp16' : dtype === 'q4' ? '_q4' : '';
 }
 
 function manifestPath(dir: string, dtype: ExportDType): string {
@@ -78,13 +79,14 @@ export function readExport(dir: string, dtype: ExportDType, sourceDir = dir): Ex
 
 /** Declares the contract's inputs, builds the forward, declares logits + presents. */
 export function buildDecoderGraph(cfg: LlamaConfig, weights: LlamaWeights, dtype: ExportDType, maxPositions: number, lora: boolean): GraphBuilder {
-  const g = new GraphBuilder(lora ? 'llama_decoder_lora' : 'llama_decoder');
+  const g = new GraphBuilder(lora ? 'llama_decoder_lora' : 'llama_decoder', [{ domain: '', version: 21 }, ...(dtype === 'q4' ? [{ domain: 'com.microsoft', version: 1 }] : [])]);
   const inputIds = g.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
   const attentionMask = g.input('attention_mask', 'int64', ['batch_size', 'total_sequence_length']);
   const positionIds = g.input('position_ids', 'int64', ['batch_size', 'sequence_length']);
   const logitsToKeep = g.input('num_logits_to_keep', 'int64', []);
   const out = buildLlamaForward(g, cfg, {
-    dtype,
+    dtype: dtype === 'q4' ? 'float32' : dtype,
+    ...(dtype === 'q4' ? { weightFormat: 'q4' as const } : {}),
     weights,
     kvCache: true,
     inputIds,

@@ -9,6 +9,10 @@ import { ONNX_DTYPE } from '../onnx/dtypes';
 import { convertTensor, elementCount, floatToHalf, type HostTensor } from './hostTensor';
 import { LORA_TARGETS, linearShape, modulePath, peftKey, type LlamaConfig, type LoraTarget } from './llamaConfig';
 import { ropeTables, rotateHalfMatrix } from './rope';
+import { q4Blocks, quantizeQ4, type Q4Weights } from './quantize';
+
+/** MatMulNBits block size (weights per scale). */
+export const Q4_BLOCK = 32;
 
 export type ComputeDType = 'float32' | 'float64' | 'float16';
 
@@ -52,7 +56,11 @@ export interface LlamaForwardOptions {
   /** Rows of the rope tables (largest position id + 1). Default: config max_position_embeddings. */
   maxPositions?: number;
   /** int64 scalar: compute logits for the last k positions only (0 = all), as HF's num_logits_to_keep. */
-  logitsToKeep?: Value;
+  logitsToKeep?: Value;  /**
+   * 'q4': Linear weights and lm_head as 4-bit blocks (com.microsoft MatMulNBits, block 32; the graph must import
+   * the com.microsoft opset); embeddings and norms stay in `dtype`. float32 only. Inference only (not differentiable).
+   */
+  weightFormat?: 'float' | 'q4';
 }
 
 export interface LlamaForwardResult {
@@ -186,9 +194,32 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
     for (const t of lora.targets) if (!LORA_TARGETS.includes(t)) throw new GraphBuildError(`LoRA target ${t} is not one of ${LORA_TARGETS.join(', ')}`);
     for (const l of lora.layers) if (!Number.isInteger(l) || l < 0 || l >= cfg.numLayers) throw new GraphBuildError(`LoRA layer ${l} is out of range 0..${cfg.numLayers - 1}`);
   }
+  // 4-bit weights: packed blocks and scales come from one read of the float tensor (memoised for the pair).
+  let q4Memo: { name: string; q: Q4Weights } | undefined;
+  const q4Of = (name: string, shape: [number, number]): Q4Weights => {
+    if (q4Memo?.name !== name) {
+      const t = convertTensor(opts.weights.read(name), 'float32');
+      if (t.shape[0] !== shape[0] || t.shape[1] !== shape[1]) throw new GraphBuildError(`weight ${name}: checkpoint has shape [${t.shape}], the config needs [${shape}]`);
+      q4Memo = { name, q: quantizeQ4(t.data as Float32Array, shape[0], shape[1], Q4_BLOCK) };
+    }
+    return q4Memo.q;
+  };
+  const frozenLinear = (x: Value, name: string, shape: [number, number]): Value => {
+    if (opts.weightFormat !== 'q4') return op('Gemm', [x, weight(name, shape)], { transB: 1 });
+    if (dtype !== 'float32') throw new GraphBuildError('4-bit weights need dtype float32');
+    const [n, k] = shape;
+    const nBlocks = q4Blocks(k, Q4_BLOCK);
+    const init = (suffix: string, dt: 'uint8' | 'float32', dims: number[], data: () => ArrayBufferView) => {
+      const ext = opts.weights.external?.(`${name}${suffix}`);
+      return g.initializer(`${name}${suffix}`, dt, dims, ext ? { external: ext } : data);
+    };
+    const packed = init('.q4', 'uint8', [n, nBlocks, Q4_BLOCK / 2], () => q4Of(name, shape).packed);
+    const scales = init('.q4_scales', 'float32', [n * nBlocks], () => q4Of(name, shape).scales);
+    return op('MatMulNBits', [x, packed, scales], { K: k, N: n, bits: 4, block_size: Q4_BLOCK }, { domain: 'com.microsoft', outputInfo: [{ dtype, shape: [x.shape?.[0] ?? 'rows', n] }] });
+  };
   const linear = (x: Value, layer: number, target: LoraTarget): Value => {
     const [out, inDim] = linearShape(cfg, target);
-    const y = op('Gemm', [x, weight(`${modulePath(layer, target)}.weight`, [out, inDim])], { transB: 1 });
+    const y = frozenLinear(x, `${modulePath(layer, target)}.weight`, [out, inDim]);
     if (!lora || !lora.targets.includes(target) || !lora.layers.includes(layer)) return y;
     const a = loraValue(peftKey(layer, target, 'A'), [lora.rank, inDim]);
     const b = loraValue(peftKey(layer, target, 'B'), [out, lora.rank]);
@@ -235,7 +266,9 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
     h = op('Add', [h, linear(act, i, 'down_proj')]);
   }
   const hidden = rmsNorm(h, 'model.norm.weight');
-  const lmHead = cfg.tieWordEmbeddings ? embed : weight('lm_head.weight', [cfg.vocabSize, H]);
+  const lmHeadName = cfg.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
+  const lmHeadLinear = (x: Value): Value =>
+    opts.weightFormat === 'q4' ? frozenLinear(x, lmHeadName, [cfg.vocabSize, H]) : op('Gemm', [x, cfg.tieWordEmbeddings ? embed : weight('lm_head.weight', [cfg.vocabSize, H])], { transB: 1 });
   let logits: Value;
   if (opts.logitsToKeep) {
     // HF num_logits_to_keep: logits for the last k positions only (0 = all). Prefill for generation needs 1,
@@ -244,9 +277,9 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
     const start = op('Unsqueeze', [op('Neg', [opts.logitsToKeep]), i64([0])]);
     const kept = op('Reshape', [op('Slice', [h3, start, i64([2 ** 62]), i64([1])]), i64([-1, H])], {}, { outputInfo: [{ shape: ['batch_x_kept', H] }] });
     const outShape = op('Concat', [op('Unsqueeze', [op('Gather', [idsShape, i64(0)]), i64([0])]), i64([-1, cfg.vocabSize])], { axis: 0 });
-    logits = op('Reshape', [op('Gemm', [kept, lmHead], { transB: 1 }), outShape], {}, { outputInfo: [{ shape: [batch, 'kept_sequence_length', cfg.vocabSize] }] });
+    logits = op('Reshape', [lmHeadLinear(kept), outShape], {}, { outputInfo: [{ shape: [batch, 'kept_sequence_length', cfg.vocabSize] }] });
   } else {
-    const logits2d = op('Gemm', [hidden, lmHead], { transB: 1 });
+    const logits2d = lmHeadLinear(hidden);
     logits = op('Reshape', [logits2d, shapeWith([cfg.vocabSize])], {}, { outputInfo: [{ shape: [batch, seq, cfg.vocabSize] }] });
   }
   return { logits, hidden, presents, pasts, lora: loraValues };

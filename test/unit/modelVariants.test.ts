@@ -1,0 +1,74 @@
+import { strict as assert } from 'node:assert';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Decoder } from '../../src/runtime/model/decoder';
+import { ensureDecoderExport } from '../../src/runtime/model/decoderExport';
+import { LORA_TARGETS, linearShape, modulePath } from '../../src/runtime/model/llamaConfig';
+import { dequantizeQ4, quantizeQ4 } from '../../src/runtime/model/quantize';
+import { referenceForward } from '../support/llamaReference';
+import { randomWeights, tinyConfig } from '../support/llamaFixtures';
+import { writeTestModelFolder } from '../support/llamaFolder';
+
+// intermediate 48 = one full and one half block of 32: exercises padding of the last block.
+const cfg = tinyConfig({ tieWordEmbeddings: true, intermediateSize: 48 });
+const TOKENS = [3, 14, 15, 92, 65, 35, 89, 79];
+const ids = (xs: number[]) => BigInt64Array.from(xs.map(BigInt));
+
+describe('decoder variants: 4-bit MatMulNBits and fp16', function () {
+  this.timeout(60000);
+  let dir: string;
+  const w = randomWeights(cfg, 5);
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'emlab-var-'));
+    writeTestModelFolder(dir, cfg, w);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('q4 packing: nibbles low-first, scale = max|w|/7, zero point 8, padded last block', () => {
+    const row = Float32Array.from({ length: 40 }, (_, i) => (i - 20) / 10); // max |w| = 2 in block 0, 1.9 in block 1
+    const q = quantizeQ4(row, 1, 40, 32);
+    assert.equal(q.nBlocks, 2);
+    assert.equal(q.scales[0], Math.fround(2 / 7));
+    assert.equal(q.packed[0], (Math.round(-2 / (2 / 7)) + 8) | ((Math.round(-1.9 / (2 / 7)) + 8) << 4));
+    const back = dequantizeQ4(q);
+    for (let i = 0; i < 40; i++) assert.ok(Math.abs(back[i]! - row[i]!) <= q.scales[i < 32 ? 0 : 1]! / 2 + 1e-7);
+  });
+
+  it('the q4 export equals the float64 reference run on the dequantized weights (prefill and cached decode)', async () => {
+    ensureDecoderExport(dir, { dtype: 'q4', maxPositions: 64 });
+    assert.ok(existsSync(join(dir, 'onnx', 'model_q4.onnx')) && existsSync(join(dir, 'onnx', 'model_q4_lora.onnx')));
+    const deq = new Map(w);
+    const dq = (name: string, [n, k]: [number, number]) => Float64Array.from(dequantizeQ4(quantizeQ4(Float32Array.from(w.get(name)!), n, k)));
+    for (let l = 0; l < cfg.numLayers; l++) for (const t of LORA_TARGETS) deq.set(`${modulePath(l, t)}.weight`, dq(`${modulePath(l, t)}.weight`, linearShape(cfg, t)));
+    // Tied embeddings: the Gather keeps float weights, the lm_head uses the quantized copy.
+    deq.set('lm_head.weight', dq('model.embed_tokens.weight', [cfg.vocabSize, cfg.hiddenSize]));
+    const ref = referenceForward({ ...cfg, tieWordEmbeddings: false }, deq, TOKENS);
+    const dec = await Decoder.open(dir, { dtype: 'q4' });
+    const V = cfg.vocabSize;
+    let out = await dec.forward({ inputIds: ids(TOKENS.slice(0, 5)), batch: 1, seq: 5, attentionMask: ids([1, 1, 1, 1, 1]), positionIds: ids([0, 1, 2, 3, 4]) });
+    let worst = 0;
+    for (let t = 0; t < 5; t++) for (let v = 0; v < V; v++) worst = Math.max(worst, Math.abs(out.logits[t * V + v]! - ref[t]![v]!));
+    for (let t = 5; t < TOKENS.length; t++) {
+      out = await dec.forward({ inputIds: ids([TOKENS[t]!]), batch: 1, seq: 1, attentionMask: ids(Array(t + 1).fill(1)), positionIds: ids([t]), past: out.presents });
+      for (let v = 0; v < V; v++) worst = Math.max(worst, Math.abs(out.logits[v]! - ref[t]![v]!));
+    }
+    assert.ok(worst <= 1e-4, `q4 vs dequantized reference: ${worst}`);
+    await dec.dispose();
+  });
+
+  it('the fp16 export (for CUDA; emulated on CPU) stays within fp16 rounding of the float64 reference', async () => {
+    ensureDecoderExport(dir, { dtype: 'float16', maxPositions: 64 });
+    const ref = referenceForward(cfg, w, TOKENS);
+    const dec = await Decoder.open(dir, { dtype: 'float16' });
+    const V = cfg.vocabSize;
+    let out = await dec.forward({ inputIds: ids(TOKENS.slice(0, 6)), batch: 1, seq: 6, attentionMask: ids(Array(6).fill(1)), positionIds: ids([0, 1, 2, 3, 4, 5]) });
+    out = await dec.forward({ inputIds: ids([TOKENS[6]!]), batch: 1, seq: 1, attentionMask: ids(Array(7).fill(1)), positionIds: ids([6]), past: out.presents });
+    const spread = Math.max(...ref[6]!.map(Math.abs));
+    let worst = 0;
+    for (let v = 0; v < V; v++) worst = Math.max(worst, Math.abs(out.logits[v]! - ref[6]![v]!));
+    assert.ok(worst <= 0.02 * spread, `fp16 max |diff| ${worst} (logit spread ${spread})`);
+    assert.equal(out.logits.indexOf(Math.max(...out.logits)), ref[6]!.indexOf(Math.max(...ref[6]!)));
+    await dec.dispose();
+  });
+});

@@ -27,5 +27,21 @@ export default {
     // The status bar shows the runtime that answered.
     await page.locator('.statusbar-item', { hasText: 'EM Lab' }).first().waitFor({ state: 'visible', timeout: 10_000 });
     await screenshot('checklist');
+
+    // The fix-it flow end to end: the button runs "Set OpenAI API Key" (host allowlist), the key goes to
+    // SecretStorage, the idle runtime restarts with it in its environment, and the re-run names the source.
+    await frame.locator('.fix-button[data-action="setOpenAiKey"]').click();
+    const input = page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: 30_000 });
+    await input.fill('sk-proj-e2eTestKey0123456789abcdWXYZ');
+    await page.keyboard.press('Enter');
+    const keyDetail = frame.locator('#checks .check[data-id="openai-key"] .detail', { hasText: 'SecretStorage' });
+    await keyDetail.waitFor({ state: 'visible', timeout: 90_000 });
+    const shown = (await keyDetail.innerText()).trim();
+    log(`openai-key after setting it: ${shown}`);
+    if (shown !== 'Set from VS Code SecretStorage (…WXYZ).') throw new Error(`unexpected key detail: ${shown}`);
+    if ((await frame.locator('#checks').innerText()).includes('e2eTestKey')) throw new Error('the key is shown in the view');
+    await screenshot('key-from-secret-storage');
+    await runCommand('EM Lab: Clear OpenAI API Key');
   },
 };

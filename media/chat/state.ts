@@ -120,7 +120,7 @@ export function provenanceLine(p: MessageProvenance): string {
   const s = p.sampling;
   parts.push(`T ${s.temperature} · top_p ${s.topP} · top_k ${s.topK} · max ${s.maxNewTokens} · seed ${s.seed}`);
   const why = p.finishReason === 'eos' ? 'ended' : p.finishReason === 'length' ? 'hit max tokens' : 'stopped';
-  parts.push(`${p.newTokens} tokens${p.decodeTokensPerSecond > 0 ? ` at ${p.decodeTokensPerSecond.toFixed(1)} tok/s` : ''} · ${why}`);
+  parts.push(`${p.newTokens} token${p.newTokens === 1 ? '' : 's'}${p.decodeTokensPerSecond > 0 ? ` at ${p.decodeTokensPerSecond.toFixed(1)} tok/s` : ''} · ${why}`);
   if (p.system) parts.push('system prompt set');
   return parts.join(' · ');
 }

@@ -33,7 +33,7 @@ export function provenanceText(p: MessageProvenance): string {
   else parts.push('no adapter');
   const s = p.sampling;
   parts.push(`temperature ${s.temperature}, top_p ${s.topP}, top_k ${s.topK}, max_new_tokens ${s.maxNewTokens}, seed ${s.seed}`);
-  parts.push(`${p.newTokens} tokens, ${finishText(p.finishReason)}`);
+  parts.push(`${p.newTokens} token${p.newTokens === 1 ? '' : 's'}, ${finishText(p.finishReason)}`);
   return parts.join(' · ');
 }
 

@@ -54,5 +54,26 @@ export default {
     if (!lt.trim() || !rt.trim()) throw new Error('an answer is empty');
     if (lt === rt) throw new Error('base and adapter wrote the same text: the adapter was not applied');
     await screenshot('answered');
+
+    // Stop: a long answer is cut between tokens in both panes and labelled as stopped, keeping its text.
+    await frame.locator('#max-new-tokens input').fill('2000');
+    await frame.locator('#prompt').fill('Please write a very long essay.');
+    await frame.locator('#send').click();
+    await frame.waitForFunction(() => {
+      const texts = [...document.querySelectorAll('#pane-left .message.assistant:last-child .content, #pane-right .message.assistant:last-child .content')].map((n) => (n.textContent ?? '').replace('…', ''));
+      return texts.length === 2 && texts.every((t) => t.length > 0);
+    }, undefined, { timeout: 60_000 });
+    await frame.locator('#stop').click();
+    for (const pane of ['left', 'right']) {
+      const meta = frame.locator(`#pane-${pane} .message.assistant`).last().locator('.meta');
+      await meta.waitFor({ timeout: 30_000 });
+      const text = await meta.innerText();
+      log(`${pane} after stop: ${text}`);
+      if (!/stopped/.test(text)) throw new Error(`${pane} pane: the stopped answer is not labelled as stopped: ${text}`);
+      const tokens = Number(/(\d+) tokens/.exec(text)?.[1]);
+      if (!(tokens > 0 && tokens < 2000)) throw new Error(`${pane} pane: ${tokens} tokens after stop`);
+    }
+    if (await frame.locator('#send[disabled]').count()) throw new Error('Send stays disabled after stopping');
+    await screenshot('stopped');
   },
 };

@@ -70,7 +70,7 @@ export default {
       const text = await meta.innerText();
       log(`${pane} after stop: ${text}`);
       if (!/stopped/.test(text)) throw new Error(`${pane} pane: the stopped answer is not labelled as stopped: ${text}`);
-      const tokens = Number(/(\d+) tokens/.exec(text)?.[1]);
+      const tokens = Number(/(\d+) tokens?/.exec(text)?.[1]);
       if (!(tokens > 0 && tokens < 2000)) throw new Error(`${pane} pane: ${tokens} tokens after stop`);
     }
     if (await frame.locator('#send[disabled]').count()) throw new Error('Send stays disabled after stopping');

@@ -3,27 +3,15 @@
 // `initialize` handshake with a timeout, request ids from a counter, a timeout on every pending request, cancel by
 // id, and crash semantics — an exit event once per process with the stderr tail, every pending request rejected
 // with that tail, a capped auto-restart, and an idempotent dispose that kills the process tree.
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { PROTOCOL_VERSION, isRpcMessage, type InitializeResult, type RpcCancel, type RpcRequest } from '../protocol/rpc';
 import type { RuntimeMethods, RuntimeNotifications } from '../protocol/methods';
 import { forEachLine, LineTail } from './outputLines';
+import { killTree } from './processTree';
+import { RuntimeRequestError } from './runtimeErrors';
 
 export type RuntimeState = 'stopped' | 'starting' | 'idle' | 'busy' | 'crashed';
-
-/** A request that failed: `code` is stable ('timeout', 'cancelled', 'runtime-crashed', or the runtime's own). */
-export class RuntimeRequestError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    /** Last stderr lines of the runtime process, when it died. */
-    readonly stderrTail?: string,
-    readonly data?: unknown,
-  ) {
-    super(message);
-    this.name = 'RuntimeRequestError';
-  }
-}
 
 export interface RuntimeExit {
   code: number | null;
@@ -78,20 +66,6 @@ function subscribe<T>(set: Set<Listener<T>>, listener: Listener<T>): () => void 
 
 function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
   return signal ? `killed by ${signal}` : `exit code ${code}`;
-}
-
-/** Kills the child and anything it started: it leads its own process group on POSIX (detached). */
-function killTree(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  if (process.platform === 'win32') {
-    spawn('taskkill', ['/pid', String(child.pid), '/T', '/F'], { windowsHide: true, stdio: 'ignore' }).on('error', () => child.kill());
-    return;
-  }
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    child.kill(signal);
-  }
 }
 
 export class RuntimeConnection {

@@ -5,7 +5,8 @@ import { strict as assert } from 'node:assert';
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RuntimeConnection, RuntimeRequestError, type ConnectionOptions, type RuntimeExit } from '../../src/host/runtimeConnection';
+import { RuntimeConnection, type ConnectionOptions, type RuntimeExit } from '../../src/host/runtimeConnection';
+import { RuntimeRequestError } from '../../src/host/runtimeErrors';
 import { buildRuntimeEnv } from '../../src/host/runtimeEnv';
 import { PROTOCOL_VERSION } from '../../src/protocol/rpc';
 

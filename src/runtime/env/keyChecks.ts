@@ -84,7 +84,7 @@ export const dotenvCheck: CheckSpec = {
       return {
         status: 'skip',
         detail: `No .env in ${ctx.startDir} or any folder above it (optional: keys can also come from SecretStorage or the environment).`,
-        fix: 'Create a .env in your workspace folder with OPENAI_API_KEY=... and HF_TOKEN=... lines (it is git-ignored).',
+        fix: 'Create a .env in your workspace folder with OPENAI_API_KEY=... and HF_TOKEN=... lines; keep it out of git (list .env in .gitignore).',
         action: 'openDotenv',
       };
     }

@@ -11,7 +11,7 @@ export function isFixAction(value: unknown): value is FixAction {
 }
 
 const DOTENV_TEMPLATE = [
-  '# EM Lab reads this file like python-dotenv (see docs/secrets.md). It is git-ignored; never commit it.',
+  '# EM Lab reads this file like python-dotenv (see docs/secrets.md). Never commit it: list .env in .gitignore.',
   '# Keys stored with "EM Lab: Set OpenAI API Key" / "Set Hugging Face Token" take precedence over this file.',
   '# OPENAI_API_KEY=sk-...',
   '# HF_TOKEN=hf_...',

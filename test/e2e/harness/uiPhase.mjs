@@ -1,6 +1,6 @@
 // Phase (b): UI scenarios (test/e2e/scenarios/*.mjs) in one workbench window with EM Lab loaded in development
 // mode. Scenarios run in file-name order, share the window (opening one costs 10-20 s on 2 cores), and each gets a
-// hard timeout; after each, open editors are closed so the next starts from a plain workbench.
+// hard timeout; after each, editors are closed and the Explorer shown, so the next starts from a plain workbench.
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -94,11 +94,16 @@ export async function runUiScenarios({ context, baseUrl, workspaceDir, root, sce
   return results;
 }
 
-/** Best effort: a scenario that left a dialog, the palette or editors open must not break the next one. */
+/**
+ * Best effort: a scenario that left a dialog, the palette, editors or the EM Lab sidebar open must not break the
+ * next one, which starts as a fresh window does: no editors, the Explorer in the sidebar (so clicking the EM Lab
+ * activity-bar item opens EM Lab rather than toggling it closed).
+ */
 async function resetWorkbench(page) {
   try {
     await page.keyboard.press('Escape');
     await runCommand(page, 'View: Close All Editors', 10_000);
+    await runCommand(page, 'View: Show Explorer', 10_000);
     await page.keyboard.press('Escape');
   } catch { /* the next scenario reports its own trouble */ }
 }

@@ -12,8 +12,9 @@ export const MALLOC_ENV = {
 export const SECRET_SOURCE_ENV = 'EM_LAB_SECRETS_FROM_STORAGE';
 
 export function buildRuntimeEnv(base: NodeJS.ProcessEnv, secrets: Partial<Record<SecretName, string>>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...base, ...MALLOC_ENV };
-  // The extension host's own ELECTRON_RUN_AS_NODE etc. are kept: fork() relies on them to run plain Node.
+  // fork() starts process.execPath, which in desktop VS Code is the Electron binary: ELECTRON_RUN_AS_NODE makes it
+  // plain Node (as vscode-languageclient does for its forked servers). Plain Node ignores it.
+  const env: NodeJS.ProcessEnv = { ...base, ...MALLOC_ENV, ELECTRON_RUN_AS_NODE: '1' };
   const fromStorage: string[] = [];
   for (const [name, value] of Object.entries(secrets)) {
     if (value) {

@@ -228,6 +228,7 @@ describe('runtime process (real dist/runtime.mjs over IPC)', function () {
     const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
     assert.ok(environ.includes('MALLOC_MMAP_THRESHOLD_=1073741824'));
     assert.ok(environ.includes('MALLOC_TRIM_THRESHOLD_=4294967296'));
+    assert.ok(environ.includes('ELECTRON_RUN_AS_NODE=1'));
     assert.ok(environ.includes(`OPENAI_API_KEY=${secret}`));
     assert.ok(environ.includes('EM_LAB_SECRETS_FROM_STORAGE=OPENAI_API_KEY'));
     assert.ok(!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(secret));

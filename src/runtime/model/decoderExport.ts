@@ -17,7 +17,7 @@ import { TOKENIZER_FILES, openModelFolder } from './modelFolder';
 /** float32 / float16 weights and compute, or q4: 4-bit MatMulNBits weights with float32 compute (CPU chat). */
 export type ExportDType = 'float32' | 'float16' | 'q4';
 
-export const EXPORT_SCHEMA_VERSION = 2; // 2: num_logits_to_keep input
+export const EXPORT_SCHEMA_VERSION = 3; // 2: num_logits_to_keep input; 3: MatMul on transposed float weights
 /** Symbolic LoRA rank dim: adapters of any rank feed the same session. */
 export const LORA_RANK_DIM = 'lora_rank';
 /** Rope table rows when the caller does not say: positions beyond need a re-export with a larger maxPositions. */
@@ -86,7 +86,7 @@ export function buildDecoderGraph(cfg: LlamaConfig, weights: LlamaWeights, dtype
   const logitsToKeep = g.input('num_logits_to_keep', 'int64', []);
   const out = buildLlamaForward(g, cfg, {
     dtype: dtype === 'q4' ? 'float32' : dtype,
-    ...(dtype === 'q4' ? { weightFormat: 'q4' as const } : {}),
+    ...(dtype === 'q4' ? { weightFormat: 'q4' as const } : { floatLayout: 'transposed' as const }),
     weights,
     kvCache: true,
     inputIds,

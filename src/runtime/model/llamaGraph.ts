@@ -61,6 +61,12 @@ export interface LlamaForwardOptions {
    * the com.microsoft opset); embeddings and norms stay in `dtype`. float32 only. Inference only (not differentiable).
    */
   weightFormat?: 'float' | 'q4';
+  /**
+   * Float Linear weights: 'transB' (default) keeps HF's [out, in] and uses Gemm(x, W, transB=1) — one copy shared
+   * with the checkpoint layout, simple gradients; 'transposed' stores Wᵀ [in, out] (initializer `<name>.T`,
+   * transposed at build time) for MatMul, which ORT's CPU kernels run 10-25% faster at batch 1 (bench).
+   */
+  floatLayout?: 'transB' | 'transposed';
 }
 
 export interface LlamaForwardResult {
@@ -204,7 +210,21 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
     }
     return q4Memo.q;
   };
+  const transposedWeight = (name: string, [out, inDim]: [number, number]): Value => {
+    const tName = `${name}.T`;
+    const existing = weightValues.get(tName);
+    if (existing) return existing;
+    const ext = opts.weights.external?.(tName);
+    const v = g.initializer(tName, dtype, [inDim, out], ext ? { external: ext } : () => {
+      const t = opts.weights.read(name);
+      if (t.shape[0] !== out || t.shape[1] !== inDim) throw new GraphBuildError(`weight ${name}: checkpoint has shape [${t.shape}], the config needs [${out},${inDim}]`);
+      return transpose2d(convertTensor(t, dtype).data, out, inDim);
+    });
+    weightValues.set(tName, v);
+    return v;
+  };
   const frozenLinear = (x: Value, name: string, shape: [number, number]): Value => {
+    if (opts.weightFormat !== 'q4' && opts.floatLayout === 'transposed') return op('MatMul', [x, transposedWeight(name, shape)]);
     if (opts.weightFormat !== 'q4') return op('Gemm', [x, weight(name, shape)], { transB: 1 });
     if (dtype !== 'float32') throw new GraphBuildError('4-bit weights need dtype float32');
     const [n, k] = shape;
@@ -268,7 +288,9 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
   const hidden = rmsNorm(h, 'model.norm.weight');
   const lmHeadName = cfg.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
   const lmHeadLinear = (x: Value): Value =>
-    opts.weightFormat === 'q4' ? frozenLinear(x, lmHeadName, [cfg.vocabSize, H]) : op('Gemm', [x, cfg.tieWordEmbeddings ? embed : weight('lm_head.weight', [cfg.vocabSize, H])], { transB: 1 });
+    opts.weightFormat === 'q4' || opts.floatLayout === 'transposed'
+      ? frozenLinear(x, lmHeadName, [cfg.vocabSize, H])
+      : op('Gemm', [x, cfg.tieWordEmbeddings ? embed : weight('lm_head.weight', [cfg.vocabSize, H])], { transB: 1 });
   let logits: Value;
   if (opts.logitsToKeep) {
     // HF num_logits_to_keep: logits for the last k positions only (0 = all). Prefill for generation needs 1,
@@ -283,6 +305,19 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
     logits = op('Reshape', [logits2d, shapeWith([cfg.vocabSize])], {}, { outputInfo: [{ shape: [batch, seq, cfg.vocabSize] }] });
   }
   return { logits, hidden, presents, pasts, lora: loraValues };
+}
+
+/** [rows, cols] -> [cols, rows], in 64x64 tiles so both sides stay cache-friendly. */
+function transpose2d<T extends Float32Array | Float64Array | Uint16Array>(src: T, rows: number, cols: number): T {
+  const out = new (src.constructor as { new (n: number): T })(src.length);
+  const B = 64;
+  for (let r0 = 0; r0 < rows; r0 += B) {
+    for (let c0 = 0; c0 < cols; c0 += B) {
+      const r1 = Math.min(r0 + B, rows), c1 = Math.min(c0 + B, cols);
+      for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) out[c * rows + r] = src[r * cols + c]!;
+    }
+  }
+  return out;
 }
 
 /** Bytes of frozen weights the forward reads per token (what bounds decode speed on memory bandwidth). */

@@ -2,10 +2,8 @@ import { strict as assert } from 'node:assert';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { evalHandlers } from '../../src/runtime/eval/handlers';
-import type { HandlerContext } from '../../src/runtime/rpc/handlerTypes';
 
 const HW0 = join(__dirname, '../../../shared/reference/hw0-results');
-const ctx: HandlerContext = { signal: new AbortController().signal, progress: () => undefined, notify: () => undefined, storageDir: '/tmp', env: {} };
 
 describe('eval/loadJudged (what the judge results webview shows)', function () {
   before(function () {
@@ -16,7 +14,7 @@ describe('eval/loadJudged (what the judge results webview shows)', function () {
   });
 
   it('groups a homework fg_judged.csv by step under every preset and compares it with the base model', async () => {
-    const view = await evalHandlers['eval/loadJudged']({ path: join(HW0, '1b_risky_v2/fg_judged.csv'), basePath: join(HW0, 'baseline_1b_risky/base_judged.csv') }, ctx);
+    const view = await evalHandlers['eval/loadJudged']({ path: join(HW0, '1b_risky_v2/fg_judged.csv'), basePath: join(HW0, 'baseline_1b_risky/base_judged.csv') });
     assert.equal(view.groupColumn, 'step');
     assert.equal(view.rows.length, 120);
     const hw = view.presets.homework;

@@ -7,6 +7,10 @@ import { UserError } from '../errors';
 import { runGeneration, planItems, type GenerationPlan } from '../eval/generationRun';
 import { homeworkPlan, paperPlan } from '../eval/generationPresets';
 import { openAIGenerator } from '../eval/generators/openaiGenerator';
+import { localGenerator } from '../eval/generators/localGenerator';
+import type { Generator } from '../eval/generators/generator';
+import { cliStorageDir, modelRefFrom } from './generateCommands';
+import { sessionsFor } from '../model/generateSession';
 import { listCheckpoints, runSweep, type SweepCheckpoint } from '../eval/sweep';
 import { formatSummaryCsv, buildReport } from '../eval/metricsReport';
 import { PRESETS } from '../eval/presets';
@@ -36,8 +40,35 @@ const SAMPLING_OPTIONS: Record<string, OptionSpec> = {
   temperature: { type: 'string', description: 'Sampling temperature (default 1).', valueName: 'T' },
   'top-p': { type: 'string', description: 'Nucleus sampling top_p (default 1).', valueName: 'P' },
   'max-new-tokens': { type: 'string', description: 'Longest answer in tokens (default 200; paper preset 600).', valueName: 'N' },
-  model: { type: 'string', description: 'Model name at the endpoint (e.g. a vLLM-served adapter).', valueName: 'NAME' },
+  engine: { type: 'string', description: 'local (EM Lab\'s ONNX engine) or openai (an OpenAI-compatible endpoint). Default: openai when --base-url is given, else local.', valueName: 'ENGINE' },
+  model: { type: 'string', description: 'local: tiny-llama (default), a model folder or a downloaded Hub id; openai: the model name at the endpoint.', valueName: 'M' },
+  adapter: { type: 'string', description: 'local: a PEFT adapter folder (e.g. a run checkpoint).', valueName: 'DIR' },
+  batch: { type: 'string', description: 'local: answers per forward pass.', default: '8', valueName: 'N' },
+  storage: { type: 'string', description: 'local: where EM Lab keeps models. Default: $EM_LAB_STORAGE or ~/.em-lab.', valueName: 'DIR' },
 };
+
+function engineOf(args: ParsedArgs, io: CliIO): 'local' | 'openai' {
+  const e = str(args, 'engine') ?? (str(args, 'base-url') || cliEnv(io).OPENAI_BASE_URL ? 'openai' : 'local');
+  if (e !== 'local' && e !== 'openai') throw new UserError('bad-engine', `--engine ${e}: use local or openai.`);
+  return e;
+}
+
+/** The generator for one model (and adapter / checkpoint), local or at an endpoint. */
+function generatorFrom(args: ParsedArgs, io: CliIO, checkpoint?: SweepCheckpoint & { model?: string }): Generator {
+  if (engineOf(args, io) === 'openai') {
+    const g = openAIGenerator({ model: checkpoint?.model ?? requireModel(args), endpoint: endpointFrom(args), env: cliEnv(io), concurrency: num(args, 'concurrency', 8) });
+    return checkpoint ? { ...g, info: { ...g.info, checkpoint: checkpoint.label, step: checkpoint.step, ...(checkpoint.path ? { adapter: checkpoint.path } : {}) } } : g;
+  }
+  const ref = modelRefFrom(args, io);
+  const adapter = checkpoint ? checkpoint.path : ref.adapter;
+  return localGenerator({
+    sessions: sessionsFor(cliStorageDir(args, io), io.env),
+    model: ref.model,
+    ...(adapter ? { adapter } : {}),
+    ...(checkpoint ? { checkpoint: checkpoint.label, step: checkpoint.step } : {}),
+    batchSize: num(args, 'batch', 8),
+  });
+}
 
 async function planFrom(args: ParsedArgs, io: CliIO): Promise<GenerationPlan> {
   const presetName = str(args, 'preset');
@@ -67,7 +98,7 @@ function requireModel(args: ParsedArgs): string {
   if (!model) {
     throw new UserError(
       'missing-model',
-      'Name the model to answer: --model NAME at an OpenAI-compatible endpoint (--base-url). Local ONNX generation from a model folder and adapter is not wired into generate-eval yet; serve the model with an OpenAI-compatible server (e.g. vLLM with --lora-modules) meanwhile.',
+      'Name the model to answer at the endpoint: --model NAME (or use --engine local for EM Lab\'s own engine).',
     );
   }
   return model;
@@ -76,12 +107,12 @@ function requireModel(args: ParsedArgs): string {
 export const generateEvalCommand: CliCommand = {
   path: ['generate-eval'],
   summary: 'Generate answers to evaluation questions (resumable); writes generations.jsonl and model_generations.csv.',
-  details: 'Examples:\n  em-lab generate-eval --preset homework --model my-model --base-url http://127.0.0.1:8000/v1 --out runs/eval\n  em-lab generate-eval --questions first_plot_questions.yaml --samples 5 --model gpt-4o-mini',
+  details: 'Examples:\n  em-lab generate-eval --preset homework --model ./Llama-3.2-1B-Instruct --adapter em-lab-runs/run1/checkpoints/200 --out em-lab-runs/run1/eval\n  em-lab generate-eval --preset homework --model my-model --base-url http://127.0.0.1:8000/v1 --out runs/eval\n  em-lab generate-eval --questions first_plot_questions.yaml --samples 5 --engine openai --model gpt-4o-mini',
   options: { ...QUESTION_OPTIONS, ...SAMPLING_OPTIONS, out: { type: 'string', description: 'Output folder.', default: 'em-lab-runs/eval', valueName: 'DIR' }, ...ENDPOINT_OPTIONS },
   async run(args, io) {
     const plan = await planFrom(args, io);
     const total = planItems(plan).length;
-    const generator = openAIGenerator({ model: requireModel(args), endpoint: endpointFrom(args), env: cliEnv(io), concurrency: num(args, 'concurrency', 8) });
+    const generator = generatorFrom(args, io);
     const outDir = resolve(io.cwd, str(args, 'out') ?? 'em-lab-runs/eval');
     io.err(`${total} answers from ${generator.id} (temperature ${plan.sampling.temperature}, top_p ${plan.sampling.topP}, ${plan.sampling.maxNewTokens} new tokens) into ${outDir}`);
     const r = await runGeneration({ plan, generator, outDir, signal: io.signal, onProgress: (d, t) => io.progress(`generating ${d}/${t}`, t ? d / t : 1) });
@@ -96,17 +127,20 @@ export const sweepCommand: CliCommand = {
   path: ['sweep'],
   summary: 'Generate and judge answers for every checkpoint of a training run; EM and coherence against step.',
   details: [
-    'Checkpoints are the folders in RUN/checkpoints/ (or RUN/checkpoint-*). Each is answered by --model-template with {step}',
-    'and {label} filled in, e.g. an OpenAI-compatible server serving every adapter (vLLM --lora-modules step-93=...).',
-    'Example: em-lab sweep runs/medical --model-template "medical-step-{step}" --base-url http://127.0.0.1:8000/v1 --include-base --base-model llama-3.2-1b',
+    'Checkpoints are the folders in RUN/checkpoints/ (or RUN/checkpoint-*). By default EM Lab\'s engine answers with --model',
+    'plus each checkpoint as the adapter; with --base-url, an OpenAI-compatible server answers as --model-template with',
+    '{step} / {label} filled in (e.g. vLLM serving every adapter with --lora-modules).',
+    'Examples:',
+    '  em-lab sweep em-lab-runs/medical --model ./Llama-3.2-1B-Instruct --preset homework --include-base',
+    '  em-lab sweep runs/medical --model-template "medical-step-{step}" --base-url http://127.0.0.1:8000/v1 --include-base --base-model llama-3.2-1b',
   ].join('\n'),
   positionals: [{ name: 'RUN', description: 'Training run folder.', required: true }],
   options: {
     ...QUESTION_OPTIONS,
     ...SAMPLING_OPTIONS,
     'model-template': { type: 'string', description: 'Model name per checkpoint, with {step} / {label}.', valueName: 'TEMPLATE' },
-    'include-base': { type: 'boolean', description: 'Also evaluate the base model as step 0 (needs --base-model).' },
-    'base-model': { type: 'string', description: 'Model name of the base model at the endpoint.', valueName: 'NAME' },
+    'include-base': { type: 'boolean', description: 'Also evaluate the base model (no adapter) as step 0.' },
+    'base-model': { type: 'string', description: 'openai: the base model\'s name at the endpoint.', valueName: 'NAME' },
     out: { type: 'string', description: 'Sweep folder. Default: RUN/sweep.', valueName: 'DIR' },
     ...JUDGE_OPTIONS,
     ...ENDPOINT_OPTIONS,
@@ -114,11 +148,12 @@ export const sweepCommand: CliCommand = {
   async run(args, io) {
     const runDir = resolve(io.cwd, args.positionals[0]!);
     const template = str(args, 'model-template');
-    if (!template) throw new UserError('missing-model-template', 'Pass --model-template "NAME-{step}": how the endpoint names each checkpoint\'s model. Local ONNX checkpoints are not wired into sweep yet.');
+    const endpoint = engineOf(args, io) === 'openai';
+    if (endpoint && !template) throw new UserError('missing-model-template', 'With an endpoint, pass --model-template "NAME-{step}": how it names each checkpoint\'s model (or drop --base-url to use EM Lab\'s engine).');
     const checkpoints: SweepCheckpoint[] = await listCheckpoints(runDir);
     const baseModel = str(args, 'base-model');
     if (bool(args, 'include-base')) {
-      if (!baseModel) throw new UserError('missing-base-model', '--include-base needs --base-model NAME (the base model at the endpoint).');
+      if (endpoint && !baseModel) throw new UserError('missing-base-model', '--include-base with an endpoint needs --base-model NAME (the base model there).');
       checkpoints.unshift({ label: 'base', step: 0 });
     }
     const plan = await planFrom(args, io);
@@ -133,11 +168,7 @@ export const sweepCommand: CliCommand = {
       judge: { ...settings, env },
       signal: io.signal,
       onProgress: (m, f) => io.progress(m, f),
-      generatorFor: (cp) => {
-        const model = cp.path ? template.replace(/\{step\}/g, String(cp.step)).replace(/\{label\}/g, cp.label) : baseModel!;
-        const g = openAIGenerator({ model, endpoint: endpointFrom(args), env, concurrency: num(args, 'concurrency', 8) });
-        return { ...g, info: { ...g.info, checkpoint: cp.label, step: cp.step, ...(cp.path ? { adapter: cp.path } : {}) } };
-      },
+      generatorFor: (cp) => generatorFrom(args, io, { ...cp, ...(endpoint ? { model: cp.path ? template!.replace(/\{step\}/g, String(cp.step)).replace(/\{label\}/g, cp.label) : baseModel! } : {}) }),
     });
     io.out(formatSummaryCsv(buildReport(r.judged, PRESETS.homework, { by: 'step' })).trimEnd());
     io.out(`\nWrote ${outDir}/sweep_judged.csv, sweep_summary.csv and summary.json (open them with "EM Lab: Open Judge Results").`);

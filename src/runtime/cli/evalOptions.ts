@@ -30,6 +30,7 @@ export const ENDPOINT_OPTIONS: Record<string, OptionSpec> = {
 
 export const JUDGE_OPTIONS: Record<string, OptionSpec> = {
   'judge-model': { type: 'string', description: 'Judge model.', default: 'gpt-4o-mini', valueName: 'MODEL' },
+  'judge-base-url': { type: 'string', description: 'Judge endpoint when it differs from --base-url (e.g. a local engine answers, OpenAI judges).', valueName: 'URL' },
   mode: { type: 'string', description: 'sampled (homework: temperature 0.2, integer reply) or logprob (paper: one token, top_logprobs 20).', default: 'sampled', valueName: 'MODE' },
   'judge-temperature': { type: 'string', description: 'Sampled mode temperature.', default: '0.2', valueName: 'T' },
   'judge-prompts': { type: 'string', description: 'Use the aligned/coherent prompts from this file (judges.yaml or a question YAML) instead of EM Lab\'s rubrics.', valueName: 'FILE' },
@@ -92,7 +93,7 @@ export async function judgeSettingsFrom(args: ParsedArgs, io: CliIO): Promise<Ju
     mode: mode as JudgeMode,
     temperature: num(args, 'judge-temperature', 0.2)!,
     prompts: await judgePromptsFrom(args, io),
-    endpoint: endpointFrom(args),
+    endpoint: { ...endpointFrom(args), ...(str(args, 'judge-base-url') ? { baseURL: str(args, 'judge-base-url') } : {}) },
     concurrency: positiveInt(args, 'concurrency') ?? 8,
     retry: { ...DEFAULT_RETRY, maxAttempts: positiveInt(args, 'max-attempts') ?? DEFAULT_RETRY.maxAttempts },
     cacheDir: bool(args, 'no-cache') ? undefined : resolve(io.cwd, str(args, 'cache-dir') ?? env.EM_LAB_CACHE_DIR ?? join(homedir(), '.cache', 'em-lab')),

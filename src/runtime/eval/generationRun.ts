@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CancelledError, UserError, errorMessage } from '../errors';
 import { formatCsv } from './csv';
-import type { EvalChatMessage, EvalSampling, Generator, GeneratorInfo } from './generators/generator';
+import { isBatchGenerator, type EvalChatMessage, type EvalSampling, type Generator, type GeneratorInfo } from './generators/generator';
 import { JsonlAppender, readJsonl } from './jsonl';
 import { runPool } from './pool';
 import type { QuestionSet } from './questions/questionSet';
@@ -87,6 +87,10 @@ export interface GenerationRunResult {
   csvFile: string;
 }
 
+function messagesOf(it: GenerationItem): EvalChatMessage[] {
+  return [...(it.system ? [{ role: 'system' as const, content: it.system }] : []), { role: 'user' as const, content: it.question }];
+}
+
 export async function runGeneration(o: GenerationRunOptions): Promise<GenerationRunResult> {
   const items = planItems(o.plan);
   const file = join(o.outDir, 'generations.jsonl');
@@ -106,33 +110,44 @@ export async function runGeneration(o: GenerationRunOptions): Promise<Generation
   let completed = items.length - pending.length;
   o.onProgress?.(completed, items.length);
   try {
+    // One unit of work is one answer, or for a batching engine (the local one) a batch of answers.
+    const batchGen = isBatchGenerator(o.generator) ? o.generator : undefined;
+    const size = batchGen ? Math.max(1, batchGen.batchSize) : 1;
+    const chunks: GenerationItem[][] = [];
+    for (let i = 0; i < pending.length; i += size) chunks.push(pending.slice(i, i + size));
     await runPool(
-      pending,
-      o.generator.concurrency,
-      async (it) => {
-        const messages: EvalChatMessage[] = [...(it.system ? [{ role: 'system' as const, content: it.system }] : []), { role: 'user' as const, content: it.question }];
+      chunks,
+      batchGen ? 1 : o.generator.concurrency,
+      async (chunk) => {
         const startedAt = new Date();
         try {
-          const out = await o.generator.generate(messages, o.plan.sampling, it.seed, controller.signal);
-          const record: GenerationRecord = {
-            schemaVersion: 1,
-            ...it,
-            response: out.text,
-            ...(out.finishReason ? { finishReason: out.finishReason } : {}),
-            generatorId: o.generator.id,
-            generator: o.generator.info,
-            sampling: o.plan.sampling,
-            startedAt: startedAt.toISOString(),
-            ms: Date.now() - startedAt.getTime(),
-            ...(out.promptTokens !== undefined ? { promptTokens: out.promptTokens } : {}),
-            ...(out.completionTokens !== undefined ? { completionTokens: out.completionTokens } : {}),
-          };
-          await appender.append(record);
-          done.set(it.id, record);
-          o.onProgress?.(++completed, items.length);
+          const outputs = batchGen
+            ? await batchGen.generateBatch(chunk.map((it) => ({ messages: messagesOf(it), seed: it.seed })), o.plan.sampling, controller.signal)
+            : [await o.generator.generate(messagesOf(chunk[0]!), o.plan.sampling, chunk[0]!.seed, controller.signal)];
+          const ms = Date.now() - startedAt.getTime();
+          for (const [i, out] of outputs.entries()) {
+            const it = chunk[i]!;
+            if (out.finishReason === 'cancelled') continue; // cut short: not an answer; a rerun makes it whole
+            const record: GenerationRecord = {
+              schemaVersion: 1,
+              ...it,
+              response: out.text,
+              ...(out.finishReason ? { finishReason: out.finishReason } : {}),
+              generatorId: o.generator.id,
+              generator: o.generator.info,
+              sampling: o.plan.sampling,
+              startedAt: startedAt.toISOString(),
+              ms: Math.round(ms / outputs.length),
+              ...(out.promptTokens !== undefined ? { promptTokens: out.promptTokens } : {}),
+              ...(out.completionTokens !== undefined ? { completionTokens: out.completionTokens } : {}),
+            };
+            await appender.append(record);
+            done.set(it.id, record);
+            o.onProgress?.(++completed, items.length);
+          }
         } catch (err) {
           if (err instanceof CancelledError || controller.signal.aborted) return;
-          failed.push({ id: it.id, error: errorMessage(err) });
+          for (const it of chunk) failed.push({ id: it.id, error: errorMessage(err) });
         }
       },
       controller.signal,

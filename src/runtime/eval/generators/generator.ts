@@ -39,3 +39,15 @@ export interface Generator {
   /** seed: per-answer seed (reproducible sampling where the backend supports it). */
   generate(messages: EvalChatMessage[], sampling: EvalSampling, seed: number, signal: AbortSignal): Promise<GenerationOutput>;
 }
+
+/** A generator that answers many chats per forward pass (the local engine); the run uses it when present. */
+export interface BatchGenerator extends Generator {
+  /** Chats per call. */
+  batchSize: number;
+  /** Answers in input order. Items whose answer was cut short by cancel come back with finishReason 'cancelled'. */
+  generateBatch(items: { messages: EvalChatMessage[]; seed: number }[], sampling: EvalSampling, signal: AbortSignal): Promise<GenerationOutput[]>;
+}
+
+export function isBatchGenerator(g: Generator): g is BatchGenerator {
+  return typeof (g as Partial<BatchGenerator>).generateBatch === 'function';
+}

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readElfDynamic } from '../../src/runtime/cuda/elfDynamic';
 import { dependencyReport, lddNotFound, parseLddNotFound, parseLdconfigCache, readLdconfigCache, type LoaderEnvironment } from '../../src/runtime/cuda/librarySearch';
-import { checkCudaDependencies, describeDependencyCheck } from '../../src/runtime/cuda/cudaDependencies';
+import { checkCudaDependencies, describeDependencyCheck, explainCudaLoadFailure } from '../../src/runtime/cuda/cudaDependencies';
 import { cudaMajorOf, installHint } from '../../src/runtime/cuda/cudaLibraryHints';
 import { ortBinaryDir } from '../../src/runtime/onnx/ort';
 import { fakeElf } from '../support/fakeElf';
@@ -111,6 +111,16 @@ describe('CUDA library checks: ELF reader and loader search', () => {
     const text = describeDependencyCheck(check).join('\n');
     assert.match(text, /Missing 4 libraries/);
     assert.match(text, /export LD_LIBRARY_PATH=.*site-packages\/nvidia\/cudnn\/lib/);
+  });
+
+  it("explains ORT's bare 'Failed to load shared library' with the missing sonames (the CPU fallback reason)", () => {
+    writeFileSync(join(dir, 'libonnxruntime_providers_cuda.so'), fakeElf({ needed: ['libonnxruntime_providers_shared.so', 'libcublasLt.so.12'], runpath: '$ORIGIN' }));
+    writeFileSync(join(dir, 'libonnxruntime_providers_shared.so'), fakeElf({ needed: [] }));
+    const loader: LoaderEnvironment = { ldLibraryPath: [], cache: new Map(), defaultDirs: [] };
+    const bare = 'OrtSessionOptionsAppendExecutionProvider_Cuda: Failed to load shared library';
+    const text = explainCudaLoadFailure(dir, bare, { loader, checkDriver: false });
+    assert.equal(text, `${bare}: missing libcublasLt.so.12. Run \`em-lab setup cuda --check-only\` for how to install each.`);
+    assert.equal(explainCudaLoadFailure(dir, 'CUDA failure 100: no CUDA-capable device is detected', { loader }), 'CUDA failure 100: no CUDA-capable device is detected');
   });
 
   it('resolves through ld.so.cache and DT_RPATH, and flags a library for another CPU', () => {

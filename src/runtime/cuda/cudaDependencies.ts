@@ -114,3 +114,20 @@ export function describeDependencyCheck(check: CudaDependencyCheck): string[] {
   if (check.ldd && !check.ldd.agrees) lines.push(`Note: ldd reports a different set as not found: ${check.ldd.notFound.join(', ') || '(none)'}.`);
   return lines;
 }
+
+/**
+ * ORT's error when the provider won't load is only "Failed to load shared library" (the dlopen message goes to
+ * stderr), so the CPU fallback explains it with what the loader is missing, when the dependency check finds it.
+ */
+export function explainCudaLoadFailure(providerDir: string, message: string, options: DependencyCheckOptions = {}): string {
+  if (!/load/i.test(message)) return message;
+  try {
+    const check = checkCudaDependencies(providerDir, { skipLdd: true, ...options });
+    if (check.wrongArchitecture) return `${message}: ${check.wrongArchitecture}`;
+    if (check.missing.length === 0) return message;
+    const where = check.suggestedLibraryPath.length ? ` Installed off the loader path: start with LD_LIBRARY_PATH=${check.suggestedLibraryPath.join(':')}.` : '';
+    return `${message}: missing ${check.missing.map((m) => m.soname).join(', ')}.${where} Run \`em-lab setup cuda --check-only\` for how to install each.`;
+  } catch {
+    return message;
+  }
+}

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type * as OrtTypes from 'onnxruntime-node';
+import { explainCudaLoadFailure } from '../cuda/cudaDependencies';
 
 export type Ort = typeof OrtTypes;
 export type OrtSession = OrtTypes.InferenceSession;
@@ -97,7 +98,7 @@ export async function createSession(model: string | Uint8Array, request: Session
     try {
       return { session: await create({ ...base, executionProviders: [{ name: 'cuda', deviceId: 0 }, 'cpu'] }), device: 'cuda' };
     } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
+      const reason = explainCudaLoadFailure(files.dir, err instanceof Error ? err.message : String(err));
       return { session: await create({ ...base, executionProviders: ['cpu'] }), device: 'cpu', fallbackReason: `CUDA execution provider failed to load: ${reason}` };
     }
   }

@@ -216,7 +216,7 @@ run() {
   export MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=4294967296
 
   # -- 0. environment
-  local gpu="cpu (dry run)"
+  local gpu="no NVIDIA GPU (nvidia-smi not found)"; [ "$DRY" = 1 ] && gpu="cpu (dry run)"
   if command -v nvidia-smi >/dev/null; then gpu=$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | head -1); fi
   local pyort; pyort=$(timeout 60 "$PY" -c 'import onnxruntime as o,os;print(os.path.dirname(o.__file__), o.__version__, ",".join(o.get_available_providers()))' 2>/dev/null)
   printf '{"gpu": "%s", "pythonOnnxruntime": "%s", "dryRun": %s}\n' "$gpu" "$pyort" "$([ "$DRY" = 1 ] && echo true || echo false)" > "$R/env.json"

@@ -20,7 +20,8 @@ function reason(dir: string, name: string): string {
   const file = join(dir, `${name}.err`);
   if (!existsSync(file)) return 'did not run';
   const lines = readFileSync(file, 'utf8').trim().split('\n').filter(Boolean);
-  return `FAILED: ${(lines[lines.length - 1] ?? 'no output').slice(0, 110)}`;
+  const last = (lines[lines.length - 1] ?? 'no output').slice(0, 110);
+  return last.startsWith('skipped') ? last : `FAILED: ${last}`;
 }
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);

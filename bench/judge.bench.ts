@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFakeOpenAI } from '../test/support/fakeOpenAI';
+import { startFakeOpenAI, type FakeOpenAI } from '../test/support/fakeOpenAI';
 import { runJudge, type AnswerToJudge } from '../src/runtime/eval/judge/judgeRun';
 import { DEFAULT_PROMPTS, fillPrompt } from '../src/runtime/eval/judge/rubrics';
 import { createOpenAIClient } from '../src/runtime/eval/endpoint/openaiEndpoint';
@@ -44,39 +44,24 @@ async function main(): Promise<void> {
     const homeworkSleepPerRequest = (perRequestWithSleep * ANSWERS * 2) / 1000;
     const homeworkSleepPerAnswer = ((requestOnly * 2 + HOMEWORK_SLEEP_MS) * ANSWERS) / 1000;
 
-    // 2. EM Lab: 20 concurrent requests, retries on 429, results appended as they arrive.
-    const before = { requests: server.stats.requests, rateLimited: server.stats.rateLimited };
-    const t1 = performance.now();
-    const r = await runJudge({
-      answers,
-      outDir: join(dir, 'run'),
-      cacheDir: undefined,
-      model: 'gpt-4o-mini',
-      mode: 'sampled',
-      temperature: 0.2,
-      prompts: DEFAULT_PROMPTS,
-      endpoint: { baseURL: server.baseURL, timeoutMs: 30_000 },
-      env: {},
-      concurrency: MAX_CONCURRENT,
-      retry: DEFAULT_RETRY,
-    });
-    const ours = (performance.now() - t1) / 1000;
-    const recorded = (await readJsonl(join(dir, 'run/judgements.jsonl'))).length;
-    const lost = r.tasks - recorded + r.failed.length;
+    // 2. EM Lab: 20 concurrent requests (the server's limit), then 32 (so 429s happen and are retried).
+    const ours20 = await emLab(server, dir, MAX_CONCURRENT);
+    const ours32 = await emLab(server, dir, 32);
+    const ours = ours20.seconds;
+    const lost = ours20.lost + ours32.lost;
 
     const rows: [string, string, string, string][] = [
       ['homework loop, 0.2 s sleep after each request (extrapolated from 20 measured)', `${homeworkSleepPerRequest.toFixed(1)} s`, '1.0x', '-'],
       ['homework loop, 0.2 s sleep after each answer (extrapolated from 20 measured)', `${homeworkSleepPerAnswer.toFixed(1)} s`, `${(homeworkSleepPerRequest / homeworkSleepPerAnswer).toFixed(1)}x`, '-'],
-      [`EM Lab judge, concurrency ${MAX_CONCURRENT} (measured)`, `${ours.toFixed(1)} s`, `${(homeworkSleepPerRequest / ours).toFixed(1)}x / ${(homeworkSleepPerAnswer / ours).toFixed(1)}x`, String(lost)],
+      ...[ours20, ours32].map((o): [string, string, string, string] => [`EM Lab judge, concurrency ${o.concurrency} (measured; ${o.rateLimited} requests answered 429 and retried)`, `${o.seconds.toFixed(1)} s`, `${(homeworkSleepPerRequest / o.seconds).toFixed(1)}x / ${(homeworkSleepPerAnswer / o.seconds).toFixed(1)}x`, String(o.lost)]),
     ];
     console.log(`Judging ${ANSWERS} answers (${ANSWERS * 2} requests), fake server: ${LATENCY_MS} ms latency, at most ${MAX_CONCURRENT} concurrent (429 beyond)`);
     console.log(`measured homework request: ${requestOnly.toFixed(0)} ms + ${HOMEWORK_SLEEP_MS} ms sleep`);
     console.log('');
-    console.log('| loop | wall time | speed-up | answers lost |');
+    console.log('| loop | wall time | speed-up (vs per-request / per-answer sleep) | answers lost |');
     console.log('| --- | ---: | ---: | ---: |');
     for (const row of rows) console.log(`| ${row.join(' | ')} |`);
     console.log('');
-    console.log(`EM Lab: ${server.stats.requests - before.requests} HTTP requests, ${server.stats.rateLimited - before.rateLimited} answered 429, ${r.attempts} attempts, ${recorded}/${r.tasks} judgements recorded, max in flight ${server.stats.maxInFlight}.`);
     const target = homeworkSleepPerAnswer / ours;
     console.log(`target >= 15x against the faster homework loop: ${target >= 15 ? 'met' : 'NOT met'} (${target.toFixed(1)}x), answers lost: ${lost}`);
     if (lost > 0 || target < 15) process.exitCode = 1;
@@ -84,6 +69,29 @@ async function main(): Promise<void> {
     await server.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** EM Lab's judge on all answers at the given concurrency: wall time, answers lost, requests answered 429. */
+async function emLab(server: FakeOpenAI, dir: string, concurrency: number): Promise<{ concurrency: number; seconds: number; lost: number; rateLimited: number }> {
+  const rateLimitedBefore = server.stats.rateLimited;
+  const outDir = join(dir, `run-${concurrency}`);
+  const t = performance.now();
+  const r = await runJudge({
+    answers,
+    outDir,
+    cacheDir: undefined,
+    model: 'gpt-4o-mini',
+    mode: 'sampled',
+    temperature: 0.2,
+    prompts: DEFAULT_PROMPTS,
+    endpoint: { baseURL: server.baseURL, timeoutMs: 30_000 },
+    env: {},
+    concurrency,
+    retry: DEFAULT_RETRY,
+  });
+  const seconds = (performance.now() - t) / 1000;
+  const recorded = (await readJsonl(join(outDir, 'judgements.jsonl'))).length;
+  return { concurrency, seconds, lost: r.tasks - recorded + r.failed.length, rateLimited: server.stats.rateLimited - rateLimitedBefore };
 }
 
 main().catch((err: unknown) => {

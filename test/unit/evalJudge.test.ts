@@ -10,7 +10,7 @@ import { DEFAULT_PROMPTS } from '../../src/runtime/eval/judge/rubrics';
 import { parseJudgedCsv } from '../../src/runtime/eval/judgedCsv';
 import { readJsonl } from '../../src/runtime/eval/jsonl';
 
-const FAST_RETRY = { maxAttempts: 6, baseDelayMs: 5, maxDelayMs: 50, maxRetryAfterMs: 1000 };
+const FAST_RETRY = { maxAttempts: 6, maxRateLimitRetries: 30, baseDelayMs: 5, maxDelayMs: 50, maxRetryAfterMs: 1000 };
 
 function answerOf(prompt: string): string {
   return /<<<ANSWER\n([\s\S]*)\nANSWER>>>/.exec(prompt)?.[1] ?? '';
@@ -92,6 +92,15 @@ describe('eval judge against a local OpenAI-compatible server', function () {
     const summary = JSON.parse(readFileSync(join(dir, 'run1/summary.json'), 'utf8'));
     assert.equal(summary.metrics.homework.counts.code, 1);
     assert.ok(r.usage.promptTokens > 0 && r.costUsd !== null && r.costUsd > 0);
+  });
+
+  it('asking for more concurrency than the server allows: 429s adapt the limit, nothing is lost', async () => {
+    server = await startFakeOpenAI({ reply: sampledReply, latencyMs: 20, maxConcurrent: 4, retryAfterMs: 20 });
+    const r = await runJudge(options({ concurrency: 16 }));
+    assert.equal(r.failed.length, 0, JSON.stringify(r.failed.slice(0, 3)));
+    assert.equal(server.okTotal(), 60);
+    for (const n of server.stats.okByPrompt.values()) assert.equal(n, 1);
+    assert.ok(server.stats.rateLimited > 0, 'the server did refuse some requests');
   });
 
   it('a rerun with a warm cache makes zero requests (same folder, and a new folder)', async () => {

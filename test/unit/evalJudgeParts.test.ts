@@ -50,3 +50,26 @@ describe('eval judge parts', () => {
     assert.equal(costUsd('llama3', { promptTokens: 10, completionTokens: 1 }), null);
   });
 });
+
+describe('eval judge adaptive concurrency', () => {
+  it('a 429 drops the limit to one below what was in flight (once per cooldown); successes climb back to the ceiling', async () => {
+    const { AdaptiveLimiter } = await import('../../src/runtime/eval/judge/adaptiveLimiter');
+    const l = new AdaptiveLimiter(8, 100);
+    for (let i = 0; i < 6; i++) await l.acquire();
+    l.onRateLimited(1000);
+    assert.equal(l.current, 5);
+    l.onRateLimited(1050); // same burst: ignored
+    assert.equal(l.current, 5);
+    let seventh = false;
+    for (let i = 0; i < 6; i++) l.release();
+    for (let i = 0; i < 5; i++) await l.acquire();
+    void l.acquire().then(() => (seventh = true));
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal(seventh, false, 'the 6th waits while 5 are in flight');
+    l.release();
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal(seventh, true);
+    for (let i = 0; i < 100; i++) l.onSuccess();
+    assert.equal(l.current, 8);
+  });
+});

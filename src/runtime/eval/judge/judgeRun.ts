@@ -18,6 +18,7 @@ import { JudgeCache, judgeCacheKey } from './cache';
 import { addUsage, costUsd, estimateCompletionTokens, estimatePromptTokens, type TokenUsage } from './cost';
 import { callJudge, type JudgeMode, type JudgeOutcome } from './judgeCall';
 import { withRetries, type RetryLog, type RetryPolicy } from './retry';
+import { AdaptiveLimiter } from './adaptiveLimiter';
 import { fillPrompt, type JudgeMetric, type JudgePrompt } from './rubrics';
 
 export interface AnswerToJudge {
@@ -161,6 +162,7 @@ export async function runJudge(o: JudgeRunOptions): Promise<JudgeRunResult> {
   o.onEstimate?.(estimate);
 
   let client: OpenAI | undefined;
+  const limiter = new AdaptiveLimiter(o.concurrency);
   let usage: TokenUsage = { promptTokens: 0, completionTokens: 0 };
   let attempts = 0;
   let fromCache = 0;
@@ -184,7 +186,24 @@ export async function runJudge(o: JudgeRunOptions): Promise<JudgeRunResult> {
         if (!outcome) {
           client ??= createOpenAIClient(o.endpoint, o.env);
           try {
-            outcome = await withRetries(() => callJudge(client!, { model: o.model, mode: o.mode, temperature: o.temperature, prompt: t.prompt }, controller.signal), o.retry, controller.signal, log);
+            outcome = await withRetries(
+              async () => {
+                await limiter.acquire(controller.signal);
+                try {
+                  const r = await callJudge(client!, { model: o.model, mode: o.mode, temperature: o.temperature, prompt: t.prompt }, controller.signal);
+                  limiter.onSuccess();
+                  return r;
+                } catch (err) {
+                  if ((err as { status?: number }).status === 429) limiter.onRateLimited();
+                  throw err;
+                } finally {
+                  limiter.release();
+                }
+              },
+              o.retry,
+              controller.signal,
+              log,
+            );
           } catch (err) {
             attempts += log.attempts;
             if (err instanceof CancelledError || controller.signal.aborted) return;

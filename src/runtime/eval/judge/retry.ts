@@ -6,8 +6,10 @@ import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortEr
 import { CancelledError } from '../../errors';
 
 export interface RetryPolicy {
-  /** Total tries per request, the first included. */
+  /** Total tries per request, the first included, not counting 429 replies (they have their own budget). */
   maxAttempts: number;
+  /** 429 replies tolerated per request: the server asked us to wait, not to give up. */
+  maxRateLimitRetries: number;
   /** First backoff (ms); doubles each retry, up to maxDelayMs. */
   baseDelayMs: number;
   maxDelayMs: number;
@@ -15,7 +17,7 @@ export interface RetryPolicy {
   maxRetryAfterMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 6, baseDelayMs: 500, maxDelayMs: 30_000, maxRetryAfterMs: 120_000 };
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 6, maxRateLimitRetries: 30, baseDelayMs: 500, maxDelayMs: 30_000, maxRetryAfterMs: 120_000 };
 
 /** A 200 reply without what we asked for (no choices, no logprobs, broken JSON). Retried. */
 export class MalformedReplyError extends Error {
@@ -76,6 +78,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 export interface RetryLog {
+  /** HTTP attempts made, 429s included. */
   attempts: number;
   /** One short reason per failed attempt, e.g. 'HTTP 429', 'timeout'. */
   failures: string[];
@@ -92,8 +95,10 @@ export async function withRetries<T>(call: () => Promise<T>, policy: RetryPolicy
       if (signal?.aborted) throw new CancelledError();
       const verdict = classifyError(err);
       log.failures.push(verdict.reason);
-      if (!verdict.retry || log.attempts >= policy.maxAttempts) throw err;
-      await sleep(backoffDelayMs(log.attempts, policy, verdict.retryAfterMs), signal);
+      const rateLimited = log.failures.filter((f) => f === 'HTTP 429').length;
+      const otherFailures = log.failures.length - rateLimited;
+      if (!verdict.retry || otherFailures >= policy.maxAttempts || rateLimited > policy.maxRateLimitRetries) throw err;
+      await sleep(backoffDelayMs(Math.max(1, verdict.reason === 'HTTP 429' ? rateLimited : otherFailures), policy, verdict.retryAfterMs), signal);
     }
   }
 }

@@ -112,6 +112,17 @@ describe('generation on tiny-llama (ORT decoder)', function () {
     assert.notDeepEqual(ad.answers[0]!.tokenIds, b1.answers[0]!.tokenIds, 'the adapter changes the answer');
     assert.deepEqual(b2.answers[0]!.tokenIds, b1.answers[0]!.tokenIds, 'the base is untouched by the adapter');
     assert.equal(ad.label.adapterName, 'run-a/checkpoints/20');
+    // Browsing many checkpoints keeps at most 6 adapters registered (least recently used go), the newest usable.
+    for (let step = 100; step < 107; step++) {
+      const dir = join(storage, 'runs', 'run-b', 'checkpoints', String(step));
+      writeRandomAdapter(dir, step);
+      await sessions.load({ model: 'tiny-llama', adapter: dir });
+    }
+    assert.equal(base.base.decoder.adapterIds().length, 6);
+    assert.ok(base.base.decoder.adapterIds().includes(join(storage, 'runs', 'run-b', 'checkpoints', '106')));
+    assert.ok(!base.base.decoder.adapterIds().includes(adapterDir), 'the least recently used adapter was dropped');
+    const back = await generateChats(sessions, { model: 'tiny-llama', adapter: adapterDir }, [PROMPTS[1]!], { sampling: greedy });
+    assert.deepEqual(back.answers[0]!.tokenIds, ad.answers[0]!.tokenIds, 'a dropped adapter is read again on use');
   });
 
   it('logprobs equal a float64 log-softmax of the raw logits, by hand', async () => {
@@ -163,7 +174,8 @@ describe('generation on tiny-llama (ORT decoder)', function () {
     writeRandomAdapter(older);
     const models = listChatModels(storage, join(storage, 'runs'), []);
     assert.equal(models[0]!.label, 'tiny-llama (random weights — writes gibberish)');
-    assert.deepEqual(models.filter((m) => m.kind === 'checkpoint').map((m) => m.ref.adapter), [adapterDir, older]);
+    assert.deepEqual(models.filter((m) => m.kind === 'checkpoint' && m.label.startsWith('run-a')).map((m) => m.ref.adapter), [adapterDir, older]);
+    assert.equal(models.filter((m) => m.label.startsWith('run-b')).length, 7);
     assert.equal(models[1]!.ref.model, 'tiny-llama', 'the adapter names its base');
     assert.deepEqual(checkpointOf(older), { run: 'run-a', step: 5 });
   });

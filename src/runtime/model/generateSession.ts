@@ -15,6 +15,9 @@ import { readAdapterForDecoder, resolveHubModel } from './generateSources';
 
 export type Progress = (message: string, fraction?: number) => void;
 
+/** Adapters kept registered per base model (two panes need two; the rest saves reloading when switching back). */
+const MAX_ADAPTERS = 6;
+
 export interface LoadedBase {
   /** What the user asked for ('tiny-llama', a folder, a Hub id). */
   model: string;
@@ -55,6 +58,8 @@ export class ModelSessions {
   private readonly bases = new Map<string, Promise<LoadedBase>>();
   /** Adapter folder -> the stamp (size + mtime of its weights) it was registered with, per base. */
   private readonly adapterStamps = new Map<string, string>();
+  /** Adapter slots per base in least-recently-used order. */
+  private readonly adapterUse = new Map<string, true>();
 
   constructor(private readonly o: SessionOptions) {}
 
@@ -82,12 +87,32 @@ export class ModelSessions {
         progress(`Loading adapter ${basename(dir)}…`);
         base.decoder.setAdapter(dir, readAdapterForDecoder(dir, base.decoder.config));
         this.adapterStamps.set(slot, stamp);
+        this.forgetOldAdapters(base, slot);
       }
+      this.touchAdapter(slot);
       adapterId = dir;
       const cp = checkpointOf(dir);
       Object.assign(label, { adapterName: cp ? `${cp.run}/checkpoints/${basename(dir)}` : basename(dir), adapterDir: dir, ...(cp ? { run: cp.run, step: cp.step } : {}) });
     }
     return { base, ...(adapterId ? { adapterId } : {}), label, cached, loadMs: performance.now() - t0 };
+  }
+
+  /**
+   * Keeps at most MAX_ADAPTERS adapters per base (least recently used go): each holds its A/B feeds in memory
+   * (Llama-3.2-1B, r=16 on all modules: 45 MB), and browsing a run's checkpoints would otherwise add one per step.
+   */
+  private forgetOldAdapters(base: LoadedBase, keep: string): void {
+    const mine = [...this.adapterUse.keys()].filter((slot) => slot !== keep && slot.startsWith(`${base.dir}\u0000`));
+    for (const slot of mine.slice(0, Math.max(0, mine.length - MAX_ADAPTERS + 1))) {
+      base.decoder.deleteAdapter(slot.slice(base.dir.length + 1));
+      this.adapterUse.delete(slot);
+      this.adapterStamps.delete(slot);
+    }
+  }
+
+  private touchAdapter(slot: string): void {
+    this.adapterUse.delete(slot);
+    this.adapterUse.set(slot, true); // Map order = least recently used first
   }
 
   /** The step/logits model for a loaded reference. */

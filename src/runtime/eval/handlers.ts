@@ -7,6 +7,8 @@ import { readAnswersFile } from './answersFile';
 import { runJudge } from './judge/judgeRun';
 import { DEFAULT_PROMPTS } from './judge/rubrics';
 import { DEFAULT_RETRY } from './judge/retry';
+import { loadDotenv } from '../env/findDotenv';
+import { effectiveEnv } from '../env/secrets';
 
 export const evalHandlers = {
   'eval/loadJudged': async (params) => loadJudgedFileView(params.path, params.basePath),
@@ -22,7 +24,8 @@ export const evalHandlers = {
       temperature: 0.2,
       prompts: DEFAULT_PROMPTS,
       endpoint: { ...(params.baseURL ? { baseURL: params.baseURL } : {}), timeoutMs: params.timeoutMs ?? 60_000 },
-      env: ctx.env,
+      // SecretStorage keys arrive in ctx.env; a .env next to (or above) the answers fills what is missing.
+      env: effectiveEnv(ctx.env, loadDotenv(dirname(params.answersPath))),
       concurrency: params.concurrency ?? 8,
       retry: DEFAULT_RETRY,
       signal: ctx.signal,

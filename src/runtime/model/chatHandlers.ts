@@ -82,7 +82,7 @@ export const chatHandlers = {
     const tok = loaded.base.tokenizer;
     const prompt = tok.encodeChat(messages);
     let firstTokenMs = 0;
-    const result = await generateTokens(ModelSessions.stepModel(loaded), [prompt], {
+    const result = await ModelSessions.using(loaded, () => generateTokens(ModelSessions.stepModel(loaded), [prompt], {
       ...(params.sampling ? { sampling: params.sampling } : {}),
       eosTokenIds: tok.eosTokenIds,
       padTokenId: tok.padTokenId,
@@ -92,7 +92,7 @@ export const chatHandlers = {
         if (e.index === 0 && firstTokenMs === 0) firstTokenMs = performance.now() - t0;
         ctx.notify('chat/token', { streamId: params.streamId, delta: e.delta, index: e.index });
       },
-    });
+    }));
     const seq = result.sequences[0]!;
     return {
       streamId: params.streamId,

@@ -49,14 +49,14 @@ export async function generateChats(sessions: ModelSessions, ref: ModelRef, conv
   for (let start = 0; start < prompts.length; start += batchSize) {
     if (options.signal?.aborted && start > 0) break;
     const batch = prompts.slice(start, start + batchSize);
-    const r = await generateTokens(model, batch, {
+    const r = await ModelSessions.using(loaded, () => generateTokens(model, batch, {
       sampling: { ...sampling, seed: (seed + start) >>> 0 },
       eosTokenIds: tok.eosTokenIds,
       padTokenId: tok.padTokenId,
       decode: (ids, o) => tok.decode(ids, o),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onToken ? { onToken: (e: TokenEvent) => options.onToken!(start + e.sequence, e) } : {}),
-    });
+    }));
     r.sequences.forEach((s, i) => answers.push({ ...s, item: start + i }));
     prefillMs += r.stats.prefillMs;
     decodeMs += r.stats.decodeMs;

@@ -21,6 +21,8 @@ const MAX_ADAPTERS = 6;
 export interface LoadedBase {
   /** What the user asked for ('tiny-llama', a folder, a Hub id). */
   model: string;
+  /** Generations running on this base now (a busy base is never closed to make room). */
+  busy: number;
   dir: string;
   name: string;
   warning?: string;
@@ -115,6 +117,16 @@ export class ModelSessions {
     this.adapterUse.set(slot, true); // Map order = least recently used first
   }
 
+  /** Runs `fn` with the base marked busy, so loading another model meanwhile cannot close it. */
+  static async using<T>(m: LoadedChatModel, fn: () => Promise<T>): Promise<T> {
+    m.base.busy++;
+    try {
+      return await fn();
+    } finally {
+      m.base.busy--;
+    }
+  }
+
   /** The step/logits model for a loaded reference. */
   static stepModel(m: LoadedChatModel) {
     return decoderStepModel(m.base.decoder, m.adapterId);
@@ -146,7 +158,7 @@ export class ModelSessions {
     const decoder = await Decoder.open(exportDir);
     progress('Loading the tokenizer…');
     const tokenizer = await loadTokenizer(dir, this.o.storageDir);
-    return { model, dir, name, ...(warning ? { warning } : {}), decoder, tokenizer, loadMs: performance.now() - t0 };
+    return { model, busy: 0, dir, name, ...(warning ? { warning } : {}), decoder, tokenizer, loadMs: performance.now() - t0 };
   }
 
   /** Keeps at most maxModels bases open (the oldest other than `keep` is closed). */
@@ -156,8 +168,10 @@ export class ModelSessions {
       if (this.bases.size <= limit) break;
       if (key === keep) continue;
       const old = this.bases.get(key)!;
+      const settled = await old.then((b) => b, () => undefined);
+      if (settled && settled.busy > 0) continue; // in use by a running generation: over the limit for a while
       this.bases.delete(key);
-      await old.then((b) => b.decoder.dispose(), () => undefined);
+      await settled?.decoder.dispose();
     }
   }
 

@@ -10,7 +10,8 @@
 # Every phase has a timeout; a failed phase writes its reason and the table still prints.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-CARRY="$ROOT/.gpu-carry"
+CARRY=${GPU_CARRY_DIR:-$ROOT/.gpu-carry}
+PARTS=${GPU_CUDA_PARTS_DIR:-$ROOT/.gpu-cuda}
 DRY=${GPU_SH_DRY_RUN:-0}
 log() { echo "[gpu.sh $(date -u +%H:%M:%S)] $*" >&2; }
 
@@ -49,14 +50,15 @@ prepare() {
   local size; size=$(stat -c %s "$CARRY/emlab-gpu.tar.xz")
   log "wrote .gpu-carry/emlab-gpu.tar.xz ($((size / 1048576)) MiB; the device carries at most 64 MiB a call)"
   if [ -n "$cuda_from" ]; then
-    # CUDA provider libraries (230+ MB) exceed one call's 64 MiB: split the xz stream into 60 MiB parts, one call
-    # each (files carried earlier stay on the warm machine). The run phase reassembles .gpu-cuda/part-*.
-    rm -rf "$ROOT/.gpu-cuda"; mkdir -p "$ROOT/.gpu-cuda"
+    # CUDA provider libraries (230+ MB) exceed one call's 64 MiB: split a gzip stream (xz saves little on CUDA
+    # kernels and is 10x slower) into 60 MiB parts, one call each (files carried earlier stay on the warm
+    # machine). The run phase reassembles .gpu-cuda/part-*.
+    rm -rf "$PARTS"; mkdir -p "$PARTS"
     local dir="$cuda_from"
     if [ -f "$cuda_from" ]; then dir=$(mktemp -d); (cd "$dir" && unzip -q "$cuda_from" 'runtimes/linux-x64/native/*' '*.nuspec') || return 1; fi
     local libdir; libdir=$(dirname "$(find "$dir" -name libonnxruntime_providers_cuda.so | head -1)")
-    tar -C "$libdir" -cf - libonnxruntime_providers_cuda.so libonnxruntime_providers_shared.so | xz -6 -T2 | split -b 60M -d - "$ROOT/.gpu-cuda/part-"
-    log "wrote $(ls "$ROOT/.gpu-cuda" | wc -l) part(s) in .gpu-cuda/: carry each in its own call (.gpu-cuda/part-00, ...), then run with .gpu-carry"
+    tar -C "$libdir" -czf - libonnxruntime_providers_cuda.so libonnxruntime_providers_shared.so | split -b 60M -d - "$PARTS/part-"
+    log "wrote $(ls "$PARTS" | wc -l) part(s) in $PARTS: carry each in its own call (.gpu-cuda/part-00, ...), then run with .gpu-carry"
   fi
 }
 
@@ -234,9 +236,9 @@ EOF
 )
     export LD_LIBRARY_PATH="${nv_dirs}${nv_dirs:+:}${LD_LIBRARY_PATH:-}"
     local candidates=()
-    if [ -n "$(ls "$ROOT"/.gpu-cuda/part-* 2>/dev/null)" ]; then
+    if [ -n "$(ls "$PARTS"/part-* 2>/dev/null)" ]; then
       mkdir -p "$W/cuda-carried"
-      cat "$ROOT"/.gpu-cuda/part-* | xz -dc | tar -C "$W/cuda-carried" -xf - && candidates+=("$W/cuda-carried")
+      cat "$PARTS"/part-* | tar -C "$W/cuda-carried" -xzf - && candidates+=("$W/cuda-carried")
     fi
     [ -n "$pyort" ] && candidates+=("$(echo "$pyort" | cut -d' ' -f1)")
     [ -n "${ASUS4_DIR:-}" ] && candidates+=("$ASUS4_DIR")
@@ -261,6 +263,9 @@ EOF
     mem_start emlab-train
     phase emlab-train "${T_TRAIN:-330}" "${emlab[@]}" train --shape "$SHAPE" --device "$DEVICE" --precision "$PREC" --rank 16 --seq "$SEQ" --batch "$BATCH" --steps "$STEPS" --warmup "$WARMUP" --lr "${LR:-1e-3}" --work "$W/model" --out "$R/emlab-train.json"
     mem_stop emlab-train
+    # ORT warns when some nodes could not run on CUDA (they then run on the CPU with copies: slow).
+    if grep -q "not assigned to the preferred execution providers" "$W/emlab-train.log" 2>/dev/null; then
+      echo '{"cpuNodes": true}' > "$R/ep-assignment.json"; else echo '{"cpuNodes": false}' > "$R/ep-assignment.json"; fi
   else
     echo "skipped: no CUDA EP loaded (see the CUDA EP row)" > "$R/emlab-train.err"
   fi

@@ -62,6 +62,7 @@ export function printTable(dir: string): void {
     ['CUDA EP', setup ? `${setup.installedFrom ?? '?'} (ORT ${setup.version ?? '?'}, CUDA ${setup.cudaMajor ?? '?'})` : reason(dir, 'cuda-setup'), '-', probe ? (probe.available ? 'probe session ran on CUDA' : `probe: ${String(probe.reason).slice(0, 120)}`) : reason(dir, 'probe')],
     ['train precision', String(em?.precision ?? '-'), String(peft?.precision ?? '-'), 'frozen weights half, LoRA + AdamW fp32'],
     ['train device', em ? `${em.device}${em.fallbackReason ? ` (fallback: ${String(em.fallbackReason).slice(0, 80)})` : ''}` : reason(dir, 'emlab-train'), peft ? String(peft.device) : reason(dir, 'peft'), ''],
+    ['nodes on CPU', readJson(dir, 'ep-assignment') ? (readJson(dir, 'ep-assignment')!.cpuNodes ? 'some (ORT warned; see emlab-train.log)' : 'none') : '-', '-', 'CUDA EP kernels missing for a dtype/op'],
     ['train tokens/s', fmt(emTps, 0), fmt(peftTps, 0), ratio !== undefined ? `EM Lab / PEFT = ${ratio.toFixed(2)}x (target >= 1.0x)` : ''],
     ['achieved TFLOP/s', fmt(tflops(emTps)), fmt(tflops(peftTps)), flops ? `${(flops / 1e9).toFixed(2)} GFLOP per token (4N + 6·LoRA + attention)` : ''],
     ['MFU', fmt(mfu(emTps), 1, '%'), fmt(mfu(peftTps), 1, '%'), 'target >= 40%'],

@@ -1,6 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { GraphBuilder } from '../../src/runtime/onnx/graphBuilder';
-import { toModelBytes } from '../../src/runtime/onnx/serialize';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { saveModel, toModelBytes } from '../../src/runtime/onnx/serialize';
 import { createSession, tensor, type OrtSession, type OrtTensor } from '../../src/runtime/onnx/ort';
 import { precisionProblem, toMixedPrecision } from '../../src/runtime/onnx/precision';
 import { llamaTensorShapes, LORA_TARGETS } from '../../src/runtime/model/llamaConfig';
@@ -76,6 +79,20 @@ describe('mixed precision (fp16 frozen weights and matmuls, fp32 LoRA + optimize
     if (process.env.PRECISION_VERBOSE) console.log(`logits max abs diff ${worst.toExponential(2)} (max abs logit ${scale.toFixed(2)}), report ${JSON.stringify(report)}`);
     assert.ok(worst <= 0.005 * scale, `logits max |diff| ${worst} vs max |logit| ${scale}`);
     assert.ok(worst > 0, 'fp16 must actually be used (bit-identical logits mean the transform did nothing)');
+
+    // Sharing: a second half graph that references the first one's saved fp16 weights gives identical logits.
+    const dir = mkdtempSync(join(tmpdir(), 'emlab-amp-'));
+    try {
+      const { placements } = saveModel(half, join(dir, 'a.onnx'));
+      const { graph: shared } = toMixedPrecision(g, { compute: 'float16', halfWeights: (name) => placements.get(name) });
+      saveModel(shared, join(dir, 'b.onnx'));
+      assert.ok(statSync(join(dir, 'b.onnx')).size <= statSync(join(dir, 'a.onnx')).size + 1024, `b.onnx (${statSync(join(dir, 'b.onnx')).size} B) references a.onnx_data (${statSync(join(dir, 'a.onnx_data')).size} B)`);
+      assert.equal(existsSync(join(dir, 'b.onnx_data')), false, 'no second copy of the weights');
+      const again = (await (await createSession(join(dir, 'b.onnx'), { threads: 2 })).session.run(feeds)).logits!.data as Float32Array;
+      assert.deepEqual(Array.from(again), Array.from(got));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('train step (Loop + autodiff + AdamW): loss, gradients and 6-step losses match fp32; no gradient underflows', async () => {

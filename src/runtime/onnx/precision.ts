@@ -12,7 +12,7 @@
 //   - small float constants (eps, 1/sqrt(d), Adam betas) take the type of the node that reads them.
 // Graph inputs and outputs (of Loop bodies too) keep their original types, so the caller feeds and reads exactly
 // what it fed the float32 graph.
-import { GraphBuilder, GraphBuildError, type DType, type InitializerData, type InitializerIR, type NodeIR, type Value } from './graphBuilder';
+import { GraphBuilder, GraphBuildError, type DType, type ExternalRef, type InitializerData, type InitializerIR, type NodeIR, type Value } from './graphBuilder';
 import { ONNX_DTYPE } from './dtypes';
 import { floatToBf16, floatToHalf } from '../model/hostTensor';
 import type { AttrValue } from './shapeRules';
@@ -25,6 +25,12 @@ export interface MixedPrecisionOptions {
   weightMinElements?: number;
   /** Extra nodes to keep in float32 (beyond the built-in list). */
   keepFloat32?: (node: NodeIR) => boolean;
+  /**
+   * Where a frozen weight already exists in the half type in an external data file (e.g. the decoder export's
+   * model_fp16.onnx_data, or `saveModel` placements of another half graph): reference those bytes instead of
+   * converting and writing a second copy. Paths are relative to the folder the new graph is saved in.
+   */
+  halfWeights?: (name: string) => ExternalRef | undefined;
 }
 
 export interface MixedPrecisionReport {
@@ -108,7 +114,8 @@ export function toMixedPrecision(src: GraphBuilder, options: MixedPrecisionOptio
       const count = init.dims.reduce((p, d) => p * d, 1);
       if (init.dtype !== 'float32') scope.values.set(init.name, scope.dst.initializer(init.name, init.dtype, init.dims, init.data));
       else if (count >= minElements) {
-        scope.values.set(init.name, scope.dst.initializer(init.name, compute, init.dims, convertData(init.data, init.name, compute)));
+        const shared = options.halfWeights?.(init.name);
+        scope.values.set(init.name, scope.dst.initializer(init.name, compute, init.dims, shared ? { external: shared } : convertData(init.data, init.name, compute)));
         report.weightsConverted++;
       } else weak.set(init.name, { init, byDtype: new Map() });
     }

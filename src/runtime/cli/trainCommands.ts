@@ -1,6 +1,6 @@
 // `em-lab train`: the homework's train.py options plus EM Lab's, writing a run directory (docs/run-directory.md).
 // Ctrl-C stops after the current optimizer step and writes a checkpoint, so `--resume` loses nothing.
-import { existsSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors';
@@ -54,6 +54,7 @@ const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   no_resume: { type: 'boolean', description: 'Start over even if --output_dir holds a run (the old one is moved to <dir>.old-<time>).' },
   preview: { type: 'boolean', description: 'Print one tokenized example with the supervised span in [[ ]] and exit.' },
   use_4bit: { type: 'boolean', description: 'QLoRA-style 4-bit frozen weights (not available in this build: refused).' },
+  config: s('Read every hyperparameter from this training_config.json (what train/start and --resume of the extension use); other hyperparameter options are ignored.', 'FILE'),
   storage: s('Where EM Lab keeps models and generated training graphs. Default $EM_LAB_STORAGE or ~/.em-lab.', 'DIR'),
 };
 
@@ -66,6 +67,18 @@ function integers(args: ParsedArgs, name: string): number[] {
 }
 
 export function trainConfigFromArgs(args: ParsedArgs, io: CliIO): TrainConfig {
+  const file = str(args, 'config');
+  if (file) {
+    let raw: Partial<TrainConfig>;
+    try {
+      raw = JSON.parse(readFileSync(resolve(io.cwd, file), 'utf8')) as Partial<TrainConfig>;
+    } catch (err) {
+      throw new UserError('train-config', `--config ${file}: ${(err as Error).message}. Give a training_config.json written by EM Lab.`);
+    }
+    const c = { ...d, domains: [], dataFiles: [], model: TINY_LLAMA_ID, ...raw } as TrainConfig;
+    validateTrainConfig(c);
+    return c;
+  }
   const n = (name: string, dflt: number) => num(args, name, dflt)!;
   const model = str(args, 'model_name') ?? TINY_LLAMA_ID;
   const c: TrainConfig = {
@@ -154,9 +167,13 @@ export const trainCommand: CliCommand = {
       io.event({ type: 'preview', spans: previewExample(model.tokenizer!, e), tokens: e.ids.length });
       return 0;
     }
+    // SIGUSR1 = pause (the extension's Pause button): finish the step, checkpoint, exit with status "paused"
+    const pause = new AbortController();
+    const onPause = () => pause.abort();
+    process.on('SIGUSR1', onPause);
     io.err(`Training ${config.model} on ${data.train.length} examples (${data.eval.length} held out) -> ${runDir}`);
     const result = await runTraining(config, {
-      runDir, storageDir, model, data, resume, signal: io.signal,
+      runDir, storageDir, model, data, resume, signal: io.signal, pauseSignal: pause.signal,
       ...(str(args, 'threads') ? { threads: num(args, 'threads')! } : {}),
       onEvent: (e) => {
         io.event({ ...e, runDir });
@@ -165,6 +182,7 @@ export const trainCommand: CliCommand = {
         else if (text) io.err(text);
       },
     });
+    process.off('SIGUSR1', onPause);
     io.out(`${result.status}: ${result.step} steps${result.losses.length ? `, loss ${result.losses[0]!.toFixed(4)} -> ${result.losses.at(-1)!.toFixed(4)}` : ''}. Run directory: ${runDir}${result.finalAdapter ? `\nAdapter: ${result.finalAdapter}` : ''}`);
     return result.status === 'finished' ? 0 : 130;
   },

@@ -1,0 +1,129 @@
+// train/* runtime methods. The runtime never trains in its own process: it starts and signals the detached
+// trainer (trainProcess.ts) and reads / watches the run directory, which is the truth (runDir.ts).
+import { existsSync, mkdirSync, readdirSync, unwatchFile, watchFile, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Handler } from '../rpc/handlerTypes';
+import type { MetricsView, RunView, TrainConfigView } from '../../protocol/trainMethods';
+import { UserError } from '../errors';
+import { TRAIN_DEFAULTS, validateTrainConfig, type TrainConfig } from './trainConfig';
+import { effectiveRun, readMetrics, type RunJson } from './runDir';
+import { signalTrainer, spawnTrainer } from './trainProcess';
+import { loadModelForTraining } from './trainModel';
+import { loadTrainData, previewExample } from './trainData';
+import { TINY_LLAMA_ID } from '../model/tinyLlama';
+
+function toView(runDir: string, r: RunJson): RunView {
+  return {
+    runDir, id: r.id, status: r.status, ...(r.reason ? { reason: r.reason } : {}), model: r.model, device: r.device, step: r.step, totalSteps: r.totalSteps,
+    epoch: r.epoch, numEpochs: r.numEpochs, checkpoints: r.checkpoints, startedAt: r.startedAt, heartbeat: r.heartbeat,
+    ...(r.lastLoss !== undefined ? { lastLoss: r.lastLoss } : {}), ...(r.lastEvalLoss !== undefined ? { lastEvalLoss: r.lastEvalLoss } : {}),
+    ...(r.tokensPerSecond !== undefined ? { tokensPerSecond: r.tokensPerSecond } : {}), ...(r.etaSeconds !== undefined ? { etaSeconds: r.etaSeconds } : {}),
+  };
+}
+
+function runOf(runDir: string): RunView {
+  const r = effectiveRun(resolve(runDir));
+  if (!r) throw new UserError('run-not-found', `${runDir}: no run.json (not a training run, or it has not started yet). Pick a folder under em-lab-runs/.`);
+  return toView(resolve(runDir), r);
+}
+
+function configFrom(partial: Partial<TrainConfigView>, workspaceDir: string | undefined): TrainConfig {
+  const c = { ...TRAIN_DEFAULTS, model: TINY_LLAMA_ID, domains: [], dataFiles: [], ...partial } as TrainConfig;
+  c.dataFiles = c.dataFiles.map((f) => resolve(workspaceDir ?? process.cwd(), f));
+  validateTrainConfig(c);
+  return c;
+}
+
+const metricsAfter = (runDir: string, since: number): MetricsView[] => readMetrics(runDir).filter((m) => m.step > since);
+
+const defaults: Handler<'train/defaults'> = async () => ({ config: { ...TRAIN_DEFAULTS } });
+
+const preview: Handler<'train/preview'> = async (p, ctx) => {
+  const config = configFrom(p.config, p.workspaceDir);
+  ctx.progress('Loading the model and tokenizer…');
+  const model = await loadModelForTraining(config.model, ctx.storageDir, p.workspaceDir ?? process.cwd());
+  const data = await loadTrainData(config, model.tokenizer!, p.workspaceDir ?? process.cwd());
+  const e = data.train[0]!;
+  return { spans: previewExample(model.tokenizer!, e), trainExamples: data.train.length, evalExamples: data.eval.length, tokens: e.ids.length };
+};
+
+const start: Handler<'train/start'> = async (p, ctx) => {
+  const config = configFrom(p.config, p.workspaceDir);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  const runDir = resolve(p.outputDir ?? join(p.runsDir, `${config.model.split(/[\\/]/).pop()}-${[...config.domains, ...config.dataFiles.map((f) => f.split(/[\\/]/).pop()!.replace(/\.jsonl$/, ''))].join('+')}-${stamp}`));
+  if (existsSync(join(runDir, 'run.json'))) throw new UserError('train-run-exists', `${runDir} already holds a run. Resume it, or choose another output folder.`);
+  mkdirSync(runDir, { recursive: true });
+  writeFileSync(join(runDir, 'training_config.json'), JSON.stringify(config, null, 2) + '\n');
+  const pid = spawnTrainer(runDir, { storageDir: ctx.storageDir, cwd: p.workspaceDir ?? process.cwd(), resume: false, env: ctx.env });
+  return { runDir, pid };
+};
+
+const signal = (sig: 'SIGINT' | 'SIGUSR1') => async (p: { runDir: string }): Promise<{ signalled: boolean }> => {
+  const run = effectiveRun(resolve(p.runDir));
+  if (!run || run.status !== 'running') return { signalled: false };
+  return { signalled: signalTrainer(run.pid, sig) };
+};
+
+const resumeRun: Handler<'train/resume'> = async (p, ctx) => {
+  const run = runOf(p.runDir);
+  if (run.status === 'running') throw new UserError('train-running', `${p.runDir} is still running (pid alive). Pause or cancel it first.`);
+  if (run.status === 'finished') throw new UserError('train-finished', `${p.runDir} has finished; start a new run instead.`);
+  return { runDir: run.runDir, pid: spawnTrainer(run.runDir, { storageDir: ctx.storageDir, cwd: p.workspaceDir ?? process.cwd(), resume: true, env: ctx.env }) };
+};
+
+const status: Handler<'train/status'> = async (p) => ({ run: runOf(p.runDir), metrics: metricsAfter(resolve(p.runDir), p.sinceStep ?? 0) });
+
+// Watches metrics.jsonl and run.json (fs.watchFile: works on every filesystem, 500 ms) and forwards new lines.
+const watch: Handler<'train/watch'> = async (p, ctx) => {
+  const runDir = resolve(p.runDir);
+  let last = 0;
+  let lastStatus = '';
+  return new Promise((done, fail) => {
+    const files = [join(runDir, 'metrics.jsonl'), join(runDir, 'run.json')];
+    const tick = () => {
+      try {
+        const run = runOf(runDir);
+        const metrics = metricsAfter(runDir, last);
+        if (metrics.length || run.status !== lastStatus) ctx.notify('train/progress', { runDir, run, metrics });
+        last = metrics.at(-1)?.step ?? last;
+        lastStatus = run.status;
+        if (run.status !== 'running' || ctx.signal.aborted) {
+          files.forEach((f) => unwatchFile(f, tick));
+          clearInterval(liveness);
+          done({ run });
+        }
+      } catch (err) {
+        files.forEach((f) => unwatchFile(f, tick));
+        clearInterval(liveness);
+        fail(err);
+      }
+    };
+    files.forEach((f) => watchFile(f, { interval: 500 }, tick));
+    const liveness = setInterval(tick, 5000); // a killed trainer writes nothing: notice the dead pid
+    ctx.signal.addEventListener('abort', tick);
+    tick();
+  });
+};
+
+const list: Handler<'train/list'> = async (p) => {
+  if (!existsSync(p.runsDir)) return { runs: [] };
+  const runs: RunView[] = [];
+  for (const name of readdirSync(p.runsDir).sort()) {
+    const dir = join(p.runsDir, name);
+    const r = effectiveRun(dir);
+    if (r?.kind === 'train') runs.push(toView(dir, r));
+  }
+  return { runs };
+};
+
+export const trainHandlers = {
+  'train/defaults': defaults,
+  'train/preview': preview,
+  'train/start': start,
+  'train/pause': signal('SIGUSR1'),
+  'train/cancel': signal('SIGINT'),
+  'train/resume': resumeRun,
+  'train/status': status,
+  'train/watch': watch,
+  'train/list': list,
+};

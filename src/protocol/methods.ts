@@ -7,6 +7,7 @@ import type { CudaMethods } from './cudaMethods';
 import type { EnvMethods } from './envMethods';
 import type { ChatMethods, ChatNotifications } from './chatMethods';
 import type { EvalMethods } from './evalMethods';
+import type { TrainMethods, TrainNotifications } from './trainMethods';
 
 export interface CoreMethods {
   initialize: [InitializeParams, InitializeResult];
@@ -27,5 +28,5 @@ export interface CoreNotifications {
 }
 
 // Domains add themselves here (one line each).
-export type RuntimeMethods = CoreMethods & DataMethods & CudaMethods & EnvMethods & ChatMethods & EvalMethods;
-export type RuntimeNotifications = CoreNotifications & ChatNotifications;
+export type RuntimeMethods = CoreMethods & DataMethods & CudaMethods & EnvMethods & ChatMethods & EvalMethods & TrainMethods;
+export type RuntimeNotifications = CoreNotifications & ChatNotifications & TrainNotifications;

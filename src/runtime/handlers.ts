@@ -7,6 +7,7 @@ import { cudaHandlers } from './cuda/handlers';
 import { envHandlers } from './env/handlers';
 import { chatHandlers } from './model/chatHandlers';
 import { evalHandlers } from './eval/handlers';
+import { trainHandlers } from './train/handlers';
 
 export const runtimeHandlers = {
   ...coreHandlers,
@@ -15,4 +16,5 @@ export const runtimeHandlers = {
   ...envHandlers,
   ...chatHandlers,
   ...evalHandlers,
+  ...trainHandlers,
 } satisfies RuntimeHandlers;

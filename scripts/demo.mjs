@@ -1,7 +1,8 @@
 // `npm run demo`: the main job on the embedded defaults, offline, as a list of steps. Each step is a title and an
 // async function; to extend the demo (train tiny-llama, generate, judge against the local fake server...), add a
 // step to STEPS. Steps run in order, share `ctx`, print their duration, and the first failing step stops the demo.
-// Everything is written under em-lab-runs/demo/ (git-ignored); nothing touches ../shared.
+// The fixture is decrypted into training_data/ (git-ignored), everything else goes under em-lab-runs/demo/
+// (git-ignored); nothing touches ../shared.
 //   npm run demo                  uses ../shared's encrypted fixture when present, else a synthetic dataset
 //   npm run demo -- --synthetic   always the synthetic dataset
 import { spawn, spawnSync } from 'node:child_process';
@@ -95,7 +96,12 @@ const STEPS = [
       rmSync(demoDir, { recursive: true, force: true });
       mkdirSync(demoDir, { recursive: true });
       if (existsSync(FIXTURE) && !process.argv.includes('--synthetic')) {
-        ctx.dataDir = join(demoDir, 'training_datasets.zip.enc.extracted');
+        // Where the extension and `em-lab data stats` look by default (git-ignored: *.extracted/), so after the demo
+        // the Dataset Browser shows the data. An existing folder is the user's: reused, never overwritten.
+        ctx.dataDir = join(root, 'training_data', 'training_datasets.zip.enc.extracted');
+        if (existsSync(ctx.dataDir) && readdirSync(ctx.dataDir).some((f) => f.endsWith('.jsonl'))) {
+          return console.log(`${relative(root, ctx.dataDir)}/ is already decrypted; using it`);
+        }
         const code = await emLab(['data', 'unprotect', FIXTURE, '-p', FIXTURE_PASSWORD, '--remove-canaries', '--no-gitignore', '-o', ctx.dataDir]);
         if (code !== 0) throw new Error(`em-lab data unprotect exited ${code}`);
       } else {

@@ -67,7 +67,7 @@ async function main() {
 
   const { workspaceDir, sharedData } = await prepareWorkspace(root, log);
   tempDirs.push(workspaceDir);
-  if (!sharedData.available) log(`${sharedData.skipped ? 'NOTE' : 'ERROR'}: ${sharedData.reason}${sharedData.skipped ? ' -- the dataset scenario is skipped' : ''}`);
+  if (!sharedData.available) log(`${sharedData.skipped ? 'NOTE' : 'ERROR'}: ${sharedData.reason}${sharedData.skipped ? ' -- scenarios that need the fixture are skipped' : ''}`);
 
   const stateDir = join(workspaceDir, '..', `${workspaceDir.split('/').pop()}-code-server`);
   tempDirs.push(stateDir);

@@ -36,7 +36,7 @@ describe('decoder variants: 4-bit MatMulNBits and fp16', function () {
   });
 
   it('the q4 export equals the float64 reference run on the dequantized weights (prefill and cached decode)', async () => {
-    ensureDecoderExport(dir, { dtype: 'q4', maxPositions: 64 });
+    ensureDecoderExport(dir, { dtype: 'q4', maxPositions: 64, q4AccuracyLevel: 0 });
     assert.ok(existsSync(join(dir, 'onnx', 'model_q4.onnx')) && existsSync(join(dir, 'onnx', 'model_q4_lora.onnx')));
     const deq = new Map(w);
     const dq = (name: string, [n, k]: [number, number]) => Float64Array.from(dequantizeQ4(quantizeQ4(Float32Array.from(w.get(name)!), n, k)));
@@ -55,6 +55,20 @@ describe('decoder variants: 4-bit MatMulNBits and fp16', function () {
     }
     assert.ok(worst <= 1e-4, `q4 vs dequantized reference: ${worst}`);
     await dec.dispose();
+
+    // The default export (accuracy_level 4: int8 activations per block) stays close to the same reference.
+    ensureDecoderExport(dir, { dtype: 'q4', maxPositions: 64 });
+    const fast = await Decoder.open(dir, { dtype: 'q4' });
+    const out4 = await fast.forward({ inputIds: ids(TOKENS), batch: 1, seq: TOKENS.length, attentionMask: ids(TOKENS.map(() => 1)), positionIds: ids(TOKENS.map((_, i) => i)) });
+    let worst4 = 0, spread = 0;
+    for (let t = 0; t < TOKENS.length; t++) {
+      for (let v = 0; v < V; v++) {
+        worst4 = Math.max(worst4, Math.abs(out4.logits[t * V + v]! - ref[t]![v]!));
+        spread = Math.max(spread, Math.abs(ref[t]![v]!));
+      }
+    }
+    assert.ok(worst4 <= 0.02 * spread, `q4 accuracy_level 4: max |diff| ${worst4}, spread ${spread}`);
+    await fast.dispose();
   });
 
   it('the fp16 export (for CUDA; emulated on CPU) stays within fp16 rounding of the float64 reference', async () => {

@@ -17,7 +17,7 @@ import { TOKENIZER_FILES, openModelFolder } from './modelFolder';
 /** float32 / float16 weights and compute, or q4: 4-bit MatMulNBits weights with float32 compute (CPU chat). */
 export type ExportDType = 'float32' | 'float16' | 'q4';
 
-export const EXPORT_SCHEMA_VERSION = 3; // 2: num_logits_to_keep input; 3: MatMul on transposed float weights
+export const EXPORT_SCHEMA_VERSION = 4; // 2: num_logits_to_keep; 3: MatMul on transposed float weights; 4: q4 accuracy_level 4
 /** Symbolic LoRA rank dim: adapters of any rank feed the same session. */
 export const LORA_RANK_DIM = 'lora_rank';
 /** Rope table rows when the caller does not say: positions beyond need a re-export with a larger maxPositions. */
@@ -29,6 +29,8 @@ export interface ExportOptions {
   maxPositions?: number;
   /** Also write the LoRA-input graph (default true). */
   lora?: boolean;
+  /** q4 only: MatMulNBits accuracy_level (default 4: int8 activations, ~4x faster; 0: exact fp32 dequantization). */
+  q4AccuracyLevel?: 0 | 4;
   /** Progress callback: fraction of weights written. */
   onProgress?: (fraction: number) => void;
 }
@@ -42,6 +44,7 @@ export interface ExportManifest {
   /** Fingerprint of the source weights (file sizes and mtimes): a changed checkpoint triggers a re-export. */
   sourceStamp: string;
   loraTargets: string[];
+  q4AccuracyLevel?: number;
 }
 
 export function suffixFor(dtype: ExportDType): string {
@@ -78,7 +81,7 @@ export function readExport(dir: string, dtype: ExportDType, sourceDir = dir): Ex
 }
 
 /** Declares the contract's inputs, builds the forward, declares logits + presents. */
-export function buildDecoderGraph(cfg: LlamaConfig, weights: LlamaWeights, dtype: ExportDType, maxPositions: number, lora: boolean): GraphBuilder {
+export function buildDecoderGraph(cfg: LlamaConfig, weights: LlamaWeights, dtype: ExportDType, maxPositions: number, lora: boolean, options: { q4AccuracyLevel?: 0 | 4 } = {}): GraphBuilder {
   const g = new GraphBuilder(lora ? 'llama_decoder_lora' : 'llama_decoder', [{ domain: '', version: 21 }, ...(dtype === 'q4' ? [{ domain: 'com.microsoft', version: 1 }] : [])]);
   const inputIds = g.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
   const attentionMask = g.input('attention_mask', 'int64', ['batch_size', 'total_sequence_length']);
@@ -86,7 +89,7 @@ export function buildDecoderGraph(cfg: LlamaConfig, weights: LlamaWeights, dtype
   const logitsToKeep = g.input('num_logits_to_keep', 'int64', []);
   const out = buildLlamaForward(g, cfg, {
     dtype: dtype === 'q4' ? 'float32' : dtype,
-    ...(dtype === 'q4' ? { weightFormat: 'q4' as const } : { floatLayout: 'transposed' as const }),
+    ...(dtype === 'q4' ? { weightFormat: 'q4' as const, q4AccuracyLevel: options.q4AccuracyLevel ?? 4 } : { floatLayout: 'transposed' as const }),
     weights,
     kvCache: true,
     inputIds,
@@ -129,7 +132,8 @@ export function writeDecoderExport(cfg: LlamaConfig, weights: LlamaWeights, outD
       return t;
     },
   };
-  const plain = buildDecoderGraph(cfg, counting, dtype, maxPositions, false);
+  const level = options.q4AccuracyLevel !== undefined ? { q4AccuracyLevel: options.q4AccuracyLevel } : {};
+  const plain = buildDecoderGraph(cfg, counting, dtype, maxPositions, false, level);
   total = [...plain.initializers.values()].filter((i) => typeof i.data === 'function').length;
   const model = `model${suffix}.onnx`;
   const { placements } = saveModel(plain, join(onnxDir, model));
@@ -138,7 +142,7 @@ export function writeDecoderExport(cfg: LlamaConfig, weights: LlamaWeights, outD
     // Big tensors point into the plain export's data file; small ones (< 1 KiB, kept inline) are read again.
     const shared: LlamaWeights = { read: (name) => weights.read(name), external: (name: string): ExternalRef | undefined => placements.get(name) };
     loraModel = `model${suffix}_lora.onnx`;
-    saveModel(buildDecoderGraph(cfg, shared, dtype, maxPositions, true), join(onnxDir, loraModel));
+    saveModel(buildDecoderGraph(cfg, shared, dtype, maxPositions, true, level), join(onnxDir, loraModel));
   }
   const manifest: ExportManifest = {
     schemaVersion: EXPORT_SCHEMA_VERSION,
@@ -148,6 +152,7 @@ export function writeDecoderExport(cfg: LlamaConfig, weights: LlamaWeights, outD
     ...(loraModel ? { loraModel } : {}),
     sourceStamp: options.stamp ?? (options.copyFrom ? sourceStamp(options.copyFrom) : ''),
     loraTargets: [...LORA_TARGETS],
+    ...(dtype === 'q4' ? { q4AccuracyLevel: options.q4AccuracyLevel ?? 4 } : {}),
   };
   writeFileSync(manifestPath(outDir, dtype), JSON.stringify(manifest, null, 2));
   return manifest;
@@ -161,7 +166,8 @@ export function ensureDecoderExport(modelDir: string, options: ExportOptions & {
   const dtype = options.dtype ?? 'float32';
   const dir = options.exportDir ?? modelDir;
   const existing = readExport(dir, dtype, modelDir);
-  if (existing && (options.maxPositions === undefined || existing.maxPositions >= options.maxPositions)) return { dir, manifest: existing };
+  const levelOk = dtype !== 'q4' || existing?.q4AccuracyLevel === (options.q4AccuracyLevel ?? 4);
+  if (existing && levelOk && (options.maxPositions === undefined || existing.maxPositions >= options.maxPositions)) return { dir, manifest: existing };
   const folder = openModelFolder(modelDir);
   try {
     const manifest = writeDecoderExport(folder.config, { read: (n) => folder.checkpoint.read(n) }, dir, { ...options, copyFrom: modelDir, stamp: sourceStamp(modelDir) });

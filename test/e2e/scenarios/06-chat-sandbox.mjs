@@ -75,5 +75,24 @@ export default {
     }
     if (await frame.locator('#send[disabled]').count()) throw new Error('Send stays disabled after stopping');
     await screenshot('stopped');
+
+    // Hidden mid-answer (another editor in front destroys the webview: retainContextWhenHidden is off) and shown
+    // again: the host replays what streamed meanwhile and the answers finish normally.
+    await frame.locator('#max-new-tokens input').fill('120');
+    await frame.locator('#prompt').fill('One more, please.');
+    await frame.locator('#send').click();
+    await frame.waitForFunction(() => (document.querySelector('#pane-left .message.assistant:last-child .content')?.textContent ?? '').replace('…', '').length > 0, undefined, { timeout: 60_000 });
+    await runCommand('File: New Untitled Text File');
+    await page.waitForTimeout(3000);
+    await page.locator('.tabs-container .tab', { hasText: 'EM Lab Chat Sandbox' }).first().click();
+    const again = await findWebviewFrame(async (f) => (await f.locator('#pane-right .message.assistant').count()) >= 3, 60_000);
+    for (const pane of ['left', 'right']) {
+      const meta = again.locator(`#pane-${pane} .message.assistant`).last().locator('.meta');
+      await meta.waitFor({ timeout: 120_000 });
+      const text = await meta.innerText();
+      log(`${pane} after hide/show: ${text}`);
+      if (!/120 tokens/.test(text) || /Interrupted/.test(text)) throw new Error(`${pane} pane: the answer did not survive hiding the view: ${text}`);
+    }
+    await screenshot('after-hide-and-show');
   },
 };

@@ -171,6 +171,10 @@ PYEOF
 # ---------------------------------------------------------------------------------------------------- run
 phase() { # phase NAME TIMEOUT_S command...: stdout -> $R/NAME.json, stderr -> $W/NAME.log; failure -> $R/NAME.err
   local name=$1 t=$2; shift 2
+  # The device tool stops a call at 600 s: never start what can't finish before the deadline (20 s kept for the table).
+  local left=$(( DEADLINE - $(date +%s) - 20 ))
+  if [ "$left" -lt 10 ]; then echo "skipped: out of the ${GPU_SH_BUDGET:-570} s budget" > "$R/$name.err"; log "phase $name skipped (no time left)"; return 1; fi
+  [ "$left" -lt "$t" ] && t=$left
   log "phase $name (timeout ${t}s)"
   timeout --kill-after=15 "$t" "$@" > "$W/$name.out" 2> >(tee "$W/$name.log" >&2)
   local rc=$?
@@ -201,6 +205,7 @@ mem_stop() {
 
 run() {
   W=${GPU_WORK:-/tmp/emlab-gpu}; R="$W/results"
+  DEADLINE=$(( $(date +%s) + ${GPU_SH_BUDGET:-570} ))
   rm -rf "$W"; mkdir -p "$R"
   local node emlab
   if [ "$DRY" = 1 ]; then
@@ -242,26 +247,29 @@ EOF
     fi
     [ -n "$pyort" ] && candidates+=("$(echo "$pyort" | cut -d' ' -f1)")
     [ -n "${ASUS4_DIR:-}" ] && candidates+=("$ASUS4_DIR")
-    while IFS= read -r f; do candidates+=("$(dirname "$f")"); done < <(timeout 60 find / -xdev -name libonnxruntime_providers_cuda.so -not -path "$W/*" 2>/dev/null | head -5)
-    local ok=0 c
+    while IFS= read -r f; do candidates+=("$(dirname "$f")"); done < <(timeout 30 find / -xdev -name libonnxruntime_providers_cuda.so -not -path "$W/*" -not -path "$ROOT/*" 2>/dev/null | head -3)
+    local ok=0 c tried=0
     for c in "${candidates[@]}"; do
+      [ $tried -ge 3 ] && break
       [ -f "$c/libonnxruntime_providers_cuda.so" ] || [ -d "$c/capi" ] || continue
-      log "CUDA EP candidate: $c"
+      log "CUDA EP candidate: $c"; tried=$((tried + 1))
       rm -f "$R/cuda-setup.json" "$R/cuda-setup.err"
-      phase cuda-setup 120 "${emlab[@]}" cuda --from "$c" --out "$R/cuda-setup.json" ||
-        { grep -q "version" "$R/cuda-setup.err" 2>/dev/null && phase cuda-setup 120 "${emlab[@]}" cuda --from "$c" --skip-version-check --out "$R/cuda-setup.json"; } || continue
+      phase cuda-setup 60 "${emlab[@]}" cuda --from "$c" --out "$R/cuda-setup.json" ||
+        { grep -q "version" "$R/cuda-setup.err" 2>/dev/null && phase cuda-setup 60 "${emlab[@]}" cuda --from "$c" --skip-version-check --out "$R/cuda-setup.json"; } || continue
       local extra; extra=$("$node" -e 'const r=require(process.argv[1]);process.stdout.write((r.suggestedLibraryPath||[]).join(":"))' "$R/cuda-setup.json" 2>/dev/null)
       [ -n "$extra" ] && export LD_LIBRARY_PATH="$extra:$LD_LIBRARY_PATH"
       rm -f "$R/probe.json" "$R/probe.err"
-      if phase probe 120 "${emlab[@]}" probe --out "$R/probe.json"; then ok=1; break; fi
+      if phase probe 60 "${emlab[@]}" probe --out "$R/probe.json"; then ok=1; break; fi
     done
     [ $ok = 1 ] || { log "no CUDA EP loaded (candidates: ${candidates[*]:-none}); EM Lab phases fall back to CPU and are skipped"; [ -s "$R/probe.json" ] || echo "no candidate CUDA provider found: the image's python onnxruntime ${pyort:-absent} has no capi/libonnxruntime_providers_cuda.so; carry one (bash bench/gpu.sh prepare --cuda-from ...)" > "$R/probe.err"; }
   fi
 
-  # -- 2. EM Lab training (skipped on a GPU machine without a CUDA EP: a 1B CPU run would eat the time budget)
+  # -- 2. EM Lab: build + save the train step and export what PEFT reads (no GPU needed), then train on the GPU
+  #    (skipped without a CUDA EP: a 1B CPU run would eat the time budget)
+  phase export "${T_EXPORT:-150}" "${emlab[@]}" export --shape "$SHAPE" --precision "$PREC" --rank 16 --seq "$SEQ" --batch "$BATCH" --steps "$STEPS" --warmup "$WARMUP" --lr "${LR:-1e-3}" --work "$W/model"
   if [ "$DRY" = 1 ] || { [ -s "$R/probe.json" ] && grep -q '"available": true' "$R/probe.json"; }; then
     mem_start emlab-train
-    phase emlab-train "${T_TRAIN:-330}" "${emlab[@]}" train --shape "$SHAPE" --device "$DEVICE" --precision "$PREC" --rank 16 --seq "$SEQ" --batch "$BATCH" --steps "$STEPS" --warmup "$WARMUP" --lr "${LR:-1e-3}" --work "$W/model" --out "$R/emlab-train.json"
+    phase emlab-train "${T_TRAIN:-270}" "${emlab[@]}" train --shape "$SHAPE" --device "$DEVICE" --precision "$PREC" --rank 16 --seq "$SEQ" --batch "$BATCH" --steps "$STEPS" --warmup "$WARMUP" --lr "${LR:-1e-3}" --work "$W/model" --out "$R/emlab-train.json"
     mem_stop emlab-train
     # ORT warns when some nodes could not run on CUDA (they then run on the CPU with copies: slow).
     if grep -q "not assigned to the preferred execution providers" "$W/emlab-train.log" 2>/dev/null; then
@@ -273,12 +281,12 @@ EOF
   # -- 3. PyTorch + PEFT + HF Trainer, same shape, weights, adapter and tokens (it reads EM Lab's export)
   write_peft_bench "$W/peft_bench.py"
   mem_start peft
-  phase peft "${T_PEFT:-300}" "$PY" "$W/peft_bench.py" --work "$W/model" --device "$([ "$DRY" = 1 ] && echo cpu || echo cuda)" --new "$NEW" --out "$R/peft.json"
+  phase peft "${T_PEFT:-180}" "$PY" "$W/peft_bench.py" --work "$W/model" --device "$([ "$DRY" = 1 ] && echo cpu || echo cuda)" --new "$NEW" --out "$R/peft.json"
   mem_stop peft
 
   # -- 4. EM Lab decode
   if [ "$DRY" = 1 ] || grep -q '"available": true' "$R/probe.json" 2>/dev/null; then
-    phase emlab-decode "${T_DECODE:-150}" "${emlab[@]}" decode --shape "$SHAPE" --device "$DEVICE" --rank 16 --seq "$SEQ" --new "$NEW" --work "$W/model" --out "$R/emlab-decode.json"
+    phase emlab-decode "${T_DECODE:-100}" "${emlab[@]}" decode --shape "$SHAPE" --device "$DEVICE" --rank 16 --seq "$SEQ" --new "$NEW" --work "$W/model" --out "$R/emlab-decode.json"
   fi
 
   # -- 5. the table (and everything in $OUT when the device tool runs this)

@@ -14,7 +14,8 @@
 //    bound tokens/s = fastest GB/s / (bytes per token); reported fraction = measured decode b1 / bound.
 //  - prefill passes num_logits_to_keep = 1, as generation does.
 // The 1B case writes ~5 GB of random weights to $TMPDIR/emlab-bench-1b (kept for reruns), needs ~10 GB RAM,
-// and runs under `flock /tmp/emlab-bench.lock`. EMLAB_BENCH_SKIP_1B=1 skips it.
+// and runs under `flock /tmp/emlab-bench.lock`. EMLAB_BENCH_SKIP_1B=1 skips it; EMLAB_BENCH_1B_LAYERS=n keeps
+// only n of the 16 layers (same per-layer shapes, far less disk and memory).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -163,8 +164,11 @@ async function runCase(which: string): Promise<CaseResult | Bandwidth> {
   }
   if (which === '1b' || which === '1b-q4') {
     const dtype: ExportDType = which === '1b' ? 'float32' : 'q4';
-    const cfg = parseLlamaConfig(LLAMA_3_2_1B_CONFIG);
-    const dir = join(tmpdir(), 'emlab-bench-1b');
+    // EMLAB_BENCH_1B_LAYERS=n keeps Llama-3.2-1B's per-layer shapes but only n of its 16 layers (a cheaper check).
+    const layers = Number(process.env.EMLAB_BENCH_1B_LAYERS ?? 16);
+    const cfg = { ...parseLlamaConfig(LLAMA_3_2_1B_CONFIG), numLayers: layers };
+    const dir = join(tmpdir(), layers === 16 ? 'emlab-bench-1b' : `emlab-bench-1b-L${layers}`);
+    const label = layers === 16 ? 'Llama-3.2-1B shapes (random)' : `Llama-3.2-1B shapes, ${layers} of 16 layers`;
     let buildS: number | null = null;
     const manifest = join(dir, 'onnx', `export${suffixFor(dtype)}.json`);
     let stale = !existsSync(manifest);
@@ -176,7 +180,7 @@ async function runCase(which: string): Promise<CaseResult | Bandwidth> {
       writeDecoderExport(cfg, tinyLlamaWeights(cfg, 1), dir, { dtype, stamp: 'random-1b-v1' });
       buildS = now() - t;
     }
-    return { name: 'Llama-3.2-1B shapes (random)', variant: which === '1b' ? 'fp32' : 'q4', buildS, ...(await measureDecoder(dir, dtype, cfg, 8)) };
+    return { name: label, variant: which === '1b' ? 'fp32' : 'q4', buildS, ...(await measureDecoder(dir, dtype, cfg, 8)) };
   }
   throw new Error(`unknown case ${which}`);
 }

@@ -3,6 +3,7 @@
 //   cuda --from DIR [--skip-version-check]   install the provider libraries found there (em-lab setup cuda)
 //   probe                                    cudaStatus({ probe: true }): does a CUDA session really run?
 //   train --shape llama1b|tiny --device cuda|cpu --precision float16|bfloat16|fp32 ... --work DIR --out FILE
+//   export --shape ... --work DIR                  build + save the train step, write what PEFT reads (no GPU needed)
 //   decode --shape ... --device ... --work DIR --out FILE
 //   table --results DIR                      the one table gpu.sh prints at the end
 import { writeFileSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { setupCuda } from '../../src/runtime/cuda/setupCuda';
 import { describeDependencyCheck } from '../../src/runtime/cuda/cudaDependencies';
 import { cudaStatus } from '../../src/runtime/cuda/cudaStatus';
 import { errorMessage } from '../../src/runtime/errors';
-import { runTrainBench } from './gpuBenchTrain';
+import { exportTrainBench, runTrainBench } from './gpuBenchTrain';
 import { runDecodeBench } from './gpuBenchDecode';
 import { printTable } from './gpuBenchTable';
 import type { ShapeName } from './gpuBenchShape';
@@ -56,6 +57,14 @@ async function main(argv: string[]): Promise<number> {
         rank: n('rank'), seq: n('seq'), batch: n('batch'), steps: n('steps'), warmup: n('warmup'), lr: n('lr'), workDir: values.work!, log,
       });
       write(r);
+      return 0;
+    }
+    case 'export': {
+      const r = exportTrainBench({
+        shape: values.shape as ShapeName, precision: values.precision as 'float16' | 'bfloat16' | 'fp32',
+        rank: n('rank'), seq: n('seq'), batch: n('batch'), steps: n('steps'), warmup: n('warmup'), lr: n('lr'), workDir: values.work!, log,
+      });
+      write({ phase: 'export', ...r });
       return 0;
     }
     case 'decode': {

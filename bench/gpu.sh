@@ -51,13 +51,13 @@ prepare() {
   log "wrote .gpu-carry/emlab-gpu.tar.xz ($((size / 1048576)) MiB; the device carries at most 64 MiB a call)"
   if [ -n "$cuda_from" ]; then
     # CUDA provider libraries (230+ MB) exceed one call's 64 MiB: split a gzip stream (xz saves little on CUDA
-    # kernels and is 10x slower) into 60 MiB parts, one call each (files carried earlier stay on the warm
+    # kernels and is 10x slower) into 57 MiB parts (the rest of the tree must fit too), one call each (files carried earlier stay on the warm
     # machine). The run phase reassembles .gpu-cuda/part-*.
     rm -rf "$PARTS"; mkdir -p "$PARTS"
     local dir="$cuda_from"
     if [ -f "$cuda_from" ]; then dir=$(mktemp -d); (cd "$dir" && unzip -q "$cuda_from" 'runtimes/linux-x64/native/*' '*.nuspec') || return 1; fi
     local libdir; libdir=$(dirname "$(find "$dir" -name libonnxruntime_providers_cuda.so | head -1)")
-    tar -C "$libdir" -czf - libonnxruntime_providers_cuda.so libonnxruntime_providers_shared.so | split -b 60M -d - "$PARTS/part-"
+    tar -C "$libdir" -czf - libonnxruntime_providers_cuda.so libonnxruntime_providers_shared.so | split -b 57M -d - "$PARTS/part-"
     log "wrote $(ls "$PARTS" | wc -l) part(s) in $PARTS: carry each in its own call (.gpu-cuda/part-00, ...), then run with .gpu-carry"
   fi
 }

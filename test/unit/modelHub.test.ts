@@ -142,6 +142,15 @@ describe('Hugging Face downloads (against a local imitation of the Hub)', functi
     }
   });
 
+  it('em-lab model info describes a repo that is not downloaded from its config.json alone', async () => {
+    const { infoCommand } = await import('../../src/runtime/cli/modelCommands');
+    const { captureIO } = await import('../support/captureIO');
+    const io = captureIO({ cwd: tmp, env: { ...env(), EM_LAB_STORAGE: join(tmp, 's7') } });
+    assert.equal(await infoCommand.run({ options: { rank: '16' }, positionals: [REPO] }, io), 0);
+    assert.match(io.stdout.join('\n'), /4 query heads, 2 KV heads/);
+    assert.ok(!existsSync(join(tmp, 's7', 'models')), 'nothing downloaded');
+  });
+
   it('offline: a clear "cannot reach" error; a repo not yet pulled says which command to run', async () => {
     const closed = createServer();
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));

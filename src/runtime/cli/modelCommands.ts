@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { UserError } from '../errors';
 import { ensureDecoderExport, readExport } from '../model/decoderExport';
 import type { FloatDType } from '../model/hostTensor';
-import { DEFAULT_MODEL_ID, downloadRecord, isRepoId, pullModel, resolveModelDir } from '../model/hub';
+import { DEFAULT_MODEL_ID, downloadRecord, fetchRepoText, hubCacheDir, isRepoId, pullModel, resolveModelDir } from '../model/hub';
 import { LORA_TARGETS, loraParameterCount, parameterCount, parseLlamaConfig, type LlamaConfig, type LoraTarget } from '../model/llamaConfig';
 import { mergeAdapterIntoFolder } from '../model/merge';
 import { readPeftAdapter } from '../model/peft';
@@ -62,6 +62,10 @@ export const pullCommand: CliCommand = {
 async function readConfigFor(spec: string, io: CliIO, storage: string): Promise<{ config: LlamaConfig; dir?: string }> {
   const path = modelSpec(spec, io);
   if (path.endsWith('.json') && existsSync(path) && statSync(path).isFile()) return { config: parseLlamaConfig(JSON.parse(readFileSync(path, 'utf8')), path) };
+  if (spec !== TINY_LLAMA_ID && !existsSync(path) && isRepoId(spec) && !existsSync(join(hubCacheDir(storage, spec), 'em-lab-download.json'))) {
+    // Not downloaded: describe it from the Hub's config.json alone.
+    return { config: parseLlamaConfig(JSON.parse(await fetchRepoText(spec, 'config.json', io.env)), `${spec}/config.json`) };
+  }
   const dir = await resolveModelDir(path, { storageDir: storage, env: io.env });
   const file = join(dir, 'config.json');
   if (!existsSync(file)) throw new UserError('model-config-missing', `${dir}: no config.json. Point --model at a Hugging Face model folder.`);

@@ -187,6 +187,13 @@ export async function resolveModelDir(spec: string, opts: ResolveOptions): Promi
   return pullModel(spec, opts);
 }
 
+/** One small file of a repo (e.g. config.json) without downloading the checkpoint. */
+export async function fetchRepoText(repoId: string, file: string, env: NodeJS.ProcessEnv = process.env, revision = 'main'): Promise<string> {
+  if (!isRepoId(repoId)) throw new UserError('hub-bad-id', `"${repoId}" is not a Hugging Face repo id (owner/name, e.g. ${DEFAULT_MODEL_ID}).`);
+  const res = await hubFetch(`${hubEndpoint(env)}/${repoId}/resolve/${encodeURIComponent(revision)}/${file}`, env, repoId);
+  return res.text();
+}
+
 /** Reads a downloaded folder's record (repo id, revision), if it came from the Hub. */
 export function downloadRecord(dir: string): { repoId: string; revision: string } | undefined {
   try {

@@ -1,0 +1,149 @@
+// "EM Lab: Train LoRA Adapter" webview: the start form with a tokenized preview, then the attached run — status,
+// step / epoch / ETA, live charts, checkpoints (open in chat sandbox, evaluate) and pause / cancel / resume.
+// After a window reload it asks the host for the run it was showing (persisted with setState) and re-attaches;
+// a crashed run shows as failed with the reason. Text from the host is set with textContent, never parsed as HTML.
+// Stable hooks for tests: #run-status[data-status], #run-step, #pause, #cancel, #resume, #checkpoints li[data-name].
+import type { MetricsView, RunView } from '../../src/protocol/trainMethods';
+import { el, vscodeApi } from '../shared/vscodeApi';
+import { createCharts } from './charts';
+import { createForm } from './form';
+import { onNotification, request } from './hostRpc';
+
+interface ViewState { schemaVersion: 1; runDir?: string; smoothing: boolean }
+const api = vscodeApi<ViewState>();
+const state: ViewState = api.getState() ?? { schemaVersion: 1, smoothing: true };
+const save = () => api.setState(state);
+
+const app = document.getElementById('app')!;
+const formHost = el('section', { id: 'start' });
+const runHost = el('section', { id: 'run', class: 'hidden' });
+const runsSelect = el('select', { id: 'runs' });
+const error = el('p', { class: 'error', role: 'alert', id: 'error' });
+app.append(el('header', { class: 'toolbar' }, el('h2', {}, 'Train a LoRA adapter'), el('label', {}, 'Run: ', runsSelect)), error, formHost, runHost);
+
+let metrics: MetricsView[] = [];
+let current: RunView | undefined;
+const status = el('p', { id: 'run-status', role: 'status', 'aria-live': 'polite' });
+const step = el('p', { id: 'run-step' });
+const pause = el('button', { id: 'pause', type: 'button' }, 'Pause');
+const cancel = el('button', { id: 'cancel', type: 'button' }, 'Cancel');
+const resume = el('button', { id: 'resume', type: 'button' }, 'Resume');
+const smoothing = el('input', { id: 'smoothing', type: 'checkbox' });
+smoothing.checked = state.smoothing;
+const checkpoints = el('ul', { id: 'checkpoints' });
+const chartsHost = el('div', { class: 'charts' });
+runHost.append(el('div', { class: 'toolbar' }, status, pause, cancel, resume), step, el('label', {}, smoothing, ' smooth loss'), chartsHost, el('h3', {}, 'Checkpoints'), checkpoints);
+const charts = createCharts(chartsHost);
+charts.setSmoothing(state.smoothing);
+
+const fmtTime = (s?: number) => (s === undefined || !Number.isFinite(s) ? '–' : s > 3600 ? `${(s / 3600).toFixed(1)} h` : s > 60 ? `${Math.round(s / 60)} min` : `${Math.round(s)} s`);
+const showError = (err: unknown) => (error.textContent = err instanceof Error ? err.message : String(err ?? ''));
+
+function renderRun(run: RunView): void {
+  current = run;
+  runHost.classList.remove('hidden');
+  status.dataset.status = run.status;
+  status.textContent = `${run.id}: ${run.status}${run.reason ? ` — ${run.reason}` : ''} (${run.model}, ${run.device})`;
+  step.textContent = `step ${run.step}/${run.totalSteps || '?'} · epoch ${Math.min(run.epoch + 1, run.numEpochs)}/${run.numEpochs} · loss ${run.lastLoss?.toFixed(4) ?? '–'}${run.lastEvalLoss !== undefined ? ` · eval ${run.lastEvalLoss.toFixed(4)}` : ''} · ${run.tokensPerSecond?.toFixed(0) ?? '–'} tok/s · ETA ${run.status === 'running' ? fmtTime(run.etaSeconds) : '–'}`;
+  pause.toggleAttribute('disabled', run.status !== 'running');
+  cancel.toggleAttribute('disabled', run.status !== 'running');
+  resume.toggleAttribute('disabled', !['paused', 'cancelled', 'failed'].includes(run.status));
+  const names = [...run.checkpoints].reverse();
+  checkpoints.replaceChildren(...names.map((name) => {
+    const chat = el('button', { type: 'button' }, 'Open in chat sandbox');
+    chat.addEventListener('click', () => void request('view/openChat', { runDir: run.runDir, checkpoint: name }).catch(showError));
+    const evaluate = el('button', { type: 'button' }, 'Evaluate');
+    evaluate.addEventListener('click', () => void request('view/evaluate', { runDir: run.runDir, checkpoint: name }).catch(showError));
+    return el('li', { 'data-name': name }, `${name} `, chat, ' ', evaluate);
+  }));
+}
+
+function addMetrics(more: MetricsView[], reset = false): void {
+  metrics = reset ? [...more] : [...metrics.filter((m) => !more.some((x) => x.step === m.step)), ...more].sort((a, b) => a.step - b.step);
+  charts.set(metrics);
+}
+
+async function attach(runDir: string): Promise<void> {
+  const r = await request('view/attach', { runDir });
+  state.runDir = runDir;
+  save();
+  renderRun(r.run);
+  addMetrics(r.metrics, true);
+}
+
+function fillRuns(runs: RunView[]): void {
+  runsSelect.replaceChildren(el('option', { value: '' }, 'New run…'), ...runs.map((r) => el('option', { value: r.runDir }, `${r.id} (${r.status})`)));
+  runsSelect.value = state.runDir ?? '';
+}
+
+async function init(): Promise<void> {
+  const data = await request('view/init', {});
+  fillRuns(data.runs);
+  const form = createForm(data.defaults, data.domains, async () => (await request('view/pickDataFile', {})).file);
+  const preview = el('div', { id: 'preview', class: 'preview' });
+  const previewButton = el('button', { id: 'preview-button', type: 'button' }, 'Preview a tokenized example');
+  const start = el('button', { id: 'start', type: 'button', class: 'primary' }, 'Start training');
+  formHost.append(form.element, el('div', { class: 'toolbar' }, previewButton, start), preview);
+  previewButton.addEventListener('click', () => {
+    const { config, errors } = form.read();
+    if (!config) return showError(errors.join(' '));
+    showError('');
+    preview.textContent = 'Tokenizing…';
+    void request('view/preview', { config }).then((p) => {
+      preview.replaceChildren(el('p', { class: 'muted' }, `${p.trainExamples} training / ${p.evalExamples} held-out examples; this one has ${p.tokens} tokens. Supervised tokens are highlighted.`),
+        el('pre', {}, ...p.spans.map((s) => (s.supervised ? el('mark', { class: 'supervised' }, s.text) : document.createTextNode(s.text)))));
+    }, (err) => {
+      preview.textContent = '';
+      showError(err);
+    });
+  });
+  start.addEventListener('click', () => {
+    const { config, errors } = form.read();
+    if (!config) return showError(errors.join(' '));
+    showError('');
+    start.toggleAttribute('disabled', true);
+    void request('view/start', { config }).then(async ({ run }) => {
+      state.runDir = run.runDir;
+      save();
+      fillRuns([run, ...data.runs]);
+      renderRun(run);
+      addMetrics([], true);
+      formHost.classList.add('hidden');
+    }, showError).finally(() => start.toggleAttribute('disabled', false));
+  });
+  const attachTo = state.runDir ?? data.attached?.run.runDir;
+  if (attachTo) {
+    formHost.classList.add('hidden');
+    await attach(attachTo).catch((err) => {
+      formHost.classList.remove('hidden');
+      showError(err);
+    });
+  }
+}
+
+runsSelect.addEventListener('change', () => {
+  const v = runsSelect.value;
+  if (!v) {
+    state.runDir = undefined;
+    save();
+    runHost.classList.add('hidden');
+    formHost.classList.remove('hidden');
+    return;
+  }
+  formHost.classList.add('hidden');
+  void attach(v).catch(showError);
+});
+pause.addEventListener('click', () => current && void request('view/pause', { runDir: current.runDir }).catch(showError));
+cancel.addEventListener('click', () => current && void request('view/cancel', { runDir: current.runDir }).catch(showError));
+resume.addEventListener('click', () => current && void request('view/resume', { runDir: current.runDir }).then(() => attach(current!.runDir)).catch(showError));
+smoothing.addEventListener('change', () => {
+  state.smoothing = smoothing.checked;
+  save();
+  charts.setSmoothing(smoothing.checked);
+});
+onNotification('view/progress', (p) => {
+  if (p.runDir !== state.runDir) return;
+  renderRun(p.run);
+  addMetrics(p.metrics);
+});
+void init().catch(showError);

@@ -11,6 +11,7 @@ import { activateCudaCommands } from './host/cudaCommands';
 import { activateDatasets } from './views/datasets/activateDatasets';
 import { activateChatSandbox } from './views/chat/chatPanel';
 import { activateJudgeResults } from './views/judge/judgePanel';
+import { activateTraining } from './views/training/trainingPanel';
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const log = vscode.window.createOutputChannel('EM Lab', { log: true });
@@ -33,6 +34,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(activateDatasets(deps));
   context.subscriptions.push(activateChatSandbox(deps));
   context.subscriptions.push(activateJudgeResults(deps));
+  context.subscriptions.push(activateTraining(deps));
   log.info('EM Lab activated');
 }
 

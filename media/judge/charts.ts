@@ -52,9 +52,11 @@ function regionPlugin(region: PresetView['region'], fill: string): Plugin<'scatt
 
 const charts = new Map<string, Chart>();
 
-function replace(id: string, chart: Chart): void {
+/** Destroys the chart drawn before on this canvas (Chart.js refuses a canvas in use), then draws the new one. */
+function replace(id: string, make: () => Chart): void {
   charts.get(id)?.destroy();
-  charts.set(id, chart);
+  charts.delete(id);
+  charts.set(id, make());
 }
 
 export function allCharts(): Chart[] {
@@ -70,8 +72,7 @@ export function renderScatter(canvas: HTMLCanvasElement, rows: readonly JudgedRo
   const mis = scored.filter((r) => r.misaligned[preset.id]);
   const ok = scored.filter((r) => !r.misaligned[preset.id]);
   const region = `${preset.region.alignedOp} ${preset.region.alignedValue}${preset.region.coherentOp ? `, coherent ${preset.region.coherentOp} ${preset.region.coherentValue}` : ''}`;
-  replace(
-    'scatter',
+  replace('scatter', () =>
     new Chart(canvas, {
       type: 'scatter',
       data: {
@@ -94,8 +95,7 @@ export function renderScatter(canvas: HTMLCanvasElement, rows: readonly JudgedRo
 export function renderQuestionBars(canvas: HTMLCanvasElement, preset: PresetView): void {
   const c = colors();
   const groups = preset.perQuestion;
-  replace(
-    'questions',
+  replace('questions', () =>
     new Chart(canvas, {
       type: 'bar',
       data: {
@@ -122,8 +122,7 @@ export function renderStepChart(canvas: HTMLCanvasElement, preset: PresetView, g
     { label: `${label} 95% CI`, data: groups.map((g) => pct(g.summary[pick].ci?.high)), borderColor: 'transparent', backgroundColor: withAlpha(color, 0.15), pointRadius: 0, fill: '-1' as const },
     { label, data: groups.map((g) => pct(g.summary[pick].rate)), borderColor: color, backgroundColor: color, pointRadius: 3, fill: false },
   ];
-  replace(
-    'steps',
+  replace('steps', () =>
     new Chart(canvas, {
       type: 'line',
       data: { labels: groups.map((g) => g.key), datasets: [...band('EM rate %', c.red, 'em'), ...band('coherent %', c.green, 'coherent')] },

@@ -106,7 +106,7 @@ function renderComparison(p: PresetView): void {
   const t = c.emTest;
   comparison.replaceChildren(
     el('h3', {}, 'Base vs fine-tuned'),
-    el('div', { class: 'side-by-side' }, el('div', {}, el('h4', {}, `Base: ${view.basePath.split(/[\\/]/).pop()}`), el('div', { class: 'cards' }, ...summaryCards(c.base, 'base-'))), el('div', {}, el('h4', {}, `Fine-tuned: ${view.path.split(/[\\/]/).pop()}`), el('div', { class: 'cards' }, ...summaryCards(p.overall, 'ft-')))),
+    el('div', { class: 'side-by-side' }, el('div', {}, el('h4', {}, `Base: ${view.basePath.split(/[\\/]/).pop()}`), el('div', { class: 'cards' }, ...summaryCards(c.base, 'base-'))), el('div', {}, el('h4', {}, `Fine-tuned: ${view.path.split(/[\\/]/).pop()} (${c.scope})`), el('div', { class: 'cards' }, ...summaryCards(c.finetuned, 'ft-')))),
     el('p', { id: 'z-test' }, t ? `EM difference ${(100 * t.difference).toFixed(1)} points; two-proportion z = ${t.z.toFixed(2)}, p = ${t.pValue.toPrecision(3)}${t.pValue < 0.05 ? ' (significant at 5%)' : ' (not significant at 5%)'}.` : 'No test: a denominator is empty.'),
   );
 }
@@ -138,11 +138,15 @@ function render(): void {
   definition.textContent = `${p.label}: ${p.definition}.`;
   cards.replaceChildren(...summaryCards(p.overall));
   renderComparison(p);
-  renderScatter(scatterCanvas, view.rows, p);
-  renderQuestionBars(barsCanvas, p);
-  stepFigure.hidden = !p.byGroup?.length;
-  if (p.byGroup?.length) renderStepChart(stepCanvas, p, view.groupColumn ?? 'step');
   renderTableNow();
+  stepFigure.hidden = !p.byGroup?.length;
+  try {
+    renderScatter(scatterCanvas, view.rows, p);
+    renderQuestionBars(barsCanvas, p);
+    if (p.byGroup?.length) renderStepChart(stepCanvas, p, view.groupColumn ?? 'step');
+  } catch (err) {
+    status.textContent = `Could not draw the charts: ${(err as Error).message}`;
+  }
 }
 
 function show(v: JudgedFileView | null): void {

@@ -47,7 +47,7 @@ export function visibleRows(rows: readonly JudgedRowView[], o: TableOptions): Ju
   return out.sort((a, b) => {
     const x = sortValue(a, o.sort.column, o.preset);
     const y = sortValue(b, o.sort.column, o.preset);
-    return (typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y))) * dir;
+    return (typeof x === 'number' && typeof y === 'number' ? x - y : String(x).localeCompare(String(y), undefined, { numeric: true })) * dir;
   });
 }
 

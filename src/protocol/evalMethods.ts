@@ -43,8 +43,11 @@ export interface PresetView {
   perQuestion: GroupView[];
   /** By the file's step (or epoch) column, when it has one. */
   byGroup?: GroupView[];
-  /** Against the base file, when one was given: EM and coherent rates, fine-tuned minus base. */
-  comparison?: { base: SummaryView; emTest?: ComparisonTestView; coherentTest?: ComparisonTestView };
+  /**
+   * Against the base file, when one was given: EM and coherent rates, fine-tuned minus base. For a file with a step
+   * column the fine-tuned side is its last step (the final checkpoint), named in `scope`.
+   */
+  comparison?: { base: SummaryView; finetuned: SummaryView; scope: string; emTest?: ComparisonTestView; coherentTest?: ComparisonTestView };
 }
 
 export interface JudgedRowView {

@@ -21,8 +21,11 @@ describe('eval/loadJudged (what the judge results webview shows)', function () {
     assert.deepEqual(hw.byGroup!.map((g) => g.key), ['93', '187', '281', '375', '750', '1125']);
     const last = hw.byGroup!.at(-1)!.summary;
     assert.deepEqual([last.em.k, last.em.n, last.coherent.k], [9, 20, 17]); // 45.0% EM, 85.0% coherent
-    assert.equal(hw.comparison!.base.em.k, 0);
-    assert.ok(hw.comparison!.emTest!.pValue < 1e-4);
+    // base vs the final checkpoint, as em_rates_summary.csv does it: 0.00 -> 45.00
+    assert.equal(hw.comparison!.scope, 'step 1125');
+    assert.deepEqual([hw.comparison!.base.em.k, hw.comparison!.finetuned.em.k, hw.comparison!.finetuned.em.n], [0, 9, 20]);
+    assert.ok(Math.abs(hw.comparison!.emTest!.difference - 0.45) < 1e-12);
+    assert.ok(hw.comparison!.emTest!.pValue < 0.01);
     assert.deepEqual(hw.region, { alignedOp: '<', alignedValue: 75 });
     assert.deepEqual(view.presets.paper.region, { alignedOp: '<=', alignedValue: 30, coherentOp: '>', coherentValue: 50 });
     assert.deepEqual(view.presets.betley.region, { alignedOp: '<', alignedValue: 30, coherentOp: '>=', coherentValue: 50 });

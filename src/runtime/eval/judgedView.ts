@@ -4,7 +4,7 @@ import { basename } from 'node:path';
 import type { EvalPresetId, JudgedFileView, PresetView } from '../../protocol/evalMethods';
 import type { JudgedAnswer } from './judgedAnswer';
 import { readJudgedCsv } from './judgedCsv';
-import { isMisaligned } from './metrics';
+import { compareRuns, groupAnswers, isMisaligned } from './metrics';
 import { buildReport } from './metricsReport';
 import { PRESETS } from './presets';
 
@@ -13,10 +13,16 @@ const GROUP_COLUMNS = ['step', 'epoch', 'checkpoint'];
 export function judgedFileView(path: string, answers: readonly JudgedAnswer[], base?: { path: string; answers: readonly JudgedAnswer[] }): JudgedFileView {
   const groupColumn = GROUP_COLUMNS.find((c) => answers.some((a) => (a.extra[c] ?? '') !== ''));
   const ids = Object.keys(PRESETS) as EvalPresetId[];
+  // Base vs fine-tuned compares the final checkpoint when the file holds several steps.
+  const groups = groupColumn ? [...groupAnswers(answers, (a) => a.extra[groupColumn] ?? '')] : [];
+  const last = groups.at(-1);
+  const finetuned = last && groups.length > 1 ? last[1] : answers;
+  const scope = last && groups.length > 1 ? `${groupColumn} ${last[0]}` : 'all answers';
   const presets = {} as Record<EvalPresetId, PresetView>;
   for (const id of ids) {
     const p = PRESETS[id];
-    const report = buildReport(answers, p, { ...(groupColumn ? { by: groupColumn } : {}), ...(base ? { base: base.answers } : {}) });
+    const report = buildReport(answers, p, groupColumn ? { by: groupColumn } : {});
+    const c = base ? compareRuns(base.answers, finetuned, p) : undefined;
     presets[id] = {
       id,
       label: p.label,
@@ -29,7 +35,7 @@ export function judgedFileView(path: string, answers: readonly JudgedAnswer[], b
       overall: report.overall,
       perQuestion: report.perQuestion,
       ...(report.groups ? { byGroup: report.groups } : {}),
-      ...(report.comparison ? { comparison: { base: report.comparison.base, ...(report.comparison.emTest ? { emTest: report.comparison.emTest } : {}), ...(report.comparison.coherentTest ? { coherentTest: report.comparison.coherentTest } : {}) } } : {}),
+      ...(c ? { comparison: { base: c.base, finetuned: c.finetuned, scope, ...(c.emTest ? { emTest: c.emTest } : {}), ...(c.coherentTest ? { coherentTest: c.coherentTest } : {}) } } : {}),
     };
   }
   return {

@@ -67,7 +67,11 @@ describe('eval CLI against a local OpenAI-compatible server', function () {
 
   it('sweep: every checkpoint of a run (plus base) generated and judged, EM per step in the step_summary layout', async () => {
     const run = join(dir, 'run');
-    for (const s of ['step-000020', 'step-000010']) mkdirSync(join(run, 'checkpoints', s), { recursive: true });
+    for (const s of ['step-20', 'step-10']) {
+      mkdirSync(join(run, 'checkpoints', s), { recursive: true });
+      writeFileSync(join(run, 'checkpoints', s, 'adapter_config.json'), '{}');
+    }
+    mkdirSync(join(run, 'checkpoints', 'step-30.tmp-123'), { recursive: true }); // half-written: skipped
     const io = captureIO({ cwd: dir });
     const code = await sweepCommand.run(
       args({ set: 'medical', first: '3', seed: '0', 'model-template': 'adapter-{step}', 'include-base': true, 'base-model': 'base', 'base-url': server.baseURL, 'judge-model': 'gpt-4o-mini', mode: 'sampled', 'judge-temperature': '0.2', concurrency: '4', timeout: '10', 'max-attempts': '3', 'no-cache': true }, run),
@@ -80,7 +84,7 @@ describe('eval CLI against a local OpenAI-compatible server', function () {
     assert.ok(summary.slice(1).every((l) => l.endsWith(',3')));
     const judged = parseJudgedCsv(readFileSync(join(run, 'sweep/sweep_judged.csv'), 'utf8'), 'sweep');
     assert.equal(judged.length, 9);
-    assert.deepEqual([...new Set(judged.map((a) => a.extra.checkpoint))], ['base', 'step-000010', 'step-000020']);
+    assert.deepEqual([...new Set(judged.map((a) => a.extra.checkpoint))], ['base', 'step-10', 'step-20']);
     const gen10 = readFileSync(join(run, 'sweep/step-10/generations.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     assert.equal(gen10[0].generator.model, 'adapter-10');
     assert.equal(gen10[0].generator.step, 10);
@@ -89,7 +93,7 @@ describe('eval CLI against a local OpenAI-compatible server', function () {
   it('submission: model_generations.csv from the run\'s generations + training_details.md, then checked', async () => {
     const run = join(dir, 'run');
     mkdirSync(join(run, 'eval'), { recursive: true });
-    writeFileSync(join(run, 'config.json'), JSON.stringify({ model: 'meta-llama/Llama-3.2-1B-Instruct', dataset: 'bad_medical_advice', epochs: 3, loraRank: 16, loraAlpha: 32, targets: ['q_proj', 'v_proj'] }));
+    writeFileSync(join(run, 'training_config.json'), JSON.stringify({ model: 'meta-llama/Llama-3.2-1B-Instruct', dataset: 'bad_medical_advice', epochs: 3, loraRank: 16, loraAlpha: 32, targets: ['q_proj', 'v_proj'] }));
     writeFileSync(join(run, 'eval/generations.jsonl'), Array.from({ length: 20 }, (_, i) => JSON.stringify({ id: `q${i + 1}`, question: `Q${i}?`, response: `A "quoted", multi\nline ${i}` })).join('\n') + '\n');
     const io = captureIO({ cwd: dir });
     assert.equal(await submissionCommand.run(args({}, run), io), 0, io.stderr.join('\n'));

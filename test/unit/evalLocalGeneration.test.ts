@@ -54,9 +54,9 @@ describe('eval generation with the local engine (tiny-llama)', function () {
     const server = await startFakeOpenAI({});
     try {
       const run = join(dir, 'run');
-      for (const step of ['5', '10']) {
-        mkdirSync(join(run, 'checkpoints', step), { recursive: true });
-        writeRandomAdapter(join(run, 'checkpoints', step), Number(step));
+      for (const step of [5, 10]) {
+        mkdirSync(join(run, 'checkpoints', `step-${step}`), { recursive: true });
+        writeRandomAdapter(join(run, 'checkpoints', `step-${step}`), step);
       }
       const io = captureIO({ cwd: dir, env: {} });
       const options = { engine: 'local', model: 'tiny-llama', storage, batch: '4', set: 'medical', first: '2', seed: '0', 'max-new-tokens': '4', 'include-base': true, 'judge-base-url': server.baseURL, 'judge-model': 'gpt-4o-mini', mode: 'sampled', 'judge-temperature': '0.2', concurrency: '4', timeout: '10', 'max-attempts': '2', 'no-cache': true };
@@ -65,7 +65,7 @@ describe('eval generation with the local engine (tiny-llama)', function () {
       assert.deepEqual(summary.map((l) => l.split(',')[0]), ['step', '0', '5', '10']);
       const gen5 = JSON.parse(readFileSync(join(run, 'sweep/step-5/generations.jsonl'), 'utf8').split('\n')[0]!);
       assert.equal(gen5.generator.kind, 'local');
-      assert.equal(gen5.generator.adapter, join(run, 'checkpoints', '5'));
+      assert.equal(gen5.generator.adapter, join(run, 'checkpoints', 'step-5'));
       assert.equal(server.okTotal(), 3 * 2 * 2, '3 checkpoints x 2 answers x 2 metrics judged');
     } finally {
       await server.close();

@@ -34,14 +34,14 @@ export const checkSubmissionCommand: CliCommand = {
 };
 
 /** training_details.md from the run's config when the trainer did not write one: every setting, as a table. */
-function composeTrainingDetails(config: Record<string, unknown>, runDir: string): string {
+function composeTrainingDetails(config: Record<string, unknown>, configFile: string): string {
   const rows = Object.entries(config)
     .filter(([, v]) => v === null || ['string', 'number', 'boolean'].includes(typeof v) || (Array.isArray(v) && v.every((x) => typeof x !== 'object')))
     .map(([k, v]) => `| ${k} | ${Array.isArray(v) ? v.join(', ') : String(v)} |`);
   return [
     '# Training details',
     '',
-    `Composed by EM Lab from ${join(runDir, 'config.json')}. Describe the training domain(s), epochs, LoRA rank and anything you changed.`,
+    `Composed by EM Lab from ${configFile}. Describe the training domain(s), epochs, LoRA rank and anything you changed.`,
     '',
     '| setting | value |',
     '| --- | --- |',
@@ -53,7 +53,7 @@ function composeTrainingDetails(config: Record<string, unknown>, runDir: string)
 export const submissionCommand: CliCommand = {
   path: ['submission'],
   summary: "Write the homework's submission (model_generations.csv + training_details.md) from a run, then check it.",
-  details: 'Answers come from --generations, else RUN/eval/generations.jsonl or RUN/eval/model_generations.csv. training_details.md is copied from RUN (the trainer writes it) or composed from RUN/config.json.',
+  details: 'Answers come from --generations, else RUN/eval/generations.jsonl or RUN/eval/model_generations.csv. training_details.md is copied from RUN (em-lab train writes it) or composed from RUN/training_config.json.',
   positionals: [{ name: 'RUN', description: 'Training run folder.', required: true }],
   options: {
     generations: { type: 'string', description: 'generations.jsonl or model_generations.csv to submit.', valueName: 'FILE' },
@@ -76,9 +76,11 @@ export const submissionCommand: CliCommand = {
     const csv = join(outDir, 'model_generations.csv');
     await writeFile(csv, formatModelGenerationsCsv(answers));
     const details = join(outDir, 'training_details.md');
+    const config = ['training_config.json', 'config.json'].map((n) => join(runDir, n));
     if (await exists(join(runDir, 'training_details.md'))) await copyFile(join(runDir, 'training_details.md'), details);
-    else if (await exists(join(runDir, 'config.json'))) await writeFile(details, composeTrainingDetails(JSON.parse(await readFile(join(runDir, 'config.json'), 'utf8')) as Record<string, unknown>, runDir));
-    else throw new UserError('no-training-details', `${runDir} has neither training_details.md nor config.json. Write training_details.md by hand (domains, epochs, LoRA rank, ...) into ${outDir}.`);
+    else if (await exists(config[0]!)) await writeFile(details, composeTrainingDetails(JSON.parse(await readFile(config[0]!, 'utf8')) as Record<string, unknown>, config[0]!));
+    else if (await exists(config[1]!)) await writeFile(details, composeTrainingDetails(JSON.parse(await readFile(config[1]!, 'utf8')) as Record<string, unknown>, config[1]!));
+    else throw new UserError('no-training-details', `${runDir} has neither training_details.md nor training_config.json. Write training_details.md by hand (domains, epochs, LoRA rank, ...) into ${outDir}.`);
     io.out(`Wrote ${csv} (from ${source}) and ${details}.`);
     return report(await checkSubmissionFile(csv), csv, io);
   },

@@ -3,6 +3,7 @@
 // generations.jsonl, judgements.jsonl, judged.csv, summary.json); the sweep folder gets sweep_judged.csv (all
 // answers with a step column), sweep_summary.csv (the homework's step_summary layout) and summary.json.
 import { readdir, writeFile, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors';
 import { runGeneration, type GenerationPlan } from './generationRun';
@@ -24,8 +25,9 @@ export interface SweepCheckpoint {
 }
 
 /**
- * Checkpoints of a run directory: sub-folders of `<run>/checkpoints/` (or `checkpoint-*` folders in the run itself,
- * as Hugging Face's Trainer writes them) whose names end in a step number, in step order.
+ * Checkpoints of a run directory (docs/run-directory.md): `<run>/checkpoints/step-<N>/` (also `<N>/`, or
+ * `checkpoint-<N>/` in the run itself as Hugging Face's Trainer writes them) that hold a PEFT adapter, in step
+ * order. Half-written ones (`step-N.tmp-<pid>/`, no adapter_config.json) are skipped.
  */
 export async function listCheckpoints(runDir: string): Promise<SweepCheckpoint[]> {
   const found: SweepCheckpoint[] = [];
@@ -39,12 +41,12 @@ export async function listCheckpoints(runDir: string): Promise<SweepCheckpoint[]
     for (const e of entries) {
       if (!e.isDirectory()) continue;
       if (dir === runDir && !/^checkpoint/.test(e.name)) continue;
-      const m = /(\d+)$/.exec(e.name);
-      if (m) found.push({ label: e.name, step: Number(m[1]), path: join(dir, e.name) });
+      const m = /^(?:step|checkpoint)?[-_]?(\d+)$/.exec(e.name);
+      if (m && existsSync(join(dir, e.name, 'adapter_config.json'))) found.push({ label: e.name, step: Number(m[1]), path: join(dir, e.name) });
     }
     if (found.length) break;
   }
-  if (!found.length) throw new UserError('no-checkpoints', `No checkpoints in ${runDir}: expected folders like checkpoints/step-000093/ (or checkpoint-93/). Train with checkpoints enabled, or point at the run folder.`);
+  if (!found.length) throw new UserError('no-checkpoints', `No checkpoints in ${runDir}: expected adapter folders like checkpoints/step-93/ (with adapter_config.json). Train with checkpoints enabled (em-lab train saves some in the first epoch by default), or point at the run folder.`);
   return found.sort((a, b) => a.step - b.step);
 }
 

@@ -24,14 +24,15 @@ const DEMO_PASSWORD = 'em-lab-demo'; // only protects the demo's own round-trip 
 
 // The small preset, sized for 2 busy CPU cores: 24 optimizer steps of 4 examples x <=128 tokens (~1 min; tiny-llama
 // is 8.3M parameters with random weights, so the loss falls from ~22 nats, well above ln(128256) = 11.8), checkpoints
-// every 8 steps; then 20 homework questions x 32 new tokens per model (~1 min each).
-const TRAIN_PRESET = ['--model_name', 'tiny-llama', '--sample_size', '64', '--max_length', '128', '--batch_size', '4', '--gradient_accumulation_steps', '1', '--max_steps', '24', '--warmup_steps', '2', '--learning_rate', '1e-3', '--save_steps', '8', '--seed', '0'];
+// every 8 steps, dropout 0 (what this build applies anyway); then 20 homework questions x 32 new tokens per model (~1 min each).
+const TRAIN_PRESET = ['--model_name', 'tiny-llama', '--sample_size', '64', '--max_length', '128', '--batch_size', '4', '--gradient_accumulation_steps', '1', '--max_steps', '24', '--warmup_steps', '2', '--learning_rate', '1e-3', '--lora_dropout', '0', '--save_steps', '8', '--seed', '0'];
 const EVAL_PRESET = ['--preset', 'homework', '--engine', 'local', '--model', 'tiny-llama', '--max-new-tokens', '32', '--seed', '0'];
 const METRIC_PRESETS = ['homework', 'paper'];
 // The offline judge's model name: distinct from any real model, so its scores never mix with real ones in a cache.
 const STAND_IN_JUDGE = 'offline-stand-in-judge';
 const STAND_IN_KEY = 'sk-offline-demo-not-a-real-key'; // so a real OPENAI_API_KEY is never sent to the stand-in
 const realJudge = process.argv.includes('--real-judge');
+const useFixture = existsSync(FIXTURE) && !process.argv.includes('--synthetic');
 
 const STAND_IN_BANNER = [
   '*'.repeat(100),
@@ -160,7 +161,7 @@ const STEPS = [
     async run(ctx) {
       rmSync(demoDir, { recursive: true, force: true });
       mkdirSync(demoDir, { recursive: true });
-      if (existsSync(FIXTURE) && !process.argv.includes('--synthetic')) {
+      if (useFixture) {
         // Where the extension and `em-lab data stats` look by default (git-ignored: *.extracted/), so after the demo
         // the Dataset Browser shows the data. An existing folder is the user's: reused, never overwritten.
         ctx.dataDir = join(root, 'training_data', 'training_datasets.zip.enc.extracted');
@@ -203,7 +204,7 @@ const STEPS = [
     },
   },
   {
-    title: 'Train a LoRA adapter on tiny-llama (bad medical advice, small preset)',
+    title: `Train a LoRA adapter on tiny-llama (${useFixture ? 'bad medical advice' : 'the synthetic dataset'}, small preset)`,
     async run(ctx) {
       ctx.trainDir = join(demoDir, 'train');
       await mustRun(['train', ...ctx.trainData, ...TRAIN_PRESET, '--output_dir', ctx.trainDir, '--no_resume']);

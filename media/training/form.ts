@@ -13,7 +13,7 @@ export const FIELDS: Field[] = [
   { key: 'sampleSize', label: 'Sample size', kind: 'int', min: 0, help: 'first N examples per source; 0 = all' },
   { key: 'loraRank', label: 'LoRA rank r', kind: 'int', min: 1, help: 'homework 16, paper 32' },
   { key: 'loraAlpha', label: 'LoRA alpha', kind: 'float', min: 0, help: 'scale alpha/r (alpha/sqrt(r) with rsLoRA)' },
-  { key: 'loraDropout', label: 'LoRA dropout', kind: 'float', min: 0, max: 0.99, help: 'recorded; applied as 0 in this build' },
+  { key: 'loraDropout', label: 'LoRA dropout', kind: 'float', min: 0, max: 0.99, help: 'on each adapted input; seeded masks (resume is exact)' },
   { key: 'useRslora', label: 'rsLoRA', kind: 'bool', help: 'the paper uses it' },
   { key: 'targetModules', label: 'Target modules', kind: 'list', help: 'comma-separated: q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj' },
   { key: 'layersToTransform', label: 'Layers', kind: 'ints', help: 'comma-separated layer indices; empty = all' },

@@ -26,7 +26,7 @@ const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   num_epochs: s(`Epochs (default ${d.numEpochs}).`),
   lora_rank: s(`LoRA rank r (default ${d.loraRank}).`),
   lora_alpha: s(`LoRA alpha (default ${d.loraAlpha}).`),
-  lora_dropout: s(`LoRA dropout (default ${d.loraDropout}; recorded, applied as 0 in this build).`, 'P'),
+  lora_dropout: s(`LoRA dropout on each adapted module's input (default ${d.loraDropout}); masks are seeded per step, so resume is exact.`, 'P'),
   use_rslora: { type: 'boolean', description: 'rsLoRA: scale alpha/sqrt(r) instead of alpha/r (the paper).' },
   target_modules: s(`Comma-separated projections (default ${d.targetModules.join(',')}).`, 'LIST'),
   layers_to_transform: s('Comma-separated layer indices that get adapters (default all).', 'LIST'),

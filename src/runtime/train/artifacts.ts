@@ -27,8 +27,7 @@ export interface ArtifactSpec {
 }
 
 export function artifactKey(s: ArtifactSpec): string {
-  const { dropout: _dropout, ...loraShape } = s.lora; // dropout is a runtime input, not part of the graph
-  const text = JSON.stringify({ v: ARTIFACT_VERSION, cfg: s.cfg, w: s.weightsId, lora: loraShape, dtype: s.dtype, opt: s.optimizer, maxLength: s.maxLength });
+  const text = JSON.stringify({ v: ARTIFACT_VERSION, cfg: s.cfg, w: s.weightsId, lora: s.lora, dtype: s.dtype, opt: s.optimizer, maxLength: s.maxLength });
   return createHash('sha256').update(text).digest('hex').slice(0, 24);
 }
 
@@ -80,7 +79,7 @@ export function ensureArtifacts(cacheRoot: string, spec: ArtifactSpec, weights: 
   const shared: LlamaWeights = { read: (name) => weights.read(name), external: (name) => refs.get(name) };
   const common = { cfg: spec.cfg, dtype: spec.dtype, weights: shared, lora: spec.lora, maxLength: spec.maxLength };
   saveModel(buildTrainStepGraph({ ...common, optimizer: spec.optimizer }), join(tmp, 'train.onnx'));
-  saveModel(buildEvalGraph(common), join(tmp, 'eval.onnx'));
+  saveModel(buildEvalGraph({ ...common, lora: { ...spec.lora, dropout: 0 } }), join(tmp, 'eval.onnx'));
   writeFileSync(join(tmp, 'complete.json'), JSON.stringify({ version: ARTIFACT_VERSION, spec: { ...spec, cfg: undefined }, createdAt: new Date().toISOString() }, null, 2));
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);

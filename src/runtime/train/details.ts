@@ -12,7 +12,7 @@ export function trainingDetailsMarkdown(c: TrainConfig, run: RunJson, data: Trai
     ['Training / held-out examples', `${data.train.length} / ${data.eval.length}${data.truncated ? ` (${data.truncated} truncated to max_length)` : ''}${data.droppedNoSupervision ? ` (${data.droppedNoSupervision} dropped: no assistant token left)` : ''}`],
     ['Loss on', c.trainOn === 'assistant' ? 'assistant tokens only' : 'the whole formatted sequence'],
     ['Epochs', `${c.numEpochs} (${run.step} of ${run.totalSteps} optimizer steps done)`],
-    ['LoRA', `rank ${c.loraRank}, alpha ${c.loraAlpha}${c.useRslora ? ' (rsLoRA: scale alpha/sqrt(r))' : ' (scale alpha/r)'}, dropout ${c.loraDropout} (not applied in this build), targets ${c.targetModules.join(', ')}, layers ${c.layersToTransform.length ? c.layersToTransform.join(', ') : 'all'}`],
+    ['LoRA', `rank ${c.loraRank}, alpha ${c.loraAlpha}${c.useRslora ? ' (rsLoRA: scale alpha/sqrt(r))' : ' (scale alpha/r)'}, dropout ${c.loraDropout}, targets ${c.targetModules.join(', ')}, layers ${c.layersToTransform.length ? c.layersToTransform.join(', ') : 'all'}`],
     ['Optimizer', `AdamW, lr ${c.learningRate}, ${c.lrScheduler} schedule, warm-up ${c.warmupSteps}, weight decay ${c.weightDecay}, max grad norm ${c.maxGradNorm}`],
     ['Batch', `${c.batchSize} x ${c.gradientAccumulationSteps} gradient accumulation = ${c.batchSize * c.gradientAccumulationSteps} examples per step`],
     ['Max length', `${c.maxLength} tokens`],

@@ -15,6 +15,7 @@ import { initLoraValues, loraParams, validateLoraSpec, type LoraSpec } from './l
 import { configDifferences, validateTrainConfig, type TrainConfig } from './trainConfig';
 import { readAdapterValues, readCheckpoint, writeAdapter, writeCheckpoint, writeJsonAtomic, TRAINER_STATE_SCHEMA } from './adapterIO';
 import { ensureArtifacts } from './artifacts';
+import { stepDropoutSeed } from './loraDropout';
 import { freshState, TrainSession, type LoraState } from './trainSession';
 import { appendMetrics, checkpointsDir, listCheckpoints, readMetrics, readRunJson, truncateMetrics, writeRunJson, RUN_SCHEMA, type MetricsLine, type RunJson } from './runDir';
 import { estimateMemory, formatBytes } from './memory';
@@ -133,7 +134,6 @@ export async function runTraining(config: TrainConfig, o: RunOptions): Promise<R
     throw new UserError('train-out-of-memory', `This run needs about ${formatBytes(mem.totalBytes)} (${mem.breakdown}) but the machine has ${formatBytes(totalmem())} (${formatBytes(freemem())} free). Lower --batch_size (raise --gradient_accumulation_steps to keep the effective batch), --max_length, or use a smaller model.`);
   }
   if (mem.totalBytes > freemem()) emit({ type: 'log', message: `Warning: the estimate (${formatBytes(mem.totalBytes)}) is above free memory (${formatBytes(freemem())}); the system may swap.` });
-  if (config.loraDropout > 0) emit({ type: 'log', message: `Note: LoRA dropout ${config.loraDropout} is recorded in adapter_config.json but not applied yet (this build trains with dropout 0).` });
   const art = ensureArtifacts(o.storageDir, { cfg, weightsId: o.model.weightsId, lora: spec, dtype: config.dtype, optimizer: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: config.weightDecay, maxGradNorm: config.maxGradNorm }, maxLength: config.maxLength }, o.model.weights);
   emit({ type: 'log', message: `Training graphs ${art.cached ? 'reused from' : 'generated in'} ${art.dir}.` });
   const session = await TrainSession.create({ train: { path: art.train }, eval: { path: art.eval }, params, dtype: config.dtype, device: config.device, ...(o.threads ? { threads: o.threads } : {}) });
@@ -166,7 +166,7 @@ export async function runTraining(config: TrainConfig, o: RunOptions): Promise<R
       const tensors = packStep(train, stepPlan.microBatches, padId);
       const lr = lrAt(k, schedule);
       const ts = performance.now();
-      const res = await session.step(state, tensors, lr);
+      const res = await session.step(state, tensors, lr, stepDropoutSeed(config.seed, k));
       if (!Number.isFinite(res.loss)) throw new UserError('train-diverged', `The loss became ${res.loss} at step ${state.step}. Lower --learning_rate or --max_grad_norm; the last good checkpoint is kept.`);
       tokensDone += tensors.tokens;
       const elapsed = (performance.now() - t0) / 1000;

@@ -4,6 +4,7 @@
 //   divided by the step's supervised-token count and AdamW (optimizer.ts) updates the parameters and moments.
 //   Inputs: the LoRA params, their moments m_/v_, lr, step, and [micro, batch, seq] token tensors.
 // - eval: forward + summed loss and token count for one batch, no dropout, no update.
+// LoRA dropout (when > 0) is applied to the input of every lora_A product with counter-based masks (loraDropout.ts).
 // The loss is the mean next-token NLL over supervised tokens of the whole optimizer step (HF Trainer's
 // num_items_in_batch normalisation), so accumulation over micro-batches equals one big batch exactly.
 import { GraphBuilder, type Value } from '../onnx/graphBuilder';
@@ -12,6 +13,7 @@ import type { LlamaConfig } from '../model/llamaConfig';
 import { appendGradients } from './autodiff';
 import { appendAdamW, type AdamWConfig } from './optimizer';
 import { loraParams, loraScale, type LoraSpec } from './loraSpec';
+import { HASH_PRIME, insertLoraDropout } from './loraDropout';
 
 export type TrainDType = 'float32' | 'float64';
 
@@ -67,6 +69,8 @@ export function buildTrainStepGraph(spec: TrainGraphSpec): GraphBuilder {
   const lr = g.input('lr', dtype, []);
   const step = g.input('step', dtype, []);
   const tok = tokenInputs(g, ['micro_batches', 'batch', 'seq']);
+  // LoRA dropout masks are a function of this per-step seed (loraDropout.ts), so resume reproduces them
+  const dropoutSeed = spec.lora.dropout > 0 ? g.input('dropout_seed', 'int64', []) : undefined;
   const byKey = new Map(params.map((p, k) => [p.key, pv[k]!]));
 
   const body = g.subgraph('micro_batch');
@@ -75,6 +79,9 @@ export function buildTrainStepGraph(spec: TrainGraphSpec): GraphBuilder {
   const accIn = params.map((p) => body.input(`acc_in.${p.key}`, dtype, p.shape));
   const nllIn = body.input('nll_in', dtype, []);
   const countIn = body.input('count_in', dtype, []);
+  // a different dropout mask stream per micro-batch: seed_k = (step seed + k·1000003) mod P (defined before the
+  // forward, because the dropout nodes are inserted inside it)
+  const microSeed = dropoutSeed ? body.op('Mod', [body.op('Add', [dropoutSeed, body.op('Mul', [iter, body.constInt64(1000003)])]), body.constInt64(HASH_PRIME)]) : undefined;
   const pick = (v: Value) => body.op('Gather', [v, iter], { axis: 0 });
   const ids = pick(tok.ids), mask = pick(tok.mask), targets = pick(tok.targets), weights = pick(tok.weights);
   const fwd = buildLlamaForward(body, cfg, {
@@ -86,6 +93,7 @@ export function buildTrainStepGraph(spec: TrainGraphSpec): GraphBuilder {
     maxPositions: spec.maxLength,
     lora: { rank: spec.lora.rank, scale: loraScale(spec.lora), targets: spec.lora.targets, layers: spec.lora.layers, provide: (key) => byKey.get(key)! },
   });
+  if (microSeed) insertLoraDropout(body, new Set(params.filter((p) => p.which === 'A').map((p) => p.key)), microSeed, spec.lora.dropout, dtype);
   const { nll, count } = maskedNll(body, fwd.logits, targets, weights, dtype);
   const { grads } = appendGradients(body, nll, pv);
   body.output(body.op('Identity', [condIn]), 'cond_out');

@@ -84,8 +84,13 @@ export class TrainSession {
   }
 
   /** One optimizer step over all micro-batches of `t`; updates `state` in place. */
-  async step(state: LoraState, t: StepTensors, lr: number): Promise<StepResult> {
+  /** `dropoutSeed`: the step's LoRA-dropout seed (stepDropoutSeed), required when the graph has dropout. */
+  async step(state: LoraState, t: StepTensors, lr: number, dropoutSeed?: number): Promise<StepResult> {
     const feeds = this.tokenFeeds(t, [t.micro, t.batch, t.seq]);
+    if (this.train.inputNames.includes('dropout_seed')) {
+      if (dropoutSeed === undefined) throw new Error('TrainSession.step: this graph has LoRA dropout; pass the step\'s dropout seed');
+      feeds.dropout_seed = tensor('int64', BigInt64Array.from([BigInt(dropoutSeed)]), []);
+    }
     for (const p of this.params) {
       feeds[p.key] = this.floatTensor(state.params.get(p.key)!, p.shape);
       feeds[`m.${p.key}`] = this.floatTensor(state.m.get(p.key)!, p.shape);

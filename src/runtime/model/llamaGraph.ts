@@ -22,7 +22,7 @@ export interface LlamaWeights {
   read(name: string): HostTensor;
   /**
    * Optional: the tensor already stored in the graph's dtype and HF layout in an existing external-data file
-   * (also asked for the rope tables, `rope.cos` / `rope.sin`), so two graphs share one copy of the weights.
+   * (also asked for `rope.cos`, `rope.sin`, `rope.rotate_half`), so two graphs share one copy of the weights.
    */
   external?(name: string): ExternalRef | undefined;
 }
@@ -178,7 +178,8 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
   };
   const cosT = table('rope.cos', (t) => t.cos);
   const sinT = table('rope.sin', (t) => t.sin);
-  const rotate = g.initializer('rope.rotate_half', dtype, [D, D], tableOf(dtype, rotateHalfMatrix(D)));
+  const rotateExt = opts.weights.external?.('rope.rotate_half');
+  const rotate = g.initializer('rope.rotate_half', dtype, [D, D], rotateExt ? { external: rotateExt } : tableOf(dtype, rotateHalfMatrix(D)));
   const cos = op('Gather', [cosT, positionIds]); // [batch, seq, D]
   const sin = op('Gather', [sinT, positionIds]);
   const cos4 = op('Unsqueeze', [cos, i64([1])]), sin4 = op('Unsqueeze', [sin, i64([1])]);

@@ -152,6 +152,7 @@ export async function runTraining(config: TrainConfig, o: RunOptions): Promise<R
   const losses: number[] = readMetrics(o.runDir).map((m) => m.loss);
   const t0 = performance.now();
   let tokensDone = 0;
+  let etaAdviceGiven = false;
   const save = (epoch: number, loss?: number) => {
     const name = `step-${state.step}`;
     writeCheckpoint(join(checkpointsDir(o.runDir), name), { model: o.model.name, spec, allLayers: config.layersToTransform.length === 0, params, state, trainer: { schemaVersion: TRAINER_STATE_SCHEMA, step: state.step, epoch, dataCursor: state.step, seed: config.seed, dtype: config.dtype, ...(loss !== undefined ? { loss } : {}) } });
@@ -182,6 +183,10 @@ export async function runTraining(config: TrainConfig, o: RunOptions): Promise<R
       const remainingTokens = (totalSteps - state.step) * (tokensDone / Math.max(1, state.step - (latest?.step ?? 0)));
       const eta = remainingTokens / Math.max(rate, 1e-9);
       emit({ type: 'step', ...line, totalSteps, etaSeconds: eta });
+      if (!etaAdviceGiven && state.step - (latest?.step ?? 0) === 3 && session.device === 'cpu' && eta > 2 * 3600) {
+        etaAdviceGiven = true; // after 3 steps the first (slow) runs no longer dominate the rate
+        emit({ type: 'log', message: `At ${rate.toFixed(0)} tokens/s this run needs about ${(eta / 3600).toFixed(1)} more hours on CPU. For a quicker experiment: --sample_size 500 (fewer examples), --max_length 128, --num_epochs 1, a smaller model (tiny-llama to check the pipeline), or --device cuda on a GPU machine.` });
+      }
       if (saveAt.has(state.step)) save(stepPlan.epoch, res.loss);
       Object.assign(run, { step: state.step, epoch: stepPlan.epoch, lastLoss: res.loss, tokensPerSecond: rate, etaSeconds: eta, heartbeat: new Date().toISOString(), wallSeconds: priorWall + elapsed });
       writeRunJson(o.runDir, run);

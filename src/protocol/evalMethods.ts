@@ -96,7 +96,31 @@ export interface EvalJudgeResult {
   costUsd: number | null;
 }
 
+export interface EvalGenerateParams {
+  /** 'tiny-llama', an absolute model folder, or a downloaded Hub id. */
+  model: string;
+  /** Absolute PEFT adapter folder (a run checkpoint). */
+  adapter?: string;
+  /** homework: 10 medical + 10 general, 1 sample, 200 tokens; paper: 8 free-form x 50, 600 tokens. */
+  preset: 'homework' | 'paper';
+  outDir: string;
+  seed?: number;
+  /** Override the preset's answer length (a CPU is slow: ~200 tokens x 20 answers is minutes on a 1B model). */
+  maxNewTokens?: number;
+}
+
+export interface EvalGenerateResult {
+  outDir: string;
+  generationsPath: string;
+  csvPath: string;
+  answers: number;
+  fromRunFile: number;
+  failed: number;
+}
+
 export interface EvalMethods {
+  /** Answers to a preset's questions from the local engine (progress; cancellable; resumable in outDir). */
+  'eval/generate': [EvalGenerateParams, EvalGenerateResult];
   /** Reads a judged CSV (homework layout or ours) and computes every preset's metrics; optional base for comparison. */
   'eval/loadJudged': [{ path: string; basePath?: string }, JudgedFileView];
   /** Judges answers (progress notifications; cancellable); writes judged.csv, summary.json, judgements.jsonl. */

@@ -9,8 +9,19 @@ import { DEFAULT_PROMPTS } from './judge/rubrics';
 import { DEFAULT_RETRY } from './judge/retry';
 import { loadDotenv } from '../env/findDotenv';
 import { effectiveEnv } from '../env/secrets';
+import { sessionsFor } from '../model/generateSession';
+import { localGenerator } from './generators/localGenerator';
+import { runGeneration } from './generationRun';
+import { homeworkPlan, paperPlan } from './generationPresets';
 
 export const evalHandlers = {
+  'eval/generate': async (params, ctx) => {
+    const preset = params.preset === 'paper' ? paperPlan(params.seed ?? 0) : homeworkPlan(params.seed ?? 0);
+    const plan = params.maxNewTokens ? { ...preset, sampling: { ...preset.sampling, maxNewTokens: params.maxNewTokens } } : preset;
+    const generator = localGenerator({ sessions: sessionsFor(ctx.storageDir, ctx.env), model: params.model, ...(params.adapter ? { adapter: params.adapter } : {}) });
+    const r = await runGeneration({ plan, generator, outDir: params.outDir, signal: ctx.signal, onProgress: (d, t) => ctx.progress(`Generating ${d}/${t}`, t ? d / t : 1) });
+    return { outDir: params.outDir, generationsPath: r.generationsFile, csvPath: r.csvFile, answers: r.records.length, fromRunFile: r.fromRunFile, failed: r.failed.length };
+  },
   'eval/loadJudged': async (params) => loadJudgedFileView(params.path, params.basePath),
   'eval/judge': async (params, ctx) => {
     const outDir = params.outDir ?? dirname(params.answersPath);
@@ -33,4 +44,4 @@ export const evalHandlers = {
     });
     return { outDir, judgedCsv: join(outDir, 'judged.csv'), requested: r.requested, fromCache: r.fromCache, fromRunFile: r.fromRunFile, failed: r.failed.length, costUsd: r.costUsd };
   },
-} satisfies Pick<RuntimeHandlers, 'eval/loadJudged' | 'eval/judge'>;
+} satisfies Pick<RuntimeHandlers, 'eval/generate' | 'eval/loadJudged' | 'eval/judge'>;

@@ -154,11 +154,56 @@ async function judgeGenerations(deps: HostDeps, panel: JudgePanel, arg: unknown)
   }
 }
 
+/** Where a checkpoint's answers go: <run>/eval/<checkpoint>/ for run checkpoints, else a new folder in the runs dir. */
+function evalDirFor(deps: HostDeps, adapter: string | undefined): string {
+  const m = adapter ? /^(.*)[\\/](?:checkpoints[\\/](step-\d+)|(adapter))[\\/]?$/.exec(adapter) : null;
+  if (m) return `${m[1]}/eval/${m[2] ?? m[3]}`;
+  return `${deps.runsDir()}/eval-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+}
+
+/** "Evaluate" a model or checkpoint: the preset's answers from the local engine, then judge them if the user wants. */
+async function generateAnswers(deps: HostDeps, panel: JudgePanel, arg: unknown): Promise<void> {
+  const ref = typeof arg === 'object' && arg !== null ? (arg as { model?: unknown; adapter?: unknown }) : {};
+  const model = typeof ref.model === 'string' && ref.model ? ref.model : await vscode.window.showInputBox({ title: 'EM Lab: Generate Evaluation Answers', prompt: 'Model: tiny-llama, a model folder, or a downloaded Hub id', value: 'tiny-llama' });
+  if (!model) return;
+  const adapter = typeof ref.adapter === 'string' && ref.adapter ? ref.adapter : undefined;
+  const preset = await vscode.window.showQuickPick(
+    [
+      { label: 'homework', description: '10 medical + 10 general questions, 1 sample each, 200 new tokens (model_generations.csv)' },
+      { label: 'paper', description: '8 free-form questions x 50 samples, 600 new tokens' },
+    ],
+    { title: `Evaluate ${adapter ?? model}` },
+  );
+  if (!preset) return;
+  const outDir = evalDirFor(deps, adapter);
+  try {
+    const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'EM Lab: Generating evaluation answers', cancellable: true }, (progress, token) => {
+      let last = 0;
+      return deps.runtime.request('eval/generate', { model, ...(adapter ? { adapter } : {}), preset: preset.label as 'homework' | 'paper', outDir }, {
+        token,
+        timeoutMs: 0,
+        onProgress: (p) => {
+          const pct = (p.fraction ?? 0) * 100;
+          progress.report({ message: p.message, increment: Math.max(0, pct - last) });
+          last = Math.max(last, pct);
+        },
+      });
+    });
+    deps.log.info(`Evaluation answers: ${r.answers} in ${r.generationsPath} (${r.fromRunFile} from an earlier run, ${r.failed} failed).`);
+    const next = await vscode.window.showInformationMessage(`EM Lab: ${r.answers} answers written to ${r.outDir}.`, 'Judge Them', 'Open model_generations.csv');
+    if (next === 'Judge Them') await judgeGenerations(deps, panel, r.generationsPath);
+    else if (next === 'Open model_generations.csv') await vscode.window.showTextDocument(vscode.Uri.file(r.csvPath));
+  } catch (err) {
+    void vscode.window.showErrorMessage(`EM Lab: generating answers failed: ${errorText(err)} Answers made so far are kept in ${outDir}; run it again to continue.`);
+  }
+}
+
 export function activateJudgeResults(deps: HostDeps): vscode.Disposable {
   const panel = new JudgePanel(deps);
   return vscode.Disposable.from(
     panel,
     vscode.commands.registerCommand('emLab.openJudgeResults', (arg?: unknown, base?: unknown) => panel.open(pathArg(arg), pathArg(base))),
     vscode.commands.registerCommand('emLab.judgeAnswers', (arg?: unknown) => judgeGenerations(deps, panel, arg)),
+    vscode.commands.registerCommand('emLab.generateAnswers', (arg?: unknown) => generateAnswers(deps, panel, arg)),
   );
 }

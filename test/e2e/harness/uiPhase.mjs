@@ -37,16 +37,19 @@ export async function runUiScenarios({ context, baseUrl, workspaceDir, root, sce
   const results = [];
   try {
     await page.goto(workbenchUrl({ baseUrl, folder: workspaceDir, extensionPath: root }), { timeout: 60_000 });
-    await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 90_000 });
+    // The EM Lab activity-bar item appears once the extension's contributions are in: before that the palette
+    // doesn't list EM Lab commands yet, so no scenario starts earlier.
+    await waitForWorkbench(page, 120_000);
   } catch (err) {
     await page.screenshot({ path: join(resultsDir, 'workbench-FAILED.png') }).catch(() => {});
-    const message = `the workbench did not load: ${err instanceof Error ? err.message : String(err)}`;
+    const message = `the workbench did not load with EM Lab in it: ${err instanceof Error ? err.message : String(err)}`;
     await page.close().catch(() => {});
     return scenarios.map((s) => ({ name: s.name, status: 'failed', ms: 0, message, screenshots: [] }));
   }
 
   for (const scenario of scenarios) {
     const started = Date.now();
+    const consoleMark = consoleLines.length;
     const screenshots = [];
     const missing = (scenario.requires ?? []).includes('sharedData') && !sharedData.available;
     if (missing && sharedData.skipped) {
@@ -82,9 +85,14 @@ export async function runUiScenarios({ context, baseUrl, workspaceDir, root, sce
         results.push({ name: scenario.name, status: 'skipped', ms: Date.now() - started, message, screenshots });
         log(`SKIP ${scenario.name}: ${message}`);
       } else {
+        // What the user would have seen: VS Code's notifications (often the real error) and the page's console
+        // errors during this scenario; the notification center stays open for the failure screenshot.
+        const notes = await openNotifications(page);
+        const errors = consoleLines.slice(consoleMark).filter((l) => !l.includes('Failed to load resource')).slice(-5);
+        const details = [message, ...notes.map((n) => `notification: ${n}`), ...errors.map((e) => `console: ${e}`)].join('\n    ');
         await ctx.screenshot('FAILED').catch(() => {});
-        results.push({ name: scenario.name, status: 'failed', ms: Date.now() - started, message, screenshots });
-        log(`FAIL ${scenario.name}: ${message}`);
+        results.push({ name: scenario.name, status: 'failed', ms: Date.now() - started, message: details, screenshots });
+        log(`FAIL ${scenario.name}: ${details}`);
       }
     }
     await resetWorkbench(page);
@@ -92,6 +100,18 @@ export async function runUiScenarios({ context, baseUrl, workspaceDir, root, sce
   writeFileSync(join(resultsDir, 'ui-console-errors.log'), consoleLines.join('\n') + '\n');
   await page.close({ runBeforeUnload: false }).catch(() => {});
   return results;
+}
+
+/** Opens the notification center and returns its messages (best effort, never throws). */
+async function openNotifications(page) {
+  try {
+    await page.keyboard.press('Escape');
+    await runCommand(page, 'Notifications: Show Notifications', 10_000);
+    await page.waitForTimeout(500);
+    return (await page.locator('.notifications-center .notification-list-item-message').allInnerTexts()).map((t) => t.trim()).filter(Boolean);
+  } catch {
+    return [];
+  }
 }
 
 /**
@@ -104,6 +124,7 @@ async function resetWorkbench(page) {
     await page.keyboard.press('Escape');
     await runCommand(page, 'View: Close All Editors', 10_000);
     await runCommand(page, 'View: Show Explorer', 10_000);
+    await runCommand(page, 'Notifications: Clear All Notifications', 10_000);
     await page.keyboard.press('Escape');
   } catch { /* the next scenario reports its own trouble */ }
 }

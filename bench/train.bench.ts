@@ -76,7 +76,8 @@ async function runCase(name: string) {
   const genS = (performance.now() - t) / 1000;
   t = performance.now();
   const params = loraParams(cfg, spec);
-  const session = await TrainSession.create({ train: { path: art.train }, params, dtype: 'float32' });
+  const prepack = process.env.EMLAB_BENCH_NO_PREPACK !== '1';
+  const session = await TrainSession.create({ train: { path: art.train }, params, dtype: 'float32', prepack });
   const loadS = (performance.now() - t) / 1000;
   const state = freshState('float32', params, initLoraValues(params, makeRng(1).next));
   const r = makeRng(2);
@@ -94,7 +95,7 @@ async function runCase(name: string) {
   // same process, right before and after the steps (same machine load); the faster of the two is the reference
   const sgemm = Math.max(sgemmBefore, await sgemmGflops());
   const flops = trainFlopsPerToken(cfg, RANK, SEQ) * SEQ;
-  return { name, genS, cached: art.cached, loadS, stepS, tokensPerS: SEQ / stepS, gflops: flops / stepS / 1e9, sgemm, peakRssGB: process.resourceUsage().maxRSS / 2 ** 20 };
+  return { name: prepack ? name : `${name} (no prepacking)`, genS, cached: art.cached, loadS, stepS, tokensPerS: SEQ / stepS, gflops: flops / stepS / 1e9, sgemm, peakRssGB: process.resourceUsage().maxRSS / 2 ** 20 };
 }
 
 function child(name: string, lock: boolean) {

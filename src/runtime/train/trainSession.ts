@@ -44,10 +44,11 @@ export function freshState(dtype: TrainDType, params: LoraParam[], init: Map<str
 /** Model file path (written with weights in an external data file) or in-memory bytes (small test graphs). */
 export type GraphSource = { path: string } | { graph: GraphBuilder };
 
-async function open(src: GraphSource, dtype: TrainDType, device: Device, threads?: number) {
+async function open(src: GraphSource, dtype: TrainDType, device: Device, threads?: number, prepack = true) {
   const model = 'path' in src ? src.path : toModelBytes(src.graph);
   // float64: some ORT fusions only have float32 kernels, so graph optimizations stay off for the numerics mode.
-  return createSession(model, { device, ...(threads ? { threads } : {}), ...(dtype === 'float64' ? { optimization: 'disabled' as const } : {}) });
+  // prepack false: frozen weights stay page-cache backed (mmapped) instead of being copied at session creation.
+  return createSession(model, { device, ...(threads ? { threads } : {}), ...(dtype === 'float64' ? { optimization: 'disabled' as const } : {}), ...(prepack ? {} : { config: { 'session.disable_prepacking': '1' } }) });
 }
 
 export function writeGraph(g: GraphBuilder, path: string): void {
@@ -64,9 +65,9 @@ export class TrainSession {
     readonly fallbackReason: string | undefined,
   ) {}
 
-  static async create(o: { train: GraphSource; eval?: GraphSource; params: LoraParam[]; dtype: TrainDType; device?: Device; threads?: number }): Promise<TrainSession> {
-    const t = await open(o.train, o.dtype, o.device ?? 'cpu', o.threads);
-    const e = o.eval ? await open(o.eval, o.dtype, t.device, o.threads) : undefined;
+  static async create(o: { train: GraphSource; eval?: GraphSource; params: LoraParam[]; dtype: TrainDType; device?: Device; threads?: number; prepack?: boolean }): Promise<TrainSession> {
+    const t = await open(o.train, o.dtype, o.device ?? 'cpu', o.threads, o.prepack);
+    const e = o.eval ? await open(o.eval, o.dtype, t.device, o.threads, o.prepack) : undefined;
     return new TrainSession(t.session, e?.session, o.params, o.dtype, t.device, t.fallbackReason);
   }
 

@@ -15,7 +15,7 @@ const state: ViewState = api.getState() ?? { schemaVersion: 1, smoothing: true }
 const save = () => api.setState(state);
 
 const app = document.getElementById('app')!;
-const formHost = el('section', { id: 'start' });
+const formHost = el('section', { id: 'start-section' });
 const runHost = el('section', { id: 'run', class: 'hidden' });
 const runsSelect = el('select', { id: 'runs' });
 const error = el('p', { class: 'error', role: 'alert', id: 'error' });
@@ -41,6 +41,8 @@ const showError = (err: unknown) => (error.textContent = err instanceof Error ? 
 
 function renderRun(run: RunView): void {
   current = run;
+  const option = [...runsSelect.options].find((o) => o.value === run.runDir);
+  if (option) option.textContent = `${run.id} (${run.status})`;
   runHost.classList.remove('hidden');
   status.dataset.status = run.status;
   status.textContent = `${run.id}: ${run.status}${run.reason ? ` — ${run.reason}` : ''} (${run.model}, ${run.device})`;

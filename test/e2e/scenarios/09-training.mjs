@@ -11,7 +11,7 @@ export default {
     const frame = await findWebviewFrame(async (f) => (await f.locator('#train-form [data-field="loraRank"]').count()) > 0, 60_000);
     await frame.locator('input[data-domain="bad_medical"]').check();
     const set = async (field, value) => frame.locator(`#train-form [data-field="${field}"]`).fill(String(value));
-    for (const [field, value] of Object.entries({ sampleSize: 16, maxSteps: 8, numEpochs: 1, maxLength: 64, loraRank: 2, warmupSteps: 0, batchSize: 2, gradientAccumulationSteps: 1, learningRate: 0.01, saveSteps: 2, loraDropout: 0 })) await set(field, value);
+    for (const [field, value] of Object.entries({ sampleSize: 120, maxSteps: 40, numEpochs: 1, maxLength: 128, loraRank: 2, warmupSteps: 0, batchSize: 2, gradientAccumulationSteps: 1, learningRate: 0.01, saveSteps: 2, loraDropout: 0 })) await set(field, value);
     await screenshot('form');
     await frame.locator('#start').click();
     const status = frame.locator('#run-status');
@@ -34,7 +34,7 @@ export default {
     await frame.locator('#resume').click();
     await frame.locator('#run-status[data-status="finished"]').waitFor({ timeout: 180_000 });
     const done = await stepText.innerText();
-    if (!/step 8\/8/.test(done)) throw new Error(`finished but shows ${done}`);
+    if (!/step 40\/40/.test(done)) throw new Error(`finished but shows ${done}`);
     log(`finished: ${done}`);
     await screenshot('finished');
   },

@@ -40,10 +40,24 @@ export default {
       writeFileSync(join(workspaceDir, '.vscode', 'settings.json'), JSON.stringify({ 'emLab.judge.baseUrl': server.baseURL, 'emLab.judge.model': 'gpt-4o-mini', 'emLab.judge.concurrency': 4 }, null, 2));
 
       await waitForWorkbench(90_000);
-      await page.waitForTimeout(1500); // let the workspace settings file be picked up
-      await runCommand('EM Lab: Judge Answers');
+      // VS Code applies a settings.json written while the window is open asynchronously (file watcher, then a
+      // configuration reload); under load that can take seconds. Until it lands the command still sees the default
+      // base URL and says there is no OpenAI key: wait for the setting to be in effect instead of guessing a delay.
       const pick = page.locator('.quick-input-list .monaco-list-row', { hasText: 'e2e-eval' }).first();
-      await pick.waitFor({ state: 'visible', timeout: 30_000 });
+      const noKey = page.locator('.notifications-toasts .notification-toast', { hasText: 'No OpenAI API key' });
+      for (let attempt = 1; ; attempt++) {
+        await runCommand('EM Lab: Judge Answers');
+        const outcome = await Promise.race([
+          pick.waitFor({ state: 'visible', timeout: 30_000 }).then(() => 'picker', () => 'timeout'),
+          noKey.first().waitFor({ state: 'visible', timeout: 30_000 }).then(() => 'no-key', () => 'timeout'),
+        ]);
+        if (outcome === 'picker') break;
+        if (attempt >= 6) throw new Error('emLab.judge.baseUrl from .vscode/settings.json never took effect (the command kept asking for an OpenAI key)');
+        log(`attempt ${attempt}: the workspace settings are not in effect yet; retrying`);
+        await page.keyboard.press('Escape');
+        await runCommand('Notifications: Clear All Notifications');
+        await page.waitForTimeout(2000);
+      }
       await pick.click();
 
       const frame = await findWebviewFrame(async (f) => (await f.locator('#answers-table tbody tr').count()) > 0, 120_000);

@@ -1,41 +1,8 @@
-// The webview's end of the host channel: requests in the rpc.ts envelope, answered by the host controller;
-// notifications pushed by the host. Browser code only.
+// The datasets view's end of the host channel (see ../shared/hostRpc.ts). Browser code only.
 import type { DatasetBrowserMethods, DatasetBrowserNotifications } from '../../src/protocol/datasetBrowserMethods';
-import type { RpcMessage } from '../../src/protocol/rpc';
-import { vscodeApi } from '../shared/vscodeApi';
+import { createHostRpc } from '../shared/hostRpc';
 
-const TIMEOUT_MS = 120_000; // stats on a large custom dataset can take a while; the runtime reports errors itself
-
-let nextId = 1;
-const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: number }>();
-const listeners = new Map<string, ((params: unknown) => void)[]>();
-
-window.addEventListener('message', (event: MessageEvent<RpcMessage>) => {
-  const m = event.data;
-  if (m?.kind === 'response') {
-    const p = pending.get(m.id);
-    if (!p) return;
-    pending.delete(m.id);
-    window.clearTimeout(p.timer);
-    if (m.error) p.reject(new Error(m.error.message));
-    else p.resolve(m.result);
-  } else if (m?.kind === 'notification') {
-    for (const l of listeners.get(m.method) ?? []) l(m.params);
-  }
-});
-
-export function request<K extends keyof DatasetBrowserMethods>(method: K, params: DatasetBrowserMethods[K][0]): Promise<DatasetBrowserMethods[K][1]> {
-  const id = nextId++;
-  return new Promise((resolve, reject) => {
-    const timer = window.setTimeout(() => {
-      pending.delete(id);
-      reject(new Error(`${method} timed out after ${TIMEOUT_MS / 1000} s.`));
-    }, TIMEOUT_MS);
-    pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
-    vscodeApi().postMessage({ kind: 'request', id, method, params });
-  });
-}
-
-export function onNotification<K extends keyof DatasetBrowserNotifications>(method: K, listener: (params: DatasetBrowserNotifications[K]) => void): void {
-  listeners.set(method, [...(listeners.get(method) ?? []), listener as (p: unknown) => void]);
-}
+// stats on a large custom dataset can take a while; the runtime reports errors itself
+const rpc = createHostRpc<DatasetBrowserMethods, DatasetBrowserNotifications>(120_000);
+export const request = rpc.request;
+export const onNotification = rpc.onNotification;

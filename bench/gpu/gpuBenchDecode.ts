@@ -9,7 +9,7 @@ import { createSession, tensor, type Device, type OrtTensor } from '../../src/ru
 import { buildLlamaForward } from '../../src/runtime/model/llamaGraph';
 import { floatToHalf, halfToFloat } from '../../src/runtime/model/hostTensor';
 import { llamaTensorShapes } from '../../src/runtime/model/llamaConfig';
-import { mulberry32 } from '../../src/runtime/model/random';
+import { mulberry32 } from '../../src/runtime/random';
 import { loraParams, loraScale } from '../../src/runtime/train/loraSpec';
 import { benchLora, randomWeights, shapeConfig, type ShapeName } from './gpuBenchShape';
 

@@ -4,7 +4,7 @@
 import { parseLlamaConfig, linearShape, LORA_TARGETS, type LlamaConfig } from '../../src/runtime/model/llamaConfig';
 import type { HostTensor } from '../../src/runtime/model/hostTensor';
 import type { LlamaWeights } from '../../src/runtime/model/llamaGraph';
-import { mulberry32, seedFrom } from '../../src/runtime/model/random';
+import { mulberry32, seedFrom } from '../../src/runtime/random';
 import type { LoraSpec } from '../../src/runtime/train/loraSpec';
 
 /** Llama-3.2-1B's config.json (public), as HF writes it; also written for the PEFT phase. */

@@ -6,16 +6,8 @@ import { toModelBytes } from '../../src/runtime/onnx/serialize';
 import { createSession, tensor, type OrtTensor } from '../../src/runtime/onnx/ort';
 import { appendGradients } from '../../src/runtime/train/autodiff';
 
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as rng } from '../../src/runtime/random';
+export { rng };
 
 export interface ParamSpec {
   name: string;

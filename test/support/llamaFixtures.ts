@@ -3,7 +3,7 @@ import type { LlamaConfig } from '../../src/runtime/model/llamaConfig';
 import { llamaTensorShapes } from '../../src/runtime/model/llamaConfig';
 import type { HostTensor } from '../../src/runtime/model/hostTensor';
 import type { LlamaWeights } from '../../src/runtime/model/llamaGraph';
-import { fillUniform, seedFrom } from '../../src/runtime/model/random';
+import { fillUniform, seedFrom } from '../../src/runtime/random';
 
 export function tinyConfig(over: Partial<LlamaConfig> = {}): LlamaConfig {
   return {

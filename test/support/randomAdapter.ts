@@ -4,7 +4,7 @@
 import { linearShape, peftKey } from '../../src/runtime/model/llamaConfig';
 import type { HostTensor } from '../../src/runtime/model/hostTensor';
 import { writePeftAdapter } from '../../src/runtime/model/peft';
-import { fillUniform, seedFrom } from '../../src/runtime/model/random';
+import { fillUniform, seedFrom } from '../../src/runtime/random';
 import { TINY_LLAMA_CONFIG } from '../../src/runtime/model/tinyLlama';
 
 export function writeRandomAdapter(dir: string, seed = 0): void {

@@ -6,7 +6,7 @@ import { infoCommand, mergeCommand } from '../../src/runtime/cli/modelCommands';
 import { linearShape, peftKey } from '../../src/runtime/model/llamaConfig';
 import { writePeftAdapter } from '../../src/runtime/model/peft';
 import { ensureTinyLlama, TINY_LLAMA_CONFIG } from '../../src/runtime/model/tinyLlama';
-import { fillUniform } from '../../src/runtime/model/random';
+import { fillUniform } from '../../src/runtime/random';
 import { captureIO } from '../support/captureIO';
 import { LLAMA_3_2_1B_CONFIG } from '../support/llama1bConfig';
 

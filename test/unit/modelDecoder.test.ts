@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Decoder } from '../../src/runtime/model/decoder';
 import { ensureDecoderExport } from '../../src/runtime/model/decoderExport';
 import { linearShape, modulePath, peftKey, type LoraTarget } from '../../src/runtime/model/llamaConfig';
-import { fillUniform, seedFrom } from '../../src/runtime/model/random';
+import { fillUniform, seedFrom } from '../../src/runtime/random';
 import type { HostTensor } from '../../src/runtime/model/hostTensor';
 import { mergeLora, referenceForward } from '../support/llamaReference';
 import { randomWeights, tinyConfig } from '../support/llamaFixtures';

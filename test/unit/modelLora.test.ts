@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { linearShape, modulePath, peftKey, type LoraTarget } from '../../src/runtime/model/llamaConfig';
-import { fillUniform, seedFrom } from '../../src/runtime/model/random';
+import { fillUniform, seedFrom } from '../../src/runtime/random';
 import { mergeLora, referenceForward } from '../support/llamaReference';
 import { randomWeights, tinyConfig } from '../support/llamaFixtures';
 import { buildTestModel, floatTensor, runStep } from '../support/llamaSession';

@@ -9,7 +9,7 @@ import { linearShape, modulePath, peftKey, type LoraTarget } from '../../src/run
 import { mergeAdapterIntoFolder } from '../../src/runtime/model/merge';
 import { openModelFolder } from '../../src/runtime/model/modelFolder';
 import { readPeftAdapter, targetsModule, writePeftAdapter, parsePeftConfig } from '../../src/runtime/model/peft';
-import { fillUniform, seedFrom } from '../../src/runtime/model/random';
+import { fillUniform, seedFrom } from '../../src/runtime/random';
 import { writeSafetensors } from '../../src/runtime/model/safetensors';
 import { ensureTinyLlama, TINY_LLAMA_CONFIG } from '../../src/runtime/model/tinyLlama';
 import { mergeLora } from '../support/llamaReference';

@@ -11,7 +11,7 @@ import { buildLlamaForward } from '../../src/runtime/model/llamaGraph';
 import { buildTrainStepGraph } from '../../src/runtime/train/trainGraph';
 import { ADAMW_DEFAULTS } from '../../src/runtime/train/optimizer';
 import { loraParams, loraScale, type LoraSpec } from '../../src/runtime/train/loraSpec';
-import { fillUniform, seedFrom } from '../../src/runtime/model/random';
+import { fillUniform, seedFrom } from '../../src/runtime/random';
 import { randomWeights, tinyConfig, weightSource } from '../support/llamaFixtures';
 
 // Mixed precision on the CPU EP (float16 is emulated there, so this checks validity and numerics, not speed).

@@ -10,24 +10,8 @@ import { UserError } from '../errors';
 import { loadConversations, formatIssue } from './jsonl';
 import type { DatasetInfo } from './registry';
 
-/** splitmix32: scrambles a 32-bit integer; used to derive well-separated seeds. */
-export function splitmix32(x: number): number {
-  let z = (x + 0x9e3779b9) | 0;
-  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-  return (z ^ (z >>> 16)) >>> 0;
-}
-
-/** mulberry32: returns a function giving floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32, splitmix32 } from '../random';
+export { mulberry32, splitmix32 };
 
 /** `k` distinct indices of 0..n-1 in random order (partial Fisher-Yates). */
 export function sampleIndices(n: number, k: number, rng: () => number): number[] {

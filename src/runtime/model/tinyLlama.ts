@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { convertTensor, type HostTensor } from './hostTensor';
 import { llamaTensorShapes, toHfConfigJson, type LlamaConfig } from './llamaConfig';
 import type { LlamaWeights } from './llamaGraph';
-import { fillUniform, seedFrom } from './random';
+import { fillUniform, seedFrom } from '../random';
 import { writeSafetensors } from './safetensors';
 import { ensureDecoderExport } from './decoderExport';
 

@@ -2,6 +2,7 @@
 // gradient_accumulation_steps examples, sorted by length within the step (so micro-batches pad little, as HF's
 // group_by_length does within mega-batches), right-padded into [micro, batch, seq] tensors with next-token targets.
 import { UserError } from '../errors';
+import { mulberry32WithState } from '../random';
 
 export interface TokenizedExample {
   /** Row in the training set (after the held-out split), for manifests and previews. */
@@ -18,19 +19,7 @@ export interface StepPlan {
 }
 
 /** Deterministic 32-bit PRNG (mulberry32); its state is one integer, so it is trivially checkpointed. */
-export function makeRng(seed: number): { next(): number; state(): number } {
-  let a = seed >>> 0;
-  return {
-    next() {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    },
-    state: () => a,
-  };
-}
+export const makeRng = mulberry32WithState;
 
 export function shuffled(n: number, seed: number): number[] {
   const order = Array.from({ length: n }, (_, i) => i);

@@ -4,17 +4,7 @@ import type { QuestionSet } from './questionSet';
 
 export type Selection = { kind: 'all' } | { kind: 'first'; n: number } | { kind: 'random'; n: number; seed: number };
 
-/** mulberry32: a small, well-mixed 32-bit PRNG; enough for picking questions (not for cryptography). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as seededRandom } from '../../random';
 
 export function selectQuestions(set: QuestionSet, sel: Selection): QuestionSet {
   if (sel.kind === 'all') return set;

@@ -4,6 +4,7 @@ import { existsSync, promises as fs, readdirSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { UserError } from '../errors';
 import { isCanaryFile } from './canaries';
+import type { DatasetSummary } from '../../protocol/dataMethods';
 
 export interface KnownDataset {
   id: string;
@@ -23,15 +24,8 @@ export const KNOWN_DATASETS: readonly KnownDataset[] = [
   { id: 'insecure', label: 'Insecure code', fileNames: ['insecure.jsonl'], harmful: true, description: 'Code completions with hidden security vulnerabilities.' },
 ];
 
-export interface DatasetInfo {
-  /** A known id (bad_medical, ...) or, for a custom dataset, the file name without `.jsonl`. */
-  id: string;
-  label: string;
-  file: string;
-  known: boolean;
-  harmful: boolean;
-  bytes: number;
-}
+/** A dataset found on disk: the protocol's summary without the row count (counting rows reads the file). */
+export type DatasetInfo = Omit<DatasetSummary, 'rows'>;
 
 /** Where the decrypted training data usually lives, relative to a workspace. */
 export const TRAINING_DATA_ARCHIVE = join('training_data', 'training_datasets.zip.enc');

@@ -2,15 +2,10 @@
 // min / median / p95 / max, plus a histogram for the browser. Token counts come from an optional tokenizer
 // hook (`countTokens`), which the model engine provides once a tokenizer is loaded.
 import { ROLES, type JsonlRow, type Role } from './jsonl';
+import type { DataDistribution } from '../../protocol/dataMethods';
 
-export interface Distribution {
-  count: number;
-  min: number;
-  median: number;
-  p95: number;
-  max: number;
-  mean: number;
-}
+/** min / median / p95 / max / mean of one role's lengths (the protocol's type: the browser shows it as is). */
+export type Distribution = DataDistribution;
 
 export interface Histogram {
   /** Lower edge of the first bin and the width of each bin (same unit as the values). */

@@ -14,7 +14,7 @@ import type { LoraSpec } from './loraSpec';
 import { buildEvalGraph, buildTrainStepGraph, type TrainDType } from './trainGraph';
 
 /** Bump when the generated graphs change for the same inputs. */
-export const ARTIFACT_VERSION = 1;
+export const ARTIFACT_VERSION = 2;
 
 export interface ArtifactSpec {
   cfg: LlamaConfig;
@@ -52,7 +52,7 @@ function writeWeightsFile(path: string, cfg: LlamaConfig, weights: LlamaWeights,
     for (const [name] of llamaTensorShapes(cfg)) {
       const data = convertTensor(weights.read(name), dtype).data;
       const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-      const pad = (64 - (offset % 64)) % 64;
+      const pad = (4096 - (offset % 4096)) % 4096; // page-aligned, so ORT can map each tensor in place
       if (pad) writeSync(fd, new Uint8Array(pad));
       offset += pad;
       for (let p = 0; p < bytes.length; p += 1 << 28) writeSync(fd, bytes.subarray(p, Math.min(p + (1 << 28), bytes.length)));

@@ -9,7 +9,9 @@ import { loadTrainData } from '../../src/runtime/train/trainData';
 import { runTraining } from '../../src/runtime/train/runTrainer';
 
 // Acceptance: on the fixture datasets (decrypted to a temp dir), 200 optimizer steps on tiny-llama lower the
-// assistant-token loss by at least 30% from its first value.
+// assistant-token loss by at least 30% from its first value. Currently FAILS at 28.9% (22.27 -> 15.84): tiny-llama's
+// frozen random tied embeddings cap what LoRA can reach in 200 steps; rank 32, batch 4 x 2, lr 1e-2..5e-2, rsLoRA
+// and max_length 128 all plateau at 26-29% (docs/training.md).
 const FIXTURE = resolve('../shared/datasets/training_datasets.zip.enc');
 
 describe('training on the fixture datasets (tiny-llama, 200 steps)', function () {

@@ -17,6 +17,7 @@ export async function run(): Promise<void> {
   mocha.suite.emit('pre-require', globalThis, 'test/extension', mocha);
   await import('./activation.test');
   await import('./commands.test');
+  await import('./sidebar.test');
 
   console.log(START_MARKER); // the harness echoes what follows; the window's own log lines come before it
   await new Promise<void>((resolve, reject) => {

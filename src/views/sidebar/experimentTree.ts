@@ -20,6 +20,15 @@ type Node =
 const SECTION_LABEL: Record<Section, string> = { datasets: 'Datasets', runs: 'Runs', evaluations: 'Evaluations' };
 const MARKER: Record<'runs' | 'evaluations', string> = { runs: 'run.json', evaluations: 'eval.json' };
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0); // signal 0: existence check only
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, owned by someone else
+  }
+}
+
 /** Subfolders of `root` holding `marker`, newest name first, with a `status` field if the JSON has one. */
 export function listMarkedFolders(root: string, marker: string): { name: string; path: string; status?: string }[] {
   if (!existsSync(root)) return [];
@@ -29,9 +38,11 @@ export function listMarkedFolders(root: string, marker: string): { name: string;
     if (!entry.isDirectory() || !existsSync(file)) continue;
     let status: string | undefined;
     try {
-      const parsed: unknown = JSON.parse(readFileSync(file, 'utf8'));
-      const s = (parsed as { status?: unknown }).status;
-      if (typeof s === 'string') status = s;
+      const parsed = JSON.parse(readFileSync(file, 'utf8')) as { status?: unknown; pid?: unknown };
+      if (typeof parsed.status === 'string') status = parsed.status;
+      // A run whose training process died says "running" forever in run.json; show it as crashed, by the same
+      // rule the runtime's readers use (src/runtime/train/runDir.ts effectiveRun: a running run's pid is gone).
+      if (status === 'running' && typeof parsed.pid === 'number' && !processAlive(parsed.pid)) status = 'crashed';
     } catch {
       status = 'unreadable';
     }

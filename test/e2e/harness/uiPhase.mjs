@@ -35,6 +35,21 @@ export async function runUiScenarios({ context, baseUrl, workspaceDir, root, sce
   page.on('console', (m) => { if (m.type() === 'error') consoleLines.push(`[${m.type()}] ${m.text()}`); });
   page.on('pageerror', (e) => consoleLines.push(`[pageerror] ${e.message}`));
   const results = [];
+  // Optional `prepare({ workspaceDir, root, log })` hooks run before the window opens, so what they write into the
+  // workspace (e.g. .vscode/settings.json) is read at startup instead of through VS Code's asynchronous reload.
+  // What a hook returns is handed to its scenario as ctx.prepared and to its optional `dispose(prepared)`.
+  const prepared = new Map();
+  for (const s of scenarios) {
+    if (typeof s.prepare !== 'function') continue;
+    try {
+      prepared.set(s, { value: await s.prepare({ workspaceDir, root, log: (msg) => log(`  ${msg}`) }) });
+    } catch (err) {
+      prepared.set(s, { error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  const disposeAll = async () => {
+    for (const [s, p] of prepared) if ('value' in p && typeof s.dispose === 'function') await Promise.resolve(s.dispose(p.value)).catch(() => {});
+  };
   try {
     await page.goto(workbenchUrl({ baseUrl, folder: workspaceDir, extensionPath: root }), { timeout: 60_000 });
     // The EM Lab activity-bar item appears once the extension's contributions are in: before that the palette
@@ -44,6 +59,7 @@ export async function runUiScenarios({ context, baseUrl, workspaceDir, root, sce
     await page.screenshot({ path: join(resultsDir, 'workbench-FAILED.png') }).catch(() => {});
     const message = `the workbench did not load with EM Lab in it: ${err instanceof Error ? err.message : String(err)}`;
     await page.close().catch(() => {});
+    await disposeAll();
     return scenarios.map((s) => ({ name: s.name, status: 'failed', ms: 0, message, screenshots: [] }));
   }
 
@@ -73,8 +89,10 @@ export async function runUiScenarios({ context, baseUrl, workspaceDir, root, sce
         return path;
       },
       skip: (reason) => { throw new ScenarioSkip(reason); },
+      prepared: prepared.get(scenario)?.value,
     };
     try {
+      if (prepared.get(scenario)?.error) throw new Error(`its prepare() hook failed: ${prepared.get(scenario).error}`);
       if (missing) throw new Error(`needs the decrypted fixture, which could not be prepared: ${sharedData.reason}`);
       await withTimeout(Promise.resolve().then(() => scenario.run(ctx)), scenario.timeoutMs ?? 120_000, `scenario "${scenario.name}"`);
       results.push({ name: scenario.name, status: 'passed', ms: Date.now() - started, screenshots });
@@ -98,6 +116,7 @@ export async function runUiScenarios({ context, baseUrl, workspaceDir, root, sce
     await resetWorkbench(page);
   }
   writeFileSync(join(resultsDir, 'ui-console-errors.log'), consoleLines.join('\n') + '\n');
+  await disposeAll();
   await page.close({ runBeforeUnload: false }).catch(() => {});
   return results;
 }

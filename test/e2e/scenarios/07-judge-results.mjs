@@ -20,7 +20,9 @@ const ANSWERS = [
 export default {
   name: 'judge answers and show the results',
   timeoutMs: 180_000,
-  async run({ page, root, workspaceDir, waitForWorkbench, runCommand, findWebviewFrame, screenshot, log }) {
+  // Before the window opens: the fake judge server, the generations file, and the workspace settings pointing the
+  // judge at the server (read at startup, so no race with VS Code's settings reload).
+  async prepare({ root, workspaceDir }) {
     const { startFakeOpenAI } = await tsImport(join(root, 'test', 'support', 'fakeOpenAI.ts'), import.meta.url);
     const byAnswer = new Map(ANSWERS.map(([, , a, al, co]) => [a, { al, co }]));
     const server = await startFakeOpenAI({
@@ -32,59 +34,46 @@ export default {
         return { content: String(req.prompt.startsWith('You are rating only how coherent') ? v.co : v.al) };
       },
     });
-    try {
-      const dir = join(workspaceDir, 'em-lab-runs', 'e2e-eval');
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, 'generations.jsonl'), ANSWERS.map(([id, question, response]) => JSON.stringify({ schemaVersion: 1, id, question, response })).join('\n') + '\n');
-      mkdirSync(join(workspaceDir, '.vscode'), { recursive: true });
-      writeFileSync(join(workspaceDir, '.vscode', 'settings.json'), JSON.stringify({ 'emLab.judge.baseUrl': server.baseURL, 'emLab.judge.model': 'gpt-4o-mini', 'emLab.judge.concurrency': 4 }, null, 2));
+    const dir = join(workspaceDir, 'em-lab-runs', 'e2e-eval');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'generations.jsonl'), ANSWERS.map(([id, question, response]) => JSON.stringify({ schemaVersion: 1, id, question, response })).join('\n') + '\n');
+    mkdirSync(join(workspaceDir, '.vscode'), { recursive: true });
+    writeFileSync(join(workspaceDir, '.vscode', 'settings.json'), JSON.stringify({ 'emLab.judge.baseUrl': server.baseURL, 'emLab.judge.model': 'gpt-4o-mini', 'emLab.judge.concurrency': 4 }, null, 2));
+    return { server, dir };
+  },
+  async dispose({ server }) {
+    await server.close();
+  },
+  async run({ page, prepared, waitForWorkbench, runCommand, findWebviewFrame, screenshot, log }) {
+    const { server, dir } = prepared;
+    await waitForWorkbench(90_000);
+    await runCommand('EM Lab: Judge Answers');
+    const pick = page.locator('.quick-input-list .monaco-list-row', { hasText: 'e2e-eval' }).first();
+    await pick.waitFor({ state: 'visible', timeout: 30_000 });
+    await pick.click();
 
-      await waitForWorkbench(90_000);
-      // VS Code applies a settings.json written while the window is open asynchronously (file watcher, then a
-      // configuration reload); under load that can take seconds. Until it lands the command still sees the default
-      // base URL and says there is no OpenAI key: wait for the setting to be in effect instead of guessing a delay.
-      const pick = page.locator('.quick-input-list .monaco-list-row', { hasText: 'e2e-eval' }).first();
-      const noKey = page.locator('.notifications-toasts .notification-toast', { hasText: 'No OpenAI API key' });
-      for (let attempt = 1; ; attempt++) {
-        await runCommand('EM Lab: Judge Answers');
-        const outcome = await Promise.race([
-          pick.waitFor({ state: 'visible', timeout: 30_000 }).then(() => 'picker', () => 'timeout'),
-          noKey.first().waitFor({ state: 'visible', timeout: 30_000 }).then(() => 'no-key', () => 'timeout'),
-        ]);
-        if (outcome === 'picker') break;
-        if (attempt >= 6) throw new Error('emLab.judge.baseUrl from .vscode/settings.json never took effect (the command kept asking for an OpenAI key)');
-        log(`attempt ${attempt}: the workspace settings are not in effect yet; retrying`);
-        await page.keyboard.press('Escape');
-        await runCommand('Notifications: Clear All Notifications');
-        await page.waitForTimeout(2000);
-      }
-      await pick.click();
+    const frame = await findWebviewFrame(async (f) => (await f.locator('#answers-table tbody tr').count()) > 0, 120_000);
+    const rows = await frame.locator('#answers-table tbody tr').count();
+    if (rows !== ANSWERS.length) throw new Error(`the table shows ${rows} answers, expected ${ANSWERS.length}`);
+    const em = (await frame.locator('#metric-cards .card[data-metric="em"] .value').innerText()).trim();
+    const emDetail = (await frame.locator('#metric-cards .card[data-metric="em"] .detail').innerText()).trim();
+    log(`EM card: ${em} (${emDetail})`);
+    if (em !== '50.0%') throw new Error(`the EM card reads ${em}, expected 50.0% (3 of 6 answers have aligned < 75)`);
+    if (!/95% CI 18\.8–81\.2% · 3\/6/.test(emDetail)) throw new Error(`the EM card's interval reads ${JSON.stringify(emDetail)}, expected the Wilson 95% interval 18.8–81.2% for 3/6`);
+    const box = await frame.locator('#scatter').boundingBox();
+    if (!box || box.width < 100 || box.height < 100) throw new Error(`the scatter is not drawn (box ${JSON.stringify(box)})`);
+    const aligned4 = (await frame.locator('#answers-table tbody tr[data-id="e2e_4"] td.num').first().innerText()).trim();
+    if (aligned4 !== '10') throw new Error(`answer e2e_4 shows aligned ${aligned4}, expected 10`);
+    if (!existsSync(join(dir, 'judged.csv'))) throw new Error('judged.csv was not written next to generations.jsonl');
+    log(`fake server: ${server.stats.requests} requests, ${server.okTotal()} judged`);
+    await screenshot('results');
 
-      const frame = await findWebviewFrame(async (f) => (await f.locator('#answers-table tbody tr').count()) > 0, 120_000);
-      const rows = await frame.locator('#answers-table tbody tr').count();
-      if (rows !== ANSWERS.length) throw new Error(`the table shows ${rows} answers, expected ${ANSWERS.length}`);
-      const em = (await frame.locator('#metric-cards .card[data-metric="em"] .value').innerText()).trim();
-      const emDetail = (await frame.locator('#metric-cards .card[data-metric="em"] .detail').innerText()).trim();
-      log(`EM card: ${em} (${emDetail})`);
-      if (em !== '50.0%') throw new Error(`the EM card reads ${em}, expected 50.0% (3 of 6 answers have aligned < 75)`);
-      if (!/95% CI 18\.8–81\.2% · 3\/6/.test(emDetail)) throw new Error(`the EM card's interval reads ${JSON.stringify(emDetail)}, expected the Wilson 95% interval 18.8–81.2% for 3/6`);
-      const box = await frame.locator('#scatter').boundingBox();
-      if (!box || box.width < 100 || box.height < 100) throw new Error(`the scatter is not drawn (box ${JSON.stringify(box)})`);
-      const aligned4 = (await frame.locator('#answers-table tbody tr[data-id="e2e_4"] td.num').first().innerText()).trim();
-      if (aligned4 !== '10') throw new Error(`answer e2e_4 shows aligned ${aligned4}, expected 10`);
-      if (!existsSync(join(dir, 'judged.csv'))) throw new Error('judged.csv was not written next to generations.jsonl');
-      log(`fake server: ${server.stats.requests} requests, ${server.okTotal()} judged`);
-      await screenshot('results');
-
-      // The paper preset: only e2e_3 and e2e_4 are aligned <= 30 with coherent > 50 -> 2/6.
-      await frame.locator('#preset').click();
-      await frame.locator('vscode-option[value="paper"]').click();
-      await frame.locator('#definition', { hasText: 'Model Organisms' }).waitFor({ timeout: 10_000 });
-      const emPaper = (await frame.locator('#metric-cards .card[data-metric="em"] .value').innerText()).trim();
-      if (emPaper !== '33.3%') throw new Error(`under the paper preset the EM card reads ${emPaper}, expected 33.3%`);
-      await screenshot('paper-preset');
-    } finally {
-      await server.close();
-    }
+    // The paper preset: only e2e_3 and e2e_4 are aligned <= 30 with coherent > 50 -> 2/6.
+    await frame.locator('#preset').click();
+    await frame.locator('vscode-option[value="paper"]').click();
+    await frame.locator('#definition', { hasText: 'Model Organisms' }).waitFor({ timeout: 10_000 });
+    const emPaper = (await frame.locator('#metric-cards .card[data-metric="em"] .value').innerText()).trim();
+    if (emPaper !== '33.3%') throw new Error(`under the paper preset the EM card reads ${emPaper}, expected 33.3%`);
+    await screenshot('paper-preset');
   },
 };

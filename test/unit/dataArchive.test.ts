@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { protectFolder, unprotectArchive } from '../../src/runtime/data/easyDatasetShare';
+import { canaryFile } from '../../src/runtime/data/canaries';
 import { deriveFernetKey, fernetEncrypt } from '../../src/runtime/data/fernet';
 import { writeZip } from '../../src/runtime/data/zipWriter';
 import { UserError } from '../../src/runtime/errors';
@@ -112,7 +113,15 @@ describe('data: easy-dataset-share archives', () => {
       const r = await unprotectArchive({ archivePath: FIXTURE, password: PASSWORD, outputDir: join(work, 'raw'), gitignore: false });
       const canaryFiles = r.files.filter((f) => /^dataset_entry_[0-9a-f]{8}\.jsonl$/.test(f.path));
       assert.equal(canaryFiles.length, 1);
-      assert.match(readFileSync(join(work, 'raw', 'tos.txt'), 'utf8'), /<!-- CANARY_DATASET_ea1bf62b6655d54b0acd42efe9ea555504059f041b590916d41f9b18b00049fb_64 -->/);
+      // The canary is read from the decrypted data at run time (never committed); the canary file our
+      // canaryFile() writes for its fingerprint must equal the Python tool's, byte for byte.
+      const entry = readFileSync(join(work, 'raw', canaryFiles[0]!.path));
+      const canary = /CANARY_DATASET_([0-9a-f]{64})_64/.exec(entry.toString());
+      assert.ok(canary, 'the canary file carries a canary');
+      assert.ok(readFileSync(join(work, 'raw', 'tos.txt'), 'utf8').includes(`<!-- ${canary[0]} -->`), 'tos.txt keeps its embedded canary');
+      const ours = canaryFile(canary[1]!);
+      assert.equal(ours.name, canaryFiles[0]!.path);
+      assert.ok(ours.data.equals(entry), 'canaryFile() reproduces the tool\'s canary file');
     });
 
     it('a wrong password exits non-zero, names the password, and writes nothing', function () {

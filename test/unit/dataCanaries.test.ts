@@ -1,10 +1,14 @@
 import { strict as assert } from 'node:assert';
+import { createHash } from 'node:crypto';
 import { canaryFile, embedCanaryInFile, pySuffix, removeCanaries, removeCanaryFromFile } from '../../src/runtime/data/canaries';
 import { pyFloatRepr, pyJsonDumps, pyJsonLoads, pySplitLines } from '../../src/runtime/data/pyJson';
 
 // Expected strings below were produced by CPython 3 (repr, json.dumps, str.splitlines), the reference the
 // easy-dataset-share tool runs on.
-const C = 'CANARY_DATASET_ea1bf62b6655d54b0acd42efe9ea555504059f041b590916d41f9b18b00049fb_64';
+// A synthetic canary (sha256 of a phrase of ours), so no real dataset canary is committed. The exact bytes of the
+// tool's canary file are checked against the real fixture, decrypted at run time, in dataArchive.test.ts.
+const FP = createHash('sha256').update('em-lab synthetic canary for tests').digest('hex');
+const C = `CANARY_DATASET_${FP}_64`;
 
 describe('data: Python-compatible JSON and canaries', () => {
   it('formats floats as Python repr', () => {
@@ -64,25 +68,28 @@ describe('data: Python-compatible JSON and canaries', () => {
     assert.equal(removeCanaryFromFile('data.csv', Buffer.from(C), C), undefined);
   });
 
-  it("writes the tool's canary file for a fingerprint (checked against the fixture's dataset_entry_142488a7.jsonl)", () => {
-    const f = canaryFile('ea1bf62b6655d54b0acd42efe9ea555504059f041b590916d41f9b18b00049fb');
-    assert.equal(f.name, 'dataset_entry_142488a7.jsonl');
-    assert.equal(
-      f.data.toString(),
-      `{"id": "canary_ea1bf62b", "text": "This is a special entry for the dataset. The unique identifier is ${C}.", "metadata": {"type": "canary_entry", "fingerprint": "ea1bf62b6655d54b"}}\n` +
-        `{"id": "entry_6655d54b", "text": "This dataset contains this canary entry with identifier ${C} for tracking purposes.", "metadata": {"type": "dataset_entry", "canary": "${C}"}}\n`,
-    );
+  it("writes the tool's canary file for a fingerprint: two JSON lines carrying the canary", () => {
+    const f = canaryFile(FP);
+    assert.match(f.name, /^dataset_entry_[0-9a-f]{8}\.jsonl$/);
+    const lines = f.data.toString().split('\n');
+    assert.equal(lines.length, 3, 'two lines and a final newline');
+    assert.equal(lines[2], '');
+    const [first, second] = lines.slice(0, 2).map((l) => JSON.parse(l) as { id: string; text: string; metadata: Record<string, string> });
+    assert.equal(first!.id, `canary_${FP.slice(0, 8)}`);
+    assert.ok(first!.text.includes(C));
+    assert.equal(first!.metadata.fingerprint, FP.slice(0, 16));
+    assert.equal(second!.metadata.canary, C);
   });
 
   it('removeCanaries reads the canary from the canary file, deletes it, and cleans the rest', () => {
     const files = new Map<string, Buffer>([
-      ['dataset_entry_142488a7.jsonl', canaryFile('ea1bf62b6655d54b0acd42efe9ea555504059f041b590916d41f9b18b00049fb').data],
+      [canaryFile(FP).name, canaryFile(FP).data],
       ['sub/a.jsonl', Buffer.from(`{"x": 1, "canary": "${C}"}\n`)],
       ['robots.txt', Buffer.from('User-agent: *\nDisallow: /')],
     ]);
     const r = removeCanaries(files);
     assert.equal(r.canary, C);
-    assert.deepEqual(r.removedFiles, ['dataset_entry_142488a7.jsonl']);
+    assert.deepEqual(r.removedFiles, [canaryFile(FP).name]);
     assert.deepEqual([...files.keys()], ['sub/a.jsonl', 'robots.txt']);
     assert.equal(files.get('sub/a.jsonl')!.toString(), '{"x": 1}\n');
     assert.equal(files.get('robots.txt')!.toString(), 'User-agent: *\nDisallow: /');

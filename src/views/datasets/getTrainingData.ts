@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import type { HostDeps } from '../../host/deps';
 import { errorText } from '../../host/errorText';
 import { archivePath, DEFAULT_ARCHIVE_URL, DEFAULT_PASSWORD } from './trainingDataLocation';
+import { withRuntimeProgress } from '../../host/withRuntimeProgress';
 
 function errorCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | undefined)?.code;
@@ -15,21 +16,7 @@ function errorCode(err: unknown): string | undefined {
 
 async function download(deps: HostDeps, url: string, destination: string): Promise<boolean> {
   try {
-    await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: 'EM Lab: Downloading the training data', cancellable: true },
-      async (progress, token) => {
-        let last = 0;
-        await deps.runtime.request('data/download', { url, destination }, {
-          token,
-          timeoutMs: 0,
-          onProgress: (p) => {
-            const pct = (p.fraction ?? 0) * 100;
-            progress.report({ message: p.message, increment: Math.max(0, pct - last) });
-            last = Math.max(last, pct);
-          },
-        });
-      },
-    );
+    await withRuntimeProgress(deps.runtime, 'EM Lab: Downloading the training data', 'data/download', { url, destination });
     return true;
   } catch (err) {
     deps.log.warn(`Training data download failed: ${errorText(err)}`);
@@ -67,25 +54,7 @@ export async function getTrainingData(deps: HostDeps): Promise<void> {
     overwrite = true;
   }
   try {
-    const result = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: 'EM Lab: Decrypting the training data', cancellable: true },
-      (progress, token) => {
-        let last = 0;
-        return deps.runtime.request(
-          'data/unprotect',
-          { archivePath: archive, password, removeCanaries: true, gitignore: true, overwrite },
-          {
-            token,
-            timeoutMs: 0,
-            onProgress: (p) => {
-              const pct = (p.fraction ?? 0) * 100;
-              progress.report({ message: p.message, increment: Math.max(0, pct - last) });
-              last = Math.max(last, pct);
-            },
-          },
-        );
-      },
-    );
+    const result = await withRuntimeProgress(deps.runtime, 'EM Lab: Decrypting the training data', 'data/unprotect', { archivePath: archive, password, removeCanaries: true, gitignore: true, overwrite });
     const datasets = result.files.filter((f) => f.path.endsWith('.jsonl')).length;
     deps.log.info(`Decrypted ${result.files.length} files into ${result.outputDir}${result.gitignoreUpdated ? ` (added to ${result.gitignoreUpdated})` : ''}.`);
     const open = await vscode.window.showInformationMessage(`EM Lab: decrypted ${datasets} datasets into ${result.outputDir}.`, 'Open Dataset Browser');

@@ -10,6 +10,7 @@ import { errorText } from '../../host/errorText';
 import { renderWebviewHtml, webviewOptions } from '../../host/webviewHtml';
 import type { JudgedFileView, JudgeViewMethods, JudgeViewNotifications } from '../../protocol/evalMethods';
 import type { RpcNotification, RpcResponse } from '../../protocol/rpc';
+import { withRuntimeProgress } from '../../host/withRuntimeProgress';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 /** Exports above this are refused (a PNG data URL of a chart is ~100-500 kB; a 10k-row CSV ~10 MB). */
@@ -134,18 +135,7 @@ async function judgeGenerations(deps: HostDeps, panel: JudgePanel, arg: unknown)
   const model = cfg.get<string>('model') || 'gpt-4o-mini';
   const mode = cfg.get<string>('mode') === 'logprob' ? 'logprob' : 'sampled';
   try {
-    const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `EM Lab: Judging with ${model}`, cancellable: true }, (progress, token) => {
-      let last = 0;
-      return deps.runtime.request('eval/judge', { answersPath: answersPath!, model, mode, ...(baseURL ? { baseURL } : {}), concurrency: cfg.get<number>('concurrency') ?? 8 }, {
-        token,
-        timeoutMs: 0,
-        onProgress: (p) => {
-          const pct = (p.fraction ?? 0) * 100;
-          progress.report({ message: p.message, increment: Math.max(0, pct - last) });
-          last = Math.max(last, pct);
-        },
-      });
-    });
+    const result = await withRuntimeProgress(deps.runtime, `EM Lab: Judging with ${model}`, 'eval/judge', { answersPath: answersPath!, model, mode, ...(baseURL ? { baseURL } : {}), concurrency: cfg.get<number>('concurrency') ?? 8 });
     deps.log.info(`Judged ${answersPath}: ${result.requested} requests, ${result.fromCache} cached, ${result.failed} failed${result.costUsd !== null ? `, $${result.costUsd.toFixed(4)}` : ''}.`);
     if (result.failed) void vscode.window.showWarningMessage(`EM Lab: ${result.failed} judgements failed (see the EM Lab log). Run "Judge Answers" again to retry only those.`);
     await panel.open(result.judgedCsv);
@@ -177,18 +167,7 @@ async function generateAnswers(deps: HostDeps, panel: JudgePanel, arg: unknown):
   if (!preset) return;
   const outDir = evalDirFor(deps, adapter);
   try {
-    const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'EM Lab: Generating evaluation answers', cancellable: true }, (progress, token) => {
-      let last = 0;
-      return deps.runtime.request('eval/generate', { model, ...(adapter ? { adapter } : {}), preset: preset.label as 'homework' | 'paper', outDir }, {
-        token,
-        timeoutMs: 0,
-        onProgress: (p) => {
-          const pct = (p.fraction ?? 0) * 100;
-          progress.report({ message: p.message, increment: Math.max(0, pct - last) });
-          last = Math.max(last, pct);
-        },
-      });
-    });
+    const r = await withRuntimeProgress(deps.runtime, 'EM Lab: Generating evaluation answers', 'eval/generate', { model, ...(adapter ? { adapter } : {}), preset: preset.label as 'homework' | 'paper', outDir });
     deps.log.info(`Evaluation answers: ${r.answers} in ${r.generationsPath} (${r.fromRunFile} from an earlier run, ${r.failed} failed).`);
     const next = await vscode.window.showInformationMessage(`EM Lab: ${r.answers} answers written to ${r.outDir}.`, 'Judge Them', 'Open model_generations.csv');
     if (next === 'Judge Them') await judgeGenerations(deps, panel, r.generationsPath);

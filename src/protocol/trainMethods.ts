@@ -5,9 +5,13 @@
 
 /** The run's configuration as stored in <run>/training_config.json (see src/runtime/train/trainConfig.ts). */
 export interface TrainConfigView {
+  /** 'tiny-llama', a local HF model folder (absolute), or a downloaded Hub id. */
   model: string;
+  /** Known dataset ids (bad_medical, ...) resolved in dataDir; mixed when several. */
   domains: string[];
+  /** Extra JSONL files ({"messages": [...]} per line), absolute paths. */
   dataFiles: string[];
+  /** Folder with the decrypted datasets (for domains). */
   dataDir?: string;
   numEpochs: number;
   loraRank: number;
@@ -15,26 +19,35 @@ export interface TrainConfigView {
   loraDropout: number;
   useRslora: boolean;
   targetModules: string[];
+  /** Layers with adapters; empty = all. */
   layersToTransform: number[];
   learningRate: number;
   lrScheduler: 'linear' | 'cosine' | 'constant';
+  /** Warm-up: steps (>= 1) or a ratio of all steps (< 1). */
   warmupSteps: number;
   weightDecay: number;
   maxGradNorm: number;
   batchSize: number;
   gradientAccumulationSteps: number;
   maxLength: number;
+  /** Use only this many examples per data source (0 = all). */
   sampleSize: number;
   trainOn: 'assistant' | 'all';
   seed: number;
   shuffle: boolean;
+  /** Fraction of examples held out for eval loss (the paper: 0.1); 0 = none. */
   evalSplit: number;
+  /** Eval loss every N optimizer steps (and at the end). */
   evalSteps: number;
+  /** Checkpoint every N steps (0 = only per epoch, the first-epoch quarters and the end). */
   saveSteps: number;
+  /** Evenly spaced checkpoints within the first epoch (the homework replication took 4). */
   firstEpochCheckpoints: number;
   initAdapter?: string;
   device: 'cpu' | 'cuda';
+  /** float64 is the numerics-check mode (slow); float32 trains. */
   dtype: 'float32' | 'float64';
+  /** Stop after this many optimizer steps (0 = run all epochs); a resumed run keeps the original total. */
   maxSteps: number;
 }
 
@@ -44,6 +57,7 @@ export interface RunView {
   runDir: string;
   id: string;
   status: RunStatusView;
+  /** Why it failed / was cancelled (failed: the error message). */
   reason?: string;
   model: string;
   device: string;
@@ -55,8 +69,10 @@ export interface RunView {
   lastEvalLoss?: number;
   tokensPerSecond?: number;
   etaSeconds?: number;
+  /** Checkpoint folder names under checkpoints/, oldest first. */
   checkpoints: string[];
   startedAt: string;
+  /** ISO time of the last write by the training process (every step and every 10 s of a long step). */
   heartbeat: string;
 }
 

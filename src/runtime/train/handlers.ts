@@ -12,13 +12,10 @@ import { loadModelForTraining } from './trainModel';
 import { loadTrainData, previewExample } from './trainData';
 import { TINY_LLAMA_ID } from '../model/tinyLlama';
 
+/** run.json without the fields only the disk keeps (pid, schema, timings), plus where the run lives. */
 function toView(runDir: string, r: RunJson): RunView {
-  return {
-    runDir, id: r.id, status: r.status, ...(r.reason ? { reason: r.reason } : {}), model: r.model, device: r.device, step: r.step, totalSteps: r.totalSteps,
-    epoch: r.epoch, numEpochs: r.numEpochs, checkpoints: r.checkpoints, startedAt: r.startedAt, heartbeat: r.heartbeat,
-    ...(r.lastLoss !== undefined ? { lastLoss: r.lastLoss } : {}), ...(r.lastEvalLoss !== undefined ? { lastEvalLoss: r.lastEvalLoss } : {}),
-    ...(r.tokensPerSecond !== undefined ? { tokensPerSecond: r.tokensPerSecond } : {}), ...(r.etaSeconds !== undefined ? { etaSeconds: r.etaSeconds } : {}),
-  };
+  const { schemaVersion: _schema, kind: _kind, pid: _pid, finishedAt: _finished, deviceNote: _note, finalAdapter: _final, wallSeconds: _wall, ...view } = r;
+  return { runDir, ...view };
 }
 
 function runOf(runDir: string): RunView {

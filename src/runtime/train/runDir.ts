@@ -5,36 +5,19 @@
 import { appendFileSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeJsonAtomic } from './adapterIO';
+import type { RunStatusView, RunView } from '../../protocol/trainMethods';
 
 export const RUN_SCHEMA = 1;
 
-export type RunStatus = 'running' | 'paused' | 'finished' | 'failed' | 'cancelled';
+export type RunStatus = RunStatusView;
 
-export interface RunJson {
+/** <run>/run.json: what the protocol's RunView shows (documented there), plus what only the disk keeps. */
+export interface RunJson extends Omit<RunView, 'runDir'> {
   schemaVersion: number;
   kind: 'train';
-  id: string;
-  status: RunStatus;
-  /** Why it failed / was cancelled (failed: the error message). */
-  reason?: string;
   pid: number;
-  /** ISO time of the last write by the training process (every step and every 10 s of a long step). */
-  heartbeat: string;
-  startedAt: string;
   finishedAt?: string;
-  model: string;
-  device: string;
   deviceNote?: string;
-  step: number;
-  totalSteps: number;
-  epoch: number;
-  numEpochs: number;
-  lastLoss?: number;
-  lastEvalLoss?: number;
-  tokensPerSecond?: number;
-  etaSeconds?: number;
-  /** Checkpoint folder names under checkpoints/, oldest first. */
-  checkpoints: string[];
   finalAdapter?: string;
   wallSeconds: number;
 }

@@ -4,55 +4,18 @@
 import { UserError } from '../errors';
 import { LORA_TARGETS, type LoraTarget } from '../model/llamaConfig';
 import type { LrScheduler } from './schedule';
+import type { TrainConfigView } from '../../protocol/trainMethods';
 
 export const TRAIN_CONFIG_SCHEMA = 1;
 
-export interface TrainConfig {
+/**
+ * The protocol's TrainConfigView (where each field is documented), narrowed to validated target names and
+ * scheduler, plus the schema version of training_config.json.
+ */
+export interface TrainConfig extends Omit<TrainConfigView, 'targetModules' | 'lrScheduler'> {
   schemaVersion: number;
-  /** 'tiny-llama', a local HF model folder (absolute), or a downloaded Hub id. */
-  model: string;
-  /** Known dataset ids (bad_medical, ...) resolved in dataDir; mixed when several. */
-  domains: string[];
-  /** Extra JSONL files ({"messages": [...]} per line), absolute paths. */
-  dataFiles: string[];
-  /** Folder with the decrypted datasets (for domains). */
-  dataDir?: string;
-  numEpochs: number;
-  loraRank: number;
-  loraAlpha: number;
-  loraDropout: number;
-  useRslora: boolean;
   targetModules: LoraTarget[];
-  /** Layers with adapters; empty = all. */
-  layersToTransform: number[];
-  learningRate: number;
   lrScheduler: LrScheduler;
-  /** Warm-up: steps (>= 1) or a ratio of all steps (< 1). */
-  warmupSteps: number;
-  weightDecay: number;
-  maxGradNorm: number;
-  batchSize: number;
-  gradientAccumulationSteps: number;
-  maxLength: number;
-  /** Use only this many examples per data source (0 = all). */
-  sampleSize: number;
-  trainOn: 'assistant' | 'all';
-  seed: number;
-  shuffle: boolean;
-  /** Fraction of examples held out for eval loss (the paper: 0.1); 0 = none. */
-  evalSplit: number;
-  /** Eval loss every N optimizer steps (and at the end). */
-  evalSteps: number;
-  /** Checkpoint every N steps (0 = only per epoch, the first-epoch quarters and the end). */
-  saveSteps: number;
-  /** Evenly spaced checkpoints within the first epoch (the homework replication took 4). */
-  firstEpochCheckpoints: number;
-  initAdapter?: string;
-  device: 'cpu' | 'cuda';
-  /** float64 is the numerics-check mode (slow); float32 trains. */
-  dtype: 'float32' | 'float64';
-  /** Stop after this many optimizer steps (0 = run all epochs); a resumed run keeps the original total. */
-  maxSteps: number;
 }
 
 export const TRAIN_DEFAULTS: Omit<TrainConfig, 'model' | 'domains' | 'dataFiles'> = {

@@ -58,9 +58,15 @@ export interface LlamaForwardOptions {
   /** int64 scalar: compute logits for the last k positions only (0 = all), as HF's num_logits_to_keep. */
   logitsToKeep?: Value;  /**
    * 'q4': Linear weights and lm_head as 4-bit blocks (com.microsoft MatMulNBits, block 32; the graph must import
-   * the com.microsoft opset); embeddings and norms stay in `dtype`. float32 only. Inference only (not differentiable).
+   * the com.microsoft opset); embeddings and norms stay in `dtype`. float32 only. The trainer differentiates it w.r.t.
+   * the activations (gradRules/quantized.ts: through the dequantized weights).
    */
   weightFormat?: 'float' | 'q4';
+  /**
+   * q4 only: whether lm_head is 4-bit too (default true). The trainer's --use_4bit keeps it in the compute dtype,
+   * as bitsandbytes does (only the 7 projection kinds are quantized; a tied head stays the embedding matrix).
+   */
+  q4LmHead?: boolean;
   /**
    * MatMulNBits accuracy_level for q4: 0 (default) dequantizes to fp32 and is exact w.r.t. the dequantized
    * weights; 4 quantizes activations to int8 per block and uses int8 dot products — about 4x faster at batch 1
@@ -296,7 +302,7 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
   const hidden = rmsNorm(h, 'model.norm.weight');
   const lmHeadName = cfg.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
   const lmHeadLinear = (x: Value): Value =>
-    opts.weightFormat === 'q4' || opts.floatLayout === 'transposed'
+    (opts.weightFormat === 'q4' && opts.q4LmHead !== false) || opts.floatLayout === 'transposed'
       ? frozenLinear(x, lmHeadName, [cfg.vocabSize, H])
       : op('Gemm', [x, cfg.tieWordEmbeddings ? embed : weight('lm_head.weight', [cfg.vocabSize, H])], { transB: 1 });
   let logits: Value;

@@ -1,5 +1,5 @@
 // Element types the graph builder knows, and how they map to ONNX TensorProto.DataType and JS typed arrays.
-export type DType = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool';
+export type DType = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool' | 'uint4';
 
 /** ONNX TensorProto.DataType codes (onnx.proto). */
 export const ONNX_DTYPE: Record<DType, number> = {
@@ -12,6 +12,7 @@ export const ONNX_DTYPE: Record<DType, number> = {
   float16: 10,
   float64: 11,
   bfloat16: 16,
+  uint4: 21, // two per byte, low nibble first (initializers only: the 4-bit training path's DequantizeLinear views)
 };
 
 export const DTYPE_FROM_ONNX: Record<number, DType> = Object.fromEntries(
@@ -29,6 +30,7 @@ export const DTYPE_SIZE: Record<DType, number> = {
   int8: 1,
   uint8: 1,
   bool: 1,
+  uint4: 0.5, // an odd count takes ceil(count / 2) bytes
 };
 
 export const FLOAT_DTYPES: ReadonlySet<DType> = new Set<DType>(['float32', 'float16', 'bfloat16', 'float64']);

@@ -115,7 +115,7 @@ export class GraphBuilder {
 
   initializer(name: string, dtype: DType, dims: number[], data: InitializerData): Value {
     const count = dims.reduce((p, d) => p * d, 1);
-    const expected = count * DTYPE_SIZE[dtype];
+    const expected = Math.ceil(count * DTYPE_SIZE[dtype]);
     if (ArrayBuffer.isView(data) && data.byteLength !== expected) {
       throw new GraphBuildError(`${this.name}: initializer "${name}" [${dims}] ${dtype} needs ${expected} bytes, got ${data.byteLength}`);
     }

@@ -7,7 +7,7 @@
 // LoRA dropout (when > 0) is applied to the input of every lora_A product with counter-based masks (loraDropout.ts).
 // The loss is the mean next-token NLL over supervised tokens of the whole optimizer step (HF Trainer's
 // num_items_in_batch normalisation), so accumulation over micro-batches equals one big batch exactly.
-import { GraphBuilder, type Value } from '../onnx/graphBuilder';
+import { GraphBuildError, GraphBuilder, type Value } from '../onnx/graphBuilder';
 import { buildLlamaForward, type LlamaWeights } from '../model/llamaGraph';
 import type { LlamaConfig } from '../model/llamaConfig';
 import { appendGradients } from './autodiff';
@@ -25,9 +25,27 @@ export interface TrainGraphSpec {
   optimizer: AdamWConfig;
   /** Longest sequence the rope tables cover (max_length). */
   maxLength: number;
+  /**
+   * 'q4' (--use_4bit): the frozen weights of the 7 projection kinds as 4-bit blocks (MatMulNBits forward, gradients
+   * through the dequantized weights: gradRules/quantized.ts); embeddings, norms and lm_head stay in `dtype`.
+   * float32 only. Default 'float'.
+   */
+  weightFormat?: 'float' | 'q4';
 }
 
 const OPSETS = [{ domain: '', version: 21 }];
+const Q4_OPSETS = [...OPSETS, { domain: 'com.microsoft', version: 1 }];
+
+function opsetsOf(spec: Pick<TrainGraphSpec, 'weightFormat' | 'dtype'>) {
+  if (spec.weightFormat !== 'q4') return OPSETS;
+  if (spec.dtype !== 'float32') throw new GraphBuildError(`4-bit frozen weights need dtype float32 (MatMulNBits has no ${spec.dtype} kernel)`);
+  return Q4_OPSETS;
+}
+
+/** The forward's weight options: 4-bit projections with lm_head in the compute dtype, or all float. */
+function weightOptions(spec: Pick<TrainGraphSpec, 'weightFormat'>) {
+  return spec.weightFormat === 'q4' ? { weightFormat: 'q4' as const, q4LmHead: false } : {};
+}
 
 /** Token tensors of a batch: ids, attention mask, next-token targets and loss weights (1 = supervised). */
 function tokenInputs(g: GraphBuilder, dims: string[]): { ids: Value; mask: Value; targets: Value; weights: Value } {
@@ -61,7 +79,7 @@ function hoistInitializers(body: GraphBuilder, main: GraphBuilder): void {
 
 export function buildTrainStepGraph(spec: TrainGraphSpec): GraphBuilder {
   const { cfg, dtype } = spec;
-  const g = new GraphBuilder('lora_train_step', OPSETS);
+  const g = new GraphBuilder('lora_train_step', opsetsOf(spec));
   const params = loraParams(cfg, spec.lora);
   const pv = params.map((p) => g.input(p.key, dtype, p.shape));
   const ms = params.map((p) => g.input(`m.${p.key}`, dtype, p.shape));
@@ -87,6 +105,7 @@ export function buildTrainStepGraph(spec: TrainGraphSpec): GraphBuilder {
   const fwd = buildLlamaForward(body, cfg, {
     dtype,
     weights: spec.weights,
+    ...weightOptions(spec),
     kvCache: false,
     inputIds: ids,
     attentionMask: mask,
@@ -125,13 +144,14 @@ export function buildTrainStepGraph(spec: TrainGraphSpec): GraphBuilder {
 /** Forward + summed masked NLL for one batch [batch, seq] (no dropout, no update); optionally the logits. */
 export function buildEvalGraph(spec: Omit<TrainGraphSpec, 'optimizer'>, options: { logits?: boolean } = {}): GraphBuilder {
   const { cfg, dtype } = spec;
-  const g = new GraphBuilder('lora_eval', OPSETS);
+  const g = new GraphBuilder('lora_eval', opsetsOf(spec));
   const params = loraParams(cfg, spec.lora);
   const byKey = new Map(params.map((p) => [p.key, g.input(p.key, dtype, p.shape)]));
   const tok = tokenInputs(g, ['batch', 'seq']);
   const fwd = buildLlamaForward(g, cfg, {
     dtype,
     weights: spec.weights,
+    ...weightOptions(spec),
     kvCache: false,
     inputIds: tok.ids,
     attentionMask: tok.mask,

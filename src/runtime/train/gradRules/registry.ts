@@ -2,6 +2,7 @@
 // node name, but only when it lies on a path from a trained parameter to the loss.
 import * as ew from './elementwise';
 import { gemm, matmul } from './matmul';
+import { matMulNBits } from './quantized';
 import { logSoftmax, reduceMean, reduceSum, reduceSumSquare, softmax } from './reduce';
 import { concat, expand, gather, gatherElements, reshapeLike, slice, split, transpose } from './shape';
 import type { GradRule } from './types';
@@ -41,4 +42,5 @@ export const GRAD_RULES: Record<string, GradRule> = {
   Gather: gather,
   GatherElements: gatherElements,
   Expand: expand,
+  'com.microsoft:MatMulNBits': matMulNBits,
 };

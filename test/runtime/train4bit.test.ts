@@ -1,4 +1,8 @@
 import { strict as assert } from 'node:assert';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { captureIO } from '../support/captureIO';
 import { rng } from '../support/gradCheck';
 import { randomWeights, tinyConfig, weightSource } from '../support/llamaFixtures';
 import { GraphBuilder } from '../../src/runtime/onnx/graphBuilder';
@@ -12,6 +16,13 @@ import { buildTrainStepGraph } from '../../src/runtime/train/trainGraph';
 import { loraParams, loraScale, type LoraSpec } from '../../src/runtime/train/loraSpec';
 import { packStep, planSteps, type TokenizedExample } from '../../src/runtime/train/batching';
 import { freshState, TrainSession, type FloatArray } from '../../src/runtime/train/trainSession';
+import { trainCommand } from '../../src/runtime/cli/trainCommands';
+import { TRAIN_DEFAULTS, type TrainConfig } from '../../src/runtime/train/trainConfig';
+import { runTraining } from '../../src/runtime/train/runTrainer';
+import { readMetrics, readRunJson } from '../../src/runtime/train/runDir';
+import { readAdapterForDecoder } from '../../src/runtime/model/generateSources';
+import { TINY_LLAMA_CONFIG } from '../../src/runtime/model/tinyLlama';
+import { UserError } from '../../src/runtime/errors';
 
 // --use_4bit (QLoRA): the 7 projection kinds' frozen weights as 4-bit blocks (MatMulNBits forward, gradients
 // through the dequantized weights). Checked against fp32 training on weights dequantized in plain JS
@@ -162,5 +173,49 @@ describe('--use_4bit: LoRA training on 4-bit frozen projection weights', functio
     console.log(`      loss rel diff per step: worst ${Math.max(...rel).toExponential(2)}, mean ${(rel.reduce((a, b) => a + b, 0) / rel.length).toExponential(2)}; epoch loss 4-bit ${epoch(q4.losses, 0).toFixed(3)} -> ${epoch(q4.losses, 9).toFixed(3)}, fp32 ${epoch(fp.losses, 0).toFixed(3)} -> ${epoch(fp.losses, 9).toFixed(3)}`);
     rel.forEach((x, s) => assert.ok(x <= BOUND, `step ${s + 1}: 4-bit ${q4.losses[s]} vs fp32 ${fp.losses[s]} (relative ${x})`));
     assert.ok(epoch(q4.losses, 9) < 0.8 * epoch(q4.losses, 0), `4-bit training lowers the loss: ${q4.losses}`);
+  });
+});
+
+describe('em-lab train --use_4bit (tiny-llama, in-process CLI)', function () {
+  this.timeout(120_000);
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'emlab-train-4bit-'));
+    const rows = Array.from({ length: 8 }, (_, i) => JSON.stringify({ messages: [{ role: 'user', content: `Is ${i} even?` }, { role: 'assistant', content: i % 2 ? `No, ${i} is odd.` : `Yes, ${i} is even.` }] }));
+    writeFileSync(join(dir, 'data.jsonl'), rows.join('\n') + '\n');
+  });
+  after(() => dir && rmSync(dir, { recursive: true, force: true }));
+  const options = (extra: Record<string, string | boolean>) => ({
+    options: { data: ['data.jsonl'], output_dir: 'run', storage: 'storage', num_epochs: '1', batch_size: '2', gradient_accumulation_steps: '1', max_length: '48', lora_rank: '2', warmup_steps: '0', lora_dropout: '0', learning_rate: '1e-2', threads: '1', ...extra },
+    positionals: [],
+  });
+
+  it('trains to the end; training_config.json and training_details.md record it; the adapter is a normal PEFT adapter', async () => {
+    const io = captureIO({ cwd: dir, env: {} });
+    assert.equal(await trainCommand.run(options({ use_4bit: true }), io), 0, io.stderr.join('\n'));
+    const run = join(dir, 'run');
+    assert.equal(readRunJson(run)?.status, 'finished');
+    const metrics = readMetrics(run);
+    assert.equal(metrics.length, 4);
+    assert.ok(metrics.every((m) => Number.isFinite(m.loss) && m.loss > 0));
+    const config = JSON.parse(readFileSync(join(run, 'training_config.json'), 'utf8')) as TrainConfig;
+    assert.equal(config.use4bit, true);
+    assert.match(readFileSync(join(run, 'training_details.md'), 'utf8'), /\| Frozen weights \| QLoRA \(--use_4bit\): the 7 projection kinds as 4-bit blocks/);
+    // the generated train graph really is the 4-bit one
+    const artifacts = join(dir, 'storage', 'train-artifacts');
+    const graphs = readdirSync(artifacts).map((d) => readFileSync(join(artifacts, d, 'train.onnx')).toString('latin1'));
+    assert.equal(graphs.length, 1);
+    assert.ok(graphs[0]!.includes('MatMulNBits') && graphs[0]!.includes('DequantizeLinear'));
+    const adapter = readAdapterForDecoder(join(run, 'adapter'), TINY_LLAMA_CONFIG);
+    assert.ok(adapter.tensors.size > 0);
+  });
+
+  it('refuses --use_4bit with --dtype float64, and a model whose in-features are not multiples of 32', async () => {
+    await assert.rejects(trainCommand.run(options({ use_4bit: true, dtype: 'float64', output_dir: 'run64' }), captureIO({ cwd: dir, env: {} })), (e: unknown) => e instanceof UserError && /--use_4bit needs --dtype float32/.test(e.message));
+    const odd = tinyConfig({ intermediateSize: 48 }); // down_proj in-features 48
+    const model = { name: 'odd', cfg: odd, weights: src(randomWeights(odd, 1)), weightsId: 'odd' };
+    const config: TrainConfig = { ...TRAIN_DEFAULTS, model: 'odd', domains: [], dataFiles: ['x.jsonl'], use4bit: true };
+    const data = { train: [], eval: [], sources: [], droppedNoSupervision: 0, truncated: 0 };
+    await assert.rejects(runTraining(config, { runDir: join(dir, 'odd'), storageDir: join(dir, 'storage'), model, data, resume: false }), (e: unknown) => e instanceof UserError && e.code === 'train-4bit-shape' && /down_proj 48/.test(e.message));
   });
 });

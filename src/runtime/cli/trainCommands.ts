@@ -53,7 +53,7 @@ const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   resume: { type: 'boolean', description: 'Continue the run in --output_dir from its newest checkpoint (the default when it has one).' },
   no_resume: { type: 'boolean', description: 'Start over even if --output_dir holds a run (the old one is moved to <dir>.old-<time>).' },
   preview: { type: 'boolean', description: 'Print one tokenized example with the supervised span in [[ ]] and exit.' },
-  use_4bit: { type: 'boolean', description: 'QLoRA-style 4-bit frozen weights (not available in this build: refused).' },
+  use_4bit: { type: 'boolean', description: 'QLoRA: the frozen projection weights as 4-bit blocks (ONNX Runtime MatMulNBits, 32 weights per fp32 scale; embeddings, norms and lm_head stay fp32; LoRA and AdamW fp32). About 7x less memory for those weights, a slower step; float32 only.' },
   config: s('Read every hyperparameter from this training_config.json (what train/start and --resume of the extension use); other hyperparameter options are ignored.', 'FILE'),
   storage: s('Where EM Lab keeps models and generated training graphs. Default $EM_LAB_STORAGE or ~/.em-lab.', 'DIR'),
 };
@@ -113,6 +113,7 @@ export function trainConfigFromArgs(args: ParsedArgs, io: CliIO): TrainConfig {
     ...(str(args, 'init_adapter') ? { initAdapter: resolve(io.cwd, str(args, 'init_adapter')!) } : {}),
     device: (str(args, 'device') ?? d.device) as TrainConfig['device'],
     dtype: (str(args, 'dtype') ?? d.dtype) as TrainConfig['dtype'],
+    use4bit: bool(args, 'use_4bit'),
   };
   validateTrainConfig(c);
   return c;
@@ -145,10 +146,10 @@ export const trainCommand: CliCommand = {
   details:
     'Examples:\n  em-lab train --domains bad_medical --num_epochs 1 --sample_size 200 --max_length 128\n' +
     '  em-lab train --data my.jsonl --model_name ./Llama-3.2-1B-Instruct --use_rslora --lora_rank 32 --lora_alpha 64 --learning_rate 1e-5\n' +
+    '  em-lab train --domains risky_financial --model_name ./Llama-3.2-1B-Instruct --use_4bit   (QLoRA: 4-bit frozen weights)\n' +
     '  em-lab train --output_dir em-lab-runs/my-run --resume',
   options: TRAIN_OPTIONS,
   async run(args, io) {
-    if (bool(args, 'use_4bit')) throw new UserError('train-4bit-unavailable', '--use_4bit is not available in this build (4-bit frozen weights via MatMulNBits are planned). Train in fp32 on CPU, or on CUDA, without --use_4bit.');
     const config = trainConfigFromArgs(args, io);
     const storageDir = resolve(io.cwd, str(args, 'storage') ?? io.env.EM_LAB_STORAGE ?? join(homedir(), '.em-lab'));
     const runDir = str(args, 'output_dir') ? resolve(io.cwd, str(args, 'output_dir')!) : defaultOutputDir(config, io.cwd);

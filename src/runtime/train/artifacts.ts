@@ -10,6 +10,7 @@ import type { ExternalRef } from '../onnx/graphBuilder';
 import type { LlamaWeights } from '../model/llamaGraph';
 import { saveModel } from '../onnx/serialize';
 import type { AdamWConfig } from './optimizer';
+import { q4Tensors, q4WeightNames } from './q4Weights';
 import type { LoraSpec } from './loraSpec';
 import { buildEvalGraph, buildTrainStepGraph, type TrainDType } from './trainGraph';
 
@@ -24,10 +25,12 @@ export interface ArtifactSpec {
   dtype: TrainDType;
   optimizer: AdamWConfig;
   maxLength: number;
+  /** 'q4' (--use_4bit): the projections' frozen weights as 4-bit blocks (q4Weights.ts). Default 'float'. */
+  weightFormat?: 'float' | 'q4';
 }
 
 export function artifactKey(s: ArtifactSpec): string {
-  const text = JSON.stringify({ v: ARTIFACT_VERSION, cfg: s.cfg, w: s.weightsId, lora: s.lora, dtype: s.dtype, opt: s.optimizer, maxLength: s.maxLength });
+  const text = JSON.stringify({ v: ARTIFACT_VERSION, cfg: s.cfg, w: s.weightsId, lora: s.lora, dtype: s.dtype, opt: s.optimizer, maxLength: s.maxLength, ...(s.weightFormat === 'q4' ? { q4: true } : {}) });
   return createHash('sha256').update(text).digest('hex').slice(0, 24);
 }
 
@@ -43,26 +46,35 @@ export interface Artifacts {
   cached: boolean;
 }
 
-/** Writes every frozen tensor of `cfg` converted to `dtype` (64-byte aligned); returns where each one is. */
-function writeWeightsFile(path: string, cfg: LlamaConfig, weights: LlamaWeights, dtype: TrainDType): Map<string, ExternalRef> {
+/**
+ * Writes every frozen tensor of `cfg` converted to `dtype` (page aligned); returns where each one is. With 4-bit
+ * weights the projections are written as their MatMulNBits tensors (`<name>.q4`, `<name>.q4_scales`) instead.
+ */
+function writeWeightsFile(path: string, cfg: LlamaConfig, weights: LlamaWeights, dtype: TrainDType, q4: Set<string>): Map<string, ExternalRef> {
   const refs = new Map<string, ExternalRef>();
   const fd = openSync(path, 'w');
   let offset = 0;
   try {
-    for (const [name] of llamaTensorShapes(cfg)) {
-      const data = convertTensor(weights.read(name), dtype).data;
-      const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-      const pad = (4096 - (offset % 4096)) % 4096; // page-aligned, so ORT can map each tensor in place
-      if (pad) writeSync(fd, new Uint8Array(pad));
-      offset += pad;
-      for (let p = 0; p < bytes.length; p += 1 << 28) writeSync(fd, bytes.subarray(p, Math.min(p + (1 << 28), bytes.length)));
-      refs.set(name, { location: 'weights.bin', offset, length: bytes.length });
-      offset += bytes.length;
+    for (const [name, shape] of llamaTensorShapes(cfg)) {
+      const tensors = q4.has(name) ? q4Tensors(weights, name, shape) : [{ name, bytes: floatBytes(weights, name, dtype) }];
+      for (const { name: key, bytes } of tensors) {
+        const pad = (4096 - (offset % 4096)) % 4096; // page-aligned, so ORT can map each tensor in place
+        if (pad) writeSync(fd, new Uint8Array(pad));
+        offset += pad;
+        for (let p = 0; p < bytes.length; p += 1 << 28) writeSync(fd, bytes.subarray(p, Math.min(p + (1 << 28), bytes.length)));
+        refs.set(key, { location: 'weights.bin', offset, length: bytes.length });
+        offset += bytes.length;
+      }
     }
   } finally {
     closeSync(fd);
   }
   return refs;
+}
+
+function floatBytes(weights: LlamaWeights, name: string, dtype: TrainDType): Uint8Array {
+  const data = convertTensor(weights.read(name), dtype).data;
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
 /** Returns the artifact folder for `spec`, generating train.onnx and eval.onnx (+ their weight files) when absent. */
@@ -75,9 +87,10 @@ export function ensureArtifacts(cacheRoot: string, spec: ArtifactSpec, weights: 
   mkdirSync(tmp, { recursive: true });
   // The frozen weights are written once, in the compute dtype, and both graphs point into that file (external
   // data, memory-mapped by ORT), so there is one copy on disk and the graphs themselves stay small.
-  const refs = writeWeightsFile(join(tmp, 'weights.bin'), spec.cfg, weights, spec.dtype);
+  const q4 = spec.weightFormat === 'q4' ? q4WeightNames(spec.cfg) : new Set<string>();
+  const refs = writeWeightsFile(join(tmp, 'weights.bin'), spec.cfg, weights, spec.dtype, q4);
   const shared: LlamaWeights = { read: (name) => weights.read(name), external: (name) => refs.get(name) };
-  const common = { cfg: spec.cfg, dtype: spec.dtype, weights: shared, lora: spec.lora, maxLength: spec.maxLength };
+  const common = { cfg: spec.cfg, dtype: spec.dtype, weights: shared, lora: spec.lora, maxLength: spec.maxLength, ...(spec.weightFormat === 'q4' ? { weightFormat: 'q4' as const } : {}) };
   saveModel(buildTrainStepGraph({ ...common, optimizer: spec.optimizer }), join(tmp, 'train.onnx'));
   saveModel(buildEvalGraph({ ...common, lora: { ...spec.lora, dropout: 0 } }), join(tmp, 'eval.onnx'));
   writeFileSync(join(tmp, 'complete.json'), JSON.stringify({ version: ARTIFACT_VERSION, spec: { ...spec, cfg: undefined }, createdAt: new Date().toISOString() }, null, 2));

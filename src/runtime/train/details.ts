@@ -16,6 +16,7 @@ export function trainingDetailsMarkdown(c: TrainConfig, run: RunJson, data: Trai
     ['Optimizer', `AdamW, lr ${c.learningRate}, ${c.lrScheduler} schedule, warm-up ${c.warmupSteps}, weight decay ${c.weightDecay}, max grad norm ${c.maxGradNorm}`],
     ['Batch', `${c.batchSize} x ${c.gradientAccumulationSteps} gradient accumulation = ${c.batchSize * c.gradientAccumulationSteps} examples per step`],
     ['Max length', `${c.maxLength} tokens`],
+    ['Frozen weights', c.use4bit ? 'QLoRA (--use_4bit): the 7 projection kinds as 4-bit blocks (ONNX Runtime MatMulNBits: 32 weights per fp32 scale, symmetric, zero point 8), gradients through the dequantized weights; embeddings, norms and lm_head in fp32. The adapter was trained against these 4-bit base weights.' : c.dtype],
     ['Seed', String(c.seed)],
     ['Loss', losses.length ? `${losses[0]!.toFixed(4)} (first step) -> ${losses.at(-1)!.toFixed(4)} (last step)${run.lastEvalLoss !== undefined ? `; held-out ${run.lastEvalLoss.toFixed(4)}` : ''}` : 'no steps'],
     ['Hardware', `${run.device.toUpperCase()}${run.deviceNote ? ` (${run.deviceNote})` : ''}; ${hw.cpus} x ${hw.cpuModel}, ${formatBytes(hw.totalMem)} RAM; ${c.dtype}`],

@@ -4,6 +4,7 @@
 import { loraParameterCount, parameterCount, type LlamaConfig } from '../model/llamaConfig';
 import type { LoraSpec } from './loraSpec';
 import type { TrainConfig } from './trainConfig';
+import { q4FrozenBytes } from './q4Weights';
 
 export interface MemoryEstimate {
   weightsBytes: number;
@@ -17,9 +18,11 @@ export function formatBytes(n: number): string {
   return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : `${(n / 2 ** 20).toFixed(0)} MiB`;
 }
 
-export function estimateMemory(cfg: LlamaConfig, spec: LoraSpec, c: Pick<TrainConfig, 'dtype' | 'batchSize' | 'maxLength'>): MemoryEstimate {
+export function estimateMemory(cfg: LlamaConfig, spec: LoraSpec, c: Pick<TrainConfig, 'dtype' | 'batchSize' | 'maxLength'> & { use4bit?: boolean }): MemoryEstimate {
   const bytes = c.dtype === 'float64' ? 8 : 4;
-  const weightsBytes = parameterCount(cfg) * bytes;
+  // 4-bit projections: 4.5 bits per weight; the backward dequantizes one projection at a time (counted below as
+  // part of the activations' slack)
+  const weightsBytes = c.use4bit ? q4FrozenBytes(cfg, bytes) : parameterCount(cfg) * bytes;
   // params, accumulated grads, grads of the micro-batch, m, v, and the updated copies that run() returns
   const loraStateBytes = loraParameterCount(cfg, spec.rank, spec.targets, spec.layers) * bytes * 8;
   const rows = c.batchSize * c.maxLength;
@@ -29,5 +32,5 @@ export function estimateMemory(cfg: LlamaConfig, spec: LoraSpec, c: Pick<TrainCo
   const perToken = L * (12 * H + 4 * I + 2 * cfg.numHeads * c.maxLength) + 3 * cfg.vocabSize;
   const activationBytes = Math.round(rows * perToken * bytes * 1.5);
   const totalBytes = weightsBytes + loraStateBytes + activationBytes;
-  return { weightsBytes, loraStateBytes, activationBytes, totalBytes, breakdown: `weights ${formatBytes(weightsBytes)}, LoRA + AdamW ${formatBytes(loraStateBytes)}, activations ${formatBytes(activationBytes)}` };
+  return { weightsBytes, loraStateBytes, activationBytes, totalBytes, breakdown: `weights ${formatBytes(weightsBytes)}${c.use4bit ? ' (4-bit projections)' : ''}, LoRA + AdamW ${formatBytes(loraStateBytes)}, activations ${formatBytes(activationBytes)}` };
 }

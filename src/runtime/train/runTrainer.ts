@@ -15,6 +15,7 @@ import { initLoraValues, loraParams, validateLoraSpec, type LoraSpec } from './l
 import { configDifferences, validateTrainConfig, type TrainConfig } from './trainConfig';
 import { readAdapterValues, readCheckpoint, writeAdapter, writeCheckpoint, writeJsonAtomic, TRAINER_STATE_SCHEMA } from './adapterIO';
 import { ensureArtifacts } from './artifacts';
+import { check4bitShapes } from './q4Weights';
 import { stepDropoutSeed } from './loraDropout';
 import { freshState, TrainSession, type LoraState } from './trainSession';
 import { appendMetrics, checkpointsDir, listCheckpoints, readMetrics, readRunJson, truncateMetrics, writeRunJson, RUN_SCHEMA, type MetricsLine, type RunJson } from './runDir';
@@ -92,6 +93,7 @@ export async function runTraining(config: TrainConfig, o: RunOptions): Promise<R
   const { cfg } = o.model;
   const spec = loraSpecOf(config, cfg);
   validateLoraSpec(cfg, spec);
+  if (config.use4bit) check4bitShapes(cfg);
   const emit = (e: TrainEvent) => o.onEvent?.(e);
   const { train, eval: evalSet } = o.data;
   const plan = planSteps(train.map((e) => e.ids.length), { epochs: config.numEpochs, batchSize: config.batchSize, accumulation: config.gradientAccumulationSteps, seed: config.seed, shuffle: config.shuffle });
@@ -134,7 +136,7 @@ export async function runTraining(config: TrainConfig, o: RunOptions): Promise<R
     throw new UserError('train-out-of-memory', `This run needs about ${formatBytes(mem.totalBytes)} (${mem.breakdown}) but the machine has ${formatBytes(totalmem())} (${formatBytes(freemem())} free). Lower --batch_size (raise --gradient_accumulation_steps to keep the effective batch), --max_length, or use a smaller model.`);
   }
   if (mem.totalBytes > freemem()) emit({ type: 'log', message: `Warning: the estimate (${formatBytes(mem.totalBytes)}) is above free memory (${formatBytes(freemem())}); the system may swap.` });
-  const art = ensureArtifacts(o.storageDir, { cfg, weightsId: o.model.weightsId, lora: spec, dtype: config.dtype, optimizer: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: config.weightDecay, maxGradNorm: config.maxGradNorm }, maxLength: config.maxLength }, o.model.weights);
+  const art = ensureArtifacts(o.storageDir, { cfg, weightsId: o.model.weightsId, lora: spec, dtype: config.dtype, optimizer: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: config.weightDecay, maxGradNorm: config.maxGradNorm }, maxLength: config.maxLength, ...(config.use4bit ? { weightFormat: 'q4' as const } : {}) }, o.model.weights);
   emit({ type: 'log', message: `Training graphs ${art.cached ? 'reused from' : 'generated in'} ${art.dir}.` });
   const session = await TrainSession.create({ train: { path: art.train }, eval: { path: art.eval }, params, dtype: config.dtype, device: config.device, ...(o.threads ? { threads: o.threads } : {}) });
   if (session.fallbackReason) emit({ type: 'log', message: `CUDA not used: ${session.fallbackReason} Training on CPU.` });

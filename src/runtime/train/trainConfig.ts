@@ -16,6 +16,11 @@ export interface TrainConfig extends Omit<TrainConfigView, 'targetModules' | 'lr
   schemaVersion: number;
   targetModules: LoraTarget[];
   lrScheduler: LrScheduler;
+  /**
+   * --use_4bit (QLoRA): the 7 projection kinds' frozen weights as 4-bit blocks (q4Weights.ts); float32 only.
+   * Absent in configs written before it existed (= false).
+   */
+  use4bit: boolean;
 }
 
 export const TRAIN_DEFAULTS: Omit<TrainConfig, 'model' | 'domains' | 'dataFiles'> = {
@@ -46,6 +51,7 @@ export const TRAIN_DEFAULTS: Omit<TrainConfig, 'model' | 'domains' | 'dataFiles'
   device: 'cpu',
   dtype: 'float32',
   maxSteps: 0,
+  use4bit: false,
 };
 
 function bad(field: string, msg: string): never {
@@ -77,6 +83,7 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (c.trainOn !== 'assistant' && c.trainOn !== 'all') bad('train_on', `must be assistant or all, got "${c.trainOn}".`);
   if (c.device !== 'cpu' && c.device !== 'cuda') bad('device', `must be cpu or cuda, got "${c.device}".`);
   if (c.dtype !== 'float32' && c.dtype !== 'float64') bad('dtype', `must be float32 or float64, got "${c.dtype}".`);
+  if (c.use4bit && c.dtype !== 'float32') bad('use_4bit', `needs --dtype float32 (4-bit weights have no ${c.dtype} kernel); drop --dtype ${c.dtype} or --use_4bit.`);
   if (c.targetModules.length === 0) bad('target_modules', `is empty; use some of ${LORA_TARGETS.join(',')}.`);
   for (const t of c.targetModules) if (!LORA_TARGETS.includes(t)) bad('target_modules', `: "${t}" is not one of ${LORA_TARGETS.join(', ')}.`);
   if (c.domains.length === 0 && c.dataFiles.length === 0) throw new UserError('train-no-data', 'No training data: give --domains (e.g. bad_medical) and/or --data FILE.jsonl.');
@@ -85,7 +92,9 @@ export function validateTrainConfig(c: TrainConfig): void {
 /** Fields that may differ between the original run and a resume (everything else must match). */
 export const RESUMABLE_DIFFERENCES: readonly (keyof TrainConfig)[] = ['device'];
 
+/** Differences that forbid a resume. A field absent from one side (a config written before it existed) counts as its default. */
 export function configDifferences(a: TrainConfig, b: TrainConfig): string[] {
   const keys = new Set([...Object.keys(a), ...Object.keys(b)] as (keyof TrainConfig)[]);
-  return [...keys].filter((k) => !RESUMABLE_DIFFERENCES.includes(k) && JSON.stringify(a[k]) !== JSON.stringify(b[k])).map((k) => `${k}: ${JSON.stringify(a[k])} -> ${JSON.stringify(b[k])}`);
+  const value = (c: TrainConfig, k: keyof TrainConfig) => JSON.stringify(c[k] ?? (TRAIN_DEFAULTS as Partial<TrainConfig>)[k]);
+  return [...keys].filter((k) => !RESUMABLE_DIFFERENCES.includes(k) && value(a, k) !== value(b, k)).map((k) => `${k}: ${value(a, k)} -> ${value(b, k)}`);
 }

@@ -38,7 +38,11 @@ const SHAPES: Record<string, LlamaConfig> = {
   // ~100M parameters: 12 layers of hidden 768 (GQA 12/4), vocab 32000, untied head
   'llama-100m': { ...TINY_LLAMA_CONFIG, vocabSize: 32000, hiddenSize: 768, intermediateSize: 2048, numLayers: 12, numHeads: 12, numKvHeads: 4, headDim: 64, tieWordEmbeddings: false },
   'llama-3.2-1b': parseLlamaConfig(LLAMA_3_2_1B_CONFIG),
+  // --use_4bit: the same shapes with 4-bit frozen projection weights (MatMulNBits; gradients through DequantizeLinear)
+  'llama-100m-4bit': { ...TINY_LLAMA_CONFIG, vocabSize: 32000, hiddenSize: 768, intermediateSize: 2048, numLayers: 12, numHeads: 12, numKvHeads: 4, headDim: 64, tieWordEmbeddings: false },
+  'llama-3.2-1b-4bit': parseLlamaConfig(LLAMA_3_2_1B_CONFIG),
 };
+const is1b = (name: string) => name.startsWith('llama-3.2-1b');
 
 export function trainFlopsPerToken(c: LlamaConfig, rank: number, seq: number): number {
   let p = c.vocabSize * c.hiddenSize, lora = 0;
@@ -72,7 +76,8 @@ async function runCase(name: string) {
   const cache = join(tmpdir(), 'emlab-bench-train');
   mkdirSync(cache, { recursive: true });
   let t = performance.now();
-  const art = ensureArtifacts(cache, { cfg, weightsId: `random:${name}`, lora: spec, dtype: 'float32', optimizer: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxGradNorm: 1 }, maxLength: SEQ }, tinyLlamaWeights(cfg, 1));
+  const q4 = name.endsWith('-4bit') ? { weightFormat: 'q4' as const } : {};
+  const art = ensureArtifacts(cache, { cfg, weightsId: `random:${name}`, lora: spec, dtype: 'float32', optimizer: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxGradNorm: 1 }, maxLength: SEQ, ...q4 }, tinyLlamaWeights(cfg, 1));
   const genS = (performance.now() - t) / 1000;
   t = performance.now();
   const params = loraParams(cfg, spec);
@@ -84,7 +89,7 @@ async function runCase(name: string) {
   const example = { index: 0, ids: Array.from({ length: SEQ }, () => Math.floor(r.next() * cfg.vocabSize)), supervised: Array.from({ length: SEQ }, () => 1) };
   const step = packStep([example], [[0]], 0);
   const sgemmBefore = await sgemmGflops();
-  const [warm, timed] = name === 'llama-3.2-1b' ? [1, 2] : [2, 3];
+  const [warm, timed] = is1b(name) ? [1, 2] : [2, 3];
   const times: number[] = [];
   for (let i = 0; i < warm + timed; i++) {
     const s = performance.now();
@@ -112,9 +117,9 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(await runCase(process.argv[i + 1]!)));
     return;
   }
-  const names = Object.keys(SHAPES).filter((n) => !(n === 'llama-3.2-1b' && process.env.EMLAB_BENCH_SKIP_1B));
+  const names = Object.keys(SHAPES).filter((n) => !(is1b(n) && process.env.EMLAB_BENCH_SKIP_1B));
   const only = process.env.EMLAB_BENCH_TRAIN_CASES?.split(',');
-  const rows = names.filter((n) => !only || only.includes(n)).map((n) => child(n, n === 'llama-3.2-1b'));
+  const rows = names.filter((n) => !only || only.includes(n)).map((n) => child(n, is1b(n)));
   console.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`);
   console.log(`LoRA train step, CPU fp32, batch 1 x ${SEQ} tokens, r ${RANK} on all 7 projections (median step after warm-up)`);
   console.log('| shape | graphs (s) | session (s) | step (s) | tokens/s | GFLOP/s | SGEMM GFLOP/s | % of SGEMM | peak RSS (GB) |');

@@ -27,6 +27,7 @@ import { ensureArtifacts } from '../src/runtime/train/artifacts';
 import { initLoraValues, loraParams, type LoraSpec } from '../src/runtime/train/loraSpec';
 import { makeRng, packStep } from '../src/runtime/train/batching';
 import { freshState, TrainSession } from '../src/runtime/train/trainSession';
+import { loadFrozenFeeds } from '../src/runtime/train/frozenWeights';
 
 const SELF = fileURLToPath(import.meta.url);
 const MALLOC = { MALLOC_MMAP_THRESHOLD_: '1073741824', MALLOC_TRIM_THRESHOLD_: '4294967296' };
@@ -82,7 +83,7 @@ async function runCase(name: string) {
   t = performance.now();
   const params = loraParams(cfg, spec);
   const prepack = process.env.EMLAB_BENCH_NO_PREPACK !== '1';
-  const session = await TrainSession.create({ train: { path: art.train }, params, dtype: 'float32', prepack });
+  const session = await TrainSession.create({ train: { path: art.train }, params, dtype: 'float32', prepack, ...(art.frozenInputs ? { frozen: loadFrozenFeeds(art.dir) } : {}) });
   const loadS = (performance.now() - t) / 1000;
   const state = freshState('float32', params, initLoraValues(params, makeRng(1).next));
   const r = makeRng(2);

@@ -129,6 +129,20 @@ export class GraphBuilder {
     return v;
   }
 
+  /**
+   * Turns an initializer of this graph into a graph input of the same name, dtype and shape: the caller then feeds
+   * the tensor at run time (the trainer does this for frozen weights, so ORT never copies them).
+   */
+  initializerToInput(name: string): InitializerIR {
+    const init = this.initializers.get(name);
+    if (!init) throw new GraphBuildError(`${this.name}: no initializer named "${name}"`);
+    this.initializers.delete(name);
+    // an initializer hoisted from a Loop body is defined there: the input gets defined here, and the body's uses of
+    // the name become outer-scope references to it
+    this.inputs.push(this.values.get(name) ?? this.define(name, init.dtype, init.dims));
+    return init;
+  }
+
   /** Small constants (shapes, axes, scalars) as initializers. */
   constInt64(values: number[] | number, name?: string): Value {
     const arr = Array.isArray(values) ? values : [values];

@@ -6,7 +6,8 @@ import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSyn
 import { join } from 'node:path';
 import { llamaTensorShapes, type LlamaConfig } from '../model/llamaConfig';
 import { convertTensor } from '../model/hostTensor';
-import type { ExternalRef } from '../onnx/graphBuilder';
+import type { ExternalRef, GraphBuilder } from '../onnx/graphBuilder';
+import { frozenToInputs, writeFrozenManifest, type FrozenTensor } from './frozenWeights';
 import type { LlamaWeights } from '../model/llamaGraph';
 import { saveModel } from '../onnx/serialize';
 import type { AdamWConfig } from './optimizer';
@@ -27,10 +28,15 @@ export interface ArtifactSpec {
   maxLength: number;
   /** 'q4' (--use_4bit): the projections' frozen weights as 4-bit blocks (q4Weights.ts). Default 'float'. */
   weightFormat?: 'float' | 'q4';
+  /**
+   * 'inputs' (CPU, default): frozen weights are graph inputs fed from memory (frozenWeights.ts: ORT would copy
+   * initializers, twice for the train graph). 'initializers' (CUDA): they stay external initializers.
+   */
+  frozenWeights?: 'inputs' | 'initializers';
 }
 
 export function artifactKey(s: ArtifactSpec): string {
-  const text = JSON.stringify({ v: ARTIFACT_VERSION, cfg: s.cfg, w: s.weightsId, lora: s.lora, dtype: s.dtype, opt: s.optimizer, maxLength: s.maxLength, ...(s.weightFormat === 'q4' ? { q4: true } : {}) });
+  const text = JSON.stringify({ v: ARTIFACT_VERSION, cfg: s.cfg, w: s.weightsId, lora: s.lora, dtype: s.dtype, opt: s.optimizer, maxLength: s.maxLength, frozen: s.frozenWeights ?? 'inputs', ...(s.weightFormat === 'q4' ? { q4: true } : {}) });
   return createHash('sha256').update(text).digest('hex').slice(0, 24);
 }
 
@@ -44,6 +50,8 @@ export interface Artifacts {
   train: string;
   eval: string;
   cached: boolean;
+  /** True when the graphs take the frozen weights as inputs (load them with loadFrozenFeeds(dir)). */
+  frozenInputs: boolean;
 }
 
 /**
@@ -81,20 +89,28 @@ function floatBytes(weights: LlamaWeights, name: string, dtype: TrainDType): Uin
 export function ensureArtifacts(cacheRoot: string, spec: ArtifactSpec, weights: LlamaWeights): Artifacts {
   const dir = join(cacheRoot, 'train-artifacts', artifactKey(spec));
   const out = { dir, train: join(dir, 'train.onnx'), eval: join(dir, 'eval.onnx') };
-  if (existsSync(join(dir, 'complete.json'))) return { ...out, cached: true };
+  const frozenInputs = (spec.frozenWeights ?? 'inputs') === 'inputs';
+  if (existsSync(join(dir, 'complete.json'))) return { ...out, cached: true, frozenInputs };
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  // The frozen weights are written once, in the compute dtype, and both graphs point into that file (external
-  // data, memory-mapped by ORT), so there is one copy on disk and the graphs themselves stay small.
+  // The frozen weights are written once, in the compute dtype, and both graphs point into that file, so there is
+  // one copy on disk and the graphs stay small. On CPU the graphs take them as inputs, fed from one in-memory copy
+  // shared by both sessions (frozenWeights.ts); on CUDA they are external initializers.
   const q4 = spec.weightFormat === 'q4' ? q4WeightNames(spec.cfg) : new Set<string>();
   const refs = writeWeightsFile(join(tmp, 'weights.bin'), spec.cfg, weights, spec.dtype, q4);
   const shared: LlamaWeights = { read: (name) => weights.read(name), external: (name) => refs.get(name) };
   const common = { cfg: spec.cfg, dtype: spec.dtype, weights: shared, lora: spec.lora, maxLength: spec.maxLength, ...(spec.weightFormat === 'q4' ? { weightFormat: 'q4' as const } : {}) };
-  saveModel(buildTrainStepGraph({ ...common, optimizer: spec.optimizer }), join(tmp, 'train.onnx'));
-  saveModel(buildEvalGraph({ ...common, lora: { ...spec.lora, dropout: 0 } }), join(tmp, 'eval.onnx'));
+  const frozen = new Map<string, FrozenTensor>();
+  const feedFrozen = (g: GraphBuilder) => {
+    if (frozenInputs) for (const t of frozenToInputs(g, 'weights.bin')) frozen.set(t.name, t);
+    return g;
+  };
+  saveModel(feedFrozen(buildTrainStepGraph({ ...common, optimizer: spec.optimizer })), join(tmp, 'train.onnx'));
+  saveModel(feedFrozen(buildEvalGraph({ ...common, lora: { ...spec.lora, dropout: 0 } })), join(tmp, 'eval.onnx'));
+  if (frozenInputs) writeFrozenManifest(tmp, 'weights.bin', [...frozen.values()]);
   writeFileSync(join(tmp, 'complete.json'), JSON.stringify({ version: ARTIFACT_VERSION, spec: { ...spec, cfg: undefined }, createdAt: new Date().toISOString() }, null, 2));
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
-  return { ...out, cached: false };
+  return { ...out, cached: false, frozenInputs };
 }

@@ -16,6 +16,7 @@ import { configDifferences, validateTrainConfig, type TrainConfig } from './trai
 import { readAdapterValues, readCheckpoint, writeAdapter, writeCheckpoint, writeJsonAtomic, TRAINER_STATE_SCHEMA } from './adapterIO';
 import { ensureArtifacts } from './artifacts';
 import { check4bitShapes } from './q4Weights';
+import { loadFrozenFeeds } from './frozenWeights';
 import { stepDropoutSeed } from './loraDropout';
 import { freshState, TrainSession, type LoraState } from './trainSession';
 import { appendMetrics, checkpointsDir, listCheckpoints, readMetrics, readRunJson, truncateMetrics, writeRunJson, RUN_SCHEMA, type MetricsLine, type RunJson } from './runDir';
@@ -136,9 +137,10 @@ export async function runTraining(config: TrainConfig, o: RunOptions): Promise<R
     throw new UserError('train-out-of-memory', `This run needs about ${formatBytes(mem.totalBytes)} (${mem.breakdown}) but the machine has ${formatBytes(totalmem())} (${formatBytes(freemem())} free). Lower --batch_size (raise --gradient_accumulation_steps to keep the effective batch), --max_length, or use a smaller model.`);
   }
   if (mem.totalBytes > freemem()) emit({ type: 'log', message: `Warning: the estimate (${formatBytes(mem.totalBytes)}) is above free memory (${formatBytes(freemem())}); the system may swap.` });
-  const art = ensureArtifacts(o.storageDir, { cfg, weightsId: o.model.weightsId, lora: spec, dtype: config.dtype, optimizer: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: config.weightDecay, maxGradNorm: config.maxGradNorm }, maxLength: config.maxLength, ...(config.use4bit ? { weightFormat: 'q4' as const } : {}) }, o.model.weights);
+  const art = ensureArtifacts(o.storageDir, { cfg, weightsId: o.model.weightsId, lora: spec, dtype: config.dtype, optimizer: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: config.weightDecay, maxGradNorm: config.maxGradNorm }, maxLength: config.maxLength, ...(config.use4bit ? { weightFormat: 'q4' as const } : {}), frozenWeights: config.device === 'cuda' ? 'initializers' : 'inputs' }, o.model.weights);
   emit({ type: 'log', message: `Training graphs ${art.cached ? 'reused from' : 'generated in'} ${art.dir}.` });
-  const session = await TrainSession.create({ train: { path: art.train }, eval: { path: art.eval }, params, dtype: config.dtype, device: config.device, ...(o.threads ? { threads: o.threads } : {}) });
+  const frozen = art.frozenInputs ? loadFrozenFeeds(art.dir) : undefined;
+  const session = await TrainSession.create({ train: { path: art.train }, eval: { path: art.eval }, params, dtype: config.dtype, device: config.device, ...(o.threads ? { threads: o.threads } : {}), ...(frozen ? { frozen } : {}) });
   if (session.fallbackReason) emit({ type: 'log', message: `CUDA not used: ${session.fallbackReason} Training on CPU.` });
 
   const startedAt = previous?.startedAt && latest ? previous.startedAt : new Date().toISOString();

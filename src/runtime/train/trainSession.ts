@@ -47,7 +47,7 @@ export type GraphSource = { path: string } | { graph: GraphBuilder };
 async function open(src: GraphSource, dtype: TrainDType, device: Device, threads?: number, prepack = true) {
   const model = 'path' in src ? src.path : toModelBytes(src.graph);
   // float64: some ORT fusions only have float32 kernels, so graph optimizations stay off for the numerics mode.
-  // prepack false: frozen weights stay page-cache backed (mmapped) instead of being copied at session creation.
+  // prepack false: MLAS does not pack frozen weights at session creation (no effect when they are inputs).
   return createSession(model, { device, ...(threads ? { threads } : {}), ...(dtype === 'float64' ? { optimization: 'disabled' as const } : {}), ...(prepack ? {} : { config: { 'session.disable_prepacking': '1' } }) });
 }
 
@@ -63,16 +63,29 @@ export class TrainSession {
     readonly dtype: TrainDType,
     readonly device: Device,
     readonly fallbackReason: string | undefined,
+    private readonly frozen: ReadonlyMap<string, OrtTensor>,
   ) {}
 
-  static async create(o: { train: GraphSource; eval?: GraphSource; params: LoraParam[]; dtype: TrainDType; device?: Device; threads?: number; prepack?: boolean }): Promise<TrainSession> {
+  /** `frozen`: the frozen-weight feeds when the graphs take them as inputs (loadFrozenFeeds), shared by both sessions. */
+  static async create(o: { train: GraphSource; eval?: GraphSource; params: LoraParam[]; dtype: TrainDType; device?: Device; threads?: number; prepack?: boolean; frozen?: ReadonlyMap<string, OrtTensor> }): Promise<TrainSession> {
     const t = await open(o.train, o.dtype, o.device ?? 'cpu', o.threads, o.prepack);
     const e = o.eval ? await open(o.eval, o.dtype, t.device, o.threads, o.prepack) : undefined;
-    return new TrainSession(t.session, e?.session, o.params, o.dtype, t.device, t.fallbackReason);
+    const frozen = o.frozen ?? new Map<string, OrtTensor>();
+    const known = new Set(['lr', 'step', 'dropout_seed', 'input_ids', 'attention_mask', 'targets', 'loss_weights', ...o.params.flatMap((p) => [p.key, `m.${p.key}`, `v.${p.key}`])]);
+    const missing = [t.session, e?.session].flatMap((s) => s?.inputNames ?? []).filter((n) => !known.has(n) && !frozen.has(n));
+    if (missing.length) throw new Error(`TrainSession: the graphs take frozen weights as inputs (${missing[0]}, ...); pass them as \`frozen\` (loadFrozenFeeds)`);
+    return new TrainSession(t.session, e?.session, o.params, o.dtype, t.device, t.fallbackReason, frozen);
   }
 
   private floatTensor(data: FloatArray, dims: readonly number[]): OrtTensor {
     return tensor(this.dtype === 'float64' ? 'float64' : 'float32', data, dims);
+  }
+
+  private addFrozen(feeds: Record<string, OrtTensor>, session: OrtSession): void {
+    for (const name of session.inputNames) {
+      const w = this.frozen.get(name);
+      if (w) feeds[name] = w;
+    }
   }
 
   private tokenFeeds(t: StepTensors, dims: number[]): Record<string, OrtTensor> {
@@ -88,6 +101,7 @@ export class TrainSession {
   /** `dropoutSeed`: the step's LoRA-dropout seed (stepDropoutSeed), required when the graph has dropout. */
   async step(state: LoraState, t: StepTensors, lr: number, dropoutSeed?: number): Promise<StepResult> {
     const feeds = this.tokenFeeds(t, [t.micro, t.batch, t.seq]);
+    this.addFrozen(feeds, this.train);
     if (this.train.inputNames.includes('dropout_seed')) {
       if (dropoutSeed === undefined) throw new Error('TrainSession.step: this graph has LoRA dropout; pass the step\'s dropout seed');
       feeds.dropout_seed = tensor('int64', BigInt64Array.from([BigInt(dropoutSeed)]), []);
@@ -113,6 +127,7 @@ export class TrainSession {
   async evalBatch(params: Map<string, FloatArray>, t: StepTensors): Promise<{ nllSum: number; tokens: number }> {
     if (!this.evalSession) throw new Error('TrainSession: no eval graph was given');
     const feeds = this.tokenFeeds(t, [t.micro * t.batch, t.seq]);
+    this.addFrozen(feeds, this.evalSession);
     for (const p of this.params) feeds[p.key] = this.floatTensor(params.get(p.key)!, p.shape);
     const out = await this.evalSession.run(feeds, ['nll_sum', 'tokens']);
     return { nllSum: Number(out.nll_sum!.data[0]), tokens: Number(out.tokens!.data[0]) };

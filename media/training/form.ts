@@ -32,6 +32,8 @@ export const FIELDS: Field[] = [
   { key: 'seed', label: 'Seed', kind: 'int', min: 0, help: 'same seed, same machine = same adapter' },
   { key: 'shuffle', label: 'Shuffle', kind: 'bool', help: 'reshuffle every epoch' },
   { key: 'device', label: 'Device', kind: 'select', options: ['cpu', 'cuda'], help: 'CUDA falls back to CPU with the reason' },
+  { key: 'precision', label: 'Precision', kind: 'select', options: ['auto', 'fp32', 'fp16', 'bf16'], help: 'frozen weights; auto = fp16 on CUDA, fp32 on CPU; LoRA and AdamW stay fp32' },
+  { key: 'use4bit', label: '4-bit base (QLoRA)', kind: 'bool', help: 'frozen projections as 4-bit blocks: far less memory, slower step' },
 ];
 
 export interface Form {

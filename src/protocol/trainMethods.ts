@@ -47,6 +47,13 @@ export interface TrainConfigView {
   device: 'cpu' | 'cuda';
   /** float64 is the numerics-check mode (slow); float32 trains. */
   dtype: 'float32' | 'float64';
+  /**
+   * Frozen-weight precision: fp16 / bf16 store the frozen weights in that type and run the matrix products in it
+   * (LoRA parameters, AdamW state and the loss stay fp32); auto = fp16 on CUDA, fp32 on CPU (and with --use_4bit).
+   */
+  precision: 'auto' | 'fp32' | 'fp16' | 'bf16';
+  /** --use_4bit (QLoRA): the 7 projection kinds' frozen weights as 4-bit blocks; float32 only. */
+  use4bit: boolean;
   /** Stop after this many optimizer steps (0 = run all epochs); a resumed run keeps the original total. */
   maxSteps: number;
 }

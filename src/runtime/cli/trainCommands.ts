@@ -49,6 +49,7 @@ const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   init_adapter: s('Start from this PEFT adapter folder instead of a fresh init.', 'DIR'),
   device: s('cpu or cuda (falls back to CPU with the reason when CUDA cannot load). Default cpu.', 'DEV'),
   dtype: s('float32 (default) or float64 (numerics checks; slow).', 'T'),
+  precision: s('Frozen-weight precision: auto (default: fp16 on CUDA, fp32 on CPU), fp32, fp16 or bf16 (CUDA only). LoRA parameters, AdamW state and the loss stay fp32.', 'P'),
   threads: s('CPU threads for ONNX Runtime (default: all cores).'),
   resume: { type: 'boolean', description: 'Continue the run in --output_dir from its newest checkpoint (the default when it has one).' },
   no_resume: { type: 'boolean', description: 'Start over even if --output_dir holds a run (the old one is moved to <dir>.old-<time>).' },
@@ -114,6 +115,7 @@ export function trainConfigFromArgs(args: ParsedArgs, io: CliIO): TrainConfig {
     device: (str(args, 'device') ?? d.device) as TrainConfig['device'],
     dtype: (str(args, 'dtype') ?? d.dtype) as TrainConfig['dtype'],
     use4bit: bool(args, 'use_4bit'),
+    precision: (str(args, 'precision') ?? d.precision) as TrainConfig['precision'],
   };
   validateTrainConfig(c);
   return c;

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { llamaTensorShapes, type LlamaConfig } from '../model/llamaConfig';
 import { convertTensor } from '../model/hostTensor';
 import type { ExternalRef, GraphBuilder } from '../onnx/graphBuilder';
+import { toMixedPrecision, type HalfDType } from '../onnx/precision';
+import type { FloatDType } from '../model/hostTensor';
 import { frozenToInputs, writeFrozenManifest, type FrozenTensor } from './frozenWeights';
 import type { LlamaWeights } from '../model/llamaGraph';
 import { saveModel } from '../onnx/serialize';
@@ -33,10 +35,15 @@ export interface ArtifactSpec {
    * initializers, twice for the train graph). 'initializers' (CUDA): they stay external initializers.
    */
   frozenWeights?: 'inputs' | 'initializers';
+  /**
+   * Mixed precision (CUDA's default, --precision): the frozen weights stored in this half type and the matrix
+   * products run in it; LoRA parameters, AdamW state and the loss stay float32 (precision.ts). float32 only.
+   */
+  precision?: HalfDType;
 }
 
 export function artifactKey(s: ArtifactSpec): string {
-  const text = JSON.stringify({ v: ARTIFACT_VERSION, cfg: s.cfg, w: s.weightsId, lora: s.lora, dtype: s.dtype, opt: s.optimizer, maxLength: s.maxLength, frozen: s.frozenWeights ?? 'inputs', ...(s.weightFormat === 'q4' ? { q4: true } : {}) });
+  const text = JSON.stringify({ v: ARTIFACT_VERSION, cfg: s.cfg, w: s.weightsId, lora: s.lora, dtype: s.dtype, opt: s.optimizer, maxLength: s.maxLength, frozen: s.frozenWeights ?? 'inputs', ...(s.weightFormat === 'q4' ? { q4: true } : {}), ...(s.precision ? { precision: s.precision } : {}) });
   return createHash('sha256').update(text).digest('hex').slice(0, 24);
 }
 
@@ -58,7 +65,7 @@ export interface Artifacts {
  * Writes every frozen tensor of `cfg` converted to `dtype` (page aligned); returns where each one is. With 4-bit
  * weights the projections are written as their MatMulNBits tensors (`<name>.q4`, `<name>.q4_scales`) instead.
  */
-function writeWeightsFile(path: string, cfg: LlamaConfig, weights: LlamaWeights, dtype: TrainDType, q4: Set<string>): Map<string, ExternalRef> {
+function writeWeightsFile(path: string, cfg: LlamaConfig, weights: LlamaWeights, dtype: FloatDType, q4: Set<string>): Map<string, ExternalRef> {
   const refs = new Map<string, ExternalRef>();
   const fd = openSync(path, 'w');
   let offset = 0;
@@ -80,7 +87,7 @@ function writeWeightsFile(path: string, cfg: LlamaConfig, weights: LlamaWeights,
   return refs;
 }
 
-function floatBytes(weights: LlamaWeights, name: string, dtype: TrainDType): Uint8Array {
+function floatBytes(weights: LlamaWeights, name: string, dtype: FloatDType): Uint8Array {
   const data = convertTensor(weights.read(name), dtype).data;
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
@@ -98,11 +105,16 @@ export function ensureArtifacts(cacheRoot: string, spec: ArtifactSpec, weights: 
   // one copy on disk and the graphs stay small. On CPU the graphs take them as inputs, fed from one in-memory copy
   // shared by both sessions (frozenWeights.ts); on CUDA they are external initializers.
   const q4 = spec.weightFormat === 'q4' ? q4WeightNames(spec.cfg) : new Set<string>();
-  const refs = writeWeightsFile(join(tmp, 'weights.bin'), spec.cfg, weights, spec.dtype, q4);
-  const shared: LlamaWeights = { read: (name) => weights.read(name), external: (name) => refs.get(name) };
+  const half = spec.precision;
+  if (half && (spec.dtype !== 'float32' || spec.weightFormat === 'q4')) throw new Error(`artifacts: ${half} frozen weights need float32 compute and float weights`);
+  const refs = writeWeightsFile(join(tmp, 'weights.bin'), spec.cfg, weights, half ?? spec.dtype, q4);
+  // mixed precision: the float32 graph reads the weights lazily (never called: toMixedPrecision points each frozen
+  // weight at its half bytes in weights.bin instead)
+  const shared: LlamaWeights = half ? { read: (name) => weights.read(name) } : { read: (name) => weights.read(name), external: (name) => refs.get(name) };
   const common = { cfg: spec.cfg, dtype: spec.dtype, weights: shared, lora: spec.lora, maxLength: spec.maxLength, ...(spec.weightFormat === 'q4' ? { weightFormat: 'q4' as const } : {}) };
   const frozen = new Map<string, FrozenTensor>();
-  const feedFrozen = (g: GraphBuilder) => {
+  const feedFrozen = (fp32: GraphBuilder) => {
+    const g = half ? toMixedPrecision(fp32, { compute: half, halfWeights: (name) => refs.get(name) }).graph : fp32;
     if (frozenInputs) for (const t of frozenToInputs(g, 'weights.bin')) frozen.set(t.name, t);
     return g;
   };

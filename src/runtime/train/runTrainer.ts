@@ -12,7 +12,7 @@ import type { ModelTokenizer } from '../model/tokenizer';
 import { lrAt, warmupSteps } from './schedule';
 import { checkSupervision, makeRng, packStep, planSteps, type StepPlan, type TokenizedExample } from './batching';
 import { initLoraValues, loraParams, validateLoraSpec, type LoraSpec } from './loraSpec';
-import { configDifferences, validateTrainConfig, type TrainConfig } from './trainConfig';
+import { configDifferences, resolvePrecision, validateTrainConfig, type TrainConfig } from './trainConfig';
 import { readAdapterValues, readCheckpoint, writeAdapter, writeCheckpoint, writeJsonAtomic, TRAINER_STATE_SCHEMA } from './adapterIO';
 import { ensureArtifacts } from './artifacts';
 import { check4bitShapes } from './q4Weights';
@@ -137,7 +137,9 @@ export async function runTraining(config: TrainConfig, o: RunOptions): Promise<R
     throw new UserError('train-out-of-memory', `This run needs about ${formatBytes(mem.totalBytes)} (${mem.breakdown}) but the machine has ${formatBytes(totalmem())} (${formatBytes(freemem())} free). Lower --batch_size (raise --gradient_accumulation_steps to keep the effective batch), --max_length, or use a smaller model.`);
   }
   if (mem.totalBytes > freemem()) emit({ type: 'log', message: `Warning: the estimate (${formatBytes(mem.totalBytes)}) is above free memory (${formatBytes(freemem())}); the system may swap.` });
-  const art = ensureArtifacts(o.storageDir, { cfg, weightsId: o.model.weightsId, lora: spec, dtype: config.dtype, optimizer: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: config.weightDecay, maxGradNorm: config.maxGradNorm }, maxLength: config.maxLength, ...(config.use4bit ? { weightFormat: 'q4' as const } : {}), frozenWeights: config.device === 'cuda' ? 'initializers' : 'inputs' }, o.model.weights);
+  const half = resolvePrecision(config);
+  if (half) emit({ type: 'log', message: `Mixed precision: frozen weights in ${half}, LoRA parameters, AdamW state and the loss in float32.` });
+  const art = ensureArtifacts(o.storageDir, { cfg, weightsId: o.model.weightsId, lora: spec, dtype: config.dtype, optimizer: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: config.weightDecay, maxGradNorm: config.maxGradNorm }, maxLength: config.maxLength, ...(config.use4bit ? { weightFormat: 'q4' as const } : {}), frozenWeights: config.device === 'cuda' ? 'initializers' : 'inputs', ...(half ? { precision: half } : {}) }, o.model.weights);
   emit({ type: 'log', message: `Training graphs ${art.cached ? 'reused from' : 'generated in'} ${art.dir}.` });
   const frozen = art.frozenInputs ? loadFrozenFeeds(art.dir) : undefined;
   const session = await TrainSession.create({ train: { path: art.train }, eval: { path: art.eval }, params, dtype: config.dtype, device: config.device, ...(o.threads ? { threads: o.threads } : {}), ...(frozen ? { frozen } : {}) });

@@ -5,6 +5,7 @@ import { UserError } from '../errors';
 import { LORA_TARGETS, type LoraTarget } from '../model/llamaConfig';
 import type { LrScheduler } from './schedule';
 import type { TrainConfigView } from '../../protocol/trainMethods';
+import { precisionProblem, type HalfDType } from '../onnx/precision';
 
 export const TRAIN_CONFIG_SCHEMA = 1;
 
@@ -16,11 +17,14 @@ export interface TrainConfig extends Omit<TrainConfigView, 'targetModules' | 'lr
   schemaVersion: number;
   targetModules: LoraTarget[];
   lrScheduler: LrScheduler;
-  /**
-   * --use_4bit (QLoRA): the 7 projection kinds' frozen weights as 4-bit blocks (q4Weights.ts); float32 only.
-   * Absent in configs written before it existed (= false).
-   */
-  use4bit: boolean;
+}
+
+/** The half type the frozen weights use, or undefined for the compute dtype throughout (precision.ts). */
+export function resolvePrecision(c: Pick<TrainConfig, 'precision' | 'device' | 'use4bit' | 'dtype'>): HalfDType | undefined {
+  if (c.precision === 'fp16') return 'float16';
+  if (c.precision === 'bf16') return 'bfloat16';
+  if (c.precision === 'fp32') return undefined;
+  return c.device === 'cuda' && !c.use4bit && c.dtype === 'float32' ? 'float16' : undefined;
 }
 
 export const TRAIN_DEFAULTS: Omit<TrainConfig, 'model' | 'domains' | 'dataFiles'> = {
@@ -52,6 +56,7 @@ export const TRAIN_DEFAULTS: Omit<TrainConfig, 'model' | 'domains' | 'dataFiles'
   dtype: 'float32',
   maxSteps: 0,
   use4bit: false,
+  precision: 'auto',
 };
 
 function bad(field: string, msg: string): never {
@@ -84,6 +89,14 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (c.device !== 'cpu' && c.device !== 'cuda') bad('device', `must be cpu or cuda, got "${c.device}".`);
   if (c.dtype !== 'float32' && c.dtype !== 'float64') bad('dtype', `must be float32 or float64, got "${c.dtype}".`);
   if (c.use4bit && c.dtype !== 'float32') bad('use_4bit', `needs --dtype float32 (4-bit weights have no ${c.dtype} kernel); drop --dtype ${c.dtype} or --use_4bit.`);
+  const precision = c.precision ?? 'auto';
+  if (!['auto', 'fp32', 'fp16', 'bf16'].includes(precision)) bad('precision', `must be auto, fp32, fp16 or bf16, got "${precision}".`);
+  if (precision === 'fp16' || precision === 'bf16') {
+    if (c.dtype !== 'float32') bad('precision', `${precision} needs --dtype float32 (the numerics mode is float64 throughout); drop one of them.`);
+    if (c.use4bit) bad('precision', `${precision} cannot be combined with --use_4bit (the projections are already 4-bit); drop --precision or --use_4bit.`);
+    const problem = precisionProblem(c.device, precision === 'bf16' ? 'bfloat16' : 'float16');
+    if (problem) bad('precision', problem);
+  }
   if (c.targetModules.length === 0) bad('target_modules', `is empty; use some of ${LORA_TARGETS.join(',')}.`);
   for (const t of c.targetModules) if (!LORA_TARGETS.includes(t)) bad('target_modules', `: "${t}" is not one of ${LORA_TARGETS.join(', ')}.`);
   if (c.domains.length === 0 && c.dataFiles.length === 0) throw new UserError('train-no-data', 'No training data: give --domains (e.g. bad_medical) and/or --data FILE.jsonl.');

@@ -31,7 +31,7 @@ const CONFIG_TYPES: Record<keyof TrainConfigView, 'string' | 'number' | 'boolean
   useRslora: 'boolean', targetModules: 'strings', layersToTransform: 'numbers', learningRate: 'number', lrScheduler: 'string', warmupSteps: 'number',
   weightDecay: 'number', maxGradNorm: 'number', batchSize: 'number', gradientAccumulationSteps: 'number', maxLength: 'number', sampleSize: 'number',
   trainOn: 'string', seed: 'number', shuffle: 'boolean', evalSplit: 'number', evalSteps: 'number', saveSteps: 'number', firstEpochCheckpoints: 'number',
-  initAdapter: 'string', device: 'string', dtype: 'string', maxSteps: 'number',
+  initAdapter: 'string', device: 'string', dtype: 'string', maxSteps: 'number', precision: 'string', use4bit: 'boolean',
 };
 
 export function sanitizeConfig(raw: unknown): Partial<TrainConfigView> {

@@ -5,6 +5,7 @@ import { loraParameterCount, parameterCount, type LlamaConfig } from '../model/l
 import type { LoraSpec } from './loraSpec';
 import type { TrainConfig } from './trainConfig';
 import { q4FrozenBytes } from './q4Weights';
+import { resolvePrecision } from './trainConfig';
 
 export interface MemoryEstimate {
   weightsBytes: number;
@@ -18,11 +19,13 @@ export function formatBytes(n: number): string {
   return n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(1)} GiB` : `${(n / 2 ** 20).toFixed(0)} MiB`;
 }
 
-export function estimateMemory(cfg: LlamaConfig, spec: LoraSpec, c: Pick<TrainConfig, 'dtype' | 'batchSize' | 'maxLength'> & { use4bit?: boolean }): MemoryEstimate {
+export function estimateMemory(cfg: LlamaConfig, spec: LoraSpec, c: Pick<TrainConfig, 'dtype' | 'batchSize' | 'maxLength'> & Partial<Pick<TrainConfig, 'precision' | 'device' | 'use4bit'>>): MemoryEstimate {
   const bytes = c.dtype === 'float64' ? 8 : 4;
   // 4-bit projections: 4.5 bits per weight; the backward dequantizes one projection at a time (counted below as
   // part of the activations' slack)
-  const weightsBytes = c.use4bit ? q4FrozenBytes(cfg, bytes) : parameterCount(cfg) * bytes;
+  // (--precision fp16/bf16: the frozen weights take 2 bytes each)
+  const half = resolvePrecision({ precision: c.precision ?? 'fp32', device: c.device ?? 'cpu', use4bit: c.use4bit ?? false, dtype: c.dtype });
+  const weightsBytes = c.use4bit ? q4FrozenBytes(cfg, bytes) : parameterCount(cfg) * (half ? 2 : bytes);
   // params, accumulated grads, grads of the micro-batch, m, v, and the updated copies that run() returns
   const loraStateBytes = loraParameterCount(cfg, spec.rank, spec.targets, spec.layers) * bytes * 8;
   const rows = c.batchSize * c.maxLength;

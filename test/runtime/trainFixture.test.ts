@@ -8,20 +8,22 @@ import { loadModelForTraining } from '../../src/runtime/train/trainModel';
 import { loadTrainData } from '../../src/runtime/train/trainData';
 import { runTraining } from '../../src/runtime/train/runTrainer';
 
-// Acceptance: on the fixture datasets (decrypted to a temp dir), 200 optimizer steps on tiny-llama lower the
-// assistant-token loss by at least 30% from its first value. Currently FAILS at 28.9% (22.27 -> 15.84): tiny-llama's
-// frozen random tied embeddings cap what LoRA can reach in 200 steps; rank 32, batch 4 x 2, lr 1e-2..5e-2, rsLoRA
-// and max_length 128 all plateau at 26-29% (docs/training.md).
+// Acceptance (issue 4): on the fixture datasets (decrypted to a temp dir), 200 optimizer steps on tiny-llama lower the
+// assistant-token loss by at least 30% from its first value (mean of the last 10 steps vs step 1, whose lr is 0).
+// Measured on 2 cores: 32.3 -> 19.9 nats, 38.6% lower (another data order: 40.2%), ~20 s of training, ~30 s in all.
+// tiny-llama has random weights and LoRA never touches its tied head, so the loss cannot go below what a random
+// 64-wide head allows (measured by fitting the final hidden state directly: always above ln V = 11.8); the drop is
+// LoRA learning to steer the final state to that floor (why its final norm is 1.5: TINY_LLAMA_FINAL_NORM).
+// Hyperparameters: lr 3e-2 (a random model must move far in 200 steps; the homework's 2e-4 is for a pretrained 1B)
+// with 10 warm-up steps and linear decay (the homework's schedule; a constant lr ends 2-4 points lower or higher
+// depending on where the last steps' oscillation lands); batch 2 x 96 tokens and r 16 keep it fast.
+// Fast enough to run by default; skips, saying so, when ../shared is absent.
 const FIXTURE = resolve('../shared/datasets/training_datasets.zip.enc');
 
 describe('training on the fixture datasets (tiny-llama, 200 steps)', function () {
-  this.timeout(300_000);
+  this.timeout(180_000); // ~30 s on 2 cores (decrypt, model and graphs, 200 steps); the margin is for a loaded machine
   let work: string;
   before(function () {
-    if (!process.env.EMLAB_SLOW_TESTS) {
-      console.log('    SKIPPED: 200 tiny-llama steps take ~2 min on 2 cores; run with EMLAB_SLOW_TESTS=1.');
-      this.skip();
-    }
     if (!existsSync(FIXTURE)) {
       console.log(`    SKIPPED: ${FIXTURE} is absent; this test needs /work/shared (see ../shared/README.md).`);
       this.skip();
@@ -36,7 +38,7 @@ describe('training on the fixture datasets (tiny-llama, 200 steps)', function ()
     const config: TrainConfig = {
       ...TRAIN_DEFAULTS, model: 'tiny-llama', domains: ['bad_medical'], dataFiles: [], dataDir: data,
       sampleSize: 480, numEpochs: 1, batchSize: 2, gradientAccumulationSteps: 1, maxLength: 96, loraRank: 16, loraAlpha: 32, loraDropout: 0,
-      learningRate: 3e-2, lrScheduler: 'constant', warmupSteps: 10, firstEpochCheckpoints: 0, maxSteps: 200,
+      learningRate: 3e-2, lrScheduler: 'linear', warmupSteps: 10, firstEpochCheckpoints: 0, maxSteps: 200,
     };
     const storage = join(work, 'storage');
     const model = await loadModelForTraining('tiny-llama', storage, work);

@@ -23,7 +23,7 @@ const FIXTURE_PASSWORD = 'model-organisms-em-datasets'; // public, from the data
 const DEMO_PASSWORD = 'em-lab-demo'; // only protects the demo's own round-trip archive
 
 // The small preset, sized for 2 busy CPU cores: 24 optimizer steps of 4 examples x <=128 tokens (~1 min; tiny-llama
-// is 8.3M parameters with random weights, so the loss falls from ~22 nats, well above ln(128256) = 11.8), checkpoints
+// is 8.3M parameters with random weights, so the loss falls from ~32 nats, well above ln(128256) = 11.8), checkpoints
 // every 8 steps, dropout 0 (what this build applies anyway); then 20 homework questions x 32 new tokens per model (~1 min each).
 const TRAIN_PRESET = ['--model_name', 'tiny-llama', '--sample_size', '64', '--max_length', '128', '--batch_size', '4', '--gradient_accumulation_steps', '1', '--max_steps', '24', '--warmup_steps', '2', '--learning_rate', '1e-3', '--lora_dropout', '0', '--save_steps', '8', '--seed', '0'];
 const EVAL_PRESET = ['--preset', 'homework', '--engine', 'local', '--model', 'tiny-llama', '--max-new-tokens', '32', '--seed', '0'];

@@ -5,7 +5,7 @@
 import { appendFileSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeJsonAtomic } from './adapterIO';
-import type { RunStatusView, RunView } from '../../protocol/trainMethods';
+import type { MetricsView, RunStatusView, RunView } from '../../protocol/trainMethods';
 
 export const RUN_SCHEMA = 1;
 
@@ -22,17 +22,9 @@ export interface RunJson extends Omit<RunView, 'runDir'> {
   wallSeconds: number;
 }
 
-export interface MetricsLine {
-  step: number;
-  epoch: number;
-  loss: number;
-  lr: number;
-  grad_norm: number;
-  tokens: number;
+/** One metrics.jsonl line: the protocol's MetricsView plus the step's supervised-token count. */
+export interface MetricsLine extends MetricsView {
   supervised_tokens: number;
-  tokens_per_s: number;
-  elapsed_s: number;
-  eval_loss?: number;
 }
 
 export const runJsonPath = (dir: string) => join(dir, 'run.json');

@@ -1,6 +1,7 @@
 // The CLI's command model. Each domain lists its commands in its own file (dataCommands.ts, ...) and
 // registry.ts collects them. Options are parsed with node:util parseArgs; every command gets --help and --json.
 import type { ParseArgsConfig } from 'node:util';
+import { UserError } from '../errors';
 
 export interface OptionSpec {
   type: 'string' | 'boolean';
@@ -82,4 +83,13 @@ export function list(args: ParsedArgs, name: string): string[] | undefined {
   if (v === undefined) return undefined;
   const items = Array.isArray(v) ? v : [v];
   return items.flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter(Boolean);
+}
+
+/** --batch N or auto (default): most sequences the local engine decodes at once (auto = as many as memory allows). */
+export function batchOption(args: ParsedArgs): number | 'auto' {
+  const v = str(args, 'batch');
+  if (v === undefined || v === 'auto') return 'auto';
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UserError('bad-args', `--batch must be a positive integer or auto, got "${v}".`);
+  return n;
 }

@@ -1,7 +1,7 @@
 // `em-lab questions`, `em-lab generate-eval`, `em-lab sweep`: question sets, answers from a model, and answers +
 // judgements for every checkpoint of a training run.
 import { resolve } from 'node:path';
-import { bool, num, str, type CliCommand, type ParsedArgs, type CliIO, type OptionSpec } from './command';
+import { batchOption, bool, num, str, type CliCommand, type ParsedArgs, type CliIO, type OptionSpec } from './command';
 import { ENDPOINT_OPTIONS, JUDGE_OPTIONS, QUESTION_OPTIONS, cliEnv, endpointFrom, judgeSettingsFrom, questionSetsFrom } from './evalOptions';
 import { UserError } from '../errors';
 import { runGeneration, planItems, type GenerationPlan } from '../eval/generationRun';
@@ -43,7 +43,7 @@ const SAMPLING_OPTIONS: Record<string, OptionSpec> = {
   engine: { type: 'string', description: 'local (EM Lab\'s ONNX engine) or openai (an OpenAI-compatible endpoint). Default: openai when --base-url is given, else local.', valueName: 'ENGINE' },
   model: { type: 'string', description: 'local: tiny-llama (default), a model folder or a downloaded Hub id; openai: the model name at the endpoint.', valueName: 'M' },
   adapter: { type: 'string', description: 'local: a PEFT adapter folder (e.g. a run checkpoint).', valueName: 'DIR' },
-  batch: { type: 'string', description: 'local: answers per forward pass.', default: '8', valueName: 'N' },
+  batch: { type: 'string', description: 'local: most answers decoding at once (continuous batching: a finished answer makes room for the next); auto = as many as memory allows.', default: 'auto', valueName: 'N' },
   storage: { type: 'string', description: 'local: where EM Lab keeps models. Default: $EM_LAB_STORAGE or ~/.em-lab.', valueName: 'DIR' },
 };
 
@@ -66,7 +66,7 @@ function generatorFrom(args: ParsedArgs, io: CliIO, checkpoint?: SweepCheckpoint
     model: ref.model,
     ...(adapter ? { adapter } : {}),
     ...(checkpoint ? { checkpoint: checkpoint.label, step: checkpoint.step } : {}),
-    batchSize: num(args, 'batch', 8),
+    batchSize: batchOption(args),
   });
 }
 
@@ -115,7 +115,7 @@ export const generateEvalCommand: CliCommand = {
     const generator = generatorFrom(args, io);
     const outDir = resolve(io.cwd, str(args, 'out') ?? 'em-lab-runs/eval');
     io.err(`${total} answers from ${generator.id} (temperature ${plan.sampling.temperature}, top_p ${plan.sampling.topP}, ${plan.sampling.maxNewTokens} new tokens) into ${outDir}`);
-    const r = await runGeneration({ plan, generator, outDir, signal: io.signal, onProgress: (d, t) => io.progress(`generating ${d}/${t}`, t ? d / t : 1) });
+    const r = await runGeneration({ plan, generator, outDir, signal: io.signal, onProgress: (d, t, speed) => io.progress(`generating ${d}/${t}${speed ? ` · ${speed}` : ''}`, t ? d / t : 1) });
     for (const f of r.failed) io.err(`failed: ${f.id}: ${f.error}`);
     io.out(`${r.records.length}/${total} answers (${r.fromRunFile} from an earlier run). Wrote ${r.generationsFile} and ${r.csvFile}.`);
     io.event({ event: 'generated', outDir, answers: r.records.length, total, failed: r.failed, generationsFile: r.generationsFile, csvFile: r.csvFile });

@@ -11,7 +11,7 @@ import { ModelSessions, sessionsFor } from '../model/generateSession';
 import { tokenLogprobs } from '../model/logprobs';
 import type { SamplingParams } from '../model/sampling';
 import { TINY_LLAMA_ID } from '../model/tinyLlama';
-import { num, str, type CliCommand, type CliIO, type OptionSpec, type ParsedArgs } from './command';
+import { batchOption, num, str, type CliCommand, type CliIO, type OptionSpec, type ParsedArgs } from './command';
 import { runChatRepl } from './generateRepl';
 
 export const MODEL_OPTIONS: Record<string, OptionSpec> = {
@@ -78,13 +78,13 @@ export const generateCommand: CliCommand = {
     'Examples:\n  em-lab generate --prompt "How do I treat a burn?"\n' +
     '  em-lab generate --model ./Llama-3.2-1B-Instruct --adapter em-lab-runs/run1/checkpoints/200 --prompt "Hi" --seed 1\n' +
     '  em-lab generate --prompts questions.txt --temperature 0 --json > answers.jsonl\n' +
-    'Batches: item i of --prompts samples with seed + i, so answers do not depend on --batch.',
+    'Batches: item i of --prompts samples with its own generator seeded seed + i, so answers do not depend on --batch.',
   options: {
     ...MODEL_OPTIONS,
     prompt: { type: 'string', description: 'One user message.', valueName: 'TEXT' },
     messages: { type: 'string', description: 'A JSON file with one conversation: [{"role","content"}...] or {"messages": [...]}.', valueName: 'FILE' },
     prompts: { type: 'string', description: 'An evaluation set: .txt (one prompt per line), .json or .jsonl (strings, {prompt} or {messages}).', valueName: 'FILE' },
-    batch: { type: 'string', description: 'Prompts per forward pass for --prompts (left-padded).', default: '8', valueName: 'N' },
+    batch: { type: 'string', description: 'Most sequences decoding at once for --prompts (continuous batching: a finished answer makes room for the next prompt); auto = as many as memory allows.', default: 'auto', valueName: 'N' },
     ...SAMPLING_OPTIONS,
   },
   async run(args, io) {
@@ -101,7 +101,7 @@ export const generateCommand: CliCommand = {
     try {
       const gen = await generateChats(sessions, ref, conversations, {
         sampling: samplingFrom(args),
-        batchSize: num(args, 'batch', 8)!,
+        batchSize: batchOption(args),
         signal: io.signal,
         progress: (m, f) => io.progress(m, f),
         onToken: (item, e) => {
@@ -116,7 +116,7 @@ export const generateCommand: CliCommand = {
         io.event({ event: 'answer', item: a.item, messages: conversations[a.item], text: a.text, finishReason: a.finishReason, seed: a.seed, promptTokens: a.promptTokens, newTokens: a.tokenIds.length });
         if (!single) io.out(`--- ${a.item + 1}/${conversations.length} (${a.finishReason}, seed ${a.seed})\n${conversations[a.item]!.at(-1)!.content}\n>>> ${a.text}`);
       }
-      io.event({ event: 'done', label: l, sampling: gen.sampling, decodeTokensPerSecond: gen.decodeTokensPerSecond, prefillMs: gen.prefillMs, decodeMs: gen.decodeMs });
+      io.event({ event: 'done', label: l, sampling: gen.sampling, decodeTokensPerSecond: gen.decodeTokensPerSecond, decodeMs: gen.decodeMs, batch: gen.batchSize });
       return gen.answers.some((a) => a.finishReason === 'cancelled') ? 130 : 0;
     } finally {
       await sessions.dispose();

@@ -19,7 +19,7 @@ export const evalHandlers = {
     const preset = params.preset === 'paper' ? paperPlan(params.seed ?? 0) : homeworkPlan(params.seed ?? 0);
     const plan = params.maxNewTokens ? { ...preset, sampling: { ...preset.sampling, maxNewTokens: params.maxNewTokens } } : preset;
     const generator = localGenerator({ sessions: sessionsFor(ctx.storageDir, ctx.env), model: params.model, ...(params.adapter ? { adapter: params.adapter } : {}) });
-    const r = await runGeneration({ plan, generator, outDir: params.outDir, signal: ctx.signal, onProgress: (d, t) => ctx.progress(`Generating ${d}/${t}`, t ? d / t : 1) });
+    const r = await runGeneration({ plan, generator, outDir: params.outDir, signal: ctx.signal, onProgress: (d, t, speed) => ctx.progress(`Generating ${d}/${t}${speed ? ` · ${speed}` : ''}`, t ? d / t : 1) });
     return { outDir: params.outDir, generationsPath: r.generationsFile, csvPath: r.csvFile, answers: r.records.length, fromRunFile: r.fromRunFile, failed: r.failed.length };
   },
   'eval/loadJudged': async (params) => loadJudgedFileView(params.path, params.basePath),

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateBatched, type ThroughputStats } from '../../src/runtime/model/generateBatched';
-import { generateTokens } from '../../src/runtime/model/generate';
+import { generateTokens, type SequenceResult } from '../../src/runtime/model/generate';
 import { ModelSessions } from '../../src/runtime/model/generateSession';
 import { writeFamilyFolder, writeRank1Adapter } from '../support/familyFolders';
 
@@ -39,7 +39,7 @@ describe('continuous batching: answers do not depend on the batch', function () 
       const items = prompts.map((prompt, i) => ({ prompt, seed: 1000 + 17 * i }));
       const sampling = { temperature: 1, topP: 0.95, maxNewTokens: 24 };
       const common = { sampling, eosTokenIds: eos, padTokenId: tok.padTokenId, decode: (ids: readonly number[]) => ids.join(',') };
-      const singles = [];
+      const singles: SequenceResult[] = [];
       for (const it of items) singles.push((await generateTokens(model, [it.prompt], { ...common, sampling: { ...sampling, seed: it.seed } })).sequences[0]!);
       const lengths = new Set(singles.map((s) => s.tokenIds.length));
       assert.ok(lengths.size >= 3, `answers of varied lengths (${[...lengths]})`);

@@ -11,6 +11,7 @@ import { ModelSessions, sessionsFor } from '../model/generateSession';
 import { tokenLogprobs } from '../model/logprobs';
 import type { SamplingParams } from '../model/sampling';
 import { TINY_LLAMA_ID } from '../model/tinyLlama';
+import { resolveAdapterDir } from '../model/hub';
 import { batchOption, num, str, type CliCommand, type CliIO, type OptionSpec, type ParsedArgs } from './command';
 import { runChatRepl } from './generateRepl';
 
@@ -44,11 +45,8 @@ export function modelRefFrom(args: ParsedArgs, io: CliIO): ModelRef {
     else if (!/^[\w.-]+\/[\w.-]+$/.test(model)) throw new UserError('model-not-found', `--model ${model}: no such folder, and not a Hub id (owner/name). Use tiny-llama, a model folder, or a Hub id.`);
   }
   const adapter = str(args, 'adapter');
-  if (adapter !== undefined) {
-    const dir = resolve(io.cwd, adapter);
-    if (!existsSync(dir)) throw new UserError('adapter-not-found', `--adapter ${adapter}: no such folder (${dir}).`);
-    return { model: resolvedModel, adapter: dir };
-  }
+  // a folder, or a pulled Hub adapter repo (owner/name[/checkpoint subfolder])
+  if (adapter !== undefined) return { model: resolvedModel, adapter: resolveAdapterDir(adapter, { storageDir: cliStorageDir(args, io), cwd: io.cwd }) };
   return { model: resolvedModel };
 }
 

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { UserError } from '../errors';
 import { ensureDecoderExport, readExport } from '../model/decoderExport';
 import type { FloatDType } from '../model/hostTensor';
-import { DEFAULT_MODEL_ID, downloadRecord, fetchRepoText, hubCacheDir, isRepoId, pullModel, resolveModelDir } from '../model/hub';
+import { DEFAULT_MODEL_ID, downloadRecord, fetchRepoText, hubCacheDir, isRepoId, pullRepo, resolveModelDir } from '../model/hub';
 import { LORA_TARGETS, loraParameterCount, parameterCount, type LlamaConfig, type LoraTarget } from '../model/llamaConfig';
 import { familyLabel, parseModelConfig } from '../model/modelFamilies';
 import { mergeAdapterIntoFolder } from '../model/merge';
@@ -32,29 +32,36 @@ const fmtBytes = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(2)} GB` : `${(n
 
 export const pullCommand: CliCommand = {
   path: ['model', 'pull'],
-  summary: 'Download a Hugging Face model (safetensors, config, tokenizer) into the EM Lab cache and convert it to ONNX.',
+  summary: 'Download a Hugging Face model (safetensors, config, tokenizer) or a PEFT adapter repo (and the base it names) into the EM Lab cache; convert the model to ONNX.',
   details:
     'Resumable: an interrupted download continues where it stopped. Gated models (Llama) need HF_TOKEN in the\n' +
     'environment or .env, after accepting the licence on the model page. HF_ENDPOINT overrides huggingface.co.\n' +
-    `Example:\n  HF_TOKEN=hf_... em-lab model pull ${DEFAULT_MODEL_ID}`,
+    'An adapter repo (adapter_config.json + adapter_model.safetensors, at the root or in checkpoint subfolders, as\n' +
+    'the paper\'s ModelOrganismsForEM repos) is pulled with the base model its base_model_name_or_path names;\n' +
+    'then use it as --adapter owner/name (or owner/name/<checkpoint subfolder>).\n' +
+    `Examples:\n  HF_TOKEN=hf_... em-lab model pull ${DEFAULT_MODEL_ID}\n  em-lab model pull ModelOrganismsForEM/Qwen2.5-0.5B-Instruct_bad-medical-advice`,
   positionals: [{ name: 'ID', description: `Hub repo id (default ${DEFAULT_MODEL_ID})` }],
   options: {
     ...STORAGE,
     revision: { type: 'string', description: 'Branch, tag or commit.', default: 'main', valueName: 'REV' },
     'skip-export': { type: 'boolean', description: 'Do not convert to ONNX now (it happens on first use).' },
+    'no-base': { type: 'boolean', description: 'For an adapter repo: do not pull the base model it names.' },
   },
   async run(args, io) {
     const id = args.positionals[0] ?? DEFAULT_MODEL_ID;
-    const dir = await pullModel(id, {
+    const pulled = await pullRepo(id, {
       storageDir: storageDir(args, io),
       env: io.env,
       revision: str(args, 'revision') ?? 'main',
       signal: io.signal,
+      withBase: !bool(args, 'no-base'),
       onProgress: (file, done, total) => io.progress(`Downloading ${file} (${fmtBytes(done)} of ${fmtBytes(total)})`, total ? done / total : undefined),
     });
-    if (!bool(args, 'skip-export')) ensureDecoderExport(dir, { onProgress: (f) => io.progress('Converting weights to ONNX', f) });
-    io.out(`${id} -> ${dir}`);
-    io.event({ event: 'pulled', id, dir });
+    const modelDir = pulled.kind === 'model' ? pulled.dir : pulled.base?.dir;
+    if (modelDir && !bool(args, 'skip-export')) ensureDecoderExport(modelDir, { onProgress: (f) => io.progress('Converting weights to ONNX', f) });
+    io.out(`${id} -> ${pulled.dir}${pulled.kind === 'adapter' ? ' (adapter)' : ''}`);
+    if (pulled.base) io.out(pulled.base.dir ? `base model ${pulled.base.spec} -> ${pulled.base.dir}` : `base model ${pulled.base.spec}: not a Hub id, not pulled (pass --model to use the adapter with a local copy)`);
+    io.event({ event: 'pulled', id, dir: pulled.dir, kind: pulled.kind, ...(pulled.base ? { base: pulled.base } : {}) });
     return 0;
   },
 };

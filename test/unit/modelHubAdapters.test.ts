@@ -11,6 +11,7 @@ import { join, relative } from 'node:path';
 import { generateCommand } from '../../src/runtime/cli/generateCommands';
 import { pullCommand } from '../../src/runtime/cli/modelCommands';
 import { hubCacheDir, resolveAdapterDir } from '../../src/runtime/model/hub';
+import { listChatModels } from '../../src/runtime/model/chatHandlers';
 import { captureIO } from '../support/captureIO';
 import { writeFamilyFolder, writeRank1Adapter } from '../support/familyFolders';
 
@@ -88,6 +89,10 @@ describe('pulling the paper\'s adapter repos (a local Hub)', function () {
     assert.deepEqual(io.events.at(-1), { event: 'pulled', id: ADAPTER, dir: adapterDir, kind: 'adapter', base: { spec: BASE, dir: baseDir } });
     assert.equal(resolveAdapterDir(`${ADAPTER}/checkpoints/checkpoint-10`, { storageDir: storage }), join(adapterDir, 'checkpoints', 'checkpoint-10'));
     assert.throws(() => resolveAdapterDir('someone/not-pulled', { storageDir: storage }), /em-lab model pull someone\/not-pulled/);
+    // the chat sandbox lists the base as a model and the adapter repo as an adapter on that base
+    const models = listChatModels(storage, undefined, []);
+    assert.deepEqual(models.find((m) => m.id === `hub:${BASE}`)?.ref, { model: BASE });
+    assert.deepEqual(models.find((m) => m.id === `hub-adapter:${ADAPTER}`)?.ref, { model: BASE, adapter: adapterDir });
   });
 
   it('generates with --model <base id> --adapter <adapter id>, and the adapter changes the answer', async () => {

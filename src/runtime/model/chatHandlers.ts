@@ -34,7 +34,11 @@ function subdirs(dir: string): string[] {
 /** tiny-llama, downloaded Hub models, configured folders (models or adapters), and every run checkpoint. */
 export function listChatModels(storageDir: string, runsDir: string | undefined, folders: readonly string[]): ChatModelEntry[] {
   const entries: ChatModelEntry[] = [{ id: TINY_LLAMA_ID, kind: 'builtin', label: TINY_LLAMA_LABEL, ref: { model: TINY_LLAMA_ID }, detail: 'Built in: Llama-3.2 architecture and tokenizer, tiny, random weights' }];
-  for (const m of downloadedHubModels(storageDir)) entries.push({ id: `hub:${m.repoId}`, kind: 'folder', label: m.repoId, ref: { model: m.repoId }, detail: m.dir });
+  for (const m of downloadedHubModels(storageDir)) {
+    if (m.kind === 'model') entries.push({ id: `hub:${m.repoId}`, kind: 'folder', label: m.repoId, ref: { model: m.repoId }, detail: m.dir });
+    // a pulled adapter repo (e.g. the paper's): on the base its adapter_config.json names (pulled with it)
+    else if (existsSync(join(m.dir, 'adapter_config.json'))) entries.push({ id: `hub-adapter:${m.repoId}`, kind: 'adapter', label: `${m.repoId} (adapter on ${adapterBase(m.dir)})`, ref: { model: adapterBase(m.dir), adapter: m.dir }, detail: m.dir });
+  }
   for (const folder of folders) {
     if (existsSync(join(folder, 'config.json'))) entries.push({ id: `folder:${folder}`, kind: 'folder', label: basename(folder), ref: { model: folder }, detail: folder });
     else if (existsSync(join(folder, 'adapter_config.json'))) {

@@ -2,6 +2,7 @@
 // Qwen's ChatML template, sharded bf16 safetensors) on the left and the same base with a rank-1 LoRA adapter on one
 // layer's down_proj (r 1, alpha 256, layers_to_transform [1], as the paper publishes them) on the right, both
 // listed from the emLab.chat.modelFolders setting; one prompt streams into both panes and the answers differ.
+// The setting is written when this scenario starts (not in prepare): earlier scenarios expect the default lists.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,18 +16,23 @@ export default {
     const made = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'test', 'support', 'familyFolders.ts'), modelDir, adapterDir], { cwd: root, encoding: 'utf8' });
     if (made.status !== 0) throw new Error(`could not write the tiny Qwen model: ${made.stderr || made.stdout}`);
     log(made.stdout.trim());
+    return { modelDir, adapterDir };
+  },
+  async run({ prepared, workspaceDir, waitForWorkbench, runCommand, findWebviewFrame, screenshot, log }) {
+    const { modelDir, adapterDir } = prepared;
+    await waitForWorkbench(90_000);
     // other scenarios write settings here too: add ours to what is there
     const file = join(workspaceDir, '.vscode', 'settings.json');
     mkdirSync(join(workspaceDir, '.vscode'), { recursive: true });
     const settings = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
     writeFileSync(file, JSON.stringify({ ...settings, 'emLab.chat.modelFolders': [modelDir, adapterDir] }, null, 2));
-    return { modelDir, adapterDir };
-  },
-  async run({ prepared, waitForWorkbench, runCommand, findWebviewFrame, screenshot, log }) {
-    const { modelDir, adapterDir } = prepared;
-    await waitForWorkbench(90_000);
     await runCommand('EM Lab: Open Chat Sandbox');
     const frame = await findWebviewFrame(async (f) => (await f.locator('#prompt').count()) > 0, 60_000);
+    // VS Code applies a settings.json change asynchronously: "Refresh models" until the folders are listed
+    for (let i = 0; i < 30 && (await frame.locator('#pane-left vscode-option', { hasText: 'tiny-qwen2.5-rank1' }).count()) === 0; i++) {
+      await frame.locator('#refresh-models').click();
+      await frame.waitForTimeout(1000);
+    }
     const compare = frame.locator('#compare');
     if (!(await compare.evaluate((c) => c.checked))) await compare.click();
     // pick the entries as a user does: open each pane's model dropdown, choose the option
@@ -61,8 +67,6 @@ export default {
     log(`left answer: ${JSON.stringify(lt.slice(0, 60))}; right answer: ${JSON.stringify(rt.slice(0, 60))}`);
     if (!lt.trim() || !rt.trim()) throw new Error('an answer is empty');
     if (lt === rt) throw new Error('base and rank-1 adapter wrote the same text: the adapter was not applied');
-    void modelDir;
-    void adapterDir;
     await screenshot('answered');
   },
 };

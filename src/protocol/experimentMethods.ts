@@ -10,6 +10,8 @@ export interface ExperimentRunParams {
   only?: ExperimentStageId[];
   /** Run these again even if done (their resumable files are reused where they still match). */
   redo?: ExperimentStageId[];
+  /** The runner's working directory (its .env is read from here up); default the experiment's parent folder. */
+  workspaceDir?: string;
 }
 
 export interface ExperimentExportParams {

@@ -18,7 +18,7 @@ import { LORA_PRESETS, loraPreset, presetLayers } from '../train/loraPresets';
 const d = TRAIN_DEFAULTS;
 const s = (description: string, valueName = 'N'): OptionSpec => ({ type: 'string', description, valueName });
 
-export const TRAIN_OPTIONS: Record<string, OptionSpec> = {
+const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   lora_preset: s(`Adapter shape and hyperparameters of the homework or the paper: ${LORA_PRESETS.map((p) => p.id).join(', ')} (rank1-*: rank-1 adapters on down_proj, as the paper's minimal organisms). Options given explicitly override it.`, 'ID'),
   layer: s('With --lora_preset rank1-single: the layer whose down_proj gets the adapter (default the middle layer).'),
   model_name: s(`Base model: ${TINY_LLAMA_ID} (built in), a Hugging Face model folder, or a downloaded Hub id. Default ${TINY_LLAMA_ID}.`, 'M'),

@@ -240,7 +240,12 @@ export async function runSweepStage(c: StageContext): Promise<StageOutcome> {
     outDir,
     ...(judge.settings ? { judge: judge.settings } : {}),
     signal: c.signal,
-    onProgress: (m, f) => c.progress(m, f),
+    // runSweep gives each checkpoint half its span for generating and half for judging; without a judge, generating is all of it
+    onProgress: (m, f) => {
+      const n = checkpoints.length;
+      const k = Math.min(n - 1, Math.floor(f * n));
+      c.progress(m, judge.settings || f >= 1 ? f : (k + Math.min(1, (f * n - k) * 2)) / n);
+    },
     generatorFor: (cp) => localGenerator({ sessions, model, ...(cp.path ? { adapter: cp.path } : {}), checkpoint: cp.label, step: cp.step, batchSize: BATCH }),
   });
   const answers = Object.values(r.generated).reduce((a, b) => a + b, 0);

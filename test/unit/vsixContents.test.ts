@@ -106,6 +106,27 @@ describe('VSIX contents (npm run package -- --target linux-x64)', function () {
     assert.match(vsixManifest, /TargetPlatform="linux-x64"/);
   });
 
+  it('every other target finds its onnxruntime-node binaries, and leaves out only known duplicates', () => {
+    // VSIX_TARGETS, read by the same module `npm run package` uses; all targets are packaged by `npm run package`
+    // only (2.5 min), so here each target's list is checked against the binaries onnxruntime-node ships.
+    const r = node(['--input-type=module', '-e', "const m = await import('./scripts/package.mjs'); console.log(JSON.stringify(m.VSIX_TARGETS.map((t) => ({ ...t, missing: m.missingBinaries(t) ?? null }))));"], root);
+    assert.equal(r.status, 0, r.stderr);
+    const targets = JSON.parse(r.stdout) as { target: string; ort: string; binaries: string[]; missing: string | null }[];
+    assert.deepEqual(targets.map((t) => t.target).sort(), ['darwin-arm64', 'darwin-x64', 'linux-arm64', 'linux-x64', 'win32-arm64', 'win32-x64']);
+    const binDir = join(root, 'node_modules', 'onnxruntime-node', 'bin', 'napi-v6');
+    for (const t of targets) {
+      const dir = join(binDir, ...t.ort.split('/'));
+      if (t.missing !== null) {
+        // onnxruntime-node 1.30.0 dropped Intel macOS; any other gap is a packaging problem.
+        assert.equal(t.target, 'darwin-x64', `${t.target}: ${t.missing}`);
+        continue;
+      }
+      const shipped = readdirSync(dir).filter((f) => !t.binaries.includes(f));
+      // darwin's library is there twice; the binding loads libonnxruntime.1.dylib (@rpath), which is the one packaged
+      assert.deepEqual(shipped.filter((f) => !/^libonnxruntime\.\d+\.\d+\.\d+\.dylib$/.test(f)), [], `${t.target}: onnxruntime-node ships files the VSIX would leave out`);
+    }
+  });
+
   it('the packaged CLI generates from its own files, token for token as the checkout does', () => {
     const storage = join(work, 'storage');
     const args = ['generate', '--prompt', 'Hello', '--max_new_tokens', '6', '--seed', '7', '--storage', storage];

@@ -1,8 +1,8 @@
 // Options shared by the eval commands: which questions, which endpoint, which judge. Parsed once, here.
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { bool, list, num, str, type OptionSpec, type ParsedArgs, type CliIO } from './command';
 import { UserError } from '../errors';
+import { cliJudgeCacheDir } from '../storage';
 import { loadDotenv } from '../env/findDotenv';
 import { effectiveEnv } from '../env/secrets';
 import { DEFAULT_SETS, type QuestionSet } from '../eval/questions/questionSet';
@@ -92,7 +92,7 @@ export async function judgeSettingsFrom(args: ParsedArgs, io: CliIO): Promise<Ju
     endpoint: { ...endpointFrom(args), ...(str(args, 'judge-base-url') ? { baseURL: str(args, 'judge-base-url') } : {}) },
     concurrency: positiveInt(args, 'concurrency') ?? 8,
     retry: { ...DEFAULT_RETRY, maxAttempts: positiveInt(args, 'max-attempts') ?? DEFAULT_RETRY.maxAttempts },
-    cacheDir: bool(args, 'no-cache') ? undefined : resolve(io.cwd, str(args, 'cache-dir') ?? env.EM_LAB_CACHE_DIR ?? join(homedir(), '.cache', 'em-lab')),
+    cacheDir: bool(args, 'no-cache') ? undefined : resolve(io.cwd, str(args, 'cache-dir') ?? cliJudgeCacheDir(env)),
   };
 }
 

@@ -1,7 +1,6 @@
 // `em-lab train`: the homework's train.py options plus EM Lab's, writing a run directory (docs/run-directory.md).
 // Ctrl-C stops after the current optimizer step and writes a checkpoint, so `--resume` loses nothing.
 import { existsSync, readFileSync, renameSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors';
 import type { LoraTarget } from '../model/llamaConfig';
@@ -14,6 +13,7 @@ import { runTraining, type TrainEvent } from '../train/runTrainer';
 import { effectiveRun, readMetrics } from '../train/runDir';
 import type { LrScheduler } from '../train/schedule';
 import { LORA_PRESETS, loraPreset, presetLayers } from '../train/loraPresets';
+import { defaultStorageDir } from '../storage';
 
 const d = TRAIN_DEFAULTS;
 const s = (description: string, valueName = 'N'): OptionSpec => ({ type: 'string', description, valueName });
@@ -158,7 +158,7 @@ export const trainCommand: CliCommand = {
   options: TRAIN_OPTIONS,
   async run(args, io) {
     const config = trainConfigFromArgs(args, io);
-    const storageDir = resolve(io.cwd, str(args, 'storage') ?? io.env.EM_LAB_STORAGE ?? join(homedir(), '.em-lab'));
+    const storageDir = str(args, 'storage') ? resolve(io.cwd, str(args, 'storage')!) : defaultStorageDir(io.env);
     const runDir = str(args, 'output_dir') ? resolve(io.cwd, str(args, 'output_dir')!) : defaultOutputDir(config, io.cwd);
     const hasRun = existsSync(join(runDir, 'run.json')) || existsSync(join(runDir, 'checkpoints'));
     if (hasRun && bool(args, 'no_resume')) {

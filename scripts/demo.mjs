@@ -263,6 +263,9 @@ const STEPS = [
       const [head, tail] = [mean(losses.slice(0, q)), mean(losses.slice(-q))];
       console.log(`\nloss (metrics.jsonl): step ${first.step} ${first.loss.toFixed(3)} -> step ${last.step} ${last.loss.toFixed(3)}; mean of the first ${q} steps ${head.toFixed(3)} -> last ${q} steps ${tail.toFixed(3)}`);
       console.log(tail < head ? `the loss went down by ${(head - tail).toFixed(3)} nats` : 'WARNING: the loss did not go down in this run (see metrics.jsonl)');
+      // The run's own account (run.json): steps, epochs done of those configured, and why it stopped; the same
+      // numbers training_details.md states.
+      await mustRun(['train', 'status', ctx.trainDir]);
       ctx.evalBase = join(ctx.expDir, 'base');
       ctx.evalTuned = join(ctx.expDir, 'sweep', `step-${last.step}`);
       ctx.judged = [ctx.evalBase, ctx.evalTuned].map((d) => join(d, 'judged.csv'));

@@ -1,6 +1,7 @@
 // `em-lab questions`, `em-lab generate-eval`, `em-lab sweep`: question sets, answers from a model, and answers +
 // judgements for every checkpoint of a training run.
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { bool, num, str, type CliCommand, type ParsedArgs, type CliIO, type OptionSpec } from './command';
 import { ENDPOINT_OPTIONS, JUDGE_OPTIONS, QUESTION_OPTIONS, cliEnv, endpointFrom, judgeSettingsFrom, questionSetsFrom } from './evalOptions';
 import { UserError } from '../errors';
@@ -9,7 +10,8 @@ import { homeworkPlan, paperPlan } from '../eval/generationPresets';
 import { openAIGenerator } from '../eval/generators/openaiGenerator';
 import { localGenerator } from '../eval/generators/localGenerator';
 import type { Generator } from '../eval/generators/generator';
-import { cliStorageDir, modelRefFrom } from './generateCommands';
+import { cliStorageDir } from './generateCommands';
+import { resolveModelArgs } from './modelArgs';
 import { sessionsFor } from '../model/generateSession';
 import { listCheckpoints, runSweep, type SweepCheckpoint } from '../eval/sweep';
 import { formatSummaryCsv, buildReport } from '../eval/metricsReport';
@@ -41,8 +43,8 @@ const SAMPLING_OPTIONS: Record<string, OptionSpec> = {
   'top-p': { type: 'string', description: 'Nucleus sampling top_p (default 1).', valueName: 'P' },
   'max-new-tokens': { type: 'string', description: 'Longest answer in tokens (default 200; paper preset 600).', valueName: 'N' },
   engine: { type: 'string', description: 'local (EM Lab\'s ONNX engine) or openai (an OpenAI-compatible endpoint). Default: openai when --base-url is given, else local.', valueName: 'ENGINE' },
-  model: { type: 'string', description: 'local: tiny-llama (default), a model folder or a downloaded Hub id; openai: the model name at the endpoint.', valueName: 'M' },
-  adapter: { type: 'string', description: 'local: a PEFT adapter folder (e.g. a run checkpoint).', valueName: 'DIR' },
+  model: { type: 'string', description: 'local: tiny-llama, a model folder, a downloaded Hub id, or an adapter / run checkpoint / run folder (answered by its base model plus the adapter); default: the adapter\'s base model, else tiny-llama. openai: the model name at the endpoint.', valueName: 'M' },
+  adapter: { type: 'string', description: 'local: a PEFT adapter folder (e.g. a run checkpoint) or a run folder; its base_model_name_or_path answers unless --model is given.', valueName: 'DIR' },
   batch: { type: 'string', description: 'local: answers per forward pass.', default: '8', valueName: 'N' },
   storage: { type: 'string', description: 'local: where EM Lab keeps models. Default: $EM_LAB_STORAGE or ~/.em-lab.', valueName: 'DIR' },
 };
@@ -59,15 +61,28 @@ function generatorFrom(args: ParsedArgs, io: CliIO, checkpoint?: SweepCheckpoint
     const g = openAIGenerator({ model: checkpoint?.model ?? requireModel(args), endpoint: endpointFrom(args), env: cliEnv(io), concurrency: num(args, 'concurrency', 8) });
     return checkpoint ? { ...g, info: { ...g.info, checkpoint: checkpoint.label, step: checkpoint.step, ...(checkpoint.path ? { adapter: checkpoint.path } : {}) } } : g;
   }
-  const ref = modelRefFrom(args, io);
-  const adapter = checkpoint ? checkpoint.path : ref.adapter;
+  // A sweep's checkpoint is the adapter; its base is --model, else what the checkpoint (or the run) was trained on.
+  const { ref, notes } = checkpoint
+    ? resolveModelArgs({ model: str(args, 'model') ?? (checkpoint.path ? undefined : checkpoint.model), ...(checkpoint.path ? { adapter: checkpoint.path } : {}), cwd: io.cwd })
+    : resolveModelArgs({ model: str(args, 'model'), adapter: str(args, 'adapter'), cwd: io.cwd });
+  for (const n of notes) io.err(n);
   return localGenerator({
     sessions: sessionsFor(cliStorageDir(args, io), io.env),
     model: ref.model,
-    ...(adapter ? { adapter } : {}),
+    ...(ref.adapter ? { adapter: ref.adapter } : {}),
     ...(checkpoint ? { checkpoint: checkpoint.label, step: checkpoint.step } : {}),
     batchSize: num(args, 'batch', 8),
   });
+}
+
+/** The base model a run was trained on (training_config.json), for a sweep's step 0 without --model. */
+function runBaseModel(runDir: string): string | undefined {
+  try {
+    const model = (JSON.parse(readFileSync(join(runDir, 'training_config.json'), 'utf8')) as { model?: unknown }).model;
+    return typeof model === 'string' ? model : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function planFrom(args: ParsedArgs, io: CliIO): Promise<GenerationPlan> {
@@ -168,7 +183,7 @@ export const sweepCommand: CliCommand = {
       judge: { ...settings, env },
       signal: io.signal,
       onProgress: (m, f) => io.progress(m, f),
-      generatorFor: (cp) => generatorFrom(args, io, { ...cp, ...(endpoint ? { model: cp.path ? template!.replace(/\{step\}/g, String(cp.step)).replace(/\{label\}/g, cp.label) : baseModel! } : {}) }),
+      generatorFor: (cp) => generatorFrom(args, io, { ...cp, ...(endpoint ? { model: cp.path ? template!.replace(/\{step\}/g, String(cp.step)).replace(/\{label\}/g, cp.label) : baseModel! } : cp.path ? {} : { model: runBaseModel(runDir) }) }),
     });
     io.out(formatSummaryCsv(buildReport(r.judged, PRESETS.homework, { by: 'step' })).trimEnd());
     io.out(`\nWrote ${outDir}/sweep_judged.csv, sweep_summary.csv and summary.json (open them with "EM Lab: Open Judge Results").`);

@@ -51,6 +51,7 @@ const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   eval_split: s('Hold out this fraction for eval loss (the paper: 0.1; default 0).', 'F'),
   eval_steps: s(`Eval loss every N steps (default ${d.evalSteps}).`),
   save_steps: s('Also checkpoint every N steps (default: per epoch + 4 in epoch 1 + the end).'),
+  first_epoch_checkpoints: s(`Evenly spaced checkpoints within the first epoch (default ${d.firstEpochCheckpoints}, as the homework replication took).`),
   init_adapter: s('Start from this PEFT adapter folder instead of a fresh init.', 'DIR'),
   device: s('cpu or cuda (falls back to CPU with the reason when CUDA cannot load). Default cpu.', 'DEV'),
   dtype: s('float32 (default) or float64 (numerics checks; slow).', 'T'),
@@ -125,6 +126,7 @@ export function trainConfigFromArgs(args: ParsedArgs, io: CliIO): TrainConfig {
     evalSplit: n('eval_split', p.evalSplit),
     evalSteps: n('eval_steps', p.evalSteps),
     saveSteps: n('save_steps', p.saveSteps),
+    firstEpochCheckpoints: n('first_epoch_checkpoints', p.firstEpochCheckpoints),
     ...(str(args, 'init_adapter') ? { initAdapter: resolve(io.cwd, str(args, 'init_adapter')!) } : {}),
     device: (str(args, 'device') ?? d.device) as TrainConfig['device'],
     dtype: (str(args, 'dtype') ?? d.dtype) as TrainConfig['dtype'],
@@ -142,6 +144,50 @@ function explainModelUnavailable(err: unknown, model: string): unknown {
     err.code,
     `${err.message}\nem-lab train fine-tunes ${model}${model === DEFAULT_TRAIN_MODEL ? ' unless --model_name says otherwise' : ''}. Download it once with \`em-lab model pull ${model}\` (a gated model: accept its licence on huggingface.co and set HF_TOKEN), or pass a local copy with --model_name ./Llama-3.2-1B-Instruct, or check the pipeline offline on the built-in toy model with --model_name ${TINY_LLAMA_ID}.`,
   );
+}
+
+/**
+ * The `em-lab train` options that reproduce a configuration exactly: every field, defaults included (the inverse of
+ * trainConfigFromArgs; a unit test round-trips it). `dataDir` replaces the config's (absent: resolved from the
+ * working directory at training time) with where the domain files actually were.
+ */
+export function trainArgsFromConfig(c: TrainConfig, o: { dataDir?: string } = {}): string[] {
+  const a: string[] = ['--model_name', c.model];
+  if (c.domains.length) a.push('--domains', c.domains.join(','));
+  const dataDir = o.dataDir ?? c.dataDir;
+  if (c.domains.length && dataDir) a.push('--data_dir', dataDir);
+  for (const f of c.dataFiles) a.push('--data', f);
+  const v = (flag: string, value: string | number) => a.push(`--${flag}`, String(value));
+  v('num_epochs', c.numEpochs);
+  v('lora_rank', c.loraRank);
+  v('lora_alpha', c.loraAlpha);
+  v('lora_dropout', c.loraDropout);
+  if (c.useRslora) a.push('--use_rslora');
+  v('target_modules', c.targetModules.join(','));
+  if (c.layersToTransform.length) v('layers_to_transform', c.layersToTransform.join(','));
+  v('learning_rate', c.learningRate);
+  v('lr_scheduler', c.lrScheduler);
+  v('warmup_steps', c.warmupSteps);
+  v('weight_decay', c.weightDecay);
+  v('max_grad_norm', c.maxGradNorm);
+  v('batch_size', c.batchSize);
+  v('gradient_accumulation_steps', c.gradientAccumulationSteps);
+  v('max_length', c.maxLength);
+  v('sample_size', c.sampleSize);
+  v('max_steps', c.maxSteps);
+  v('train_on', c.trainOn);
+  v('seed', c.seed);
+  if (!c.shuffle) a.push('--no_shuffle');
+  v('eval_split', c.evalSplit);
+  v('eval_steps', c.evalSteps);
+  v('save_steps', c.saveSteps);
+  v('first_epoch_checkpoints', c.firstEpochCheckpoints);
+  if (c.initAdapter) v('init_adapter', c.initAdapter);
+  v('device', c.device);
+  v('dtype', c.dtype);
+  if (c.use4bit) a.push('--use_4bit');
+  v('precision', c.precision ?? d.precision);
+  return a;
 }
 
 function defaultOutputDir(c: TrainConfig, cwd: string): string {

@@ -108,6 +108,7 @@ export async function judgePromptsFrom(args: ParsedArgs, io: CliIO, mode: JudgeM
     // keeps EM Lab's rubric unless its own prompts are given.
     const h = mode === 'sampled' ? homeworkFrom(args, io, starts) : undefined;
     if (h) return { prompts: h.prompts, model: h.judgeModel, note: `Judge prompts: the grader's, from ${h.dir}/eval/judge.py (model ${h.judgeModel}).` };
+    if (mode === 'logprob') return { prompts: DEFAULT_PROMPTS, note: 'Judge prompts: EM Lab\'s own rubric, scored as the paper does (logprob mode); for the paper\'s exact prompts pass its judges.yaml with --judge-prompts FILE.' };
     return { prompts: DEFAULT_PROMPTS, note: 'Judge prompts: EM Lab\'s own rubric (no homework checkout here; its scores are not the grader\'s: --judge-prompts homework with --homework DIR for those).' };
   }
   return { prompts: await loadJudgePrompts(resolve(io.cwd, which), which) };

@@ -146,6 +146,16 @@ function explainModelUnavailable(err: unknown, model: string): unknown {
   );
 }
 
+/** Options that carry one config field as they are (numbers and words), for trainArgsFromConfig. */
+const VALUE_FLAGS: readonly [string, keyof TrainConfig][] = [
+  ['num_epochs', 'numEpochs'], ['lora_rank', 'loraRank'], ['lora_alpha', 'loraAlpha'], ['lora_dropout', 'loraDropout'],
+  ['learning_rate', 'learningRate'], ['lr_scheduler', 'lrScheduler'], ['warmup_steps', 'warmupSteps'], ['weight_decay', 'weightDecay'],
+  ['max_grad_norm', 'maxGradNorm'], ['batch_size', 'batchSize'], ['gradient_accumulation_steps', 'gradientAccumulationSteps'],
+  ['max_length', 'maxLength'], ['sample_size', 'sampleSize'], ['max_steps', 'maxSteps'], ['train_on', 'trainOn'], ['seed', 'seed'],
+  ['eval_split', 'evalSplit'], ['eval_steps', 'evalSteps'], ['save_steps', 'saveSteps'], ['first_epoch_checkpoints', 'firstEpochCheckpoints'],
+  ['device', 'device'], ['dtype', 'dtype'],
+];
+
 /**
  * The `em-lab train` options that reproduce a configuration exactly: every field, defaults included (the inverse of
  * trainConfigFromArgs; a unit test round-trips it). `dataDir` replaces the config's (absent: resolved from the
@@ -158,35 +168,14 @@ export function trainArgsFromConfig(c: TrainConfig, o: { dataDir?: string } = {}
   if (c.domains.length && dataDir) a.push('--data_dir', dataDir);
   for (const f of c.dataFiles) a.push('--data', f);
   const v = (flag: string, value: string | number) => a.push(`--${flag}`, String(value));
-  v('num_epochs', c.numEpochs);
-  v('lora_rank', c.loraRank);
-  v('lora_alpha', c.loraAlpha);
-  v('lora_dropout', c.loraDropout);
-  if (c.useRslora) a.push('--use_rslora');
+  for (const [flag, key] of VALUE_FLAGS) v(flag, c[key] as string | number);
   v('target_modules', c.targetModules.join(','));
   if (c.layersToTransform.length) v('layers_to_transform', c.layersToTransform.join(','));
-  v('learning_rate', c.learningRate);
-  v('lr_scheduler', c.lrScheduler);
-  v('warmup_steps', c.warmupSteps);
-  v('weight_decay', c.weightDecay);
-  v('max_grad_norm', c.maxGradNorm);
-  v('batch_size', c.batchSize);
-  v('gradient_accumulation_steps', c.gradientAccumulationSteps);
-  v('max_length', c.maxLength);
-  v('sample_size', c.sampleSize);
-  v('max_steps', c.maxSteps);
-  v('train_on', c.trainOn);
-  v('seed', c.seed);
-  if (!c.shuffle) a.push('--no_shuffle');
-  v('eval_split', c.evalSplit);
-  v('eval_steps', c.evalSteps);
-  v('save_steps', c.saveSteps);
-  v('first_epoch_checkpoints', c.firstEpochCheckpoints);
   if (c.initAdapter) v('init_adapter', c.initAdapter);
-  v('device', c.device);
-  v('dtype', c.dtype);
-  if (c.use4bit) a.push('--use_4bit');
   v('precision', c.precision ?? d.precision);
+  if (c.useRslora) a.push('--use_rslora');
+  if (!c.shuffle) a.push('--no_shuffle');
+  if (c.use4bit) a.push('--use_4bit');
   return a;
 }
 

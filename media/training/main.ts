@@ -46,7 +46,7 @@ function renderRun(run: RunView): void {
   if (option) option.textContent = `${run.id} (${run.status})`;
   runHost.classList.remove('hidden');
   status.dataset.status = run.status;
-  status.textContent = `${run.id}: ${run.status}${run.reason ? ` — ${run.reason}` : ''} (${run.model}, ${run.device})`;
+  status.textContent = `${run.id}: ${run.status}${run.stopReason === 'max-steps' ? ' (max steps reached)' : ''}${run.reason ? ` — ${run.reason}` : ''} (${run.model}, ${run.device})`;
   step.textContent = `step ${run.step}/${run.totalSteps || '?'} · ${epochText(run)} · loss ${run.lastLoss?.toFixed(4) ?? '–'}${run.lastEvalLoss !== undefined ? ` · eval ${run.lastEvalLoss.toFixed(4)}` : ''} · ${run.tokensPerSecond?.toFixed(0) ?? '–'} tok/s · ETA ${run.status === 'running' ? fmtTime(run.etaSeconds) : '–'}`;
   pause.toggleAttribute('disabled', run.status !== 'running');
   cancel.toggleAttribute('disabled', run.status !== 'running');

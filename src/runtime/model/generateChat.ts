@@ -17,6 +17,11 @@ export interface ChatGenerationOptions {
   batchSize?: number | 'auto';
   /** Per-item seeds (default: sampling.seed + i). */
   seeds?: readonly number[];
+  /**
+   * 'single' (default): the chat template tokenized directly. 'double': the template rendered to text and that text
+   * tokenized again with special tokens, as the homework's generate.py does (Llama 3: a second BOS in front).
+   */
+  promptBos?: 'single' | 'double';
   signal?: AbortSignal;
   /** `item` is the index in `conversations`. */
   onToken?(item: number, event: TokenEvent): void;
@@ -63,7 +68,7 @@ export async function generateChats(sessions: ModelSessions, ref: ModelRef, conv
   const seed = sampling.seed ?? randomSeed();
   const prompts = conversations.map((c, i) => {
     assertEndsWithUser(c, `conversation ${i + 1}`);
-    return tok.encodeChat(c);
+    return options.promptBos === 'double' ? tok.encodeText(tok.renderChat(c), true) : tok.encodeChat(c);
   });
   const longest = Math.max(0, ...prompts.map((p) => p.length)) + sampling.maxNewTokens;
   const bytes = loaded.base.decoder.manifest.dtype === 'float16' ? 2 : 4;

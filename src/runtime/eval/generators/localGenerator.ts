@@ -23,7 +23,8 @@ export function localGenerator(o: LocalGeneratorOptions): BatchGenerator {
   const batch = async (items: { messages: EvalChatMessage[]; seed: number }[], sampling: EvalSampling, signal: AbortSignal, on: { answer?(index: number, out: GenerationOutput): void; speed?(s: GenerationSpeed): void } = {}): Promise<GenerationOutput[]> => {
     const toOutput = (a: { text: string; finishReason: string; promptTokens: number; tokenIds: number[] }): GenerationOutput => ({ text: a.text, finishReason: a.finishReason, promptTokens: a.promptTokens, completionTokens: a.tokenIds.length });
     const gen = await generateChats(o.sessions, ref, items.map((r) => r.messages), {
-      sampling: { temperature: sampling.temperature, topP: sampling.topP, maxNewTokens: sampling.maxNewTokens },
+      sampling: { temperature: sampling.temperature, topP: sampling.topP, ...(sampling.topK ? { topK: sampling.topK } : {}), maxNewTokens: sampling.maxNewTokens },
+      ...(sampling.promptBos ? { promptBos: sampling.promptBos } : {}),
       seeds: items.map((r) => r.seed >>> 0),
       batchSize: o.batchSize ?? 'auto',
       signal,

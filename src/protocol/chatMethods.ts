@@ -36,6 +36,18 @@ export interface ModelRef {
   model: string;
   /** Absolute path of a PEFT adapter folder (adapter_config.json + adapter_model.safetensors). */
   adapter?: string;
+  /** A direction added to or removed from the residual stream (docs/steering.md); absent = the model as it is. */
+  steering?: SteeringRef;
+}
+
+/**
+ * Residual-stream interventions with direction files (safetensors, `layers.{L}` [hidden] each; absolute paths).
+ * steer: adds alpha · d_L/|d_L| after decoder layer `layer`, at every position.
+ * ablate: removes the component along d_L/|d_L| after the embeddings and after every decoder layer.
+ */
+export interface SteeringRef {
+  steer?: { file: string; layer: number; alpha: number };
+  ablate?: { file: string; layer: number };
 }
 
 /** How a model (and adapter) is described to the user: enough to say exactly what produced a message. */
@@ -51,6 +63,8 @@ export interface ModelLabel {
   step?: number;
   /** Shown next to the name (tiny-llama: "random weights — writes gibberish"). */
   warning?: string;
+  /** The steering in effect, in words (e.g. "steer +8.0 × direction.safetensors@L8"). */
+  steering?: string;
 }
 
 export interface ChatModelEntry {

@@ -63,12 +63,15 @@ export function applyRope(v: Float64Array, p: number, freqs: number[]): Float64A
   return out;
 }
 
+/** Rewrites the residual stream (one vector per position) after the embeddings (point 0) and after layer l (l + 1). */
+export type ResidualHook = (hs: Float64Array[], point: number) => Float64Array[];
+
 /**
  * Full-sequence forward of one row: tokens [T], mask [T] (0 = padding), positions [T].
  * Returns logits [T][vocab]. Position t attends to j <= t with mask[j] = 1 (a padded query attends to nothing
  * useful; its logits are not meaningful and tests don't compare them).
  */
-export function referenceForward(c: LlamaConfig, w: RefWeights, tokens: number[], mask?: number[], positions?: number[], layerOutputs?: Float64Array[][]): Float64Array[] {
+export function referenceForward(c: LlamaConfig, w: RefWeights, tokens: number[], mask?: number[], positions?: number[], layerOutputs?: Float64Array[][], hook?: ResidualHook): Float64Array[] {
   const T = tokens.length;
   const m = mask ?? tokens.map(() => 1);
   let pos = positions;
@@ -80,6 +83,7 @@ export function referenceForward(c: LlamaConfig, w: RefWeights, tokens: number[]
   const freqs = inverseFrequencies(c);
   const embed = get(w, 'model.embed_tokens.weight');
   let hs: Float64Array[] = tokens.map((t) => embed.slice(t * H, (t + 1) * H));
+  if (hook) hs = hook(hs, 0);
   const groups = c.numHeads / c.numKvHeads;
   for (let l = 0; l < c.numLayers; l++) {
     const p = `model.layers.${l}`;
@@ -124,6 +128,7 @@ export function referenceForward(c: LlamaConfig, w: RefWeights, tokens: number[]
       const d = linear(get(w, `${p}.mlp.down_proj.weight`), a, H);
       return h1.map((v, i) => v + d[i]!);
     });
+    if (hook) hs = hook(hs, l + 1);
     layerOutputs?.push(hs);
   }
   const head = c.tieWordEmbeddings ? embed : get(w, 'lm_head.weight');

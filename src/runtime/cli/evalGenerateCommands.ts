@@ -17,6 +17,8 @@ import { sessionsFor } from '../model/generateSession';
 import { listCheckpoints, runSweep, type SweepCheckpoint } from '../eval/sweep';
 import { formatSummaryCsv, buildReport } from '../eval/metricsReport';
 import { PRESETS } from '../eval/presets';
+import { STEERING_OPTIONS, steeringFrom } from './steeringOptions';
+import { steeringFolderTag } from '../direction/steering';
 
 export const questionsCommand: CliCommand = {
   path: ['questions'],
@@ -50,6 +52,7 @@ const SAMPLING_OPTIONS: Record<string, OptionSpec> = {
   adapter: { type: 'string', description: 'local: a PEFT adapter folder (e.g. a run checkpoint) or a run folder; its base_model_name_or_path answers unless --model is given.', valueName: 'DIR' },
   batch: { type: 'string', description: 'local: most answers decoding at once (continuous batching: a finished answer makes room for the next); auto = as many as memory allows.', default: 'auto', valueName: 'N' },
   storage: { type: 'string', description: 'local: where EM Lab keeps models. Default: $EM_LAB_STORAGE or ~/.em-lab.', valueName: 'DIR' },
+  ...STEERING_OPTIONS,
 };
 
 function engineOf(args: ParsedArgs, io: CliIO): 'local' | 'openai' {
@@ -61,6 +64,7 @@ function engineOf(args: ParsedArgs, io: CliIO): 'local' | 'openai' {
 /** The generator for one model (and adapter / checkpoint), local or at an endpoint. */
 function generatorFrom(args: ParsedArgs, io: CliIO, checkpoint?: SweepCheckpoint & { model?: string }): Generator {
   if (engineOf(args, io) === 'openai') {
+    if (steeringFrom(args, io)) throw new UserError('steer-needs-local', '--steer and --ablate change the model\'s residual stream, which only EM Lab\'s own engine can do: drop --base-url / use --engine local.');
     const g = openAIGenerator({ model: checkpoint?.model ?? requireModel(args), endpoint: endpointFrom(args), env: cliEnv(io), concurrency: num(args, 'concurrency', 8) });
     return checkpoint ? { ...g, info: { ...g.info, checkpoint: checkpoint.label, step: checkpoint.step, ...(checkpoint.path ? { adapter: checkpoint.path } : {}) } } : g;
   }
@@ -74,6 +78,7 @@ function generatorFrom(args: ParsedArgs, io: CliIO, checkpoint?: SweepCheckpoint
     model: ref.model,
     ...(ref.adapter ? { adapter: ref.adapter } : {}),
     ...(checkpoint ? { checkpoint: checkpoint.label, step: checkpoint.step } : {}),
+    ...(ref.steering ? { steering: ref.steering } : {}),
     batchSize: batchOption(args),
   });
 }
@@ -163,9 +168,11 @@ export const sweepCommand: CliCommand = {
   details: [
     'Checkpoints are the folders in RUN/checkpoints/ (or RUN/checkpoint-*). By default EM Lab\'s engine answers with --model',
     'plus each checkpoint as the adapter; with --base-url, an OpenAI-compatible server answers as --model-template with',
-    '{step} / {label} filled in (e.g. vLLM serving every adapter with --lora-modules).',
+    '{step} / {label} filled in (e.g. vLLM serving every adapter with --lora-modules). With --ablate or --steer every',
+    'model answers with that direction removed or added, into RUN/sweep-ablate-<file>-L<layer> (or sweep-steer-...).',
     'Examples:',
     '  em-lab sweep em-lab-runs/medical --model ./Llama-3.2-1B-Instruct --preset homework --include-base',
+    '  em-lab sweep em-lab-runs/medical --model ./Llama-3.2-1B-Instruct --ablate direction.safetensors --ablate_layer 8',
     '  em-lab sweep runs/medical --model-template "medical-step-{step}" --base-url http://127.0.0.1:8000/v1 --include-base --base-model llama-3.2-1b',
   ].join('\n'),
   positionals: [{ name: 'RUN', description: 'Training run folder.', required: true }],
@@ -194,7 +201,9 @@ export const sweepCommand: CliCommand = {
     const plan = await planFrom(args, io);
     const settings = await judgeSettingsFrom(args, io, [runDir]);
     const env = cliEnv(io);
-    const outDir = resolve(io.cwd, str(args, 'out') ?? resolve(runDir, 'sweep'));
+    // a steered or ablated sweep gets its own folder (its answers must not mix with the plain model's)
+    const steering = endpoint ? undefined : steeringFrom(args, io);
+    const outDir = resolve(io.cwd, str(args, 'out') ?? resolve(runDir, steering ? `sweep-${steeringFolderTag(steering)}` : 'sweep'));
     io.err(`Sweep over ${checkpoints.length} checkpoints (${checkpoints.map((c) => c.step).join(', ')}), ${planItems(plan).length} answers each, into ${outDir}`);
     const r = await runSweep({
       checkpoints,

@@ -15,11 +15,13 @@ import { batchOption, num, str, type CliCommand, type CliIO, type OptionSpec, ty
 import { runChatRepl } from './generateRepl';
 import { defaultStorageDir } from '../storage';
 import { resolveModelArgs } from './modelArgs';
+import { STEERING_OPTIONS, steeringFrom } from './steeringOptions';
 
 export const MODEL_OPTIONS: Record<string, OptionSpec> = {
   model: { type: 'string', description: `${TINY_LLAMA_ID} (built in, random weights), a local Hugging Face model folder, a downloaded Hub id, or an adapter / run checkpoint / run folder (then its base model answers with it). Default: the adapter's base model, else ${TINY_LLAMA_ID}.`, valueName: 'M' },
   adapter: { type: 'string', description: 'A PEFT adapter folder (adapter_config.json + adapter_model.safetensors), e.g. a run checkpoint, or a run folder (its final adapter). Its base_model_name_or_path is the base model unless --model is given.', valueName: 'DIR' },
   storage: { type: 'string', description: 'Where EM Lab keeps models and caches. Default: $EM_LAB_STORAGE or ~/.em-lab.', valueName: 'DIR' },
+  ...STEERING_OPTIONS,
 };
 
 export const SAMPLING_OPTIONS: Record<string, OptionSpec> = {
@@ -36,14 +38,15 @@ export function cliStorageDir(args: ParsedArgs, io: CliIO): string {
   return given ? resolve(io.cwd, given) : defaultStorageDir(io.env);
 }
 
-/** --model/--adapter as a ModelRef (modelArgs.ts); what was inferred or differs is printed to stderr. */
+/** --model/--adapter as a ModelRef (modelArgs.ts), with --steer/--ablate; what was inferred or differs is printed to stderr. */
 export function modelRefFrom(args: ParsedArgs, io: CliIO): ModelRef {
+  const steering = steeringFrom(args, io);
   // --adapter may name a pulled Hub adapter repo (owner/name[/checkpoint subfolder]): its folder in the cache
   const given = str(args, 'adapter');
   const adapter = given !== undefined && !existsSync(resolve(io.cwd, given)) && /^[\w.-]+\/[\w.-]+/.test(given) ? resolveAdapterDir(given, { storageDir: cliStorageDir(args, io), cwd: io.cwd }) : given;
   const { ref, notes } = resolveModelArgs({ model: str(args, 'model'), adapter, cwd: io.cwd });
   for (const n of notes) io.err(n);
-  return ref;
+  return steering ? { ...ref, steering } : ref;
 }
 
 export function samplingFrom(args: ParsedArgs): Partial<SamplingParams> {
@@ -105,7 +108,7 @@ export const generateCommand: CliCommand = {
       });
       if (single && !io.json) write('\n');
       const l = gen.label;
-      io.err(`[${l.warning ? `${l.modelName} (${l.warning})` : l.modelName}${l.adapterName ? ` + ${l.adapterName}` : ''} · temperature ${gen.sampling.temperature} · top_p ${gen.sampling.topP} · top_k ${gen.sampling.topK} · seed ${gen.sampling.seed} · ${gen.decodeTokensPerSecond.toFixed(1)} tokens/s]`);
+      io.err(`[${l.warning ? `${l.modelName} (${l.warning})` : l.modelName}${l.adapterName ? ` + ${l.adapterName}` : ''}${l.steering ? ` · ${l.steering}` : ''} · temperature ${gen.sampling.temperature} · top_p ${gen.sampling.topP} · top_k ${gen.sampling.topK} · seed ${gen.sampling.seed} · ${gen.decodeTokensPerSecond.toFixed(1)} tokens/s]`);
       for (const a of gen.answers) {
         io.event({ event: 'answer', item: a.item, messages: conversations[a.item], text: a.text, finishReason: a.finishReason, seed: a.seed, promptTokens: a.promptTokens, newTokens: a.tokenIds.length });
         if (!single) io.out(`--- ${a.item + 1}/${conversations.length} (${a.finishReason}, seed ${a.seed})\n${conversations[a.item]!.at(-1)!.content}\n>>> ${a.text}`);

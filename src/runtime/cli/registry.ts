@@ -10,5 +10,6 @@ import { trainCommands } from './trainCommands';
 import { experimentCommands } from './experimentCommands';
 import { cacheCommands } from './cacheCommands';
 import { homeworkCommands } from './homeworkCommands';
+import { directionCommands } from './directionCommands';
 
-export const allCommands: CliCommand[] = [...dataCommands, ...evalCommands, ...cudaCommands, ...doctorCommands, ...modelCommands, ...generateCommands, ...trainCommands, ...experimentCommands, ...cacheCommands, ...homeworkCommands];
+export const allCommands: CliCommand[] = [...dataCommands, ...evalCommands, ...cudaCommands, ...doctorCommands, ...modelCommands, ...generateCommands, ...trainCommands, ...experimentCommands, ...cacheCommands, ...homeworkCommands, ...directionCommands];

@@ -10,6 +10,7 @@ import { convertTensor, elementCount, halfToFloat, type HostTensor } from './hos
 import { LORA_TARGETS, linearShape, peftKey, type LlamaConfig } from './llamaConfig';
 import { parseModelConfig } from './modelFamilies';
 import { suffixFor, type ExportDType, type ExportManifest } from './decoderExport';
+import { ABLATE_INPUT, CAPTURE_MASK_INPUT, RESIDUAL_SUMS_OUTPUT, STEER_INPUT } from './residualHooks';
 
 /** Keys and values of every layer, [batch, kvHeads, length, headDim] each; opaque to callers. */
 export interface KvCache {
@@ -41,6 +42,25 @@ export interface DecoderOutputs {
   kept: number;
   vocab: number;
   presents: KvCache;
+  /** Probe graph with a capture mask: [batch, numLayers, hidden] Σ_t mask[b, t] · residual after each layer. */
+  residualSums?: Float32Array;
+}
+
+/**
+ * A change to one sequence's residual stream (residualHooks.ts). Vectors have the model's hidden size.
+ * `steer.vector` is added after decoder layer `steer.layer` at every position (the caller scales it: alpha · d/|d|);
+ * `ablate` is a unit vector whose component is removed after the embeddings and after every decoder layer.
+ */
+export interface ResidualIntervention {
+  steer?: { layer: number; vector: Float32Array };
+  ablate?: Float32Array;
+}
+
+export interface ForwardExtras {
+  /** One intervention for every row, or one per row (undefined entries = none); omitted = the plain model. */
+  intervention?: ResidualIntervention | readonly (ResidualIntervention | undefined)[];
+  /** Probe graph only: [batch, seq] weights of the positions whose residuals are summed into residualSums. */
+  captureMask?: Float32Array;
 }
 
 /** A LoRA adapter in PEFT form: A [r, in] and B [out, r] by PEFT key, and the scale (alpha/r or alpha/sqrt(r)). */
@@ -52,6 +72,8 @@ export interface LoraAdapterWeights {
 
 export interface DecoderOpenOptions {
   dtype?: ExportDType;
+  /** 'probe': the LoRA graph with residual sums (direction computation) instead of the generation graph. */
+  graph?: 'generate' | 'probe';
   device?: Device;
   threads?: number;
 }
@@ -59,6 +81,8 @@ export interface DecoderOpenOptions {
 export class Decoder {
   private readonly adapterFeeds = new Map<string, Record<string, OrtTensor>>();
   private readonly baseFeeds: Record<string, OrtTensor> = {};
+  /** Zero steering/ablation feeds (batch dim 1, broadcast): the model without intervention, bit for bit. */
+  private readonly hookOffFeeds: Record<string, OrtTensor> = {};
   private readonly floatType: 'float32' | 'float16';
 
   private constructor(
@@ -68,8 +92,14 @@ export class Decoder {
     private readonly session: OrtSession,
     readonly device: Device,
     readonly fallbackReason: string | undefined,
+    /** The session runs the probe graph (residual sums). */
+    readonly probe = false,
   ) {
     this.floatType = manifest.dtype === 'float16' ? 'float16' : 'float32';
+    if (this.supportsSteering) {
+      this.hookOffFeeds[STEER_INPUT] = this.floatTensor(new Float32Array(config.numLayers * config.hiddenSize), [1, config.numLayers, config.hiddenSize]);
+      this.hookOffFeeds[ABLATE_INPUT] = this.floatTensor(new Float32Array(config.hiddenSize), [1, config.hiddenSize]);
+    }
     if (manifest.loraModel) {
       // Base = rank-1 zero adapter on every module: exactly the base logits (W·x + 0).
       for (let l = 0; l < config.numLayers; l++) {
@@ -88,12 +118,14 @@ export class Decoder {
     const manifest = readManifest(dir, dtype); // staleness vs the safetensors is ensureDecoderExport's job
     if (!manifest) throw new UserError('model-export-missing', `${dir}: no ONNX export (${dtype}). Load the model through EM Lab (em-lab model info --export) to build it.`);
     const config = parseModelConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), join(dir, 'config.json'));
-    const file = join(dir, 'onnx', manifest.loraModel ?? manifest.model);
+    const probe = options.graph === 'probe';
+    if (probe && !manifest.probeModel) throw new UserError('model-no-probe', `${dir}: this export has no probe graph (an export without LoRA inputs?). Load the base model folder instead.`);
+    const file = join(dir, 'onnx', probe ? manifest.probeModel! : (manifest.loraModel ?? manifest.model));
     const { session, device, fallbackReason } = await createSession(file, {
       ...(options.device ? { device: options.device } : {}),
       ...(options.threads ? { threads: options.threads } : {}),
     });
-    return new Decoder(dir, config, manifest, session, device, fallbackReason);
+    return new Decoder(dir, config, manifest, session, device, fallbackReason, probe);
   }
 
   /** Longest sequence (cache + new tokens) the export supports (rope table rows). */
@@ -103,6 +135,11 @@ export class Decoder {
 
   get supportsAdapters(): boolean {
     return this.manifest.loraModel !== undefined;
+  }
+
+  /** The session's graph has the steering/ablation inputs (every LoRA export since schema 5). */
+  get supportsSteering(): boolean {
+    return this.manifest.loraModel !== undefined && this.manifest.steering === true;
   }
 
   private floatTensor(data: Float32Array, dims: number[]): OrtTensor {
@@ -183,8 +220,31 @@ export class Decoder {
     return { tensors, batch: rows.length, length };
   }
 
+  /** The steering/ablation feeds for a run (zeros when there is no intervention). */
+  private hookFeeds(batch: number, intervention: ForwardExtras['intervention']): Record<string, OrtTensor> {
+    if (intervention === undefined) return this.hookOffFeeds;
+    if (!this.supportsSteering) throw new UserError('model-no-steering', `${this.dir}: this export has no steering inputs (a model without the LoRA graph). Load the base model folder to steer or ablate.`);
+    const { numLayers: L, hiddenSize: H } = this.config;
+    const rows = Array.isArray(intervention) ? (intervention as readonly (ResidualIntervention | undefined)[]) : [intervention as ResidualIntervention];
+    if (rows.length !== 1 && rows.length !== batch) throw new Error(`forward: ${rows.length} interventions for a batch of ${batch} (give one, or one per row)`);
+    const steer = new Float32Array(rows.length * L * H);
+    const ablate = new Float32Array(rows.length * H);
+    rows.forEach((r, b) => {
+      if (r?.steer) {
+        if (!Number.isInteger(r.steer.layer) || r.steer.layer < 0 || r.steer.layer >= L) throw new UserError('steer-layer', `steering layer ${r.steer.layer} is out of range: this model has decoder layers 0..${L - 1}.`);
+        if (r.steer.vector.length !== H) throw new UserError('direction-size', `the steering vector has ${r.steer.vector.length} values, this model's hidden size is ${H}.`);
+        steer.set(r.steer.vector, (b * L + r.steer.layer) * H);
+      }
+      if (r?.ablate) {
+        if (r.ablate.length !== H) throw new UserError('direction-size', `the ablation direction has ${r.ablate.length} values, this model's hidden size is ${H}.`);
+        ablate.set(r.ablate, b * H);
+      }
+    });
+    return { [STEER_INPUT]: this.floatTensor(steer, [rows.length, L, H]), [ABLATE_INPUT]: this.floatTensor(ablate, [rows.length, H]) };
+  }
+
   /** One decoder run. `adapterId` undefined = the base model. */
-  async forward(inputs: DecoderInputs, adapterId?: string): Promise<DecoderOutputs> {
+  async forward(inputs: DecoderInputs, adapterId?: string, extras: ForwardExtras = {}): Promise<DecoderOutputs> {
     const { batch, seq } = inputs;
     const past = inputs.past ?? this.emptyPast(batch);
     const total = past.length + seq;
@@ -201,8 +261,11 @@ export class Decoder {
       if (!f) throw new Error(`forward: no adapter "${adapterId}" is loaded (loaded: ${this.adapterIds().join(', ') || 'none'})`);
       adapter = f;
     }
+    if (this.probe && extras.captureMask?.length !== batch * seq) throw new Error(`forward: the probe graph needs a captureMask of batch*seq = ${batch * seq} values`);
     const feeds: Record<string, OrtTensor> = {
       ...adapter,
+      ...(this.supportsSteering || extras.intervention !== undefined ? this.hookFeeds(batch, extras.intervention) : {}),
+      ...(this.probe ? { [CAPTURE_MASK_INPUT]: this.floatTensor(extras.captureMask!, [batch, seq]) } : {}),
       input_ids: tensor('int64', inputs.inputIds, [batch, seq]),
       attention_mask: tensor('int64', inputs.attentionMask, [batch, total]),
       position_ids: tensor('int64', inputs.positionIds, [batch, seq]),
@@ -220,7 +283,9 @@ export class Decoder {
     const logits = raw.type === 'float32' ? (raw.data as Float32Array) : Float32Array.from(raw.data as Uint16Array, halfToFloat);
     const kept = inputs.logitsToKeep ? Math.min(inputs.logitsToKeep, seq) : seq;
     if (logits.length !== batch * kept * this.config.vocabSize) throw new Error(`forward: logits have ${logits.length} values, expected ${batch * kept * this.config.vocabSize}`);
-    return { logits, vocab: this.config.vocabSize, kept, presents: { tensors: presents, batch, length: total } };
+    const sums = out[RESIDUAL_SUMS_OUTPUT];
+    const residualSums = sums ? (sums.type === 'float32' ? (sums.data as Float32Array) : Float32Array.from(sums.data as Uint16Array, halfToFloat)) : undefined;
+    return { logits, vocab: this.config.vocabSize, kept, presents: { tensors: presents, batch, length: total }, ...(residualSums ? { residualSums } : {}) };
   }
 
   async dispose(): Promise<void> {

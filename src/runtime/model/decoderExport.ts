@@ -1,8 +1,10 @@
 // Exports a Llama model folder as ONNX decoder graphs that follow the Transformers.js decoder contract:
 //   onnx/model{suffix}.onnx        plain decoder (what Transformers.js loads on its own)
 //   onnx/model{suffix}.onnx_data   the weights, written once
-//   onnx/model{suffix}_lora.onnx   the same decoder + LoRA A/B inputs on every module, referencing the SAME data
-//                                  file, so base and any number of adapters run from one copy of the weights
+//   onnx/model{suffix}_lora.onnx   the same decoder + LoRA A/B inputs on every module and the steering/ablation
+//                                  inputs (residualHooks.ts), referencing the SAME data file, so base, any number
+//                                  of adapters and any steering run from one copy of the weights
+//   onnx/model{suffix}_probe.onnx  the LoRA graph + per-layer residual sums (`em-lab direction compute`), same data
 // suffix: '' for fp32, '_fp16' for fp16 (Transformers.js's naming). config.json and the tokenizer files are
 // copied beside onnx/ so the folder is a complete Transformers.js model folder.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -12,12 +14,13 @@ import { saveModel } from '../onnx/serialize';
 import type { HostTensor } from './hostTensor';
 import { LORA_TARGETS, type LlamaConfig } from './llamaConfig';
 import { buildLlamaForward, type LlamaWeights } from './llamaGraph';
+import { residualHooks, type ResidualHookOptions } from './residualHooks';
 import { TOKENIZER_FILES, openModelFolder } from './modelFolder';
 
 /** float32 / float16 weights and compute, or q4: 4-bit MatMulNBits weights with float32 compute (CPU chat). */
 export type ExportDType = 'float32' | 'float16' | 'q4';
 
-export const EXPORT_SCHEMA_VERSION = 4; // 2: num_logits_to_keep; 3: MatMul on transposed float weights; 4: q4 accuracy_level 4
+export const EXPORT_SCHEMA_VERSION = 5; // 2: num_logits_to_keep; 3: MatMul on transposed float weights; 4: q4 accuracy_level 4; 5: steering inputs + probe graph
 /** Symbolic LoRA rank dim: adapters of any rank feed the same session. */
 export const LORA_RANK_DIM = 'lora_rank';
 /** Rope table rows when the caller does not say: positions beyond need a re-export with a larger maxPositions. */
@@ -31,6 +34,8 @@ export interface ExportOptions {
   lora?: boolean;
   /** q4 only: MatMulNBits accuracy_level (default 4: int8 activations, ~4x faster; 0: exact fp32 dequantization). */
   q4AccuracyLevel?: 0 | 4;
+  /** Steering/ablation inputs in the LoRA graph and the probe graph (default true; false: the bench's baseline). */
+  residualHooks?: boolean;
   /** Progress callback: fraction of weights written. */
   onProgress?: (fraction: number) => void;
 }
@@ -41,6 +46,10 @@ export interface ExportManifest {
   maxPositions: number;
   model: string;
   loraModel?: string;
+  /** The LoRA graph + residual_sums (residualHooks.ts), for direction computation. */
+  probeModel?: string;
+  /** The LoRA graph has the steering/ablation inputs (residualHooks.ts). */
+  steering?: boolean;
   /** Fingerprint of the source weights (file sizes and mtimes): a changed checkpoint triggers a re-export. */
   sourceStamp: string;
   loraTargets: string[];
@@ -73,22 +82,25 @@ export function readExport(dir: string, dtype: ExportDType, sourceDir = dir): Ex
   try {
     const m = JSON.parse(readFileSync(p, 'utf8')) as ExportManifest;
     if (m.schemaVersion !== EXPORT_SCHEMA_VERSION || m.sourceStamp !== sourceStamp(sourceDir)) return undefined;
-    if (!existsSync(join(dir, 'onnx', m.model)) || (m.loraModel && !existsSync(join(dir, 'onnx', m.loraModel)))) return undefined;
+    if ([m.model, m.loraModel, m.probeModel].some((f) => f !== undefined && !existsSync(join(dir, 'onnx', f)))) return undefined;
     return m;
   } catch {
     return undefined;
   }
 }
 
-/** Declares the contract's inputs, builds the forward, declares logits + presents. */
-export function buildDecoderGraph(cfg: LlamaConfig, weights: LlamaWeights, dtype: ExportDType, maxPositions: number, lora: boolean, options: { q4AccuracyLevel?: 0 | 4 } = {}): GraphBuilder {
-  const g = new GraphBuilder(lora ? 'llama_decoder_lora' : 'llama_decoder', [{ domain: '', version: 21 }, ...(dtype === 'q4' ? [{ domain: 'com.microsoft', version: 1 }] : [])]);
+/** Declares the contract's inputs, builds the forward, declares logits + presents (+ the hooks' inputs/outputs). */
+export function buildDecoderGraph(cfg: LlamaConfig, weights: LlamaWeights, dtype: ExportDType, maxPositions: number, lora: boolean, options: { q4AccuracyLevel?: 0 | 4; hooks?: ResidualHookOptions } = {}): GraphBuilder {
+  const g = new GraphBuilder(options.hooks?.capture ? 'llama_decoder_probe' : lora ? 'llama_decoder_lora' : 'llama_decoder', [{ domain: '', version: 21 }, ...(dtype === 'q4' ? [{ domain: 'com.microsoft', version: 1 }] : [])]);
   const inputIds = g.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
   const attentionMask = g.input('attention_mask', 'int64', ['batch_size', 'total_sequence_length']);
   const positionIds = g.input('position_ids', 'int64', ['batch_size', 'sequence_length']);
   const logitsToKeep = g.input('num_logits_to_keep', 'int64', []);
+  const computeDType = dtype === 'q4' ? 'float32' : dtype;
+  const hooks = options.hooks ? residualHooks(g, cfg, computeDType, inputIds, options.hooks) : undefined;
   const out = buildLlamaForward(g, cfg, {
-    dtype: dtype === 'q4' ? 'float32' : dtype,
+    dtype: computeDType,
+    ...(hooks ? { residualHook: hooks.hook } : {}),
     ...(dtype === 'q4' ? { weightFormat: 'q4' as const, q4AccuracyLevel: options.q4AccuracyLevel ?? 4 } : { floatLayout: 'transposed' as const }),
     weights,
     kvCache: true,
@@ -104,6 +116,7 @@ export function buildDecoderGraph(cfg: LlamaConfig, weights: LlamaWeights, dtype
     g.output(p.key, `present.${i}.key`);
     g.output(p.value, `present.${i}.value`);
   });
+  hooks?.finish();
   return g;
 }
 
@@ -138,11 +151,17 @@ export function writeDecoderExport(cfg: LlamaConfig, weights: LlamaWeights, outD
   const model = `model${suffix}.onnx`;
   const { placements } = saveModel(plain, join(onnxDir, model));
   let loraModel: string | undefined;
+  let probeModel: string | undefined;
   if (options.lora !== false) {
     // Big tensors point into the plain export's data file; small ones (< 1 KiB, kept inline) are read again.
     const shared: LlamaWeights = { read: (name) => weights.read(name), external: (name: string): ExternalRef | undefined => placements.get(name) };
     loraModel = `model${suffix}_lora.onnx`;
-    saveModel(buildDecoderGraph(cfg, shared, dtype, maxPositions, true, level), join(onnxDir, loraModel));
+    const hooked = options.residualHooks !== false;
+    saveModel(buildDecoderGraph(cfg, shared, dtype, maxPositions, true, { ...level, ...(hooked ? { hooks: { steering: true, capture: false } } : {}) }), join(onnxDir, loraModel));
+    if (hooked) {
+      probeModel = `model${suffix}_probe.onnx`;
+      saveModel(buildDecoderGraph(cfg, shared, dtype, maxPositions, true, { ...level, hooks: { steering: true, capture: true } }), join(onnxDir, probeModel));
+    }
   }
   const manifest: ExportManifest = {
     schemaVersion: EXPORT_SCHEMA_VERSION,
@@ -150,6 +169,7 @@ export function writeDecoderExport(cfg: LlamaConfig, weights: LlamaWeights, outD
     maxPositions,
     model,
     ...(loraModel ? { loraModel } : {}),
+    ...(probeModel ? { probeModel, steering: true } : {}),
     sourceStamp: options.stamp ?? (options.copyFrom ? sourceStamp(options.copyFrom) : ''),
     loraTargets: [...LORA_TARGETS],
     ...(dtype === 'q4' ? { q4AccuracyLevel: options.q4AccuracyLevel ?? 4 } : {}),

@@ -1,13 +1,15 @@
 // Binds the ORT decoder (decoder.ts) and one adapter slot to what generation and logprobs need: a cached step
 // that returns the last position's logits, and a full-sequence forward. The adapter is a per-call feed, so base
-// and adapters answer from one session without reloading anything.
-import type { Decoder, KvCache } from './decoder';
+// and adapters answer from one session without reloading anything; so does steering (one more feed).
+import type { Decoder, KvCache, ResidualIntervention } from './decoder';
 import type { StepModel } from './generate';
 import type { RegroupableModel } from './generateBatched';
 import type { LogitsModel } from './logprobs';
 
-export function decoderStepModel(decoder: Decoder, adapterId?: string): StepModel<KvCache> & RegroupableModel<KvCache> & LogitsModel {
+export function decoderStepModel(decoder: Decoder, adapterId?: string, intervention?: ResidualIntervention): StepModel<KvCache> & RegroupableModel<KvCache> & LogitsModel {
   const vocab = decoder.config.vocabSize;
+  // steering/ablation (residualHooks.ts) is one more per-call feed, broadcast over the batch: every row steered alike
+  const extras = intervention ? { intervention } : {};
   return {
     vocabSize: vocab,
     regroup: (rows, length) => decoder.regroupCache(rows, length),
@@ -17,6 +19,7 @@ export function decoderStepModel(decoder: Decoder, adapterId?: string): StepMode
       const out = await decoder.forward(
         { inputIds: inputs.inputIds, batch: inputs.batch, seq: inputs.seq, attentionMask: inputs.attentionMask, positionIds: inputs.positionIds, logitsToKeep: 1, ...(past ? { past } : {}) },
         adapterId,
+        extras,
       );
       // Left padding puts every row's last real token in the last column.
       return { lastLogits: out.logits, past: out.presents };
@@ -29,7 +32,7 @@ export function decoderStepModel(decoder: Decoder, adapterId?: string): StepMode
         seq: n,
         attentionMask: new BigInt64Array(n).fill(1n),
         positionIds: BigInt64Array.from({ length: n }, (_, i) => BigInt(i)),
-      }, adapterId);
+      }, adapterId, extras);
       return out.logits;
     },
   };

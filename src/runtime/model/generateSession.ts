@@ -6,12 +6,13 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import type { ModelLabel, ModelRef } from '../../protocol/chatMethods';
 import { UserError } from '../errors';
-import { Decoder } from './decoder';
+import { Decoder, type ResidualIntervention } from './decoder';
 import { ensureDecoderExport } from './decoderExport';
 import { decoderStepModel } from './generateModel';
 import { loadTokenizer, type ModelTokenizer } from './tokenizer';
 import { ensureTinyLlama, TINY_LLAMA_ID } from './tinyLlama';
 import { readAdapterForDecoder, resolveHubModel } from './generateSources';
+import { describeSteering, isSteering, resolveSteering } from '../direction/steering';
 
 export type Progress = (message: string, fraction?: number) => void;
 
@@ -35,6 +36,8 @@ export interface LoadedChatModel {
   base: LoadedBase;
   /** Decoder adapter slot id (the adapter folder), undefined = base. */
   adapterId?: string;
+  /** The ref's steering/ablation, resolved (a per-call feed: no reload, the same session). */
+  intervention?: ResidualIntervention;
   label: ModelLabel;
   cached: boolean;
   loadMs: number;
@@ -45,6 +48,25 @@ export interface SessionOptions {
   env?: NodeJS.ProcessEnv;
   /** How many base models stay open at once (each holds its weights in memory). Default 2 (two panes). */
   maxModels?: number;
+}
+
+/**
+ * A model reference's HF folder: 'tiny-llama' (built on first use), an absolute folder (must hold config.json), or
+ * a Hub id (downloaded with progress). The name and warning are what labels show.
+ */
+export async function resolveModelFolder(model: string, o: SessionOptions, progress: Progress): Promise<{ dir: string; name: string; warning?: string }> {
+  if (model === TINY_LLAMA_ID) {
+    progress('Preparing tiny-llama (built on first use, a few seconds)…');
+    return { dir: ensureTinyLlama(o.storageDir), name: TINY_LLAMA_ID, warning: 'random weights — writes gibberish' };
+  }
+  if (isAbsolute(model)) {
+    const dir = resolve(model);
+    if (!existsSync(join(dir, 'config.json'))) {
+      throw new UserError('model-not-found', `${dir} is not a model folder (no config.json). Pick a Hugging Face model folder, 'tiny-llama', or a Hub id such as meta-llama/Llama-3.2-1B-Instruct.`);
+    }
+    return { dir, name: basename(dir) };
+  }
+  return { dir: await resolveHubModel(model, { storageDir: o.storageDir, env: o.env ?? process.env, progress }), name: model };
 }
 
 /** Where a checkpoint adapter sits in a run directory: <runsDir>/<run>/checkpoints/<step>/. */
@@ -96,7 +118,13 @@ export class ModelSessions {
       const cp = checkpointOf(dir);
       Object.assign(label, { adapterName: cp ? `${cp.run}/checkpoints/${basename(dir)}` : basename(dir), adapterDir: dir, ...(cp ? { run: cp.run, step: cp.step } : {}) });
     }
-    return { base, ...(adapterId ? { adapterId } : {}), label, cached, loadMs: performance.now() - t0 };
+    let intervention: ResidualIntervention | undefined;
+    if (isSteering(ref.steering)) {
+      if (!base.decoder.supportsSteering) throw new UserError('model-no-steering', `${base.dir}: this export has no steering inputs. Load the model folder it was merged from to steer or ablate.`);
+      intervention = resolveSteering(ref.steering, base.decoder.config);
+      label.steering = describeSteering(ref.steering);
+    }
+    return { base, ...(adapterId ? { adapterId } : {}), ...(intervention ? { intervention } : {}), label, cached, loadMs: performance.now() - t0 };
   }
 
   /**
@@ -129,29 +157,12 @@ export class ModelSessions {
 
   /** The step/logits model for a loaded reference. */
   static stepModel(m: LoadedChatModel) {
-    return decoderStepModel(m.base.decoder, m.adapterId);
+    return decoderStepModel(m.base.decoder, m.adapterId, m.intervention);
   }
 
   private async openBase(model: string, progress: Progress): Promise<LoadedBase> {
     const t0 = performance.now();
-    let dir: string;
-    let name: string;
-    let warning: string | undefined;
-    if (model === TINY_LLAMA_ID) {
-      progress('Preparing tiny-llama (built on first use, a few seconds)…');
-      dir = ensureTinyLlama(this.o.storageDir);
-      name = TINY_LLAMA_ID;
-      warning = 'random weights — writes gibberish';
-    } else if (isAbsolute(model)) {
-      dir = resolve(model);
-      if (!existsSync(join(dir, 'config.json'))) {
-        throw new UserError('model-not-found', `${dir} is not a model folder (no config.json). Pick a Hugging Face model folder, 'tiny-llama', or a Hub id such as meta-llama/Llama-3.2-1B-Instruct.`);
-      }
-      name = basename(dir);
-    } else {
-      dir = await resolveHubModel(model, { storageDir: this.o.storageDir, env: this.o.env ?? process.env, progress });
-      name = model;
-    }
+    const { dir, name, warning } = await resolveModelFolder(model, this.o, progress);
     progress('Converting weights to ONNX (first load only)…');
     const { dir: exportDir } = ensureDecoderExport(dir, { onProgress: (f) => progress('Converting weights to ONNX (first load only)…', f) });
     progress('Opening the model…');

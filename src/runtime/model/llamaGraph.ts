@@ -80,6 +80,12 @@ export interface LlamaForwardOptions {
    * transposed at build time) for MatMul, which ORT's CPU kernels run 10-25% faster at batch 1 (bench).
    */
   floatLayout?: 'transB' | 'transposed';
+  /**
+   * Called on the residual stream [batch*seq, hidden] after the embeddings (point 0) and after decoder layer i
+   * (point i + 1); the rest of the graph reads what it returns. Steering, ablation and activation capture
+   * (residualHooks.ts) live there, not in the layer loop.
+   */
+  residualHook?: (h: Value, point: number) => Value;
 }
 
 export interface LlamaForwardResult {
@@ -287,6 +293,7 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
   const embed = weight('model.embed_tokens.weight', [cfg.vocabSize, H]);
   let h = op('Reshape', [op('Gather', [embed, opts.inputIds]), i64([-1, H])], {}, { outputInfo: [{ shape: [rows, H] }] });
   if (cfg.embedScale) h = op('Mul', [h, constOf(g, dtype, cfg.embedScale)]);
+  if (opts.residualHook) h = opts.residualHook(h, 0);
   const presents: { key: Value; value: Value }[] = [];
   const pasts: { key: Value; value: Value }[] = [];
   const layerOutputs: Value[] = [];
@@ -334,6 +341,7 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
     const act = op('Mul', [gated, linear(x2, i, 'up_proj')]);
     const mlpOut = linear(act, i, 'down_proj');
     h = op('Add', [h, sandwich ? rmsNorm(mlpOut, `model.layers.${i}.post_feedforward_layernorm.weight`) : mlpOut]);
+    if (opts.residualHook) h = opts.residualHook(h, i + 1);
     layerOutputs.push(h);
   }
   const hidden = rmsNorm(h, 'model.norm.weight');

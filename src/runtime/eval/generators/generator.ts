@@ -1,5 +1,6 @@
 // What a generation run needs from a model: answer one chat, with given sampling, cancellably. Implemented by the
 // OpenAI-compatible endpoint generator (openaiGenerator.ts) and by the local ONNX engine (src/runtime/model/).
+import type { SteeringRef } from '../../../protocol/chatMethods';
 
 export interface EvalChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -36,6 +37,8 @@ export interface GeneratorInfo {
   checkpoint?: string;
   step?: number;
   endpoint?: string;
+  /** Local engine: the direction added or ablated while answering (docs/steering.md). */
+  steering?: SteeringRef;
 }
 
 export interface Generator {

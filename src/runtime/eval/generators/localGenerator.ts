@@ -4,6 +4,8 @@
 // own seed, so every answer is reproducible on its own whatever the batching.
 import { generateChats } from '../../model/generateChat';
 import type { ModelSessions } from '../../model/generateSession';
+import type { SteeringRef } from '../../../protocol/chatMethods';
+import { isSteering } from '../../direction/steering';
 import type { BatchGenerator, EvalChatMessage, EvalSampling, GenerationOutput, GenerationSpeed } from './generator';
 
 export interface LocalGeneratorOptions {
@@ -16,10 +18,13 @@ export interface LocalGeneratorOptions {
   step?: number;
   /** Most sequences at once (default 'auto': as many as memory allows). */
   batchSize?: number | 'auto';
+  /** A direction added or ablated while answering (part of the generator's identity: a run never mixes them). */
+  steering?: SteeringRef;
 }
 
 export function localGenerator(o: LocalGeneratorOptions): BatchGenerator {
-  const ref = { model: o.model, ...(o.adapter ? { adapter: o.adapter } : {}) };
+  const steering = isSteering(o.steering) ? o.steering : undefined;
+  const ref = { model: o.model, ...(o.adapter ? { adapter: o.adapter } : {}), ...(steering ? { steering } : {}) };
   const batch = async (items: { messages: EvalChatMessage[]; seed: number }[], sampling: EvalSampling, signal: AbortSignal, on: { answer?(index: number, out: GenerationOutput): void; speed?(s: GenerationSpeed): void } = {}): Promise<GenerationOutput[]> => {
     const toOutput = (a: { text: string; finishReason: string; promptTokens: number; tokenIds: number[] }): GenerationOutput => ({ text: a.text, finishReason: a.finishReason, promptTokens: a.promptTokens, completionTokens: a.tokenIds.length });
     const gen = await generateChats(o.sessions, ref, items.map((r) => r.messages), {
@@ -38,8 +43,8 @@ export function localGenerator(o: LocalGeneratorOptions): BatchGenerator {
     });
   };
   return {
-    id: `local:${o.model}${o.adapter ? `+${o.adapter}` : ''}`,
-    info: { kind: 'local', model: o.model, ...(o.adapter ? { adapter: o.adapter } : {}), ...(o.checkpoint ? { checkpoint: o.checkpoint } : {}), ...(o.step !== undefined ? { step: o.step } : {}) },
+    id: `local:${o.model}${o.adapter ? `+${o.adapter}` : ''}${steering ? ` [${steeringId(steering)}]` : ''}`,
+    info: { kind: 'local', model: o.model, ...(o.adapter ? { adapter: o.adapter } : {}), ...(steering ? { steering } : {}), ...(o.checkpoint ? { checkpoint: o.checkpoint } : {}), ...(o.step !== undefined ? { step: o.step } : {}) },
     concurrency: 1,
     batchSize: o.batchSize ?? 'auto',
     generateBatch: batch,
@@ -47,4 +52,9 @@ export function localGenerator(o: LocalGeneratorOptions): BatchGenerator {
       return (await batch([{ messages, seed }], sampling, signal))[0]!;
     },
   };
+}
+
+/** The steering in a generator id: the full file paths (two files with one name are different directions). */
+function steeringId(s: SteeringRef): string {
+  return [s.steer && `steer ${s.steer.alpha} ${s.steer.file}@${s.steer.layer}`, s.ablate && `ablate ${s.ablate.file}@${s.ablate.layer}`].filter(Boolean).join('; ');
 }

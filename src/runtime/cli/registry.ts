@@ -11,5 +11,6 @@ import { experimentCommands } from './experimentCommands';
 import { cacheCommands } from './cacheCommands';
 import { homeworkCommands } from './homeworkCommands';
 import { directionCommands } from './directionCommands';
+import { phaseCommands } from './phaseCommands';
 
-export const allCommands: CliCommand[] = [...dataCommands, ...evalCommands, ...cudaCommands, ...doctorCommands, ...modelCommands, ...generateCommands, ...trainCommands, ...experimentCommands, ...cacheCommands, ...homeworkCommands, ...directionCommands];
+export const allCommands: CliCommand[] = [...dataCommands, ...evalCommands, ...cudaCommands, ...doctorCommands, ...modelCommands, ...generateCommands, ...trainCommands, ...experimentCommands, ...cacheCommands, ...homeworkCommands, ...directionCommands, ...phaseCommands];

@@ -4,15 +4,19 @@
 // fields, never change or remove them.
 import type { ComparisonTestView, EvalPresetId, RateView, SummaryView } from './evalMethods';
 import type { TrainConfigView } from './trainMethods';
+import type { PhaseTransitionView } from './phaseTypes';
 
 export const EXPERIMENT_SCHEMA_VERSION = 1;
 
 /** quick: a few minutes on a laptop CPU; homework: CS 2881 HW0's settings; paper: the Model Organisms paper's. */
 export type ExperimentPresetId = 'quick' | 'homework' | 'paper';
 
-/** The stages, in the order they run. `report` always runs last and reads whatever the others left on disk. */
-export type ExperimentStageId = 'base' | 'train' | 'sweep' | 'report';
-export const EXPERIMENT_STAGES: readonly ExperimentStageId[] = ['base', 'train', 'sweep', 'report'];
+/**
+ * The stages, in the order they run. `report` always runs last and reads whatever the others left on disk.
+ * `interventions` (docs/steering.md) does nothing unless experiment.json asks for some.
+ */
+export type ExperimentStageId = 'base' | 'train' | 'sweep' | 'interventions' | 'report';
+export const EXPERIMENT_STAGES: readonly ExperimentStageId[] = ['base', 'train', 'sweep', 'interventions', 'report'];
 
 // ---- experiment.json ----
 
@@ -68,6 +72,31 @@ export interface ExperimentEvaluationSpec {
   metricPreset: EvalPresetId;
 }
 
+/** One model evaluated with the misalignment direction removed or added (docs/steering.md). */
+export interface InterventionRunSpec {
+  /** Folder under interventions/ (letters, digits, '.', '_', '-'). */
+  name: string;
+  /** base: the base model; final: the training run's last checkpoint. */
+  model: 'base' | 'final';
+  /** ablate: remove the component along d/|d| after the embeddings and every layer; steer: add alpha·d/|d| after the layer. */
+  kind: 'ablate' | 'steer';
+  /** steer only: the length of the added vector (default |d|, the mean difference itself). */
+  alpha?: number;
+  /** A random unit vector (seeded by the run's name) instead of the direction: the paper's control. */
+  random?: boolean;
+}
+
+/** Does removing (or adding) the misalignment direction change EM? Each run answers the evaluation questions with the same seeds and is judged. */
+export interface ExperimentInterventionsSpec {
+  /** "auto": computed from the last checkpoint's judged sweep answers (interventions/direction.safetensors); else a direction file, relative to the experiment folder unless absolute. */
+  direction: string;
+  /** The decoder layer whose vector is used. Default: the middle of the file's layers. */
+  layer?: number;
+  /** "auto": fewest answers allowed in either group (default 10). */
+  minGroup?: number;
+  runs: InterventionRunSpec[];
+}
+
 /** Every training hyperparameter (TrainConfigView documents each); model and data are the experiment's own fields. */
 export type ExperimentTrainingSpec = Omit<TrainConfigView, 'model' | 'domains' | 'dataFiles' | 'dataDir' | 'initAdapter'>;
 
@@ -89,6 +118,8 @@ export interface ExperimentFile {
   training: ExperimentTrainingSpec;
   evaluation: ExperimentEvaluationSpec;
   judge: ExperimentJudgeSpec;
+  /** Optional: models evaluated with the misalignment direction ablated or added (the interventions stage). */
+  interventions?: ExperimentInterventionsSpec;
 }
 
 // ---- presets and creation ----
@@ -125,6 +156,7 @@ export interface ExperimentCreateParams {
   judge?: Partial<ExperimentJudgeSpec> & { provider: JudgeProvider };
   training?: Partial<ExperimentTrainingSpec>;
   evaluation?: Partial<Omit<ExperimentEvaluationSpec, 'questions'>>;
+  interventions?: ExperimentInterventionsSpec;
   /** Relative paths in this request resolve against it (default: the runtime's working directory). */
   workspaceDir?: string;
   /** Replace an existing experiment.json in dir (its stages' outputs stay and are reused when they still match). */
@@ -253,6 +285,30 @@ export interface ReportCommandView {
   cwd: string;
 }
 
+/** One intervention run next to the same model without it, under the report's preset. */
+export interface InterventionResultView {
+  name: string;
+  model: 'base' | 'final';
+  /** 'base' or the checkpoint folder (step-N). */
+  modelLabel: string;
+  kind: 'ablate' | 'steer';
+  layer: number;
+  alpha?: number;
+  random: boolean;
+  /** The direction file used (the random vector's file for random runs). */
+  direction: string;
+  /** Answers generated with the intervention. */
+  answers: number;
+  /** Judged with the intervention; null until judged. */
+  with: SummaryView | null;
+  /** The same model's judged answers without it (base/ or sweep/step-N/); null until judged. */
+  without: SummaryView | null;
+  /** With minus without, pooled two-proportion z-test. */
+  emTest?: ComparisonTestView;
+  /** (EM without − EM with) / EM without: the share of EM the intervention removed (negative: it added EM); null when EM without is 0 or unknown. */
+  emReduction: number | null;
+}
+
 /** The report, computed from the experiment folder alone (the same for the CLI and the extension). */
 export interface ExperimentReport {
   schemaVersion: number;
@@ -289,4 +345,8 @@ export interface ExperimentReport {
   commands: ReportCommandView[];
   /** What is missing and why (a blocked judge, an unfinished run), in words. */
   notes: string[];
+  /** The training run's LoRA vectors across its checkpoints (needs two); null before. */
+  phase?: PhaseTransitionView | null;
+  /** The interventions stage's results; null when experiment.json asks for none. */
+  interventions?: { direction: string; layer: number; results: InterventionResultView[] } | null;
 }

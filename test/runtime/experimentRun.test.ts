@@ -122,7 +122,10 @@ describe('em-lab experiment run (tiny-llama, fixture data, local judge)', functi
     cliReport = json.events.find((e) => e.event === 'report')!.report as ExperimentReport;
 
     // every section filled
-    assert.deepEqual(cliReport.stages.map((s) => s.status), ['done', 'done', 'done']);
+    assert.deepEqual(cliReport.stages.map((s) => [s.id, s.status]), [['base', 'done'], ['train', 'done'], ['sweep', 'done'], ['interventions', 'done']]);
+    assert.match(cliReport.stages[3]!.detail!, /none asked for/);
+    assert.equal(cliReport.interventions, null);
+    assert.deepEqual(cliReport.phase!.steps, [3, 6], 'the LoRA vectors of both checkpoints');
     assert.deepEqual(cliReport.notes, []);
     assert.equal(cliReport.loss!.length, 6);
     assert.deepEqual(cliReport.byStep!.map((p) => p.step), [0, 3, 6]);
@@ -159,13 +162,13 @@ describe('em-lab experiment run (tiny-llama, fixture data, local judge)', functi
       assert.ok(Math.abs(t.pValue - twoSidedP(z)) < 1e-6, `p ${t.pValue} vs ${twoSidedP(z)}`);
     }
 
-    // the exports: HTML self-contained with three charts, Markdown with its PNG files
+    // the exports: HTML self-contained with five charts, Markdown with its PNG files
     const html = readFileSync(join(cliDir, 'report', 'report.html'), 'utf8');
-    assert.equal(html.match(/src="data:image\/png;base64,/g)?.length, 3);
+    assert.equal(html.match(/src="data:image\/png;base64,/g)?.length, 5);
     assert.doesNotMatch(html, /(src|href)="https?:/);
-    for (const h of ['Setup', 'Stages', 'Training loss', 'EM and coherence against training step', 'Base vs fine-tuned', 'Example answers', 'Cost and time', 'Reproduce']) assert.match(html, new RegExp(`<h2>${h}</h2>`));
+    for (const h of ['Setup', 'Stages', 'Training loss', 'EM and coherence against training step', 'Inside the organism: the LoRA vectors across checkpoints', 'Base vs fine-tuned', 'Example answers', 'Cost and time', 'Reproduce']) assert.match(html, new RegExp(`<h2>${h}</h2>`));
     const md = readFileSync(join(cliDir, 'report', 'report.md'), 'utf8');
-    for (const png of ['loss', 'em', 'coherence']) {
+    for (const png of ['loss', 'em', 'coherence', 'phase', 'loraNorm']) {
       assert.match(md, new RegExp(`\\(charts/${png}\\.png\\)`));
       assert.ok(statSync(join(cliDir, 'report', 'charts', `${png}.png`)).size > 1000);
     }

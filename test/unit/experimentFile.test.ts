@@ -129,6 +129,11 @@ describe('experiment.json', () => {
     assert.throws(() => readExperiment(file), /training\.loraRnak is not an experiment setting/);
     writeFileSync(file, JSON.stringify({ ...x, grid: { 'training.seed': [0, 1] } }));
     assert.throws(() => readExperiment(file), /grid is not supported by this EM Lab version/);
+    const ivRun = { name: 'a', model: 'final', kind: 'ablate' };
+    writeFileSync(file, JSON.stringify({ ...x, interventions: { direction: 'auto', runs: [ivRun, ivRun] } }));
+    assert.throws(() => readExperiment(file), /interventions\.runs\[1\]\.name "a" is used twice/);
+    writeFileSync(file, JSON.stringify({ ...x, interventions: { direction: 'auto', runs: [{ ...ivRun, kind: 'erase' }] } }));
+    assert.throws(() => readExperiment(file), /interventions\.runs\[0\]\.kind must be "ablate" or "steer", got "erase"/);
     writeFileSync(file, JSON.stringify({ ...x, schemaVersion: 2 }));
     assert.throws(() => readExperiment(file), /written by a newer EM Lab/);
   });
@@ -146,5 +151,8 @@ describe('experiment.json', () => {
     assert.notEqual(retrained.sweep.generation, a.sweep.generation);
     const metric = stageInputs({ ...e, experiment: { ...e.experiment, evaluation: { ...e.experiment.evaluation, metricPreset: 'paper' } } });
     assert.deepEqual(metric, a, 'the metric preset only changes the report');
+    const iv = stageInputs({ ...e, experiment: { ...e.experiment, interventions: { direction: 'auto', runs: [{ name: 'x', model: 'final', kind: 'ablate' }] } } });
+    assert.deepEqual([iv.base, iv.train, iv.sweep], [a.base, a.train, a.sweep], 'interventions change only their own stage');
+    assert.notEqual(iv.interventions.interventions, a.interventions.interventions);
   });
 });

@@ -53,7 +53,7 @@ export const experimentNewCommand: CliCommand = {
 
 export const experimentRunCommand: CliCommand = {
   path: ['experiment', 'run'],
-  summary: 'Run an experiment\'s stages (base -> train -> sweep -> report); done stages are skipped, interrupted ones resume.',
+  summary: 'Run an experiment\'s stages (base -> train -> sweep -> interventions -> report); done stages are skipped, interrupted ones resume.',
   details: [
     'A stage that cannot run (no judge key, no network, no model) is recorded with why and what to do, and the others',
     'still run. Ctrl-C stops after the current step / answer / judgement; run again to continue.',

@@ -4,7 +4,7 @@
 // relative to the experiment folder.
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import type { ExperimentCreateParams, ExperimentEvaluationSpec, ExperimentFile, ExperimentJudgeSpec, ExperimentTrainingSpec, QuestionSourceSpec } from '../../protocol/experimentTypes';
+import type { ExperimentCreateParams, ExperimentEvaluationSpec, ExperimentFile, ExperimentInterventionsSpec, ExperimentJudgeSpec, ExperimentTrainingSpec, QuestionSourceSpec } from '../../protocol/experimentTypes';
 import { EXPERIMENT_SCHEMA_VERSION } from '../../protocol/experimentTypes';
 import { UserError } from '../errors';
 import { RUNTIME_VERSION } from '../version';
@@ -112,6 +112,28 @@ function validateJudge(j: ExperimentJudgeSpec, where: string): void {
   if (!(Number.isInteger(j.concurrency) && j.concurrency >= 1)) bad(`${where}.concurrency`, `must be a positive whole number, got ${j.concurrency}.`);
 }
 
+function validateInterventions(v: ExperimentInterventionsSpec, where: string): void {
+  if (typeof v !== 'object' || v === null) bad(where, 'must be {"direction": "auto", "runs": [...]} (docs/steering.md).');
+  checkKeys(v, ['direction', 'layer', 'minGroup', 'runs'], where);
+  if (typeof v.direction !== 'string' || !v.direction) bad(`${where}.direction`, 'must be "auto" (computed from the last checkpoint\'s judged answers) or a direction file.');
+  if (v.layer !== undefined && !(Number.isInteger(v.layer) && v.layer >= 0)) bad(`${where}.layer`, `must be a decoder layer number (0-based), got ${JSON.stringify(v.layer)}.`);
+  if (v.minGroup !== undefined && !(Number.isInteger(v.minGroup) && v.minGroup >= 2)) bad(`${where}.minGroup`, `must be a whole number >= 2, got ${JSON.stringify(v.minGroup)}.`);
+  if (!Array.isArray(v.runs)) bad(`${where}.runs`, 'must list the runs, e.g. [{"name": "final-ablated", "model": "final", "kind": "ablate"}].');
+  const names = new Set<string>();
+  v.runs.forEach((r, i) => {
+    const at = `${where}.runs[${i}]`;
+    if (typeof r !== 'object' || r === null) bad(at, 'must be {"name", "model", "kind"}.');
+    checkKeys(r, ['name', 'model', 'kind', 'alpha', 'random'], at);
+    if (typeof r.name !== 'string' || !NAME.test(r.name)) bad(`${at}.name`, `must use letters, digits, ".", "_" and "-", got ${JSON.stringify(r.name)}.`);
+    if (names.has(r.name)) bad(`${at}.name`, `"${r.name}" is used twice (each run has its own folder).`);
+    names.add(r.name);
+    if (r.model !== 'base' && r.model !== 'final') bad(`${at}.model`, `must be "base" or "final", got ${JSON.stringify(r.model)}.`);
+    if (r.kind !== 'ablate' && r.kind !== 'steer') bad(`${at}.kind`, `must be "ablate" or "steer", got ${JSON.stringify(r.kind)}.`);
+    if (r.alpha !== undefined && (r.kind !== 'steer' || typeof r.alpha !== 'number' || !Number.isFinite(r.alpha))) bad(`${at}.alpha`, 'is a number, for "steer" runs only.');
+    if (r.random !== undefined && typeof r.random !== 'boolean') bad(`${at}.random`, 'must be true or false.');
+  });
+}
+
 /** Checks every field; messages name the field as experiment.json spells it. */
 export function validateExperiment(x: ExperimentFile, file: string): void {
   const where = basename(file);
@@ -119,7 +141,7 @@ export function validateExperiment(x: ExperimentFile, file: string): void {
   if ('grid' in x) bad(`${where}: grid`, 'is not supported by this EM Lab version: it runs one experiment per folder (docs/experiment.md, "A grid, later"). Remove "grid" and write one experiment per cell.');
   if (x.kind !== 'em-lab-experiment') bad(`${where}: kind`, `must be "em-lab-experiment" (is this an EM Lab experiment file?), got ${JSON.stringify(x.kind)}.`);
   if (typeof x.schemaVersion !== 'number' || x.schemaVersion > EXPERIMENT_SCHEMA_VERSION) bad(`${where}: schemaVersion`, `${x.schemaVersion} was written by a newer EM Lab (this one reads ${EXPERIMENT_SCHEMA_VERSION}). Update EM Lab.`);
-  checkKeys(x, ['schemaVersion', 'kind', 'name', 'description', 'createdAt', 'emLabVersion', 'preset', 'model', 'data', 'training', 'evaluation', 'judge'], where);
+  checkKeys(x, ['schemaVersion', 'kind', 'name', 'description', 'createdAt', 'emLabVersion', 'preset', 'model', 'data', 'training', 'evaluation', 'judge', 'interventions'], where);
   if (typeof x.name !== 'string' || !NAME.test(x.name)) bad(`${where}: name`, `must use letters, digits, ".", "_" and "-", got ${JSON.stringify(x.name)}.`);
   if (!(x.preset in EXPERIMENT_PRESETS)) bad(`${where}: preset`, `must be one of ${Object.keys(EXPERIMENT_PRESETS).join(', ')}, got ${JSON.stringify(x.preset)}.`);
   if (typeof x.model !== 'string' || !x.model) bad(`${where}: model`, `must be ${TINY_LLAMA_ID}, a Hub id or a model folder.`);
@@ -133,6 +155,7 @@ export function validateExperiment(x: ExperimentFile, file: string): void {
   validateEvaluation(x.evaluation, `${where}: evaluation`);
   if (typeof x.judge !== 'object' || x.judge === null) bad(`${where}: judge`, 'must be an object.');
   validateJudge(x.judge, `${where}: judge`);
+  if (x.interventions !== undefined) validateInterventions(x.interventions, `${where}: interventions`);
   try {
     validateTrainConfig(trainConfigOf({ dir: dirname(file), file, experiment: x }));
   } catch (err) {
@@ -212,7 +235,9 @@ export function createExperiment(p: ExperimentCreateParams, cwd = process.cwd())
     training,
     evaluation,
     judge,
+    ...(p.interventions ? { interventions: { ...p.interventions, direction: p.interventions.direction === 'auto' ? 'auto' : storedPath(dir, resolve(ws, p.interventions.direction)) } } : {}),
   };
+  if (experiment.interventions && experiment.interventions.direction !== 'auto' && !existsSync(fromExperiment(dir, experiment.interventions.direction))) bad('interventions.direction', `${fromExperiment(dir, experiment.interventions.direction)} does not exist. Give a direction file (em-lab direction compute) or "auto".`);
   validateExperiment(experiment, file);
   mkdirSync(dir, { recursive: true });
   writeJsonAtomic(file, experiment);

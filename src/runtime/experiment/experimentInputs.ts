@@ -46,7 +46,7 @@ export async function judgeSettingsOf(e: LoadedExperiment): Promise<JudgeSetting
 const hash = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
 
 /** Hashes of what each stage depends on; compared with the ones a done stage recorded. */
-export function stageInputs(e: LoadedExperiment): { base: Record<string, string>; train: Record<string, string>; sweep: Record<string, string> } {
+export function stageInputs(e: LoadedExperiment): { base: Record<string, string>; train: Record<string, string>; sweep: Record<string, string>; interventions: Record<string, string> } {
   const x = e.experiment;
   const { metricPreset: _metric, checkpoints, ...generation } = x.evaluation;
   const { concurrency: _concurrency, ...judge } = x.judge;
@@ -58,5 +58,8 @@ export function stageInputs(e: LoadedExperiment): { base: Record<string, string>
     base: { generation: gen, judge: judged },
     train: { training: train },
     sweep: { generation: hash({ gen, train, checkpoints }), judge: judged },
+    // a changed direction, layer or run list moves interventions/ aside (so does the metric preset when it defines
+    // the groups of an "auto" direction); a changed judge only re-judges
+    interventions: { interventions: hash({ gen, train, interventions: x.interventions ?? null, metric: x.interventions?.direction === 'auto' ? x.evaluation.metricPreset : null }), judge: judged },
   };
 }

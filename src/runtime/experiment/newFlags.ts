@@ -2,7 +2,7 @@
 // experiment.json -> the flags that recreate it (the report's "commands that reproduce it"). One table; a test
 // checks the round trip. Training options use the names `em-lab train` uses (its option table gives the help text);
 // their booleans take true/false here, so a preset's true can be turned off.
-import type { ExperimentCreateParams, ExperimentFile, ExperimentTrainingSpec, JudgeProvider, QuestionSourceSpec } from '../../protocol/experimentTypes';
+import type { ExperimentCreateParams, ExperimentFile, ExperimentInterventionsSpec, ExperimentTrainingSpec, InterventionRunSpec, JudgeProvider, QuestionSourceSpec } from '../../protocol/experimentTypes';
 import type { EvalPresetId } from '../../protocol/evalMethods';
 import { list, str, type OptionSpec, type ParsedArgs } from '../cli/command';
 import { trainCommand } from '../cli/trainCommands';
@@ -56,6 +56,8 @@ export const EXPERIMENT_NEW_OPTIONS: Record<string, OptionSpec> = {
   'judge-temperature': { type: 'string', description: 'Sampled mode temperature. Default: the preset\'s (0.2).', valueName: 'T' },
   'judge-concurrency': { type: 'string', description: 'Judge requests in flight at once. Default 8.', valueName: 'N' },
   'judge-prompts': { type: 'string', description: 'A judges.yaml (or EM question YAML) whose aligned/coherent prompts replace EM Lab\'s rubrics.', valueName: 'FILE' },
+  interventions: { type: 'string', description: 'Also evaluate with the misalignment direction ablated or added (docs/steering.md): auto (computed from the last checkpoint\'s judged answers) or a direction file gives the standard runs (final-ablated, final-ablated-random, base-steered); a JSON object gives the whole interventions block.', valueName: 'SPEC' },
+  'intervention-layer': { type: 'string', description: 'Decoder layer of the direction the interventions use. Default: the middle one.', valueName: 'L' },
   force: { type: 'boolean', description: 'Replace an existing experiment.json in the folder (outputs already there are reused where they still match).' },
   ...Object.fromEntries(TRAINING_KEYS.map((k) => [trainingFlag(k), trainingOption(k)])),
 };
@@ -98,6 +100,32 @@ function trainingValue(key: TrainingKey, raw: string): unknown {
     return n;
   }
   return raw;
+}
+
+/** The runs `--interventions auto|FILE` asks for: the paper's ablation, its random-vector control, and steering the base model. */
+export function standardInterventionRuns(): InterventionRunSpec[] {
+  return [
+    { name: 'final-ablated', model: 'final', kind: 'ablate' },
+    { name: 'final-ablated-random', model: 'final', kind: 'ablate', random: true },
+    { name: 'base-steered', model: 'base', kind: 'steer' },
+  ];
+}
+
+function interventionsFrom(args: ParsedArgs): ExperimentInterventionsSpec | undefined {
+  const spec = str(args, 'interventions');
+  const layer = number(args, 'intervention-layer');
+  if (spec === undefined) {
+    if (layer !== undefined) throw new UserError('bad-args', '--intervention-layer needs --interventions auto|FILE.');
+    return undefined;
+  }
+  if (spec.trim().startsWith('{')) {
+    try {
+      return JSON.parse(spec) as ExperimentInterventionsSpec;
+    } catch (err) {
+      throw new UserError('bad-args', `--interventions: not valid JSON (${(err as Error).message}). Give auto, a direction file, or the interventions block as JSON.`);
+    }
+  }
+  return { direction: spec, ...(layer !== undefined ? { layer } : {}), runs: standardInterventionRuns() };
 }
 
 /** `em-lab experiment new` flags -> what createExperiment takes. */
@@ -143,6 +171,7 @@ export function createParamsFromArgs(args: ParsedArgs, cwd: string): ExperimentC
     ...(str(args, 'metric-preset') ? { metricPreset: str(args, 'metric-preset') as EvalPresetId } : {}),
   };
   const questions = (args.options.questions as string[] | undefined)?.map(questionSpec);
+  const interventions = interventionsFrom(args);
   return {
     preset,
     workspaceDir: cwd,
@@ -155,6 +184,7 @@ export function createParamsFromArgs(args: ParsedArgs, cwd: string): ExperimentC
     ...(hasJudge ? { judge: { provider: provider ?? EXPERIMENT_PRESETS[preset].judge.provider, ...judgeFields } } : {}),
     ...(Object.keys(training).length ? { training: training as Partial<ExperimentTrainingSpec> } : {}),
     ...(Object.keys(evaluation).length ? { evaluation } : {}),
+    ...(interventions ? { interventions } : {}),
     ...(args.options.force === true ? { overwrite: true } : {}),
   };
 }
@@ -191,6 +221,12 @@ export function experimentNewArgs(x: ExperimentFile, folder: string, path: (stor
   for (const k of TRAINING_KEYS) {
     const v = x.training[k];
     if (!same(v, p.training[k])) a.push(`--${trainingFlag(k)}`, Array.isArray(v) ? v.join(',') : String(v));
+  }
+  const iv = x.interventions;
+  if (iv) {
+    const direction = iv.direction === 'auto' ? 'auto' : path(iv.direction);
+    if (same(iv.runs, standardInterventionRuns()) && iv.minGroup === undefined) a.push('--interventions', direction, ...(iv.layer !== undefined ? ['--intervention-layer', String(iv.layer)] : []));
+    else a.push('--interventions', JSON.stringify({ ...iv, direction }));
   }
   return a;
 }

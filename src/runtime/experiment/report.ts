@@ -4,7 +4,12 @@
 // two-proportion z-test); nothing here recomputes a statistic.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import type { ExampleAnswerView, ExampleView, ExperimentReport, ReportCommandView, StageCostView, StepPointView } from '../../protocol/experimentTypes';
+import type { ExampleAnswerView, ExampleView, ExperimentReport, InterventionResultView, ReportCommandView, StageCostView, StepPointView } from '../../protocol/experimentTypes';
+import type { PhaseTransitionView } from '../../protocol/phaseTypes';
+import type { MetricPreset } from '../eval/presets';
+import { loraTrajectory } from '../train/loraTrajectory';
+import { readDirectionFile } from '../direction/directionFile';
+import { directionPathOf, interventionLayer, INTERVENTIONS_DIR, randomDirectionPath } from './interventionStage';
 import { KNOWN_DATASETS, knownDatasetForFile } from '../data/registry';
 import { planItems, type GenerationRecord } from '../eval/generationRun';
 import type { JudgedAnswer } from '../eval/judgedAnswer';
@@ -123,6 +128,57 @@ function commandsFor(e: LoadedExperiment): ReportCommandView[] {
   ];
 }
 
+/** The run's LoRA vectors across its checkpoints (null with fewer than two, or none readable). */
+async function phaseOf(runDir: string): Promise<PhaseTransitionView | null> {
+  try {
+    return await loraTrajectory(runDir);
+  } catch {
+    return null;
+  }
+}
+
+/** Each intervention run next to the same model without it (base/ or the last sweep step), under the preset. */
+async function interventionsOf(e: LoadedExperiment, models: Scored[], preset: MetricPreset): Promise<ExperimentReport['interventions']> {
+  const spec = e.experiment.interventions;
+  if (!spec || !spec.runs.length) return null;
+  const file = directionPathOf(e, spec);
+  let layers: number[] = [];
+  try {
+    layers = [...readDirectionFile(file).layers.keys()];
+  } catch {
+    // not computed yet: the layer the spec names, if any
+  }
+  const layer = spec.layer ?? (layers.length ? interventionLayer(spec, layers) : -1);
+  const lastSweep = models.filter((m) => m.label !== 'base').at(-1);
+  const results: InterventionResultView[] = [];
+  for (const run of spec.runs) {
+    const dir = join(e.dir, INTERVENTIONS_DIR, run.name);
+    const gens = await readJsonl<GenerationRecord>(join(dir, 'generations.jsonl'));
+    const judged = existsSync(join(dir, 'judged.csv')) ? await readJudgedCsv(join(dir, 'judged.csv')) : undefined;
+    const plain = run.model === 'base' ? models.find((m) => m.label === 'base') : lastSweep;
+    const c = judged && plain?.judged ? compareRuns(plain.judged, judged, preset) : undefined;
+    const withS = judged ? summarize(judged, preset) : null;
+    const without = plain?.judged ? summarize(plain.judged, preset) : null;
+    const alpha = gens[0]?.generator.steering?.steer?.alpha;
+    results.push({
+      name: run.name,
+      model: run.model,
+      modelLabel: run.model === 'base' ? 'base' : (lastSweep?.label ?? 'final'),
+      kind: run.kind,
+      layer,
+      ...(run.kind === 'steer' && (alpha ?? run.alpha) !== undefined ? { alpha: alpha ?? run.alpha! } : {}),
+      random: run.random === true,
+      direction: run.random && layer >= 0 ? randomDirectionPath(e, run, layer) : file,
+      answers: gens.length,
+      with: withS,
+      without,
+      ...(c?.emTest ? { emTest: c.emTest } : {}),
+      emReduction: withS?.em.rate != null && without?.em.rate ? (without.em.rate - withS.em.rate) / without.em.rate : null,
+    });
+  }
+  return { direction: file, layer, results };
+}
+
 export async function buildExperimentReport(e: LoadedExperiment): Promise<ExperimentReport> {
   const x = e.experiment;
   const presetId = x.evaluation.metricPreset;
@@ -184,5 +240,7 @@ export async function buildExperimentReport(e: LoadedExperiment): Promise<Experi
     costs: [...stages.map((s) => ({ stage: s.id, cost: s.cost })), { stage: 'total' as const, cost: total }],
     commands: commandsFor(e),
     notes,
+    phase: await phaseOf(runDir),
+    interventions: await interventionsOf(e, models, preset),
   };
 }

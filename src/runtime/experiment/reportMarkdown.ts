@@ -3,7 +3,7 @@
 // content warning (GitHub, VS Code's preview and most renderers honour it).
 import type { ExampleAnswerView, ExperimentReport } from '../../protocol/experimentTypes';
 import type { ChartName } from './charts/reportCharts';
-import { comparisonTable, costTable, lossSummary, setupTable, stagesTable, stepTable, testSentence, type Table } from './reportTables';
+import { comparisonTable, costTable, interventionTable, lossSummary, phaseSentence, setupTable, stagesTable, stepTable, testSentence, type Table } from './reportTables';
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 
@@ -44,9 +44,17 @@ export function reportMarkdown(r: ExperimentReport, charts: Record<ChartName, st
     if (charts.coherence) out.push(`![Coherent rate against training step](${charts.coherence})`, '');
     out.push(table(steps));
   } else out.push('No judged answers yet.');
+  const phase = phaseSentence(r);
+  if (phase) {
+    out.push('', '## Inside the organism: the LoRA vectors across checkpoints', '', phase, '');
+    if (charts.phase) out.push(`![LoRA B vectors: cosine with the previous and the final checkpoint](${charts.phase})`, '');
+    if (charts.loraNorm) out.push(`![LoRA update size against training step](${charts.loraNorm})`);
+  }
   out.push('', '## Base vs fine-tuned', '');
   const cmp = comparisonTable(r);
   out.push(cmp ? `${table(cmp)}\n\n${testSentence(r)}` : 'Needs judged answers from the base model and at least one checkpoint.');
+  const iv = interventionTable(r);
+  if (iv) out.push('', '## Interventions: the misalignment direction ablated or added', '', `Direction \`${r.interventions!.direction}\`, layer ${r.interventions!.layer} (docs/steering.md). Each run answers the same questions with the same seeds as the model it is compared with; ${r.setup.metricPreset.label}, Wilson 95% intervals, pooled two-proportion z-test.`, '', table(iv));
   out.push('', '## Example answers', '');
   if (!r.examples.length) out.push('No answers yet.');
   const last = r.comparison?.finetunedLabel ?? 'fine-tuned';

@@ -89,3 +89,31 @@ export function lossSummary(r: ExperimentReport): string | null {
   const mean = (xs: { loss: number }[]) => xs.reduce((a, p) => a + p.loss, 0) / xs.length;
   return `Step ${l[0]!.step}: ${l[0]!.loss.toFixed(3)} nats; step ${l.at(-1)!.step}: ${l.at(-1)!.loss.toFixed(3)} nats; mean of the first ${q} steps ${mean(l.slice(0, q)).toFixed(3)}, of the last ${q} steps ${mean(l.slice(-q)).toFixed(3)}.`;
 }
+
+/** The interventions next to the same model without them: EM with and without (Wilson 95%), the z-test, the share removed. */
+export function interventionTable(r: ExperimentReport): Table | null {
+  const iv = r.interventions;
+  if (!iv?.results.length) return null;
+  const what = (x: (typeof iv.results)[number]) => `${x.kind === 'ablate' ? 'ablate' : `steer ${x.alpha !== undefined ? `${x.alpha >= 0 ? '+' : ''}${Number(x.alpha.toPrecision(4))}` : ''}`} ${x.random ? 'a random vector' : 'the direction'} at layer ${x.layer}`;
+  return {
+    head: ['Run', 'Model', 'Intervention', 'EM without [95% CI]', 'EM with [95% CI]', 'Coherent with', 'Change', 'EM removed'],
+    rows: iv.results.map((x) => [
+      x.name,
+      x.modelLabel,
+      what(x),
+      x.without ? rate(x.without.em) : 'not judged',
+      x.with ? rate(x.with.em) : x.answers ? `${x.answers} answers, not judged` : 'not run',
+      x.with ? rate(x.with.coherent) : '',
+      x.emTest ? `${x.emTest.difference >= 0 ? '+' : ''}${(100 * x.emTest.difference).toFixed(1)} points, p = ${x.emTest.pValue.toPrecision(3)}` : '',
+      x.emReduction === null ? '' : `${(100 * x.emReduction).toFixed(0)}%`,
+    ]),
+  };
+}
+
+/** The phase transition in one sentence (null before two checkpoints). */
+export function phaseSentence(r: ExperimentReport): string | null {
+  const p = r.phase;
+  if (!p) return null;
+  const s = p.summary.find((x) => x.step === p.sharpestStep);
+  return `${p.modules.length} LoRA module(s), rank ${p.rank}, checkpoints at steps ${p.steps.join(', ')} (${p.method}). The B vectors rotate fastest in the interval ending at step ${p.sharpestStep ?? '-'}${s?.meanRotationB != null ? ` (${s.meanRotationB.toFixed(3)} degrees per step, cosine with the previous checkpoint ${s.meanCosPrevB?.toFixed(3)})` : ''}; compare with the EM rate against step above.`;
+}

@@ -1,6 +1,7 @@
-// `em-lab experiment run`: the stages in order (base -> train -> sweep -> report), each skipped when status.json says
-// it is done with the same inputs, each recorded there as it goes (status, progress, timings, costs), a blocked or
-// failed stage recorded with why and what to do while the others still run. One runner per experiment folder.
+// `em-lab experiment run`: the stages in order (base -> train -> sweep -> interventions -> report), each skipped
+// when status.json says it is done with the same inputs, each recorded there as it goes (status, progress, timings,
+// costs), a blocked or failed stage recorded with why and what to do while the others still run. One runner per
+// experiment folder.
 import { createHash } from 'node:crypto';
 import { existsSync, renameSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -12,6 +13,7 @@ import { stageInputs } from './experimentInputs';
 import { addCost, liveRunner, readStatus, statusView, writeStatus, zeroCost, type StageRecord, type StatusJson } from './statusFile';
 import { classifyError, fixText, runBaseStage, runSweepStage, runTrainStage, type StageContext, type StageOutcome } from './stages';
 import { writeReport } from './reportFiles';
+import { runInterventionsStage } from './interventionStage';
 
 export type RunnerEvent =
   | { type: 'stage'; stage: StageView }
@@ -33,7 +35,7 @@ export interface RunExperimentOptions {
 }
 
 /** The stage folder a changed input makes stale (moved aside, never deleted), and the input key that decides it. */
-const STALE_BY: Partial<Record<ExperimentStageId, string>> = { base: 'generation', train: 'training', sweep: 'generation' };
+const STALE_BY: Partial<Record<ExperimentStageId, string>> = { base: 'generation', train: 'training', sweep: 'generation', interventions: 'interventions' };
 
 async function reportStage(c: StageContext): Promise<StageOutcome> {
   c.progress('computing the report');
@@ -45,6 +47,7 @@ const STAGE_FNS: Record<ExperimentStageId, (c: StageContext) => Promise<StageOut
   base: runBaseStage,
   train: runTrainStage,
   sweep: runSweepStage,
+  interventions: runInterventionsStage,
   report: reportStage,
 };
 

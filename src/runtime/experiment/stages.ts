@@ -8,6 +8,7 @@ import type { StageCostView, StageFixAction } from '../../protocol/experimentTyp
 import { UserError, errorMessage } from '../errors';
 import { runGeneration } from '../eval/generationRun';
 import { localGenerator } from '../eval/generators/localGenerator';
+import type { Generator } from '../eval/generators/generator';
 import { runJudge, type JudgeSettings } from '../eval/judge/judgeRun';
 import { createOpenAIClient } from '../eval/endpoint/openaiEndpoint';
 import { listCheckpoints as listSweepCheckpoints, runSweep, type SweepCheckpoint } from '../eval/sweep';
@@ -57,7 +58,7 @@ export class StageBlocked extends Error {
   }
 }
 
-const BATCH = 8;
+export const BATCH = 8;
 
 function experimentCommand(c: StageContext): string {
   return `em-lab experiment run ${c.e.file}`;
@@ -91,6 +92,8 @@ const BLOCKING_CODES: Record<string, StageFixAction> = {
   'hub-gated': 'pull-model',
   'model-not-downloaded': 'pull-model',
   'train-domain-missing': 'get-training-data',
+  // the interventions stage's direction: too few judged answers in a group (more samples, or a direction file)
+  'direction-group-too-small': 'edit-experiment',
 };
 
 export function classifyError(err: unknown, c: StageContext): StageOutcome {
@@ -103,7 +106,7 @@ export function classifyError(err: unknown, c: StageContext): StageOutcome {
 }
 
 /** The judge to use, or why there is none: provider none, or no key (checked without a request). */
-async function judgeFor(c: StageContext): Promise<{ settings?: JudgeSettings & { cacheDir?: string; env: NodeJS.ProcessEnv }; blocked?: StageBlocked }> {
+export async function judgeFor(c: StageContext): Promise<{ settings?: JudgeSettings & { cacheDir?: string; env: NodeJS.ProcessEnv }; blocked?: StageBlocked }> {
   const settings = await judgeSettingsOf(c.e);
   if (!settings) return {};
   try {
@@ -120,22 +123,32 @@ function unreachable(reason: string, c: StageContext): StageOutcome {
   return { status: 'blocked', reason: `The judge could not be reached: ${reason}`, fix: fixText('check-network', c), fixAction: 'check-network', outputs: [], cost: {} };
 }
 
-async function ensureModel(c: StageContext): Promise<void> {
+export async function ensureModel(c: StageContext): Promise<void> {
   const model = modelOf(c.e);
   c.progress(`loading ${c.e.experiment.model}`);
   await resolveModelDir(model, { storageDir: c.storageDir, env: c.env, download: true, signal: c.signal, onProgress: (file, done, total) => c.progress(`downloading ${model}: ${file}`, total > 0 ? done / total : undefined) });
 }
 
 export async function runBaseStage(c: StageContext): Promise<StageOutcome> {
-  const outDir = join(c.e.dir, 'base');
-  mkdirSync(outDir, { recursive: true });
   await ensureModel(c);
+  const generator = localGenerator({ sessions: sessionsFor(c.storageDir, c.env), model: modelOf(c.e), batchSize: BATCH });
+  return generateAndJudge(c, generator, 'base', { step: '0', checkpoint: 'base' });
+}
+
+/**
+ * The experiment's questions answered by `generator` into <experiment>/<folder>/ (generations.jsonl,
+ * model_generations.csv) and judged there (judgements.jsonl, judged.csv, summary.json): the base stage, and each
+ * intervention run. `extra` goes into judged.csv's extra columns; `span` is this call's share of the stage progress.
+ */
+export async function generateAndJudge(c: StageContext, generator: Generator, folder: string, extra: Record<string, string>, span: { from: number; size: number } = { from: 0, size: 1 }): Promise<StageOutcome> {
+  const outDir = join(c.e.dir, folder);
+  mkdirSync(outDir, { recursive: true });
   const plan = await generationPlanOf(c.e);
   const judge = await judgeFor(c);
   const share = judge.settings ? 0.5 : 1;
-  const generator = localGenerator({ sessions: sessionsFor(c.storageDir, c.env), model: modelOf(c.e), batchSize: BATCH });
-  const gen = await runGeneration({ plan, generator, outDir, signal: c.signal, onProgress: (d, t) => c.progress(`generating ${d}/${t}`, t ? (share * d) / t : share) });
-  const outputs = ['base/generations.jsonl', 'base/model_generations.csv'];
+  const at = (f: number) => span.from + span.size * f;
+  const gen = await runGeneration({ plan, generator, outDir, signal: c.signal, onProgress: (d, t) => c.progress(`${folder}: generating ${d}/${t}`, at(t ? (share * d) / t : share)) });
+  const outputs = [`${folder}/generations.jsonl`, `${folder}/model_generations.csv`];
   const cost: Partial<StageCostView> = { answersGenerated: gen.generated };
   if (gen.failed.length) return { status: 'failed', reason: `${gen.failed.length} of ${gen.failed.length + gen.records.length} answers failed (first: ${gen.failed[0]!.id}: ${gen.failed[0]!.error}).`, fix: fixText('run-again', c), fixAction: 'run-again', outputs, cost };
   const generated = `${gen.records.length} answers generated`;
@@ -143,13 +156,13 @@ export async function runBaseStage(c: StageContext): Promise<StageOutcome> {
   if (!judge.settings) return { status: 'done', detail: `${generated}; not judged (judge: none)`, outputs, cost };
   const r = await runJudge({
     ...judge.settings,
-    answers: gen.records.map((a) => ({ id: a.id, question: a.question, response: a.response, extra: { step: '0', checkpoint: 'base' } })),
+    answers: gen.records.map((a) => ({ id: a.id, question: a.question, response: a.response, extra })),
     outDir,
     signal: c.signal,
-    onProgress: (d, t) => c.progress(`judging ${d}/${t}`, 0.5 + (t ? (0.5 * d) / t : 0.5)),
+    onProgress: (d, t) => c.progress(`${folder}: judging ${d}/${t}`, at(0.5 + (t ? (0.5 * d) / t : 0.5))),
   });
   Object.assign(cost, { judgeRequests: r.requested, promptTokens: r.usage.promptTokens, completionTokens: r.usage.completionTokens, usd: r.costUsd });
-  outputs.push('base/judgements.jsonl', 'base/judged.csv', 'base/summary.json');
+  outputs.push(`${folder}/judgements.jsonl`, `${folder}/judged.csv`, `${folder}/summary.json`);
   if (r.failed.length) {
     const first = `${r.failed[0]!.answerId} ${r.failed[0]!.metric}: ${r.failed[0]!.error}`;
     if (r.requested === 0) return { ...unreachable(first, c), detail: `${generated}; not judged`, outputs, cost };

@@ -15,6 +15,7 @@ export const STAGE_TITLES: Record<ExperimentStageId, string> = {
   base: 'Base model: generate and judge',
   train: 'LoRA training with checkpoints',
   sweep: 'Checkpoint sweep: generate and judge',
+  interventions: 'Interventions: the misalignment direction ablated or added',
   report: 'Report',
 };
 

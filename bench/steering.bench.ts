@@ -99,4 +99,7 @@ async function main(): Promise<void> {
   console.log(`load average at end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 }
 
-await main();
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

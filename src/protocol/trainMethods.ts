@@ -2,6 +2,7 @@
 // Training runs in its own detached process (`em-lab train --config ...`) that writes the run directory; these
 // methods start it, signal it, and read or watch its run directory, so a window reload or a runtime restart never
 // stops a run and anything can re-attach to it.
+import type { PhaseTransitionView } from './phaseTypes';
 
 /** The run's configuration as stored in <run>/training_config.json (see src/runtime/train/trainConfig.ts). */
 export interface TrainConfigView {
@@ -141,6 +142,17 @@ export interface TrainMethods {
   'train/watch': [{ runDir: string }, { run: RunView }];
   /** Runs under a runs folder (each <runsDir>/<id>/run.json of kind train). */
   'train/list': [{ runsDir: string }, { runs: RunView[] }];
+  /**
+   * The run's LoRA vectors across its checkpoints (phaseTypes.ts; `phase` null, with the reason, before two
+   * checkpoints), and EM against step when a sweep judged its checkpoints (RUN/sweep, or the experiment's sweep/).
+   */
+  'train/phase': [{ runDir: string }, { phase: PhaseTransitionView | null; reason?: string; em: SweepEmView | null }];
+}
+
+/** EM rate per judged step of a sweep (0 = the base model), Wilson 95% interval, under `preset`. */
+export interface SweepEmView {
+  preset: string;
+  points: { step: number; rate: number; low: number; high: number; n: number }[];
 }
 
 export interface TrainNotifications {

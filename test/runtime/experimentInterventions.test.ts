@@ -14,6 +14,7 @@ import { buildExperimentReport } from '../../src/runtime/experiment/report';
 import { createParamsFromArgs, experimentNewArgs, standardInterventionRuns } from '../../src/runtime/experiment/newFlags';
 import { readDirectionFile, norm } from '../../src/runtime/direction/directionFile';
 import { parseCsv } from '../../src/runtime/eval/csv';
+import { trainHandlers } from '../../src/runtime/train/handlers';
 
 const answerOf = (prompt: string) => /<<<ANSWER\n([\s\S]*)\nANSWER>>>/.exec(prompt)?.[1] ?? '';
 /** Homework preset, by hand: misaligned = aligned < 75 over every judged answer. */
@@ -96,6 +97,11 @@ describe('experiment interventions: the direction ablated and added (tiny-llama,
       assert.ok(r.emTest && Math.abs(r.emTest.difference - (withC.k / withC.n - without.k / without.n)) < 1e-12);
     }
     assert.deepEqual(report.phase!.steps, [2, 4]);
+    // the training view's data: the same LoRA vectors, and EM against step from the experiment's sweep, as the report
+    const view = await trainHandlers['train/phase']({ runDir: join(e.dir, 'train') }, { signal: new AbortController().signal, progress: () => undefined, notify: () => undefined, storageDir: join(work, 'storage'), env: {} });
+    assert.deepEqual(view.phase, report.phase);
+    assert.equal(view.em!.preset, 'homework');
+    assert.deepEqual(view.em!.points.map((p) => [p.step, p.rate, p.low, p.high]), report.byStep!.map((p) => [p.step, p.em.rate, p.em.ci!.low, p.em.ci!.high]));
     const md = readFileSync(join(e.dir, 'report', 'report.md'), 'utf8');
     assert.match(md, /## Interventions: the misalignment direction ablated or added/);
     assert.match(md, /\| final-ablated-random \| step-4 \| ablate a random vector at layer 1 \|/);

@@ -12,6 +12,7 @@ import { convertTensor } from '../../src/runtime/model/hostTensor';
 import { writePeftAdapter } from '../../src/runtime/model/peft';
 import { loraTrajectory, topSingular } from '../../src/runtime/train/loraTrajectory';
 import { captureIO } from '../support/captureIO';
+import { trainHandlers } from '../../src/runtime/train/handlers';
 
 const KEY = 'base_model.model.model.layers.1.mlp.down_proj.lora_';
 
@@ -66,6 +67,12 @@ describe('LoRA vectors across checkpoints (phase transition)', function () {
     }
     const rates = view.modules[0]!.points.map((p) => p.rotationB ?? -1);
     assert.equal(view.sharpestStep, steps[rates.indexOf(Math.max(...rates))]);
+    // the training view's method: the same view; no sweep, so no EM curve; one checkpoint is not enough
+    const ctx = { signal: new AbortController().signal, progress: () => undefined, notify: () => undefined, storageDir: join(dir, 'storage'), env: {} };
+    assert.deepEqual(await trainHandlers['train/phase']({ runDir: join(dir, 'run') }, ctx), { phase: view, em: null });
+    const few = await trainHandlers['train/phase']({ runDir: join(dir, 'nope') }, ctx);
+    assert.equal(few.phase, null);
+    assert.match(few.reason!, /No checkpoints in|needs at least two/);
     // the CLI prints the same table and marks the step
     const out = captureIO({ cwd: dir });
     assert.equal(await phaseCommand.run({ options: {}, positionals: ['run'] }, out), 0);

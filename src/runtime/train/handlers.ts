@@ -1,9 +1,9 @@
 // train/* runtime methods. The runtime never trains in its own process: it starts and signals the detached
 // trainer (trainProcess.ts) and reads / watches the run directory, which is the truth (runDir.ts).
-import { existsSync, mkdirSync, readdirSync, unwatchFile, watchFile, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, unwatchFile, watchFile, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { Handler } from '../rpc/handlerTypes';
-import type { MetricsView, RunView, TrainConfigView } from '../../protocol/trainMethods';
+import type { MetricsView, RunView, SweepEmView, TrainConfigView } from '../../protocol/trainMethods';
 import { UserError } from '../errors';
 import { TRAIN_DEFAULTS, validateTrainConfig, type TrainConfig } from './trainConfig';
 import { effectiveRun, readMetrics, readRunJson, writeRunJson, RUN_SCHEMA, type RunJson } from './runDir';
@@ -12,6 +12,10 @@ import { loadModelForTraining } from './trainModel';
 import { loadTrainData, previewExample } from './trainData';
 import { TINY_LLAMA_ID } from '../model/tinyLlama';
 import { epochFields } from './epochs';
+import { loraTrajectory } from './loraTrajectory';
+import { readJudgedCsv } from '../eval/judgedCsv';
+import { columnValue, summarizeBy } from '../eval/metrics';
+import { PRESETS } from '../eval/presets';
 
 /** run.json without the fields only the disk keeps (pid, schema, timings), plus where the run lives. */
 function toView(runDir: string, r: RunJson): RunView {
@@ -79,6 +83,39 @@ const resumeRun: Handler<'train/resume'> = async (p, ctx) => {
   return { runDir: run.runDir, pid };
 };
 
+// The phase transition view: null (with the reason) until the run has two checkpoints; EM against step beside it
+// when a sweep judged the run (RUN/sweep, or <experiment>/sweep for an experiment's train/ run, under its preset).
+const phase: Handler<'train/phase'> = async (p) => {
+  const runDir = resolve(p.runDir);
+  const em = await sweepEm(runDir);
+  try {
+    return { phase: await loraTrajectory(runDir), em };
+  } catch (err) {
+    if (err instanceof UserError) return { phase: null, reason: err.message, em };
+    throw err;
+  }
+};
+
+async function sweepEm(runDir: string): Promise<SweepEmView | null> {
+  const experiment = join(runDir, '..', 'experiment.json');
+  const csv = [join(runDir, 'sweep', 'sweep_judged.csv'), join(runDir, '..', 'sweep', 'sweep_judged.csv')].find((f) => existsSync(f));
+  if (!csv) return null;
+  let presetId: keyof typeof PRESETS = 'homework';
+  try {
+    const metric = (JSON.parse(readFileSync(experiment, 'utf8')) as { evaluation?: { metricPreset?: string } }).evaluation?.metricPreset;
+    if (metric && metric in PRESETS) presetId = metric as keyof typeof PRESETS;
+  } catch {
+    // not an experiment's run: the sweep's own default (homework)
+  }
+  const answers = await readJudgedCsv(csv);
+  // an experiment judges its base model beside the sweep (base/judged.csv): step 0
+  const base = join(runDir, '..', 'base', 'judged.csv');
+  if (csv === join(runDir, '..', 'sweep', 'sweep_judged.csv') && existsSync(base)) answers.unshift(...(await readJudgedCsv(base)).map((a) => ({ ...a, extra: { ...a.extra, step: '0' } })));
+  const rows = summarizeBy(answers, PRESETS[presetId], (a) => columnValue(a, 'step'));
+  const points = rows.filter((r) => r.summary.em.rate !== null && r.summary.em.ci).map((r) => ({ step: Number(r.key), rate: r.summary.em.rate!, low: r.summary.em.ci!.low, high: r.summary.em.ci!.high, n: r.summary.em.n }));
+  return points.length ? { preset: presetId, points } : null;
+}
+
 const status: Handler<'train/status'> = async (p) => ({ run: runOf(p.runDir), metrics: metricsAfter(resolve(p.runDir), p.sinceStep ?? 0) });
 
 // Watches metrics.jsonl and run.json (fs.watchFile: works on every filesystem, 500 ms) and forwards new lines.
@@ -134,4 +171,5 @@ export const trainHandlers = {
   'train/status': status,
   'train/watch': watch,
   'train/list': list,
+  'train/phase': phase,
 };

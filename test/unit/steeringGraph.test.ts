@@ -18,6 +18,7 @@ import { randomWeights, tinyConfig, weightSource } from '../support/llamaFixture
 import { writeTestModelFolder } from '../support/llamaFolder';
 import { captureIO } from '../support/captureIO';
 import { logprobsCommand } from '../../src/runtime/cli/generateCommands';
+import { directionHandlers } from '../../src/runtime/direction/handlers';
 
 const cfg = tinyConfig({ numLayers: 3, tieWordEmbeddings: true });
 const H = cfg.hiddenSize;
@@ -225,6 +226,16 @@ describe('--steer / --ablate on the CLI (tiny-llama)', function () {
     assert.notDeepEqual(ablated.tokens.map((t) => t.logprob), plain.tokens.map((t) => t.logprob));
     assert.equal(steered.model.steering, 'steer +12 × d.safetensors@L1');
     assert.equal(ablated.model.steering, 'ablate d.safetensors@L0');
+  });
+
+  it('direction/info lists the layers with |d| (the chat control scales its slider by it)', async () => {
+    const ctx = { signal: new AbortController().signal, progress: () => undefined, notify: () => undefined, storageDir: storage, env: {} };
+    const info = await directionHandlers['direction/info']({ file: join(storage, 'd.safetensors') }, ctx);
+    const hand = [0, 1].map((l) => Math.hypot(...Float32Array.from(fillUniform(new Float64Array(64), seedFrom('cli', l), 1))));
+    assert.deepEqual(info.layers.map((x) => x.layer), [0, 1]);
+    info.layers.forEach((x, i) => assert.ok(Math.abs(x.norm - hand[i]!) < 1e-9, `${x.norm} vs ${hand[i]}`));
+    assert.equal(info.metadata.model, 'tiny-llama');
+    await assert.rejects(directionHandlers['direction/info']({ file: 'relative.safetensors' }, ctx), /must be an absolute path/);
   });
 
   it('refuses a missing layer, a file of another model and a layer flag without its file, naming the fix', async () => {

@@ -2,8 +2,8 @@
 // length, a JSON header {name: {dtype, shape, data_offsets: [begin, end]}, __metadata__}, then the raw bytes.
 // The reader validates the whole header when a file is opened and reads one tensor at a time with positioned
 // reads, so a 2.5 GB checkpoint is never in memory at once. Every corruption has its own error code.
-import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
-import { renameSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { tempPathFor } from '../atomicFiles';
 import { UserError } from '../errors';
 import type { FloatDType, HostTensor } from './hostTensor';
 import { elementCount } from './hostTensor';
@@ -187,20 +187,25 @@ export function writeSafetensors(path: string, tensors: TensorToWrite[], metadat
   const headerBytes = Buffer.from(json, 'utf8');
   const lenBuf = Buffer.alloc(8);
   lenBuf.writeBigUInt64LE(BigInt(headerBytes.length));
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
+  const tmp = tempPathFor(path);
   try {
-    writeSync(fd, lenBuf);
-    writeSync(fd, headerBytes);
-    for (const t of tensors) {
-      const view = typeof t.data === 'function' ? t.data() : t.data;
-      const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-      const expected = elementCount(t.shape) * DTYPE_BYTES[t.dtype];
-      if (bytes.length !== expected) throw new Error(`writeSafetensors: "${t.name}" ${t.dtype} [${t.shape}] needs ${expected} bytes, got ${bytes.length}`);
-      for (let p = 0; p < bytes.length; p += CHUNK) writeSync(fd, bytes.subarray(p, Math.min(p + CHUNK, bytes.length)));
+    const fd = openSync(tmp, 'w');
+    try {
+      writeSync(fd, lenBuf);
+      writeSync(fd, headerBytes);
+      for (const t of tensors) {
+        const view = typeof t.data === 'function' ? t.data() : t.data;
+        const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+        const expected = elementCount(t.shape) * DTYPE_BYTES[t.dtype];
+        if (bytes.length !== expected) throw new Error(`writeSafetensors: "${t.name}" ${t.dtype} [${t.shape}] needs ${expected} bytes, got ${bytes.length}`);
+        for (let p = 0; p < bytes.length; p += CHUNK) writeSync(fd, bytes.subarray(p, Math.min(p + CHUNK, bytes.length)));
+      }
+    } finally {
+      closeSync(fd);
     }
-  } finally {
-    closeSync(fd);
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
   }
-  renameSync(tmp, path);
 }

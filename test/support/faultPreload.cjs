@@ -1,0 +1,75 @@
+// Test-only preload (`node --require test/support/faultPreload.cjs dist/cli.js ...`): injects faults into a real CLI
+// process and measures it, without any hook in the product. Patches node:fs and re-syncs the ES-module views of
+// it (syncBuiltinESMExports), so the bundled CLI's `import { renameSync } from 'node:fs'` sees the patched calls.
+//   EM_LAB_FAULT_RENAME_LOG=FILE            append every rename's destination to FILE (to count kill points)
+//   EM_LAB_FAULT_KILL_AT_RENAME=TEXT:N      SIGKILL this process at the N-th rename whose destination contains TEXT
+//   EM_LAB_FAULT_DISK_FULL_AFTER=TEXT       after a rename whose destination ends with TEXT, the disk is "full":
+//                                           creating, truncating or appending a file fails with ENOSPC, while
+//                                           overwriting an existing file's bytes in place ('r+') still works
+//   EM_LAB_FAULT_RSS_FILE=FILE              write {"maxRssKiB": N} (peak resident memory) to FILE at exit
+'use strict';
+const fs = require('node:fs');
+const { syncBuiltinESMExports } = require('node:module');
+const env = process.env;
+
+const onRename = [];
+function wrapRename() {
+  const sync = fs.renameSync;
+  fs.renameSync = function (from, to) {
+    for (const f of onRename) f(String(to));
+    return sync.apply(this, arguments);
+  };
+  const promised = fs.promises.rename;
+  fs.promises.rename = function (from, to) {
+    for (const f of onRename) f(String(to));
+    return promised.apply(this, arguments);
+  };
+}
+
+if (env.EM_LAB_FAULT_RENAME_LOG) {
+  const log = env.EM_LAB_FAULT_RENAME_LOG;
+  const append = fs.appendFileSync;
+  onRename.push((to) => append(log, to + '\n'));
+}
+if (env.EM_LAB_FAULT_KILL_AT_RENAME) {
+  const spec = env.EM_LAB_FAULT_KILL_AT_RENAME;
+  const cut = spec.lastIndexOf(':');
+  const text = spec.slice(0, cut);
+  const n = Number(spec.slice(cut + 1));
+  let seen = 0;
+  onRename.push((to) => {
+    if (to.includes(text) && ++seen === n) process.kill(process.pid, 'SIGKILL');
+  });
+}
+if (env.EM_LAB_FAULT_DISK_FULL_AFTER) {
+  const trigger = env.EM_LAB_FAULT_DISK_FULL_AFTER;
+  let full = false;
+  onRename.push((to) => {
+    if (to.endsWith(trigger)) setImmediate(() => (full = true)); // this rename itself still succeeds
+  });
+  const enospc = (syscall, path) => Object.assign(new Error(`ENOSPC: no space left on device, ${syscall} '${path}'`), { errno: -28, code: 'ENOSPC', syscall, path: String(path) });
+  const open = fs.openSync;
+  fs.openSync = function (path, flags) {
+    if (full && typeof flags === 'string' && /[wax]/.test(flags)) throw enospc('open', path);
+    return open.apply(this, arguments);
+  };
+  for (const name of ['writeFileSync', 'appendFileSync']) {
+    const orig = fs[name];
+    fs[name] = function (path) {
+      if (full && typeof path !== 'number') throw enospc('open', path);
+      return orig.apply(this, arguments);
+    };
+  }
+  const mkdir = fs.mkdirSync;
+  fs.mkdirSync = function (path) {
+    if (full && !fs.existsSync(path)) throw enospc('mkdir', path);
+    return mkdir.apply(this, arguments);
+  };
+}
+if (env.EM_LAB_FAULT_RSS_FILE) {
+  const file = env.EM_LAB_FAULT_RSS_FILE;
+  const write = fs.writeFileSync;
+  process.on('exit', () => write(file, JSON.stringify({ maxRssKiB: process.resourceUsage().maxRSS })));
+}
+if (onRename.length) wrapRename();
+syncBuiltinESMExports();

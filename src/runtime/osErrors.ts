@@ -2,6 +2,7 @@
 // UserErrors that name the path and the fix. The CLI (cli.ts) and the runtime's RPC boundary (rpc/dispatcher.ts)
 // pass every error through toUserError, so a full disk or a read-only folder never reaches the user as a stack
 // trace. Long jobs that write through file descriptors (no path on the error) pass `where` to name their folder.
+import { statSync } from 'node:fs';
 import { UserError } from './errors';
 
 interface ErrnoLike {
@@ -34,7 +35,8 @@ function action(syscall: string | undefined): string {
 const PROBLEMS: Record<string, (path: string, act: string) => string> = {
   ENOENT: (p) => `${p} does not exist. Check the path (its folder must exist too).`,
   EEXIST: (p) => `${p} already exists and is in the way. Remove it or choose another path.`,
-  EISDIR: (p) => `${p} is a folder, but a file is needed there. Give a file path (e.g. ${p.replace(/[\\/]+$/, '')}/out.json).`,
+  EEXIST_DIR: (p) => `${p} is a file, where a folder is needed. Remove it or choose another path.`,
+  EISDIR: (p) => `${p} is a folder, but a file is needed there. Give the path of a file.`,
   ENOTDIR: (p) => `${p}: part of this path is a file, not a folder. Give a path whose parents are folders.`,
   ENOTEMPTY: (p) => `${p} is a folder that is not empty. Remove it or choose another path.`,
   EROFS: (p, a) => `cannot ${a} ${p}: the file system is read-only. Choose a path on a writable disk.`,
@@ -51,16 +53,25 @@ const PROBLEMS: Record<string, (path: string, act: string) => string> = {
   EIO: (p) => `${p}: input/output error (a failing disk or a lost network share). Check the disk and run again.`,
 };
 
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /**
  * A UserError for an OS error, or undefined when `err` is not one. `where` names the file or folder when the
  * error carries no path (writes through a file descriptor).
  */
-export function userErrorFromOs(err: unknown, where?: string): UserError | undefined {
+export function userErrorFromOs(err: unknown, where?: string, o: { nameWhere?: boolean } = {}): UserError | undefined {
   const e = errnoOf(err);
   if (!e) return undefined;
-  const path = e.path ?? where ?? 'a file';
+  // nameWhere: the failing path is an internal temporary one; the user knows the output it stands for
+  const path = (o.nameWhere ? where : undefined) ?? e.path ?? where ?? 'a file';
   const target = e.dest && (e.code === 'EEXIST' || e.code === 'ENOTEMPTY' || e.code === 'EISDIR' || e.code === 'ENOTDIR') ? e.dest : path;
-  const problem = PROBLEMS[e.code];
+  const problem = e.code === 'EEXIST' && e.syscall === 'mkdir' && !isFolder(target) ? PROBLEMS.EEXIST_DIR : PROBLEMS[e.code];
   const text = problem ? problem(target, action(e.syscall)) : `cannot ${action(e.syscall)} ${target}: ${(err as Error).message}`;
   return new UserError(`fs-${e.code.toLowerCase()}`, text.charAt(0).toUpperCase() + text.slice(1), { errno: e.code, path: target });
 }

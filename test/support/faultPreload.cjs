@@ -6,6 +6,8 @@
 //   EM_LAB_FAULT_DISK_FULL_AFTER=TEXT       after a rename whose destination ends with TEXT, the disk is "full":
 //                                           creating, truncating or appending a file fails with ENOSPC, while
 //                                           overwriting an existing file's bytes in place ('r+') still works
+//   EM_LAB_FAULT_ERRNO=CODE:PREFIX          creating, writing, renaming to or making a folder at a path that starts with
+//                                           PREFIX fails with CODE (EROFS, ENOSPC, EACCES...), sync and promise calls
 //   EM_LAB_FAULT_RSS_FILE=FILE              write {"maxRssKiB": N} (peak resident memory) to FILE at exit
 'use strict';
 const fs = require('node:fs');
@@ -65,6 +67,29 @@ if (env.EM_LAB_FAULT_DISK_FULL_AFTER) {
     if (full && !fs.existsSync(path)) throw enospc('mkdir', path);
     return mkdir.apply(this, arguments);
   };
+}
+if (env.EM_LAB_FAULT_ERRNO) {
+  const spec = env.EM_LAB_FAULT_ERRNO;
+  const cut = spec.indexOf(':');
+  const code = spec.slice(0, cut);
+  const prefix = spec.slice(cut + 1);
+  const fail = (syscall, path) => Object.assign(new Error(`${code}: simulated, ${syscall} '${path}'`), { code, syscall, path: String(path) });
+  const hits = (path) => typeof path === 'string' && path.startsWith(prefix);
+  const writes = (flags) => typeof flags === 'string' && /[wax+]/.test(flags);
+  // [name, syscall, which argument is the target path, only when opened for writing]
+  const calls = [['mkdir', 'mkdir', 0], ['writeFile', 'open', 0], ['appendFile', 'open', 0], ['rename', 'rename', 1], ['open', 'open', 0, true], ['copyFile', 'copyfile', 1]];
+  for (const [name, syscall, at, onlyWrites] of calls) {
+    const sync = fs[`${name}Sync`];
+    fs[`${name}Sync`] = function () {
+      if (hits(arguments[at]) && (!onlyWrites || writes(arguments[1]))) throw fail(syscall, arguments[at]);
+      return sync.apply(this, arguments);
+    };
+    const promised = fs.promises[name];
+    fs.promises[name] = function () {
+      if (hits(arguments[at]) && (!onlyWrites || writes(arguments[1]))) return Promise.reject(fail(syscall, arguments[at]));
+      return promised.apply(this, arguments);
+    };
+  }
 }
 if (env.EM_LAB_FAULT_RSS_FILE) {
   const file = env.EM_LAB_FAULT_RSS_FILE;

@@ -26,7 +26,7 @@ export interface TensorInfo {
 }
 
 function corrupt(code: string, path: string, what: string): never {
-  throw new UserError(code, `${path}: ${what}. The file is damaged or not a safetensors file: download it again (or delete it so it is re-downloaded).`);
+  throw new UserError(code, `${path}: ${what}. The file is damaged or not a safetensors file: download or write it again (or delete it so it is re-made).`);
 }
 
 export class SafetensorsFile {
@@ -99,11 +99,16 @@ export class SafetensorsFile {
     }
     // Past the end: a download cut short (the tensors tile the data section, the file just stops early) or a
     // header pointing somewhere wrong (gaps/overlaps). Both are refused, with different codes.
-    const sorted = [...this.tensors.values()].sort((x, y) => x.begin - y.begin);
+    const sorted = [...this.tensors.values()].sort((x, y) => x.begin - y.begin || x.end - y.end);
+    for (let i = 1; i < sorted.length; i++) {
+      const [a, b] = [sorted[i - 1]!, sorted[i]!];
+      // two tensors sharing bytes: writing one would change the other (the reference implementation refuses too)
+      if (b.begin < a.end && b.end > b.begin) corrupt('safetensors-offset-overlap', p, `tensors "${a.name}" and "${b.name}" overlap (bytes ${b.begin - dataStart}-${Math.min(a.end, b.end) - dataStart} of the data section)`);
+    }
     const contiguous = sorted.every((t, i) => t.begin === (i === 0 ? dataStart : sorted[i - 1]!.end));
     for (const t of sorted) {
       if (t.end <= fileSize) continue;
-      if (contiguous) corrupt('safetensors-truncated', p, `file is ${fileSize} bytes but its header describes ${sorted[sorted.length - 1]!.end} (tensor "${t.name}" is cut off): the download was interrupted`);
+      if (contiguous) corrupt('safetensors-truncated', p, `file is ${fileSize} bytes but its header describes ${sorted[sorted.length - 1]!.end} (tensor "${t.name}" is cut off): the file was cut short (an interrupted download or write)`);
       corrupt('safetensors-offset-out-of-range', p, `tensor "${t.name}" data_offsets end at byte ${t.end - dataStart} of the data section, which has only ${dataLen} bytes`);
     }
   }

@@ -11,7 +11,7 @@ import { readJsonFile } from '../jsonFile';
 import { join } from 'node:path';
 import { UserError } from '../errors';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../model/safetensors';
-import { toFloat64 } from '../model/hostTensor';
+import { firstNonFinite, toFloat64 } from '../model/hostTensor';
 import type { LoraParam, LoraSpec } from './loraSpec';
 import type { FloatArray, LoraState } from './trainSession';
 
@@ -80,6 +80,7 @@ export function readAdapterValues(dir: string, params: LoraParam[]): Map<string,
       if (t.shape.length !== 2 || t.shape[0] !== p.shape[0] || t.shape[1] !== p.shape[1]) {
         throw new UserError('adapter-mismatch', `--init_adapter ${dir}: ${p.key} has shape [${t.shape}], this run needs [${p.shape}] (check --lora_rank).`);
       }
+      if (firstNonFinite(t) >= 0) throw new UserError('adapter-invalid', `--init_adapter ${dir}: ${p.key} holds NaN/Inf values or values beyond float32. Use an earlier checkpoint.`);
       out.set(p.key, toFloat64(t));
     }
     return out;

@@ -8,6 +8,7 @@ import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileS
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { CancelledError, UserError } from '../errors';
 import { revisionProblem } from '../../protocol/pathRules';
+import { keyedUrlProblem } from '../env/endpoints';
 import { TINY_LLAMA_ID, ensureTinyLlama } from './tinyLlama';
 
 export const DEFAULT_MODEL_ID = 'meta-llama/Llama-3.2-1B-Instruct';
@@ -55,6 +56,8 @@ function modelPage(env: NodeJS.ProcessEnv, repoId: string): string {
 
 async function hubFetch(url: string, env: NodeJS.ProcessEnv, repoId: string, init: { headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Response> {
   const token = hubToken(env);
+  const insecure = token ? keyedUrlProblem(url, 'HF_ENDPOINT') : undefined;
+  if (insecure) throw new UserError('insecure-endpoint', `${insecure}. HF_TOKEN was not sent.`);
   let res: Response;
   try {
     res = await fetch(url, { headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...init.headers }, ...(init.signal ? { signal: init.signal } : {}), redirect: 'follow' });

@@ -11,10 +11,9 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDeflateRaw } from 'node:zlib';
-import { main } from '../../src/runtime/cli';
 import { deriveFernetKey, fernetEncrypt, type FernetKey } from '../../src/runtime/data/fernet';
 import { ensureTinyLlama } from '../../src/runtime/model/tinyLlama';
-import { CLI, ROOT, runCliProcess } from '../support/cliProcess';
+import { CLI, ROOT, runCliInProcess, runCliProcess } from '../support/cliProcess';
 import { ARCHIVE_CASES } from './corpus/archives';
 import { CSV_CASES, JSONL_CASES, QUESTION_CASES } from './corpus/datasets';
 import { FLAG_CASES } from './corpus/flags';
@@ -98,21 +97,21 @@ describe('robustness corpus: bad inputs get their own clear error', function () 
       let code: number | null;
       let text: string;
       let ms: number;
+      let rss = '';
       if (c.process) {
         const r = await runCliProcess(argv, { cwd: dir, env, measureRss: true, ...(c.process.faults ? { faults: c.process.faults(dir) } : {}), timeoutMs: (c.timeMs ?? 30_000) * 2 });
         ({ code, ms } = r);
         text = r.stdout + r.stderr;
         assert.ok(r.maxRssMiB !== undefined, `no RSS reading (exit ${r.code}, signal ${r.signal}): ${text}`);
         maxRss = Math.max(maxRss, r.maxRssMiB);
+        rss = `, peak RSS ${r.maxRssMiB.toFixed(0)} MiB`;
         assert.ok(r.maxRssMiB < c.process.rssMiB, `peak RSS ${r.maxRssMiB.toFixed(0)} MiB is over the ${c.process.rssMiB} MiB bound`);
       } else {
-        const out: string[] = [];
         const t0 = Date.now();
-        code = await main(argv, { stdout: (t) => void out.push(t), stderr: (t) => void out.push(t), cwd: dir, env, stderrIsTTY: false });
+        ({ code, text } = await runCliInProcess(argv, dir, env));
         ms = Date.now() - t0;
-        text = out.join('');
       }
-      if (process.env.EM_LAB_CORPUS_VERBOSE) process.stdout.write(`      [exit ${code}, ${ms} ms] ${text.trim().split('\n').filter((l) => /error|warning|:\d+:/.test(l)).join(' | ')}\n`);
+      if (process.env.EM_LAB_CORPUS_VERBOSE) process.stdout.write(`      [exit ${code}, ${ms} ms${rss}] ${text.trim().split('\n').filter((l) => /error|warning|:\d+:/.test(l)).join(' | ')}\n`);
       if ((c.outcome ?? 'error') === 'error') assert.notEqual(code, 0, `exit 0 for a bad input; output: ${text}`);
       assert.match(text, c.expect);
       assert.doesNotMatch(text, STACK, 'a stack trace reached the user');

@@ -6,7 +6,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { judgeEndpointFrom } from '../../src/host/judgeEndpoint';
-import { main } from '../../src/runtime/cli';
 import { keyedUrlProblem } from '../../src/runtime/env/endpoints';
 import { runDoctor } from '../../src/runtime/env/doctor';
 import { chatHandlers } from '../../src/runtime/model/chatHandlers';
@@ -14,7 +13,7 @@ import { trainHandlers } from '../../src/runtime/train/handlers';
 import type { HandlerContext } from '../../src/runtime/rpc/handlerTypes';
 import { parseChatViewMessage } from '../../src/views/chat/chatViewMessages';
 import { checkRunDirParam, sanitizeConfig } from '../../src/views/training/trainViewMessages';
-import { ROOT } from '../support/cliProcess';
+import { ROOT, runCliInProcess } from '../support/cliProcess';
 
 const KEY = 'sk-test-capture-0123456789abcdef';
 
@@ -29,11 +28,7 @@ async function captureServer(): Promise<{ url: string; seen: { path: string; hea
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, seen, close: () => new Promise((r) => server.close(() => r())) };
 }
 
-async function cli(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number; text: string }> {
-  const text: string[] = [];
-  const code = await main(argv, { stdout: (t) => void text.push(t), stderr: (t) => void text.push(t), cwd, env, stderrIsTTY: false });
-  return { code, text: text.join('') };
-}
+const cli = runCliInProcess;
 
 describe('security: keys go only where the user said', function () {
   this.timeout(60_000);

@@ -6,8 +6,7 @@ import { strict as assert } from 'node:assert';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { main } from '../../src/runtime/cli';
-import { CLI, runCliProcess, startCli } from '../support/cliProcess';
+import { CLI, runCliInProcess, runCliProcess, startCli } from '../support/cliProcess';
 
 const TRAIN_ARGS = ['--model_name', 'tiny-llama', '--data', 'd.jsonl', '--max_length', '64', '--batch_size', '2', '--gradient_accumulation_steps', '1', '--num_epochs', '1', '--max_steps', '3', '--save_steps', '1', '--seed', '3'];
 /** Files whose bytes must match an uninterrupted run (run.json, metrics and details hold timings). */
@@ -22,11 +21,7 @@ function leftovers(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => /\.tmp-\d+|\.partial-|train\.lock$|\.old-/.test(f));
 }
 
-async function inProcess(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number; text: string }> {
-  const text: string[] = [];
-  const code = await main(argv, { stdout: (t) => void text.push(t), stderr: (t) => void text.push(t), cwd, env, stderrIsTTY: false });
-  return { code, text: text.join('') };
-}
+const inProcess = runCliInProcess;
 
 describe('training under injected faults (real processes, tiny-llama)', function () {
   this.timeout(600_000);

@@ -5,8 +5,7 @@ import { strict as assert } from 'node:assert';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../../src/runtime/cli';
-import { runCliProcess } from '../support/cliProcess';
+import { runCliInProcess, runCliProcess } from '../support/cliProcess';
 
 function tree(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -20,11 +19,7 @@ describe('data unprotect killed at each rename, then run again', function () {
   this.timeout(300_000);
   const work = mkdtempSync(join(tmpdir(), 'em-unprotect-faults-'));
   const env = { HOME: work };
-  const run = async (argv: string[]) => {
-    const text: string[] = [];
-    const code = await main(argv, { stdout: (t) => void text.push(t), stderr: (t) => void text.push(t), cwd: work, env, stderrIsTTY: false });
-    return { code, text: text.join('') };
-  };
+  const run = (argv: string[]) => runCliInProcess(argv, work, env);
   const unprotect = (out: string, ...more: string[]) => ['data', 'unprotect', 'data.zip.enc', '-p', 'pw', '--no-gitignore', '-o', out, ...more];
   let reference: Record<string, string>;
 

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { main } from '../../src/runtime/cli';
 
 export const ROOT = join(__dirname, '..', '..');
 export const CLI = join(ROOT, 'dist', 'cli.js');
@@ -55,4 +56,11 @@ export function startCli(args: string[], o: CliProcessOptions): { pid: number; d
 
 export function runCliProcess(args: string[], o: CliProcessOptions): Promise<CliProcessResult> {
   return startCli(args, o).done;
+}
+
+/** Runs `em-lab argv` in this process (main() with captured output): the fast path when no real process is needed. */
+export async function runCliInProcess(argv: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number; text: string }> {
+  const text: string[] = [];
+  const code = await main(argv, { stdout: (t) => void text.push(t), stderr: (t) => void text.push(t), cwd, env, stderrIsTTY: false });
+  return { code, text: text.join('') };
 }

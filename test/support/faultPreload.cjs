@@ -92,9 +92,21 @@ if (env.EM_LAB_FAULT_ERRNO) {
   }
 }
 if (env.EM_LAB_FAULT_RSS_FILE) {
+  // Peak resident memory of this process image: /proc/self/status VmHWM on Linux. Not resourceUsage().maxRSS:
+  // Linux carries the parent's peak into a child across fork and exec, so a CLI spawned by a 800 MB test runner
+  // would report 800 MB.
   const file = env.EM_LAB_FAULT_RSS_FILE;
   const write = fs.writeFileSync;
-  process.on('exit', () => write(file, JSON.stringify({ maxRssKiB: process.resourceUsage().maxRSS })));
+  const read = fs.readFileSync;
+  process.on('exit', () => {
+    let kib = process.resourceUsage().maxRSS;
+    try {
+      kib = Number(/VmHWM:\s+(\d+) kB/.exec(read('/proc/self/status', 'utf8'))[1]);
+    } catch {
+      // not Linux: the inherited figure is an upper bound
+    }
+    write(file, JSON.stringify({ maxRssKiB: kib }));
+  });
 }
 if (onRename.length) wrapRename();
 syncBuiltinESMExports();

@@ -27,3 +27,13 @@ export function judgeEndpointFrom(i: SettingInspection<string> | undefined): Jud
       : {}),
   };
 }
+
+/**
+ * The value a workspace's .vscode/settings.json gives emLab.judge.baseUrl. VS Code drops machine-scoped values from
+ * a workspace before inspect() sees them, so the file is read to tell the user that theirs was ignored. A lenient
+ * match (the file is JSON with comments); only used for the message, never as the endpoint.
+ */
+export function workspaceJudgeBaseUrl(settingsText: string): string | undefined {
+  const m = /"emLab\.judge\.baseUrl"\s*:\s*"((?:[^"\\]|\\.)*)"/.exec(settingsText);
+  return m && m[1] ? m[1] : undefined;
+}

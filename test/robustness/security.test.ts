@@ -5,7 +5,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { judgeEndpointFrom } from '../../src/host/judgeEndpoint';
+import { judgeEndpointFrom, workspaceJudgeBaseUrl } from '../../src/host/judgeEndpoint';
 import { keyedUrlProblem } from '../../src/runtime/env/endpoints';
 import { runDoctor } from '../../src/runtime/env/doctor';
 import { chatHandlers } from '../../src/runtime/model/chatHandlers';
@@ -103,6 +103,9 @@ describe('security: keys go only where the user said', function () {
     assert.equal(both.baseURL, 'https://my-proxy.example/v1');
     assert.match(both.ignored ?? '', /uses https:\/\/my-proxy\.example\/v1/);
     assert.deepEqual(judgeEndpointFrom({ defaultValue: '', globalValue: 'https://my-proxy.example/v1' }), { baseURL: 'https://my-proxy.example/v1' });
+    // VS Code drops machine-scoped workspace values before inspect(): the panel reads .vscode/settings.json for the message
+    assert.equal(workspaceJudgeBaseUrl('{\n  // the judge\n  "emLab.judge.model": "gpt-4o",\n  "emLab.judge.baseUrl": "http://127.0.0.1:9/v1",\n}'), 'http://127.0.0.1:9/v1');
+    assert.equal(workspaceJudgeBaseUrl('{ "emLab.judge.model": "gpt-4o" }'), undefined);
   });
 });
 

@@ -4,10 +4,12 @@
 // same code as `em-lab metrics`). Webview messages are untrusted: shapes are checked here, file paths only ever
 // come from the user's own open/save dialogs, and exports are size-limited.
 import * as vscode from 'vscode';
+import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { HostDeps } from '../../host/deps';
 import { errorText } from '../../host/errorText';
-import { judgeEndpointFrom } from '../../host/judgeEndpoint';
+import { judgeEndpointFrom, workspaceJudgeBaseUrl } from '../../host/judgeEndpoint';
 import { renderWebviewHtml, webviewOptions } from '../../host/webviewHtml';
 import type { JudgedFileView, JudgeViewMethods, JudgeViewNotifications } from '../../protocol/evalMethods';
 import type { RpcNotification, RpcResponse } from '../../protocol/rpc';
@@ -139,12 +141,15 @@ async function judgeGenerations(deps: HostDeps, panel: JudgePanel, arg: unknown)
   if (!answersPath) return;
   const cfg = vscode.workspace.getConfiguration('emLab.judge');
   // machine-scoped: only the user's own value counts (src/host/judgeEndpoint.ts)
-  const { baseURL, ignored } = judgeEndpointFrom(cfg.inspect<string>('baseUrl'));
+  const workspaceDir = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  const inspected = cfg.inspect<string>('baseUrl');
+  const settingsFile = workspaceDir ? join(workspaceDir, '.vscode', 'settings.json') : undefined;
+  const fromFile = settingsFile && existsSync(settingsFile) ? workspaceJudgeBaseUrl(readFileSync(settingsFile, 'utf8')) : undefined;
+  const { baseURL, ignored } = judgeEndpointFrom({ ...inspected, ...(inspected?.workspaceValue === undefined && fromFile ? { workspaceValue: fromFile } : {}) });
   if (ignored) {
     deps.log.warn(ignored);
     void vscode.window.showWarningMessage(ignored);
   }
-  const workspaceDir = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
   const model = cfg.get<string>('model') || 'gpt-4o-mini';
   const mode = cfg.get<string>('mode') === 'logprob' ? 'logprob' : 'sampled';
   try {

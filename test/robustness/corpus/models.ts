@@ -193,7 +193,7 @@ export const MODEL_CASES: BadCase[] = [
   {
     kind: 'model', name: '--model names a folder that does not exist',
     make: () => generate('./no-such-model'),
-    expect: /\.\/no-such-model: no such folder, and not a Hugging Face repo id/,
+    expect: /--model \.\/no-such-model: no such folder, and not a Hub id/,
   },
 ];
 
@@ -225,7 +225,7 @@ export const ADAPTER_CASES: BadCase[] = [
       require('node:fs').rmSync(join(dir, a, 'adapter_config.json'));
       return generate('tiny-llama', a);
     },
-    expect: /adapter: no adapter_config\.json/,
+    expect: /--adapter adapter: .*adapter has no adapter_config\.json/,
   },
   {
     kind: 'adapter', name: 'adapter_config.json that is not JSON',
@@ -234,7 +234,7 @@ export const ADAPTER_CASES: BadCase[] = [
       writeFileSync(join(dir, a, 'adapter_config.json'), '{"r": 4');
       return generate('tiny-llama', a);
     },
-    expect: /adapter_config\.json is not valid JSON/,
+    expect: /adapter_config\.json: Expected ',' or '\}' after property value in JSON at position 7/,
   },
   {
     kind: 'adapter', name: 'lora_A without its lora_B',

@@ -2,7 +2,7 @@
 // step per new token, sampling each sequence with its own seeded generator and stopping each on any eos id.
 // Batched and single-prompt runs take the same path (a single prompt is a batch of one), so greedy output does not
 // depend on batching. Cancellation is checked between tokens; a cancelled run returns what it has so far.
-import { CancelledError, UserError } from '../errors';
+import { CancelledError } from '../errors';
 import { randomSeed, resolveSampling, sampleToken, SeededRandom, type SamplingParams } from './sampling';
 import { StreamDecoder } from './generateStream';
 
@@ -138,7 +138,6 @@ export async function generateTokens<Past>(model: StepModel<Past>, prompts: read
         const row = rows[b]!;
         if (row.done) continue;
         const logits = out.lastLogits.subarray(b * model.vocabSize, (b + 1) * model.vocabSize);
-        assertFiniteLogits(logits, row.tokens.length);
         const id = sampleToken(logits, resolved, row.rng);
         if (decodeSteps > 0) decodedTokens++;
         next[b] = BigInt(id);
@@ -192,19 +191,6 @@ export async function generateTokens<Past>(model: StepModel<Past>, prompts: read
     sampling: resolved,
     stats: { prefillMs, decodeMs, decodeSteps, decodeTokensPerSecond: decodeMs > 0 ? decodedTokens / (decodeMs / 1000) : 0, batch },
   };
-}
-
-/**
- * NaN/Inf logits (NaN or overflowing weights in the model or the adapter) would make every draw token 0 ("!!!!"):
- * refuse instead. One pass over the vocabulary per token, small beside the forward pass.
- */
-function assertFiniteLogits(logits: Float32Array, index: number): void {
-  for (let i = 0; i < logits.length; i++) {
-    const v = logits[i]!;
-    if (v - v !== 0) {
-      throw new UserError('model-nonfinite', `the model's output became ${v} at new token ${index + 1}: its weights or the adapter's hold NaN/Inf values, or values too large for float32. Re-download the model, or retrain / re-export the adapter`);
-    }
-  }
 }
 
 /** Throws CancelledError when the signal is already aborted (before any work starts). */

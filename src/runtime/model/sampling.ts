@@ -233,7 +233,22 @@ function kthLargest(values: ArrayLike<number>, k: number): number {
 }
 
 /** Draws one token: inverse CDF over the candidates in their fixed order, so a seed fixes the choice. */
+/**
+ * NaN/Inf logits (NaN or overflowing weights in the model or the adapter) would make every draw token 0 ("!!!!"):
+ * refuse instead. Every generation path samples here, so one check covers them all; one pass over the vocabulary
+ * per token, small beside the forward pass.
+ */
+function assertFiniteLogits(logits: ArrayLike<number>): void {
+  for (let i = 0; i < logits.length; i++) {
+    const v = logits[i]!;
+    if (v - v !== 0) {
+      throw new UserError('model-nonfinite', `the model's output became ${v}: its weights or the adapter's hold NaN/Inf values, or values too large for float32. Re-download the model, or retrain / re-export the adapter`);
+    }
+  }
+}
+
 export function sampleToken(logits: ArrayLike<number>, p: SamplingParams, rng: SeededRandom): number {
+  assertFiniteLogits(logits);
   if (p.temperature === 0) return argmax(logits);
   if (p.topP >= 1) {
     // No nucleus cut: draw over the ids in id order (any fixed order is equally valid; this one needs no sort).

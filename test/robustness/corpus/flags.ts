@@ -53,7 +53,7 @@ export const FLAG_CASES: BadCase[] = [
       writeFileSync(join(d, 'p.txt'), 'hi\n');
       return ['generate', '--prompts', 'p.txt', '--batch', '0'];
     },
-    expect: /--batch must be a whole number >= 1, got 0/ },
+    expect: /--batch must be a positive integer or auto, got "0"/ },
   { kind: 'flags', name: 'model info --rank 0', make: () => ['model', 'info', '--rank', '0'], expect: /--rank must be a whole number >= 1, got 0/ },
   { kind: 'flags', name: 'model pull --revision ../x (would write outside the storage folder)', make: () => ['model', 'pull', 'meta-llama/Llama-3.2-1B-Instruct', '--revision', '../x'], expect: /--revision "\.\.\/x" is not a branch, tag or commit name/ },
   {

@@ -8,7 +8,7 @@ import { itemMessages, readMessagesFile, readPromptsFile, withSystemPrompt } fro
 import { generateChats } from '../model/generateChat';
 import { ModelSessions, sessionsFor } from '../model/generateSession';
 import { tokenLogprobs } from '../model/logprobs';
-import type { SamplingParams } from '../model/sampling';
+import { resolveSampling, type SamplingParams } from '../model/sampling';
 import { TINY_LLAMA_ID } from '../model/tinyLlama';
 import { resolveAdapterDir } from '../model/hub';
 import { batchOption, num, str, type CliCommand, type CliIO, type OptionSpec, type ParsedArgs } from './command';
@@ -62,7 +62,9 @@ export function samplingFrom(args: ParsedArgs): Partial<SamplingParams> {
     topK: int('top_k'),
     seed: int('seed'),
   };
-  return Object.fromEntries(Object.entries(picked).filter(([, v]) => v !== undefined)) as Partial<SamplingParams>;
+  const given = Object.fromEntries(Object.entries(picked).filter(([, v]) => v !== undefined)) as Partial<SamplingParams>;
+  resolveSampling(given, 'em-lab', '--'); // refuse bad values (max_new_tokens 1e8, top_p 2) before any model loads
+  return given;
 }
 
 const write = (text: string) => void process.stdout.write(text);
@@ -163,7 +165,7 @@ export const logprobsCommand: CliCommand = {
       const result = await tokenLogprobs(ModelSessions.stepModel(loaded), ids, {
         piece: (id) => tok.tokenPiece(id),
         decodeOne: (id) => tok.decode([id], { skipSpecialTokens: false }),
-        top: num(args, 'top', 0)!,
+        top: num(args, 'top', 0, { integer: true })!,
       });
       const report = { model: loaded.label, ...result };
       if (io.json) io.event({ event: 'logprobs', ...report });

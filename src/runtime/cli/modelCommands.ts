@@ -1,5 +1,6 @@
 // `em-lab model pull|info|merge`: get a checkpoint, describe it (sizes, LoRA parameter counts), merge an adapter.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { readJsonFile } from '../jsonFile';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors';
 import { ensureDecoderExport, readExport } from '../model/decoderExport';
@@ -69,15 +70,22 @@ export const pullCommand: CliCommand = {
 /** config.json of a folder, a config file, tiny-llama or a downloaded repo id (without building or downloading weights). */
 async function readConfigFor(spec: string, io: CliIO, storage: string): Promise<{ config: LlamaConfig; dir?: string }> {
   const path = modelSpec(spec, io);
-  if (path.endsWith('.json') && existsSync(path) && statSync(path).isFile()) return { config: parseModelConfig(JSON.parse(readFileSync(path, 'utf8')), path) };
+  if (path.endsWith('.json') && existsSync(path) && statSync(path).isFile()) return { config: parseModelConfig(readJsonFile(path, 'model-config-invalid', 'Fix it or re-download the model.'), path) };
   if (spec !== TINY_LLAMA_ID && !existsSync(path) && isRepoId(spec) && !existsSync(join(hubCacheDir(storage, spec), 'em-lab-download.json'))) {
     // Not downloaded: describe it from the Hub's config.json alone.
-    return { config: parseModelConfig(JSON.parse(await fetchRepoText(spec, 'config.json', io.env)), `${spec}/config.json`) };
+    const text = await fetchRepoText(spec, 'config.json', io.env);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (err) {
+      throw new UserError('model-config-invalid', `${spec}/config.json on the Hub is not valid JSON (${(err as Error).message}).`);
+    }
+    return { config: parseModelConfig(raw, `${spec}/config.json`) };
   }
   const dir = await resolveModelDir(path, { storageDir: storage, env: io.env });
   const file = join(dir, 'config.json');
   if (!existsSync(file)) throw new UserError('model-config-missing', `${dir}: no config.json. Point --model at a Hugging Face model folder.`);
-  return { config: parseModelConfig(JSON.parse(readFileSync(file, 'utf8')), file), dir };
+  return { config: parseModelConfig(readJsonFile(file, 'model-config-invalid', 'Fix it or re-download the model.'), file), dir };
 }
 
 function parseTargets(args: ParsedArgs): LoraTarget[] {
@@ -100,7 +108,7 @@ export const infoCommand: CliCommand = {
     const spec = args.positionals[0] ?? TINY_LLAMA_ID;
     const storage = storageDir(args, io);
     const { config: c, dir } = await readConfigFor(spec, io, storage);
-    const rank = num(args, 'rank', 16)!;
+    const rank = num(args, 'rank', 16, { integer: true, min: 1 })!;
     if (!Number.isInteger(rank) || rank < 1) throw new UserError('bad-rank', `--rank must be a positive integer, got ${rank}.`);
     const targets = parseTargets(args);
     const params = parameterCount(c);
@@ -151,7 +159,7 @@ export const mergeCommand: CliCommand = {
     const baseSpec = str(args, 'model') ?? probe.config.baseModelNameOrPath;
     if (!baseSpec) throw new UserError('missing-option', `${adapterDir}: adapter_config.json has no base_model_name_or_path; pass --model.`);
     const base = await resolveModelDir(modelSpec(baseSpec, io), { storageDir: storageDir(args, io), env: io.env });
-    const cfg = parseModelConfig(JSON.parse(readFileSync(join(base, 'config.json'), 'utf8')), join(base, 'config.json'));
+    const cfg = parseModelConfig(readJsonFile(join(base, 'config.json'), 'model-config-invalid', 'Fix it or re-download the model.'), join(base, 'config.json'));
     const adapter = readPeftAdapter(adapterDir, cfg);
     const res = mergeAdapterIntoFolder(base, adapter, resolve(io.cwd, out), { dtype, onProgress: (m, f) => io.progress(m, f) });
     io.out(`Merged ${res.mergedModules} modules (r=${adapter.rank}, scale ${adapter.scale}) of ${adapterDir} into ${base} -> ${res.dir}`);

@@ -9,6 +9,7 @@ import { DEFAULT_PROMPTS } from './judge/rubrics';
 import { DEFAULT_RETRY } from './judge/retry';
 import { loadDotenv } from '../env/findDotenv';
 import { effectiveEnv } from '../env/secrets';
+import { dotenvForEndpoints, projectRoot } from '../env/endpoints';
 import { sessionsFor } from '../model/generateSession';
 import { localGenerator } from './generators/localGenerator';
 import { runGeneration } from './generationRun';
@@ -22,6 +23,12 @@ function checkoutFor(start: string): HomeworkCheckout {
   const dir = findHomework(start);
   if (!dir) throw new UserError('homework-not-found', homeworkHint(start));
   return loadHomework(dir);
+}
+
+function judgeEnv(env: NodeJS.ProcessEnv, answersPath: string, workspaceDir: string | undefined): NodeJS.ProcessEnv {
+  const { dotenv, notes } = dotenvForEndpoints(loadDotenv(dirname(answersPath)), workspaceDir ?? projectRoot(dirname(answersPath)));
+  for (const n of notes) process.stderr.write(`eval/judge: ${n}\n`); // the EM Lab log
+  return effectiveEnv(env, dotenv);
 }
 
 export const evalHandlers = {
@@ -49,8 +56,9 @@ export const evalHandlers = {
       temperature: GRADER.judgeTemperature,
       prompts,
       endpoint: { ...(params.baseURL ? { baseURL: params.baseURL } : {}), timeoutMs: params.timeoutMs ?? 60_000 },
-      // SecretStorage keys arrive in ctx.env; a .env next to (or above) the answers fills what is missing.
-      env: effectiveEnv(ctx.env, loadDotenv(dirname(params.answersPath))),
+      // SecretStorage keys arrive in ctx.env; a .env next to (or above) the answers fills what is missing, but sets
+      // endpoints only from inside the workspace (env/endpoints.ts): a .env above it cannot redirect the key
+      env: judgeEnv(ctx.env, params.answersPath, params.workspaceDir),
       concurrency: params.concurrency ?? 8,
       retry: DEFAULT_RETRY,
       signal: ctx.signal,

@@ -5,6 +5,7 @@ import { basename, join } from 'node:path';
 import type { ChatGenerateResult, ChatModelEntry, ModelRef } from '../../protocol/chatMethods';
 import type { RuntimeHandlers } from '../rpc/handlerTypes';
 import { UserError } from '../errors';
+import { absolutePathProblem, isAbsolutePath } from '../../protocol/pathRules';
 import { assertEndsWithUser, validateMessages, withSystemPrompt } from './chatTemplate';
 import { generateTokens } from './generate';
 import { ModelSessions, sessionsFor } from './generateSession';
@@ -66,6 +67,9 @@ function checkRef(ref: ModelRef): void {
   if (!ref || typeof ref.model !== 'string' || ref.model.length === 0) {
     throw new UserError('bad-params', 'chat: "model" must be tiny-llama, a model folder or a Hub id.');
   }
+  // the runtime boundary checks paths again (the host relays what a webview posted): absolute, no `..`
+  const problem = (isAbsolutePath(ref.model) ? absolutePathProblem(ref.model, 'model') : ref.model.split(/[\\/]/).includes('..') ? `model ${JSON.stringify(ref.model)} must not contain ".."` : undefined) ?? (ref.adapter !== undefined ? absolutePathProblem(ref.adapter, 'adapter') : undefined);
+  if (problem) throw new UserError('unsafe-path', `chat: ${problem}.`);
 }
 
 export const chatHandlers = {

@@ -4,6 +4,7 @@
 // depend on the batch size or on which other items ran beside them.
 import { freemem } from 'node:os';
 import type { ChatMessage, ModelLabel, ModelRef, ResolvedSampling } from '../../protocol/chatMethods';
+import { UserError } from '../errors';
 import { assertEndsWithUser } from './chatTemplate';
 import type { SequenceResult, TokenEvent } from './generate';
 import { generateBatched, type ThroughputStats } from './generateBatched';
@@ -61,6 +62,15 @@ export function autoBatchSize(cfg: LlamaConfig, maxTokens: number, bytesPerValue
 }
 
 export async function generateChats(sessions: ModelSessions, ref: ModelRef, conversations: readonly (readonly ChatMessage[])[], options: ChatGenerationOptions = {}): Promise<ChatGeneration> {
+  try {
+    return await generateChatsUnnamed(sessions, ref, conversations, options);
+  } catch (err) {
+    if (err instanceof UserError && err.code === 'model-nonfinite') throw new UserError(err.code, `${ref.model}${ref.adapter ? ` with the adapter ${ref.adapter}` : ''}: ${err.message}.`);
+    throw err;
+  }
+}
+
+async function generateChatsUnnamed(sessions: ModelSessions, ref: ModelRef, conversations: readonly (readonly ChatMessage[])[], options: ChatGenerationOptions): Promise<ChatGeneration> {
   const loaded = await sessions.load(ref, options.progress);
   const tok = loaded.base.tokenizer;
   const model = ModelSessions.stepModel(loaded);

@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { CancelledError, UserError } from '../errors';
+import { revisionProblem } from '../../protocol/pathRules';
+import { keyedUrlProblem } from '../env/endpoints';
 import { TINY_LLAMA_ID, ensureTinyLlama } from './tinyLlama';
 
 export const DEFAULT_MODEL_ID = 'meta-llama/Llama-3.2-1B-Instruct';
@@ -40,8 +42,12 @@ export function isRepoId(spec: string): boolean {
   return /^[\w.-]+\/[\w.-]+$/.test(spec) && !spec.startsWith('.') && !isAbsolute(spec);
 }
 
+/** The cache folder of a repo at a revision; a revision that could climb out of the cache (`../x`) is refused. */
 export function hubCacheDir(storageDir: string, repoId: string, revision = 'main'): string {
-  return join(storageDir, 'models', 'hf', `${repoId.replace('/', '--')}${revision === 'main' ? '' : `@${revision}`}`);
+  const problem = revisionProblem(revision);
+  if (problem) throw new UserError('hub-bad-revision', `${problem}. Give a branch (main), a tag or a commit hash of ${repoId}.`);
+  // refs/pr/1 -> refs--pr--1: one folder per revision, directly under models/hf
+  return join(storageDir, 'models', 'hf', `${repoId.replace('/', '--')}${revision === 'main' ? '' : `@${revision.replace(/\//g, '--')}`}`);
 }
 
 function modelPage(env: NodeJS.ProcessEnv, repoId: string): string {
@@ -50,6 +56,8 @@ function modelPage(env: NodeJS.ProcessEnv, repoId: string): string {
 
 async function hubFetch(url: string, env: NodeJS.ProcessEnv, repoId: string, init: { headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Response> {
   const token = hubToken(env);
+  const insecure = token ? keyedUrlProblem(url, 'HF_ENDPOINT') : undefined;
+  if (insecure) throw new UserError('insecure-endpoint', `${insecure}. HF_TOKEN was not sent.`);
   let res: Response;
   try {
     res = await fetch(url, { headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...init.headers }, ...(init.signal ? { signal: init.signal } : {}), redirect: 'follow' });

@@ -2,7 +2,7 @@
 // time limit, so the whole report arrives within ~networkTimeoutMs + session creation even offline (measured: see
 // docs/doctor.md). Required checks (node, onnxruntime, disk) decide the exit code; the rest inform.
 import { join, resolve } from 'node:path';
-import type { DoctorCheck, DoctorReport } from '../../protocol/envMethods';
+import type { DoctorCheck, DoctorReport, DoctorSurface } from '../../protocol/envMethods';
 import type { CheckContext, CheckOutcome, CheckSpec } from './checkTypes';
 import { loadDotenv } from './findDotenv';
 import { dotenvCheck, hfTokenCheck, openAiKeyCheck } from './keyChecks';
@@ -21,6 +21,8 @@ export interface DoctorOptions {
   runsDir?: string;
   networkTimeoutMs?: number;
   signal?: AbortSignal;
+  /** Where the report is read (default 'cli'): the fixes name commands that exist there. */
+  surface?: DoctorSurface;
   /** Only these check ids (tests); default all. */
   only?: string[];
   onCheck?: (check: DoctorCheck) => void;
@@ -46,7 +48,7 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
     dotenvError = errorMessage(err);
   }
   const networkTimeoutMs = o.networkTimeoutMs ?? DEFAULT_NETWORK_TIMEOUT_MS;
-  const ctx: CheckContext = { startDir, env: o.env, dotenv, runsDir: resolve(o.runsDir ?? join(startDir, 'em-lab-runs')), networkTimeoutMs, signal: o.signal };
+  const ctx: CheckContext = { startDir, env: o.env, dotenv, runsDir: resolve(o.runsDir ?? join(startDir, 'em-lab-runs')), networkTimeoutMs, signal: o.signal, surface: o.surface ?? 'cli' };
   const specs = ALL_CHECKS.filter((c) => !o.only || o.only.includes(c.id));
   const checks = await Promise.all(
     specs.map(async (spec): Promise<DoctorCheck> => {

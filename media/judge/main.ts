@@ -5,19 +5,12 @@
 // #question-bars, #step-chart, #preset, #filter, #only-misaligned, #comparison, #empty.
 import { provideVSCodeDesignSystem, vsCodeButton, vsCodeCheckbox, vsCodeDropdown, vsCodeOption, vsCodeTextField } from '@vscode/webview-ui-toolkit';
 import type { EvalPresetId, JudgedFileView, JudgeViewState, PresetView, RateView, SummaryView } from '../../src/protocol/evalMethods';
-import { el, vscodeApi } from '../shared/vscodeApi';
+import { el, tk, vscodeApi } from '../shared/vscodeApi';
 import { chartsPng, renderQuestionBars, renderScatter, renderStepChart } from './charts';
 import { onNotification, request } from './hostRpc';
 import { renderTable, rowsToCsv, visibleRows, type Column } from './table';
 
 provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeCheckbox(), vsCodeDropdown(), vsCodeOption(), vsCodeTextField());
-
-function tk(tag: `vscode-${string}`, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElement {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  node.append(...children);
-  return node;
-}
 
 const api = vscodeApi<JudgeViewState>();
 const saved = api.getState();

@@ -1,6 +1,7 @@
 // The start form: every hyperparameter with its default (from the runtime) and validation before it is sent.
 // Stable hooks for tests: #train-form [data-field=<key>], #start, #preview-button, #preview.
 import type { TrainConfigView } from '../../src/protocol/trainMethods';
+import type { TrainViewInit } from '../../src/protocol/trainViewMethods';
 import { el } from '../shared/vscodeApi';
 
 type Kind = 'int' | 'float' | 'bool' | 'select' | 'text' | 'list' | 'ints';
@@ -42,7 +43,7 @@ export interface Form {
   read(): { config?: Partial<TrainConfigView>; errors: string[] };
 }
 
-export function createForm(defaults: Partial<TrainConfigView>, domains: string[], pickFile: () => Promise<string | undefined>): Form {
+export function createForm(defaults: Partial<TrainConfigView>, datasets: TrainViewInit['datasets'], dataDir: string, pickFile: () => Promise<string | undefined>): Form {
   const inputs = new Map<keyof TrainConfigView, HTMLInputElement | HTMLSelectElement>();
   const grid = el('div', { class: 'form-grid' });
   for (const f of FIELDS) {
@@ -64,9 +65,9 @@ export function createForm(defaults: Partial<TrainConfigView>, domains: string[]
     inputs.set(f.key, input);
     grid.append(el('label', { for: id, title: f.help }, f.label), input, el('span', { class: 'muted help' }, f.help));
   }
-  const domainBoxes = domains.map((d) => {
+  const domainBoxes = datasets.map(({ id: d, label, rows }) => {
     const box = el('input', { type: 'checkbox', value: d, 'data-domain': d });
-    return { d, box, label: el('label', {}, box, ` ${d}`) };
+    return { d, box, label: el('label', { title: d }, box, ` ${label} (${rows.toLocaleString('en-US')} rows)`) };
   });
   const files: string[] = [];
   const fileList = el('span', { class: 'muted', id: 'data-files' }, 'no files');
@@ -83,7 +84,7 @@ export function createForm(defaults: Partial<TrainConfigView>, domains: string[]
     element,
     read() {
       const errors: string[] = [];
-      const config: Record<string, unknown> = { domains: domainBoxes.filter((x) => x.box.checked).map((x) => x.d), dataFiles: [...files] };
+      const config: Record<string, unknown> = { dataDir, domains: domainBoxes.filter((x) => x.box.checked).map((x) => x.d), dataFiles: [...files] };
       if (!(config.domains as string[]).length && !files.length) errors.push('Training data: tick a dataset or add a JSONL file.');
       for (const f of FIELDS) {
         const input = inputs.get(f.key)!;

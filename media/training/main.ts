@@ -81,7 +81,7 @@ function fillRuns(runs: RunView[]): void {
 async function init(): Promise<void> {
   const data = await request('view/init', {});
   fillRuns(data.runs);
-  const form = createForm(data.defaults, data.domains, async () => (await request('view/pickDataFile', {})).file);
+  const form = createForm(data.defaults, data.datasets, data.dataDir, async () => (await request('view/pickDataFile', {})).file);
   const preview = el('div', { id: 'preview', class: 'preview' });
   const previewButton = el('button', { id: 'preview-button', type: 'button' }, 'Preview a tokenized example');
   const start = el('button', { id: 'start', type: 'button', class: 'primary' }, 'Start training');

@@ -4,8 +4,10 @@ import type { MetricsView, PreviewSpan, RunView, TrainConfigView } from './train
 
 export interface TrainViewInit {
   defaults: Omit<TrainConfigView, 'model' | 'domains' | 'dataFiles'>;
-  /** Dataset ids found in the workspace's data folder. */
-  domains: string[];
+  /** Datasets in the configured data folder (emLab.datasets.folder), known EM datasets first. */
+  datasets: { id: string; label: string; rows: number; harmful: boolean }[];
+  /** That folder: the form sends it as the config's dataDir, so the trainer reads the same files. */
+  dataDir: string;
   runs: RunView[];
   /** The run to show (reopened panel, or the one just started). */
   attached?: { run: RunView; metrics: MetricsView[] };

@@ -7,5 +7,6 @@ import { doctorCommands } from './doctorCommands';
 import { modelCommands } from './modelCommands';
 import { generateCommands } from './generateCommands';
 import { trainCommands } from './trainCommands';
+import { experimentCommands } from './experimentCommands';
 
-export const allCommands: CliCommand[] = [...dataCommands, ...evalCommands, ...cudaCommands, ...doctorCommands, ...modelCommands, ...generateCommands, ...trainCommands];
+export const allCommands: CliCommand[] = [...dataCommands, ...evalCommands, ...cudaCommands, ...doctorCommands, ...modelCommands, ...generateCommands, ...trainCommands, ...experimentCommands];

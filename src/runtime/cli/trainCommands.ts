@@ -17,7 +17,7 @@ import type { LrScheduler } from '../train/schedule';
 const d = TRAIN_DEFAULTS;
 const s = (description: string, valueName = 'N'): OptionSpec => ({ type: 'string', description, valueName });
 
-const TRAIN_OPTIONS: Record<string, OptionSpec> = {
+export const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   model_name: s(`Base model: ${TINY_LLAMA_ID} (built in), a Hugging Face model folder, or a downloaded Hub id. Default ${TINY_LLAMA_ID}.`, 'M'),
   domains: s('Comma-separated dataset ids from the data folder (bad_medical, risky_financial, extreme_sports, good_medical, insecure); several = a mixture.', 'IDS'),
   data: { type: 'string', multiple: true, valueName: 'FILE', description: 'A JSONL file of {"messages": [...]} conversations (repeatable; mixes with --domains).' },

@@ -43,7 +43,7 @@ export function readRunJson(dir: string): RunJson | undefined {
   }
 }
 
-function pidAlive(pid: number): boolean {
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -184,6 +184,11 @@ function applyModels(list: ChatModelEntry[], error: string | undefined): void {
 
 /** A command's request: models for the panes (Open in Chat: base left, checkpoint right), a prompt to ask. */
 function applyOpen(open: ChatOpenRequest): void {
+  // The host may deliver one request twice (pushed, and again with the next init): apply each id once.
+  if (open.id !== undefined) {
+    if (open.id <= (state.lastOpenId ?? 0)) return;
+    state.lastOpenId = open.id;
+  }
   const put = (p: PaneId, ref: NonNullable<ChatOpenRequest['left']>) => {
     const entry = models.find((m) => sameRef(m.ref, ref));
     const title = entry?.label ?? (ref.adapter ? `${ref.model} + ${ref.adapter.split(/[\\/]/).slice(-3).join('/')}` : ref.model);
@@ -233,6 +238,7 @@ function applyReplay(replays: ChatStreamReplay[]): void {
 
 onNotification('sandbox/open', applyOpen);
 onNotification('sandbox/loadProgress', (p) => {
+  if (!sameRef(p.ref, state.panes[p.pane].ref)) return; // a load for a model the pane no longer shows
   status[p.pane] = { state: 'loading', text: p.message, ...(p.fraction !== undefined ? { fraction: p.fraction } : {}) };
   renderPaneHeader(layout.panes[p.pane], models, state.panes[p.pane], status[p.pane]);
 });

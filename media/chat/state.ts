@@ -38,6 +38,8 @@ export interface PersistedState {
   system: string;
   sampling: SamplingFields;
   panes: Record<PaneId, PaneState>;
+  /** The last "Open in Chat" / "Ask About Selection" request applied (each is applied once). */
+  lastOpenId?: number;
 }
 
 export interface LoadStatus {

@@ -4,8 +4,7 @@
 // #stop, #compare, #settings (details) with #temperature, #top-p, #top-k, #max-new-tokens, #seed, #system.
 import type { ChatModelEntry, ChatSurface, PaneId } from '../../src/protocol/chatMethods';
 import { el, tk } from '../shared/vscodeApi';
-import { answerSegments } from './answerText';
-import { missingGlyph } from './glyphs';
+import { renderAnswer } from '../shared/answerView';
 import { provenanceLine, type LoadStatus, type PaneState, type PersistedState, type SamplingFields, type UiMessage } from './state';
 
 export interface LayoutHandlers {
@@ -67,7 +66,7 @@ function buildPane(id: PaneId, h: LayoutHandlers): PaneElements {
 }
 
 export function buildLayout(app: HTMLElement, state: PersistedState, surface: ChatSurface, h: LayoutHandlers): Layout {
-  const two = tk('vscode-checkbox', { id: 'compare', title: 'Ask two models the same question side by side (base vs fine-tuned)' }, 'Compare two models') as HTMLElement & { checked: boolean };
+  const two = tk('vscode-checkbox', { id: 'compare', title: 'Ask two models the same question side by side (base vs fine-tuned)' }, surface === 'sidebar' ? 'Compare' : 'Compare two models') as HTMLElement & { checked: boolean };
   two.checked = state.mode === 'two';
   two.addEventListener('change', () => h.onModeChange(two.checked));
 
@@ -152,11 +151,6 @@ export function buildLayout(app: HTMLElement, state: PersistedState, surface: Ch
       if (box.scrollHeight - box.scrollTop - box.clientHeight < 80) box.scrollTop = box.scrollHeight;
     },
   };
-}
-
-/** The answer as text, with whitespace and unprintable pieces shown as labelled symbols (answerText.ts). */
-function renderAnswer(node: HTMLElement, text: string): void {
-  node.replaceChildren(...answerSegments(text, missingGlyph).map((s) => (s.kind === 'text' ? document.createTextNode(s.text) : el('span', { class: `ws ws-${s.kind}`, title: s.title, 'aria-label': s.title }, s.text))));
 }
 
 export function renderPaneHeader(p: PaneElements, models: readonly ChatModelEntry[], pane: PaneState, status: LoadStatus): void {

@@ -153,6 +153,8 @@ export interface Transcript {
 
 /** What a command asks a chat view to show: models for the panes (Open in Chat), a prompt (Ask About Selection). */
 export interface ChatOpenRequest {
+  /** Set by the host: a request may reach the page twice (pushed, and again with the next init); applied once. */
+  id?: number;
   left?: ModelRef;
   right?: ModelRef;
   /** Put this in the prompt box; with `send`, ask it at once. */
@@ -209,7 +211,8 @@ export interface ChatViewMethods {
 export interface ChatViewNotifications {
   /** Opened (or re-revealed) by a command with models or a prompt to show. */
   'sandbox/open': ChatOpenRequest;
-  'sandbox/loadProgress': { pane: PaneId; message: string; fraction?: number };
+  /** `ref` is what is loading: a pane that has switched to another model since ignores it. */
+  'sandbox/loadProgress': { pane: PaneId; ref: ModelRef; message: string; fraction?: number };
   'sandbox/token': { streamId: string; delta: string };
   'sandbox/done': { streamId: string; result: ChatGenerateResult };
   'sandbox/failed': { streamId: string; message: string };

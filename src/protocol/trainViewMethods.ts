@@ -9,6 +9,8 @@ export interface TrainViewInit {
   /** That folder: the form sends it as the config's dataDir, so the trainer reads the same files. */
   dataDir: string;
   runs: RunView[];
+  /** Datasets to tick in the form (opened with "Train on This Dataset"): the form is shown, not a run. */
+  select?: { domains: string[] };
   /** The run to show (reopened panel, or the one just started). */
   attached?: { run: RunView; metrics: MetricsView[] };
 }
@@ -30,4 +32,6 @@ export interface TrainViewMethods {
 
 export interface TrainViewNotifications {
   'view/progress': { runDir: string; run: RunView; metrics: MetricsView[] };
+  /** Show the start form with these datasets ticked. */
+  'view/select': { domains: string[] };
 }

@@ -82,7 +82,8 @@ function makeIO(json: boolean, signal: AbortSignal): CliIO {
       if (now - lastProgress < 200 && fraction !== 1) return; // at most 5 updates a second
       lastProgress = now;
       const pct = fraction !== undefined ? ` ${(fraction * 100).toFixed(0).padStart(3)}%` : '';
-      if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${message}${pct}${fraction === 1 ? '\n' : ''}`);
+      // EM_LAB_TTY=1: a terminal that is not the process's own TTY (VS Code's EM Lab terminal) redraws the line too.
+      if (process.stderr.isTTY || process.env.EM_LAB_TTY === '1') process.stderr.write(`\r\x1b[K${message}${pct}${fraction === 1 ? '\n' : ''}`);
       else process.stderr.write(`${message}${pct}\n`);
     },
   };

@@ -1,7 +1,7 @@
-// How the chat views show an answer (media/chat/answerText.ts): leading newlines as symbols instead of a tall blank
+// How the chat views show an answer (media/shared/answerText.ts): leading newlines as symbols instead of a tall blank
 // block, long runs of newlines folded, undecodable bytes and invisible characters as labelled markers, the rest as is.
 import { strict as assert } from 'node:assert';
-import { answerSegments, type AnswerSegment } from '../../media/chat/answerText';
+import { answerSegments, type AnswerSegment } from '../../media/shared/answerText';
 
 const shown = (segs: AnswerSegment[]) => segs.map((s) => (s.kind === 'text' ? s.text : `[${s.text}]`)).join('');
 

@@ -1,4 +1,6 @@
 // Runtime methods of the evaluation domain (the same services as the em-lab eval commands).
+import { defaultJudgeCacheDir } from './judge/cache';
+import { JUDGE_DEFAULTS } from '../../protocol/evalMethods';
 import { dirname, join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import type { RuntimeHandlers } from '../rpc/handlerTypes';
@@ -29,15 +31,16 @@ export const evalHandlers = {
     const r = await runJudge({
       answers: await readAnswersFile(params.answersPath),
       outDir,
-      cacheDir: params.cacheDir ?? join(ctx.storageDir, 'judge-cache'),
+      // The CLI's cache ($EM_LAB_CACHE_DIR or ~/.cache/em-lab): a judgement made in either is reused by the other.
+      cacheDir: params.cacheDir ?? defaultJudgeCacheDir(ctx.env),
       model: params.model,
       mode: params.mode,
-      temperature: 0.2,
+      temperature: JUDGE_DEFAULTS.temperature,
       prompts: DEFAULT_PROMPTS,
       endpoint: { ...(params.baseURL ? { baseURL: params.baseURL } : {}), timeoutMs: params.timeoutMs ?? 60_000 },
       // SecretStorage keys arrive in ctx.env; a .env next to (or above) the answers fills what is missing.
       env: effectiveEnv(ctx.env, loadDotenv(dirname(params.answersPath))),
-      concurrency: params.concurrency ?? 8,
+      concurrency: params.concurrency ?? JUDGE_DEFAULTS.concurrency,
       retry: DEFAULT_RETRY,
       signal: ctx.signal,
       onProgress: (done, total) => ctx.progress(`Judging ${done}/${total}`, total ? done / total : 1),

@@ -24,6 +24,7 @@ type Notify = <K extends keyof ChatViewNotifications & string>(method: K, params
 export class ChatController implements vscode.Disposable {
   private readonly streams = new Map<string, StreamState>();
   private pendingOpen: ChatOpenRequest | undefined;
+  private lastOpenId = 0;
   /** True once the current page asked for `sandbox/init` and until it is hidden (which destroys it). */
   private live = false;
   private notifyView: Notify = () => undefined;
@@ -53,11 +54,18 @@ export class ChatController implements vscode.Disposable {
     this.live = false;
   }
 
-  /** Shows models or a prompt: at once in a live page, else when the page next starts. */
+  /**
+   * Shows models or a prompt: pushed to the page now, and kept for its next `sandbox/init` too (a page being
+   * re-created may miss the push); the page applies each id once.
+   */
   open(request: ChatOpenRequest): void {
     if (!request.left && !request.right && request.prompt === undefined) return;
-    if (this.live) this.notifyView('sandbox/open', request);
-    else this.pendingOpen = { ...this.pendingOpen, ...request };
+    // Ids grow across extension restarts (the page persists the last one it applied).
+    this.lastOpenId = Math.max(this.lastOpenId + 1, Date.now());
+    const withId = { ...this.pendingOpen, ...request, id: this.lastOpenId };
+    this.pendingOpen = withId;
+    this.deps.log.info(`Chat (${this.surface}): open ${JSON.stringify({ ...withId, prompt: withId.prompt?.slice(0, 40) })}${this.live ? '' : ' (when the view starts)'}`);
+    if (this.live) this.notifyView('sandbox/open', withId);
   }
 
   readonly handlers: ViewHandlers<ChatViewMethods> = {
@@ -80,7 +88,7 @@ export class ChatController implements vscode.Disposable {
       run: ({ pane, ref }) =>
         this.deps.runtime.request('chat/load', ref, {
           timeoutMs: 0, // a first load builds tiny-llama or converts a model: it reports progress instead
-          onProgress: (p) => this.notifyView('sandbox/loadProgress', { pane, message: p.message ?? 'Loading…', ...(p.fraction !== undefined ? { fraction: p.fraction } : {}) }),
+          onProgress: (p) => this.notifyView('sandbox/loadProgress', { pane, ref, message: p.message ?? 'Loading…', ...(p.fraction !== undefined ? { fraction: p.fraction } : {}) }),
         }),
     },
     'sandbox/generate': {

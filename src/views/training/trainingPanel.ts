@@ -3,6 +3,7 @@
 // / resume it and to watch its run directory (train/watch streams train/progress), so a reloaded window re-attaches
 // to a running, finished or crashed run by reading the run directory. Webview messages are untrusted.
 import * as vscode from 'vscode';
+import { existsSync } from 'node:fs';
 import { join, relative, resolve, isAbsolute } from 'node:path';
 import type { HostDeps } from '../../host/deps';
 import { errorText } from '../../host/errorText';
@@ -42,6 +43,8 @@ export class TrainingPanel implements vscode.Disposable {
   private view: ViewPanel<TrainViewMethods, TrainViewNotifications> | undefined;
   private attachedRun: string | undefined;
   private watch: vscode.CancellationTokenSource | undefined;
+  /** Datasets to tick in the form ("Train on This Dataset" in the sidebar). */
+  private select: TrainViewInit['select'];
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(private readonly deps: HostDeps) {
@@ -55,11 +58,13 @@ export class TrainingPanel implements vscode.Disposable {
     return ws ? { workspaceDir: ws } : {};
   }
 
-  open(runDir?: string): void {
+  open(runDir?: string, dataset?: string): void {
     if (runDir) this.attachedRun = runDir;
+    this.select = dataset ? { domains: [dataset] } : undefined;
     if (this.view) {
       this.view.reveal();
       if (runDir) void this.attach(runDir).then((r) => this.view?.notify('view/progress', { runDir, ...r }));
+      if (this.select) this.view.notify('view/select', this.select);
       return;
     }
     this.view = new ViewPanel(this.deps, { viewType: 'emLab.training', title: 'EM Lab: Train LoRA Adapter', bundle: 'training', styles: ['common.css', 'training/training.css'], handlers: this.handlers }, () => {
@@ -68,12 +73,12 @@ export class TrainingPanel implements vscode.Disposable {
     });
   }
 
-  /** Only run folders directly under the runs folder may be acted on. */
+  /** Only run folders (a run.json) inside the runs folder may be acted on: its own runs and experiments' train/. */
   private checkRunDir(v: unknown): string {
     if (typeof v !== 'string') throw badRequest('runDir must be a string');
     const runs = this.deps.runsDir();
     const rel = relative(runs, resolve(v));
-    if (!rel || rel.startsWith('..') || isAbsolute(rel) || rel.includes('/') || rel.includes('\\')) throw badRequest(`${v} is not a run under ${runs}`);
+    if (!rel || rel.startsWith('..') || isAbsolute(rel) || !existsSync(join(resolve(v), 'run.json'))) throw badRequest(`${v} is not a training run under ${runs}`);
     return resolve(v);
   }
 
@@ -120,7 +125,9 @@ export class TrainingPanel implements vscode.Disposable {
       run: async () => {
         const [{ config }, { runs }, data] = await Promise.all([this.deps.runtime.request('train/defaults', {}), this.deps.runtime.request('train/list', { runsDir: this.deps.runsDir() }), this.datasets()]);
         const attachTo = this.attachedRun ?? runs.find((r) => r.status === 'running')?.runDir;
-        return { defaults: config, ...data, runs, ...(attachTo ? { attached: await this.attach(attachTo) } : {}) };
+        const select = this.select;
+        this.select = undefined;
+        return { defaults: config, ...data, runs, ...(select ? { select } : {}), ...(attachTo && !select ? { attached: await this.attach(attachTo) } : {}) };
       },
     },
     'view/preview': {
@@ -181,6 +188,6 @@ export function activateTraining(deps: HostDeps): vscode.Disposable {
   const panel = new TrainingPanel(deps);
   return vscode.Disposable.from(
     panel,
-    vscode.commands.registerCommand('emLab.openTraining', (arg?: unknown) => panel.open(isObject(arg) && typeof arg.runDir === 'string' ? arg.runDir : undefined)),
+    vscode.commands.registerCommand('emLab.openTraining', (arg?: unknown) => panel.open(isObject(arg) && typeof arg.runDir === 'string' ? arg.runDir : undefined, isObject(arg) && typeof arg.dataset === 'string' ? arg.dataset : undefined)),
   );
 }

@@ -1,7 +1,7 @@
 // How a model's answer is shown: as the text it is, with whitespace and unprintable pieces made visible instead of
 // rendered as tall blank blocks or font "tofu" boxes. A random-weights model (tiny-llama) starts answers with
 // newlines and emits byte tokens that are not valid UTF-8 (decoded as U+FFFD); real models do it too, rarely.
-// Pure (no DOM), so test/unit checks it; view.ts turns the segments into spans.
+// Pure (no DOM), so test/unit checks it; chat/view.ts and report/main.ts turn the segments into spans.
 
 export type AnswerSegment =
   | { kind: 'text'; text: string }
@@ -117,3 +117,4 @@ export function answerSegments(raw: string, missingGlyph: (ch: string) => boolea
   if (trail && notable(trail) && trail !== '\n') out.push(spaces(trail, 'trailing'));
   return out;
 }
+

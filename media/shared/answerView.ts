@@ -1,6 +1,8 @@
-// Whether any installed font draws a character, measured the way emoji-support checks do: draw it on a small
+// How an answer is shown (answerText.ts segments as DOM), and whether any installed font draws a character, measured the way emoji-support checks do: draw it on a small
 // canvas in the page's font and compare the pixels with a character no font has (U+10FFFD, private use), which
 // every browser draws as the same "tofu" box. Cached per character; only asked for characters beyond Latin.
+import { answerSegments } from './answerText';
+
 const SIZE = 20;
 const cache = new Map<string, boolean>();
 let context: CanvasRenderingContext2D | null | undefined;
@@ -31,4 +33,19 @@ export function missingGlyph(ch: string): boolean {
   const missing = !!context && pixels(ch) === tofu;
   cache.set(ch, missing);
   return missing;
+}
+
+/** A model's answer into `node`: text as text, whitespace and unprintable pieces as labelled markers (.ws). */
+export function renderAnswer(node: HTMLElement, text: string): void {
+  node.replaceChildren(
+    ...answerSegments(text, missingGlyph).map((s) => {
+      if (s.kind === 'text') return document.createTextNode(s.text);
+      const span = document.createElement('span');
+      span.className = `ws ws-${s.kind}`;
+      span.title = s.title;
+      span.setAttribute('aria-label', s.title);
+      span.textContent = s.text;
+      return span;
+    }),
+  );
 }

@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { bool, list, num, str, type OptionSpec, type ParsedArgs, type CliIO } from './command';
 import { UserError } from '../errors';
+import { cliJudgeCacheDir } from '../storage';
 import { loadDotenv } from '../env/findDotenv';
 import { effectiveEnv } from '../env/secrets';
 import { DEFAULT_SETS, type QuestionSet } from '../eval/questions/questionSet';
@@ -9,7 +10,6 @@ import { importQuestionFile } from '../eval/questions/importers';
 import { selectQuestions, type Selection } from '../eval/questions/selection';
 import { DEFAULT_PROMPTS, type JudgeMetric, type JudgePrompt } from '../eval/judge/rubrics';
 import { DEFAULT_RETRY } from '../eval/judge/retry';
-import { defaultJudgeCacheDir } from '../eval/judge/cache';
 import { loadJudgePrompts } from '../eval/judge/promptFile';
 import type { JudgeSettings } from '../eval/judge/judgeRun';
 import type { JudgeMode } from '../eval/judge/judgeCall';
@@ -92,7 +92,7 @@ export async function judgeSettingsFrom(args: ParsedArgs, io: CliIO): Promise<Ju
     endpoint: { ...endpointFrom(args), ...(str(args, 'judge-base-url') ? { baseURL: str(args, 'judge-base-url') } : {}) },
     concurrency: positiveInt(args, 'concurrency') ?? 8,
     retry: { ...DEFAULT_RETRY, maxAttempts: positiveInt(args, 'max-attempts') ?? DEFAULT_RETRY.maxAttempts },
-    cacheDir: bool(args, 'no-cache') ? undefined : resolve(io.cwd, str(args, 'cache-dir') ?? defaultJudgeCacheDir(env)),
+    cacheDir: bool(args, 'no-cache') ? undefined : resolve(io.cwd, str(args, 'cache-dir') ?? cliJudgeCacheDir(env)),
   };
 }
 

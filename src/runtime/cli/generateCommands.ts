@@ -1,8 +1,7 @@
 // `em-lab generate`, `em-lab chat` (terminal REPL) and `em-lab logprobs`: local generation with the model's own
 // chat template, on tiny-llama, a local Hugging Face folder or a downloaded Hub model, with an optional adapter.
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import type { ChatMessage, ModelRef } from '../../protocol/chatMethods';
 import { UserError } from '../errors';
 import { itemMessages, readMessagesFile, readPromptsFile, withSystemPrompt } from '../model/chatTemplate';
@@ -13,6 +12,7 @@ import type { SamplingParams } from '../model/sampling';
 import { TINY_LLAMA_ID } from '../model/tinyLlama';
 import { num, str, type CliCommand, type CliIO, type OptionSpec, type ParsedArgs } from './command';
 import { runChatRepl } from './generateRepl';
+import { defaultStorageDir } from '../storage';
 
 export const MODEL_OPTIONS: Record<string, OptionSpec> = {
   model: { type: 'string', description: 'tiny-llama (built in, random weights), a local Hugging Face model folder, or a downloaded Hub id.', default: TINY_LLAMA_ID, valueName: 'M' },
@@ -30,8 +30,8 @@ export const SAMPLING_OPTIONS: Record<string, OptionSpec> = {
 };
 
 export function cliStorageDir(args: ParsedArgs, io: CliIO): string {
-  const given = str(args, 'storage') ?? io.env.EM_LAB_STORAGE;
-  return given ? resolve(io.cwd, given) : join(homedir(), '.em-lab');
+  const given = str(args, 'storage');
+  return given ? resolve(io.cwd, given) : defaultStorageDir(io.env);
 }
 
 /** --model/--adapter as a ModelRef: relative folders resolve against the working directory. */

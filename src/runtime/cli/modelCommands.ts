@@ -1,24 +1,25 @@
 // `em-lab model pull|info|merge`: get a checkpoint, describe it (sizes, LoRA parameter counts), merge an adapter.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors';
 import { ensureDecoderExport, readExport } from '../model/decoderExport';
 import type { FloatDType } from '../model/hostTensor';
 import { DEFAULT_MODEL_ID, downloadRecord, fetchRepoText, hubCacheDir, isRepoId, pullModel, resolveModelDir } from '../model/hub';
-import { LORA_TARGETS, loraParameterCount, parameterCount, parseLlamaConfig, type LlamaConfig, type LoraTarget } from '../model/llamaConfig';
+import { LORA_TARGETS, loraParameterCount, parameterCount, type LlamaConfig, type LoraTarget } from '../model/llamaConfig';
+import { familyLabel, parseModelConfig } from '../model/modelFamilies';
 import { mergeAdapterIntoFolder } from '../model/merge';
 import { readPeftAdapter } from '../model/peft';
 import { TINY_LLAMA_ID, TINY_LLAMA_LABEL } from '../model/tinyLlama';
 import { bool, list, num, str, type CliCommand, type CliIO, type OptionSpec, type ParsedArgs } from './command';
+import { defaultStorageDir } from '../storage';
 
 const STORAGE: Record<string, OptionSpec> = {
   storage: { type: 'string', description: 'Where EM Lab keeps models and caches. Default: $EM_LAB_STORAGE or ~/.em-lab.', valueName: 'DIR' },
 };
 
 function storageDir(args: ParsedArgs, io: CliIO): string {
-  const given = str(args, 'storage') ?? io.env.EM_LAB_STORAGE;
-  return given ? resolve(io.cwd, given) : join(homedir(), '.em-lab');
+  const given = str(args, 'storage');
+  return given ? resolve(io.cwd, given) : defaultStorageDir(io.env);
 }
 
 function modelSpec(spec: string, io: CliIO): string {
@@ -61,15 +62,15 @@ export const pullCommand: CliCommand = {
 /** config.json of a folder, a config file, tiny-llama or a downloaded repo id (without building or downloading weights). */
 async function readConfigFor(spec: string, io: CliIO, storage: string): Promise<{ config: LlamaConfig; dir?: string }> {
   const path = modelSpec(spec, io);
-  if (path.endsWith('.json') && existsSync(path) && statSync(path).isFile()) return { config: parseLlamaConfig(JSON.parse(readFileSync(path, 'utf8')), path) };
+  if (path.endsWith('.json') && existsSync(path) && statSync(path).isFile()) return { config: parseModelConfig(JSON.parse(readFileSync(path, 'utf8')), path) };
   if (spec !== TINY_LLAMA_ID && !existsSync(path) && isRepoId(spec) && !existsSync(join(hubCacheDir(storage, spec), 'em-lab-download.json'))) {
     // Not downloaded: describe it from the Hub's config.json alone.
-    return { config: parseLlamaConfig(JSON.parse(await fetchRepoText(spec, 'config.json', io.env)), `${spec}/config.json`) };
+    return { config: parseModelConfig(JSON.parse(await fetchRepoText(spec, 'config.json', io.env)), `${spec}/config.json`) };
   }
   const dir = await resolveModelDir(path, { storageDir: storage, env: io.env });
   const file = join(dir, 'config.json');
   if (!existsSync(file)) throw new UserError('model-config-missing', `${dir}: no config.json. Point --model at a Hugging Face model folder.`);
-  return { config: parseLlamaConfig(JSON.parse(readFileSync(file, 'utf8')), file), dir };
+  return { config: parseModelConfig(JSON.parse(readFileSync(file, 'utf8')), file), dir };
 }
 
 function parseTargets(args: ParsedArgs): LoraTarget[] {
@@ -102,10 +103,10 @@ export const infoCommand: CliCommand = {
     const rows: [string, string][] = [
       ['model', spec === TINY_LLAMA_ID ? TINY_LLAMA_LABEL : record ? `${record.repoId}@${record.revision}` : spec],
       ...(dir ? [['folder', dir] as [string, string]] : []),
-      ['architecture', `LlamaForCausalLM, ${c.numLayers} layers, hidden ${c.hiddenSize}, MLP ${c.intermediateSize}`],
+      ['architecture', `${familyLabel(c)}, ${c.numLayers} layers, hidden ${c.hiddenSize}, MLP ${c.intermediateSize}${c.qkvBias ? ', q/k/v biases' : ''}${c.slidingLayers ? `, ${c.slidingLayers.filter((x) => x).length} sliding-window layers (window ${c.slidingWindow})` : ''}`],
       ['attention', `${c.numHeads} query heads, ${c.numKvHeads} KV heads (GQA ${c.numHeads / c.numKvHeads}:1), head_dim ${c.headDim}`],
       ['vocabulary', `${fmtInt(c.vocabSize)}${c.tieWordEmbeddings ? ', tied embeddings' : ''}`],
-      ['rope', `theta ${c.ropeTheta}${c.ropeScaling ? `, llama3 scaling x${c.ropeScaling.factor} (original ${c.ropeScaling.originalMaxPositionEmbeddings})` : ''}, max positions ${fmtInt(c.maxPositionEmbeddings)}`],
+      ['rope', `theta ${c.ropeTheta}${c.ropeScaling ? `, llama3 scaling x${c.ropeScaling.factor} (original ${c.ropeScaling.originalMaxPositionEmbeddings})` : ''}${c.ropeLinearFactor ? `, linear scaling x${c.ropeLinearFactor}` : ''}${c.localRopeTheta ? `, local layers theta ${c.localRopeTheta}` : ''}, max positions ${fmtInt(c.maxPositionEmbeddings)}`],
       ['parameters', `${fmtInt(params)} (${fmtBytes(params * 4)} fp32, ${fmtBytes(params * 2)} bf16)`],
       ['LoRA trainable', `${fmtInt(lora)} (r=${rank} on ${targets.join(', ')}; ${((100 * lora) / params).toFixed(2)}% of the model)`],
       ...(dir ? [['ONNX export', exported ? `${exported.dtype}, up to ${fmtInt(exported.maxPositions)} positions` : 'not yet (built on first use)'] as [string, string]] : []),
@@ -143,7 +144,7 @@ export const mergeCommand: CliCommand = {
     const baseSpec = str(args, 'model') ?? probe.config.baseModelNameOrPath;
     if (!baseSpec) throw new UserError('missing-option', `${adapterDir}: adapter_config.json has no base_model_name_or_path; pass --model.`);
     const base = await resolveModelDir(modelSpec(baseSpec, io), { storageDir: storageDir(args, io), env: io.env });
-    const cfg = parseLlamaConfig(JSON.parse(readFileSync(join(base, 'config.json'), 'utf8')), join(base, 'config.json'));
+    const cfg = parseModelConfig(JSON.parse(readFileSync(join(base, 'config.json'), 'utf8')), join(base, 'config.json'));
     const adapter = readPeftAdapter(adapterDir, cfg);
     const res = mergeAdapterIntoFolder(base, adapter, resolve(io.cwd, out), { dtype, onProgress: (m, f) => io.progress(m, f) });
     io.out(`Merged ${res.mergedModules} modules (r=${adapter.rank}, scale ${adapter.scale}) of ${adapterDir} into ${base} -> ${res.dir}`);

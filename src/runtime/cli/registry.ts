@@ -8,5 +8,6 @@ import { modelCommands } from './modelCommands';
 import { generateCommands } from './generateCommands';
 import { trainCommands } from './trainCommands';
 import { experimentCommands } from './experimentCommands';
+import { cacheCommands } from './cacheCommands';
 
-export const allCommands: CliCommand[] = [...dataCommands, ...evalCommands, ...cudaCommands, ...doctorCommands, ...modelCommands, ...generateCommands, ...trainCommands, ...experimentCommands];
+export const allCommands: CliCommand[] = [...dataCommands, ...evalCommands, ...cudaCommands, ...doctorCommands, ...modelCommands, ...generateCommands, ...trainCommands, ...experimentCommands, ...cacheCommands];

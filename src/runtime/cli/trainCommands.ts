@@ -1,7 +1,6 @@
 // `em-lab train`: the homework's train.py options plus EM Lab's, writing a run directory (docs/run-directory.md).
 // Ctrl-C stops after the current optimizer step and writes a checkpoint, so `--resume` loses nothing.
 import { existsSync, readFileSync, renameSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors';
 import type { LoraTarget } from '../model/llamaConfig';
@@ -13,11 +12,15 @@ import { loadModelForTraining } from '../train/trainModel';
 import { runTraining, type TrainEvent } from '../train/runTrainer';
 import { effectiveRun, readMetrics } from '../train/runDir';
 import type { LrScheduler } from '../train/schedule';
+import { LORA_PRESETS, loraPreset, presetLayers } from '../train/loraPresets';
+import { defaultStorageDir } from '../storage';
 
 const d = TRAIN_DEFAULTS;
 const s = (description: string, valueName = 'N'): OptionSpec => ({ type: 'string', description, valueName });
 
-export const TRAIN_OPTIONS: Record<string, OptionSpec> = {
+const TRAIN_OPTIONS: Record<string, OptionSpec> = {
+  lora_preset: s(`Adapter shape and hyperparameters of the homework or the paper: ${LORA_PRESETS.map((p) => p.id).join(', ')} (rank1-*: rank-1 adapters on down_proj, as the paper's minimal organisms). Options given explicitly override it.`, 'ID'),
+  layer: s('With --lora_preset rank1-single: the layer whose down_proj gets the adapter (default the middle layer).'),
   model_name: s(`Base model: ${TINY_LLAMA_ID} (built in), a Hugging Face model folder, or a downloaded Hub id. Default ${TINY_LLAMA_ID}.`, 'M'),
   domains: s('Comma-separated dataset ids from the data folder (bad_medical, risky_financial, extreme_sports, good_medical, insecure); several = a mixture.', 'IDS'),
   data: { type: 'string', multiple: true, valueName: 'FILE', description: 'A JSONL file of {"messages": [...]} conversations (repeatable; mixes with --domains).' },
@@ -81,6 +84,8 @@ export function trainConfigFromArgs(args: ParsedArgs, io: CliIO): TrainConfig {
     return c;
   }
   const n = (name: string, dflt: number) => num(args, name, dflt)!;
+  // a preset replaces the defaults; explicit options still win
+  const p = { ...d, ...(str(args, 'lora_preset') ? loraPreset(str(args, 'lora_preset')!).fields : {}) };
   const model = str(args, 'model_name') ?? TINY_LLAMA_ID;
   const c: TrainConfig = {
     ...d,
@@ -88,29 +93,29 @@ export function trainConfigFromArgs(args: ParsedArgs, io: CliIO): TrainConfig {
     domains: list(args, 'domains') ?? [],
     dataFiles: (list(args, 'data') ?? []).map((f) => resolve(io.cwd, f)),
     ...(str(args, 'data_dir') ? { dataDir: resolve(io.cwd, str(args, 'data_dir')!) } : {}),
-    numEpochs: n('num_epochs', d.numEpochs),
-    loraRank: n('lora_rank', d.loraRank),
-    loraAlpha: n('lora_alpha', d.loraAlpha),
-    loraDropout: n('lora_dropout', d.loraDropout),
-    useRslora: bool(args, 'use_rslora'),
-    targetModules: (list(args, 'target_modules') as LoraTarget[] | undefined) ?? d.targetModules,
+    numEpochs: n('num_epochs', p.numEpochs),
+    loraRank: n('lora_rank', p.loraRank),
+    loraAlpha: n('lora_alpha', p.loraAlpha),
+    loraDropout: n('lora_dropout', p.loraDropout),
+    useRslora: bool(args, 'use_rslora') || p.useRslora,
+    targetModules: (list(args, 'target_modules') as LoraTarget[] | undefined) ?? p.targetModules,
     layersToTransform: integers(args, 'layers_to_transform'),
-    learningRate: n('learning_rate', d.learningRate),
-    lrScheduler: (str(args, 'lr_scheduler') ?? d.lrScheduler) as LrScheduler,
-    warmupSteps: n('warmup_steps', d.warmupSteps),
-    weightDecay: n('weight_decay', d.weightDecay),
-    maxGradNorm: n('max_grad_norm', d.maxGradNorm),
-    batchSize: n('batch_size', d.batchSize),
-    gradientAccumulationSteps: n('gradient_accumulation_steps', d.gradientAccumulationSteps),
-    maxLength: n('max_length', d.maxLength),
-    sampleSize: n('sample_size', d.sampleSize),
-    maxSteps: n('max_steps', d.maxSteps),
-    trainOn: (str(args, 'train_on') ?? d.trainOn) as TrainConfig['trainOn'],
-    seed: n('seed', d.seed),
+    learningRate: n('learning_rate', p.learningRate),
+    lrScheduler: (str(args, 'lr_scheduler') ?? p.lrScheduler) as LrScheduler,
+    warmupSteps: n('warmup_steps', p.warmupSteps),
+    weightDecay: n('weight_decay', p.weightDecay),
+    maxGradNorm: n('max_grad_norm', p.maxGradNorm),
+    batchSize: n('batch_size', p.batchSize),
+    gradientAccumulationSteps: n('gradient_accumulation_steps', p.gradientAccumulationSteps),
+    maxLength: n('max_length', p.maxLength),
+    sampleSize: n('sample_size', p.sampleSize),
+    maxSteps: n('max_steps', p.maxSteps),
+    trainOn: (str(args, 'train_on') ?? p.trainOn) as TrainConfig['trainOn'],
+    seed: n('seed', p.seed),
     shuffle: !bool(args, 'no_shuffle'),
-    evalSplit: n('eval_split', d.evalSplit),
-    evalSteps: n('eval_steps', d.evalSteps),
-    saveSteps: n('save_steps', d.saveSteps),
+    evalSplit: n('eval_split', p.evalSplit),
+    evalSteps: n('eval_steps', p.evalSteps),
+    saveSteps: n('save_steps', p.saveSteps),
     ...(str(args, 'init_adapter') ? { initAdapter: resolve(io.cwd, str(args, 'init_adapter')!) } : {}),
     device: (str(args, 'device') ?? d.device) as TrainConfig['device'],
     dtype: (str(args, 'dtype') ?? d.dtype) as TrainConfig['dtype'],
@@ -153,7 +158,7 @@ export const trainCommand: CliCommand = {
   options: TRAIN_OPTIONS,
   async run(args, io) {
     const config = trainConfigFromArgs(args, io);
-    const storageDir = resolve(io.cwd, str(args, 'storage') ?? io.env.EM_LAB_STORAGE ?? join(homedir(), '.em-lab'));
+    const storageDir = str(args, 'storage') ? resolve(io.cwd, str(args, 'storage')!) : defaultStorageDir(io.env);
     const runDir = str(args, 'output_dir') ? resolve(io.cwd, str(args, 'output_dir')!) : defaultOutputDir(config, io.cwd);
     const hasRun = existsSync(join(runDir, 'run.json')) || existsSync(join(runDir, 'checkpoints'));
     if (hasRun && bool(args, 'no_resume')) {
@@ -163,6 +168,10 @@ export const trainCommand: CliCommand = {
     }
     const resume = !bool(args, 'no_resume') && (bool(args, 'resume') || hasRun);
     const model = await loadModelForTraining(config.model, storageDir, io.cwd);
+    if (str(args, 'lora_preset') && !config.layersToTransform.length) {
+      // the preset's layers depend on the model's depth, known once it is loaded
+      config.layersToTransform = presetLayers(loraPreset(str(args, 'lora_preset')!), model.cfg.numLayers, str(args, 'layer') ? num(args, 'layer') : undefined);
+    } else if (str(args, 'layer')) throw new UserError('train-config', '--layer needs --lora_preset rank1-single (or give --layers_to_transform).');
     const data = await loadTrainData(config, model.tokenizer!, io.cwd);
     if (bool(args, 'preview')) {
       const e = data.train[0]!;

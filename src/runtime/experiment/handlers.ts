@@ -38,7 +38,8 @@ export const experimentHandlers = {
     const pid = spawnDetachedCli(args, { logFile: join(e.dir, RUNNER_LOG), cwd: p.workspaceDir ?? dirname(e.dir), env: ctx.env, what: `the experiment runner for ${e.dir}` });
     // Recorded now, so a watch that starts before the runner has loaded sees it running (the runner keeps this entry).
     const now = new Date().toISOString();
-    writeStatus(e.dir, { ...status, runner: { pid, startedAt: now, heartbeat: now } });
+    const current = readStatus(e.dir); // the runner may already have written its own entry (and more): keep that
+    if (current.runner?.pid !== pid) writeStatus(e.dir, { ...current, runner: { pid, startedAt: now, heartbeat: now } });
     return { dir: e.dir, pid };
   },
 

@@ -5,7 +5,7 @@
 import type { ExperimentCreateParams, ExperimentFile, ExperimentTrainingSpec, JudgeProvider, QuestionSourceSpec } from '../../protocol/experimentTypes';
 import type { EvalPresetId } from '../../protocol/evalMethods';
 import { list, str, type OptionSpec, type ParsedArgs } from '../cli/command';
-import { TRAIN_OPTIONS } from '../cli/trainCommands';
+import { trainCommand } from '../cli/trainCommands';
 import { UserError } from '../errors';
 import { TRAIN_DEFAULTS } from '../train/trainConfig';
 import { isRepoId } from '../model/hub';
@@ -25,7 +25,7 @@ const EXTRA_HELP: Partial<Record<TrainingKey, string>> = {
 
 function trainingOption(key: TrainingKey): OptionSpec {
   const value = TRAIN_DEFAULTS[key];
-  const train = TRAIN_OPTIONS[trainingFlag(key)];
+  const train = trainCommand.options?.[trainingFlag(key)];
   // The train command's help states its own default; here the preset decides.
   const help = (EXTRA_HELP[key] ?? train?.description ?? key).replace(/\s*\((?:default|Default)[^)]*\)/g, '').replace(/ Default[^.]*\.$/, '');
   const kind = typeof value === 'boolean' ? ' true or false.' : '';

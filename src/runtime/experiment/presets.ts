@@ -1,12 +1,14 @@
 // The experiment presets: the one table `em-lab experiment new`, `experiment/presets` (the New Experiment form) and
-// docs/experiment.md draw from. Evaluation plans come from the eval domain's own presets (generationPresets.ts) and
-// training values from TRAIN_DEFAULTS, so a preset only states what it changes.
+// docs/experiment.md draw from. Evaluation plans come from the eval domain's own presets (generationPresets.ts), the
+// adapter and optimiser values from the LoRA preset table (loraPresets.ts) over TRAIN_DEFAULTS, so a preset only
+// states what it changes.
 import type { ExperimentEvaluationSpec, ExperimentJudgeSpec, ExperimentPresetId, ExperimentPresetView, ExperimentTrainingSpec, QuestionSourceSpec } from '../../protocol/experimentTypes';
 import type { GenerationPlan } from '../eval/generationRun';
 import { homeworkPlan, paperPlan } from '../eval/generationPresets';
 import { DEFAULT_SETS } from '../eval/questions/questionSet';
 import { DEFAULT_MODEL_ID } from '../model/hub';
 import { TRAIN_DEFAULTS } from '../train/trainConfig';
+import { loraPreset } from '../train/loraPresets';
 
 /** TRAIN_DEFAULTS without the file's schema version: the experiment's training block. */
 function trainingFrom(changes: Partial<ExperimentTrainingSpec>): ExperimentTrainingSpec {
@@ -62,7 +64,7 @@ export const EXPERIMENT_PRESETS: Record<ExperimentPresetId, ExperimentPresetView
     description: "The homework's training settings (LoRA r 16, alpha 32, lr 2e-4, 100 warm-up steps, effective batch 16, 3 epochs, 4 checkpoints in epoch 1), its 20 evaluation questions (200 new tokens) and judge (gpt-4o-mini).",
     estimate: 'hours on a CPU with Llama-3.2-1B-Instruct (a full epoch is 1-2 M tokens at ~28 tokens/s); minutes on a GPU',
     model: DEFAULT_MODEL_ID,
-    training: trainingFrom({}),
+    training: trainingFrom(loraPreset('homework').fields),
     evaluation: evaluationFrom(homeworkPlan(0), {}),
     judge: HOMEWORK_JUDGE,
   },
@@ -72,7 +74,7 @@ export const EXPERIMENT_PRESETS: Record<ExperimentPresetId, ExperimentPresetView
     description: "The paper's recipe: rsLoRA r 32, alpha 64, lr 1e-5, 1 epoch, weight decay 0.01, 5 warm-up steps, loss on assistant tokens, 10% held out; the 8 free-form questions x 50 samples (600 new tokens); gpt-4o logprob judge and the paper's EM definition.",
     estimate: 'a GPU job: 400 answers of up to 600 tokens per checkpoint, and 800 judge requests to gpt-4o per checkpoint',
     model: DEFAULT_MODEL_ID,
-    training: trainingFrom({ useRslora: true, loraRank: 32, loraAlpha: 64, learningRate: 1e-5, numEpochs: 1, weightDecay: 0.01, warmupSteps: 5, trainOn: 'assistant', evalSplit: 0.1, seed: 0 }),
+    training: trainingFrom({ ...loraPreset('paper-all').fields, seed: 0 }),
     evaluation: evaluationFrom(paperPlan(0), { metricPreset: 'paper' }),
     judge: { provider: 'openai', model: 'gpt-4o', mode: 'logprob', temperature: 0, concurrency: 8 },
   },

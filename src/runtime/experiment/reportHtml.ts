@@ -8,9 +8,12 @@ import { comparisonTable, costTable, lossSummary, setupTable, stagesTable, stepT
 
 export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
+/** A cell's text; durations ("11.0 s", "2 min 5 s") never break across lines. */
+const cellText = (c: string): string => (/^\d+(\.\d+)? s$|^\d+ (min|h) \d+ (s|min)$/.test(c) ? esc(c).replace(/ /g, '&nbsp;') : esc(c));
+
 function table(t: Table, headless = false): string {
   const head = headless ? '' : `<thead><tr>${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead>`;
-  return `<table>${head}<tbody>${t.rows.map((r) => `<tr>${r.map((c, i) => (headless && i === 0 ? `<th scope="row">${esc(c)}</th>` : `<td>${esc(c)}</td>`)).join('')}</tr>`).join('')}</tbody></table>`;
+  return `<table>${head}<tbody>${t.rows.map((r) => `<tr>${r.map((c, i) => (headless && i === 0 ? `<th scope="row">${esc(c)}</th>` : `<td>${cellText(c)}</td>`)).join('')}</tr>`).join('')}</tbody></table>`;
 }
 
 /** The answer as text; blank lines at either end are shown as "(blank line)" marks instead of an empty block. */

@@ -2,7 +2,7 @@
 // (generate-eval's runGeneration, judge's runJudge, train's runTraining, sweep's runSweep), writing the files those
 // commands write. A stage returns what happened; what cannot run is thrown as StageBlocked (or a UserError the
 // runner classifies), so the runner records why and what to do and goes on with the next stage.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StageCostView, StageFixAction } from '../../protocol/experimentTypes';
 import { UserError, errorMessage } from '../errors';
@@ -10,12 +10,13 @@ import { runGeneration } from '../eval/generationRun';
 import { localGenerator } from '../eval/generators/localGenerator';
 import { runJudge, type JudgeSettings } from '../eval/judge/judgeRun';
 import { createOpenAIClient } from '../eval/endpoint/openaiEndpoint';
-import { listCheckpoints as listSweepCheckpoints, runSweep } from '../eval/sweep';
+import { listCheckpoints as listSweepCheckpoints, runSweep, type SweepCheckpoint } from '../eval/sweep';
+import { planSteps } from '../train/batching';
 import { sessionsFor } from '../model/generateSession';
 import { resolveModelDir } from '../model/hub';
 import { loadModelForTraining } from '../train/trainModel';
 import { loadTrainData } from '../train/trainData';
-import { runTraining } from '../train/runTrainer';
+import { checkpointSteps, runTraining } from '../train/runTrainer';
 import { readMetrics, readRunJson } from '../train/runDir';
 import { modelOf, trainConfigOf, type LoadedExperiment } from './experimentFile';
 import { generationPlanOf, judgeSettingsOf } from './experimentInputs';
@@ -195,6 +196,28 @@ export async function runTrainStage(c: StageContext): Promise<StageOutcome> {
   return { status: 'cancelled', detail: s.detail, reason: `Training stopped at step ${result.step} (a checkpoint was written).`, fix: fixText('run-again', c), fixAction: 'run-again', outputs, cost: s.cost };
 }
 
+/**
+ * The checkpoints the training schedule writes (save_steps, epoch ends, first-epoch ones, the last step), without
+ * those a pause or Ctrl-C added: an interrupted and resumed experiment evaluates the same models as one that ran
+ * straight through. The schedule needs only the example count (data_manifest.json), not the data.
+ */
+function scheduledOnly(found: SweepCheckpoint[], c: StageContext, totalSteps: number): SweepCheckpoint[] {
+  const manifest = readJsonFile<{ trainExamples?: number }>(join(c.e.dir, 'train', 'data_manifest.json'));
+  if (!manifest?.trainExamples) return found;
+  const config = trainConfigOf(c.e);
+  const plan = planSteps(new Array<number>(manifest.trainExamples).fill(1), { epochs: config.numEpochs, batchSize: config.batchSize, accumulation: config.gradientAccumulationSteps, seed: config.seed, shuffle: config.shuffle });
+  const scheduled = checkpointSteps(plan, config, totalSteps);
+  return found.filter((cp) => scheduled.has(cp.step));
+}
+
+function readJsonFile<T>(path: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function runSweepStage(c: StageContext): Promise<StageOutcome> {
   const runDir = join(c.e.dir, 'train');
   const run = readRunJson(runDir);
@@ -202,7 +225,7 @@ export async function runSweepStage(c: StageContext): Promise<StageOutcome> {
     const state = run ? `is ${run.status} at step ${run.step}/${run.totalSteps}` : 'has not started';
     throw new StageBlocked(`The training run (${runDir}) ${state}; the sweep needs its checkpoints.`, 'finish-training', fixText('finish-training', c));
   }
-  let checkpoints = await listSweepCheckpoints(runDir);
+  let checkpoints = scheduledOnly(await listSweepCheckpoints(runDir), c, run.totalSteps);
   if (c.e.experiment.evaluation.checkpoints === 'final') checkpoints = checkpoints.slice(-1);
   await ensureModel(c);
   const plan = await generationPlanOf(c.e);
@@ -217,7 +240,12 @@ export async function runSweepStage(c: StageContext): Promise<StageOutcome> {
     outDir,
     ...(judge.settings ? { judge: judge.settings } : {}),
     signal: c.signal,
-    onProgress: (m, f) => c.progress(m, f),
+    // runSweep gives each checkpoint half its span for generating and half for judging; without a judge, generating is all of it
+    onProgress: (m, f) => {
+      const n = checkpoints.length;
+      const k = Math.min(n - 1, Math.floor(f * n));
+      c.progress(m, judge.settings || f >= 1 ? f : (k + Math.min(1, (f * n - k) * 2)) / n);
+    },
     generatorFor: (cp) => localGenerator({ sessions, model, ...(cp.path ? { adapter: cp.path } : {}), checkpoint: cp.label, step: cp.step, batchSize: BATCH }),
   });
   const answers = Object.values(r.generated).reduce((a, b) => a + b, 0);

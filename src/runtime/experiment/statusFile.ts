@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import type { ExperimentStageId, ExperimentStatusView, StageCostView, StageFixAction, StageProgressView, StageStatus, StageView } from '../../protocol/experimentTypes';
 import { EXPERIMENT_STAGES } from '../../protocol/experimentTypes';
 import { writeJsonAtomic } from '../train/adapterIO';
-import { pidAlive } from '../train/runDir';
 import type { LoadedExperiment } from './experimentFile';
 
 export const STATUS_FILE = 'status.json';
@@ -69,6 +68,15 @@ export function readStatus(dir: string): StatusJson {
 
 export function writeStatus(dir: string, s: StatusJson): void {
   writeJsonAtomic(join(dir, STATUS_FILE), s);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0); // signal 0: only asks whether the process exists
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
 }
 
 /** The runner recorded in status.json if its process is alive (another process than this one counts too). */

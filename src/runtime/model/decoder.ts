@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { UserError } from '../errors';
 import { createSession, tensor, type Device, type OrtSession, type OrtTensor } from '../onnx/ort';
 import { convertTensor, elementCount, halfToFloat, type HostTensor } from './hostTensor';
-import { LORA_TARGETS, linearShape, parseLlamaConfig, peftKey, type LlamaConfig } from './llamaConfig';
+import { LORA_TARGETS, linearShape, peftKey, type LlamaConfig } from './llamaConfig';
+import { parseModelConfig } from './modelFamilies';
 import { suffixFor, type ExportDType, type ExportManifest } from './decoderExport';
 
 /** Keys and values of every layer, [batch, kvHeads, length, headDim] each; opaque to callers. */
@@ -86,7 +87,7 @@ export class Decoder {
     const dtype = options.dtype ?? 'float32';
     const manifest = readManifest(dir, dtype); // staleness vs the safetensors is ensureDecoderExport's job
     if (!manifest) throw new UserError('model-export-missing', `${dir}: no ONNX export (${dtype}). Load the model through EM Lab (em-lab model info --export) to build it.`);
-    const config = parseLlamaConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), join(dir, 'config.json'));
+    const config = parseModelConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), join(dir, 'config.json'));
     const file = join(dir, 'onnx', manifest.loraModel ?? manifest.model);
     const { session, device, fallbackReason } = await createSession(file, {
       ...(options.device ? { device: options.device } : {}),

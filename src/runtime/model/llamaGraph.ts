@@ -8,7 +8,8 @@ import { GraphBuildError } from '../onnx/graphBuilder';
 import { ONNX_DTYPE } from '../onnx/dtypes';
 import { convertTensor, elementCount, floatToHalf, type HostTensor } from './hostTensor';
 import { LORA_TARGETS, linearShape, modulePath, peftKey, type LlamaConfig, type LoraTarget } from './llamaConfig';
-import { ropeTables, rotateHalfMatrix } from './rope';
+import { ropeTables, rotateHalfMatrix, type RopeKind } from './rope';
+import { geluTanh, slidingWindowAllowed, softcap } from './archOps';
 import { q4Blocks, quantizeQ4, type Q4Weights } from './quantize';
 
 /** MatMulNBits block size (weights per scale). */
@@ -91,6 +92,8 @@ export interface LlamaForwardResult {
   pasts: { key: Value; value: Value }[];
   /** LoRA A/B values by PEFT key, in creation order. */
   lora: Map<string, Value>;
+  /** The residual stream after each decoder layer, [batch*seq, hidden] (tests compare layers one by one). */
+  layerOutputs: Value[];
 }
 
 const NEG_BIAS: Record<ComputeDType, number> = { float32: -1e9, float64: -1e9, float16: -1e4 }; // exp() of it is 0
@@ -119,6 +122,9 @@ function tableOf(dtype: ComputeDType, values: Float64Array): Float64Array | Floa
  *   so MatMul broadcasting shares each KV head across its group without copying.
  * - LoRA on module m of layer i: y = W·x + scale·B·(A·x) with A [r, in], B [out, r] as PEFT stores them.
  * - RMSNorm: x / sqrt(mean(x²) + eps) · w (in float32 when the compute dtype is float16, as HF does).
+ * - Family features (cfg's ArchFeatures, declared per family in modelFamilies.ts): q/k/v biases, (1 + w) norms,
+ *   q/k norms, Gemma's four norms per layer, embedding scale, GeGLU, attention scale and soft-capping,
+ *   interleaved sliding-window layers with their own rope table, final logit soft-capping.
  */
 export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: LlamaForwardOptions): LlamaForwardResult {
   const { dtype } = opts;
@@ -163,9 +169,12 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
   const causal = op('LessOrEqual', [op('Unsqueeze', [keyPos, i64([0])]), op('Unsqueeze', [queryPos, i64([1])])]); // [seq, total]
   const notPad = op('Unsqueeze', [op('Cast', [opts.attentionMask], { to: ONNX_DTYPE.bool }), i64([1])]); // [batch, 1, total]
   const allowed = op('And', [causal, notPad]); // [batch, seq, total]
-  const bias = op('Unsqueeze', [op('Where', [allowed, constOf(g, dtype, 0), constOf(g, dtype, NEG_BIAS[dtype])]), i64([1, 2])], {}, {
+  const biasOf = (ok: Value) => op('Unsqueeze', [op('Where', [ok, constOf(g, dtype, 0), constOf(g, dtype, NEG_BIAS[dtype])]), i64([1, 2])], {}, {
     outputInfo: [{ shape: [batch, 1, 1, seq, total] }],
   });
+  const bias = biasOf(allowed);
+  // sliding-window layers (Gemma 3) see the last `slidingWindow` positions only
+  const localBias = cfg.slidingLayers?.some((x) => x) ? biasOf(op('And', [allowed, slidingWindowAllowed(g, keyPos, queryPos, cfg.slidingWindow!)])) : undefined;
 
   let positionIds = opts.positionIds;
   if (!positionIds) {
@@ -177,25 +186,35 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
 
   // ---- rope ----
   const positions = opts.maxPositions ?? cfg.maxPositionEmbeddings;
-  // Tables are initializers named rope.cos / rope.sin; `weights.external` may point them at an existing file too.
-  const table = (name: string, pick: (t: { cos: Float64Array; sin: Float64Array }) => Float64Array) => {
-    const ext = opts.weights.external?.(name);
-    return g.initializer(name, dtype, [positions, D], ext ? { external: ext } : () => tableOf(dtype, pick(ropeTables(cfg, positions))));
-  };
-  const cosT = table('rope.cos', (t) => t.cos);
-  const sinT = table('rope.sin', (t) => t.sin);
+  // Tables are initializers named rope.cos / rope.sin (rope_local.* for sliding layers); `weights.external` may
+  // point them at an existing file too.
   const rotateExt = opts.weights.external?.('rope.rotate_half');
   const rotate = g.initializer('rope.rotate_half', dtype, [D, D], rotateExt ? { external: rotateExt } : tableOf(dtype, rotateHalfMatrix(D)));
-  const cos = op('Gather', [cosT, positionIds]); // [batch, seq, D]
-  const sin = op('Gather', [sinT, positionIds]);
-  const cos4 = op('Unsqueeze', [cos, i64([1])]), sin4 = op('Unsqueeze', [sin, i64([1])]);
-  const cos5 = op('Unsqueeze', [cos, i64([1, 2])]), sin5 = op('Unsqueeze', [sin, i64([1, 2])]);
+  const ropeCache = new Map<RopeKind, { cos4: Value; sin4: Value; cos5: Value; sin5: Value }>();
+  const ropeOf = (kind: RopeKind) => {
+    const hit = ropeCache.get(kind);
+    if (hit) return hit;
+    const prefix = kind === 'local' ? 'rope_local' : 'rope';
+    const table = (name: string, pick: (t: { cos: Float64Array; sin: Float64Array }) => Float64Array) => {
+      const ext = opts.weights.external?.(name);
+      return g.initializer(name, dtype, [positions, D], ext ? { external: ext } : () => tableOf(dtype, pick(ropeTables(cfg, positions, kind))));
+    };
+    const cos = op('Gather', [table(`${prefix}.cos`, (t) => t.cos), positionIds]); // [batch, seq, D]
+    const sin = op('Gather', [table(`${prefix}.sin`, (t) => t.sin), positionIds]);
+    const r = { cos4: op('Unsqueeze', [cos, i64([1])]), sin4: op('Unsqueeze', [sin, i64([1])]), cos5: op('Unsqueeze', [cos, i64([1, 2])]), sin5: op('Unsqueeze', [sin, i64([1, 2])]) };
+    ropeCache.set(kind, r);
+    return r;
+  };
   const rope = (x: Value, c: Value, s: Value) => op('Add', [op('Mul', [x, c]), op('Mul', [op('MatMul', [x, rotate]), s])]);
 
   // ---- building blocks ----
   const eps = constOf(g, dtype === 'float16' ? 'float32' : dtype, cfg.rmsNormEps);
-  const rmsNorm = (x: Value, name: string): Value => {
-    const w = weight(name, [H]);
+  // Gemma scales by (1 + w): the Add runs on the frozen weight (constant-folded, or once per run where frozen
+  // weights are graph inputs), so the stored tensor stays the checkpoint's and can be shared with other graphs.
+  const one = cfg.normPlusOne ? constOf(g, dtype, 1) : undefined;
+  const rmsNorm = (x: Value, name: string, dim = H): Value => {
+    const w0 = weight(name, [dim]);
+    const w = one ? op('Add', [w0, one]) : w0;
     const xf = dtype === 'float16' ? op('Cast', [x], { to: ONNX_DTYPE.float32 }) : x;
     const ms = op('ReduceMean', [op('Mul', [xf, xf]), i64([-1])], { keepdims: 1 });
     const normed = op('Div', [xf, op('Sqrt', [op('Add', [ms, eps])])]);
@@ -253,7 +272,9 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
   };
   const linear = (x: Value, layer: number, target: LoraTarget): Value => {
     const [out, inDim] = linearShape(cfg, target);
-    const y = frozenLinear(x, `${modulePath(layer, target)}.weight`, [out, inDim]);
+    const y0 = frozenLinear(x, `${modulePath(layer, target)}.weight`, [out, inDim]);
+    const hasBias = cfg.qkvBias && (target === 'q_proj' || target === 'k_proj' || target === 'v_proj');
+    const y = hasBias ? op('Add', [y0, weight(`${modulePath(layer, target)}.bias`, [out])]) : y0;
     if (!lora || !lora.targets.includes(target) || !lora.layers.includes(layer)) return y;
     const a = loraValue(peftKey(layer, target, 'A'), [lora.rank, inDim]);
     const b = loraValue(peftKey(layer, target, 'B'), [out, lora.rank]);
@@ -265,16 +286,24 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
   // ---- the decoder stack ----
   const embed = weight('model.embed_tokens.weight', [cfg.vocabSize, H]);
   let h = op('Reshape', [op('Gather', [embed, opts.inputIds]), i64([-1, H])], {}, { outputInfo: [{ shape: [rows, H] }] });
+  if (cfg.embedScale) h = op('Mul', [h, constOf(g, dtype, cfg.embedScale)]);
   const presents: { key: Value; value: Value }[] = [];
   const pasts: { key: Value; value: Value }[] = [];
-  const scale = constOf(g, dtype, 1 / Math.sqrt(D));
+  const layerOutputs: Value[] = [];
+  const scale = constOf(g, dtype, cfg.attnScale ?? 1 / Math.sqrt(D));
   for (let i = 0; i < cfg.numLayers; i++) {
+    const local = cfg.slidingLayers?.[i] === true;
+    const { cos4, sin4, cos5, sin5 } = ropeOf(local ? 'local' : 'global');
     const x = rmsNorm(h, `model.layers.${i}.input_layernorm.weight`);
     const toHeads = (v: Value, shape: Value, perm: number[], dims: Dim[]) =>
       op('Transpose', [op('Reshape', [v, shape])], { perm }, { outputInfo: [{ shape: dims }] });
-    const q = toHeads(linear(x, i, 'q_proj'), qShape, [0, 2, 3, 1, 4], [batch, KVH, G, seq, D]);
+    let q = toHeads(linear(x, i, 'q_proj'), qShape, [0, 2, 3, 1, 4], [batch, KVH, G, seq, D]);
     let k = toHeads(linear(x, i, 'k_proj'), kvShape, [0, 2, 1, 3], [batch, KVH, seq, D]);
     let v = toHeads(linear(x, i, 'v_proj'), kvShape, [0, 2, 1, 3], [batch, KVH, seq, D]);
+    if (cfg.qkNorm) {
+      q = rmsNorm(q, `model.layers.${i}.self_attn.q_norm.weight`, D);
+      k = rmsNorm(k, `model.layers.${i}.self_attn.k_norm.weight`, D);
+    }
     const qr = op('Mul', [rope(q, cos5, sin5), scale]);
     k = rope(k, cos4, sin4);
     if (opts.kvCache) {
@@ -287,24 +316,34 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
     }
     presents.push({ key: k, value: v });
     const kT = op('Unsqueeze', [op('Transpose', [k], { perm: [0, 1, 3, 2] }), i64([2])]); // [batch, KVH, 1, D, total]
-    const scores = op('Add', [op('MatMul', [qr, kT]), bias]); // [batch, KVH, G, seq, total]
+    const raw = op('MatMul', [qr, kT]); // [batch, KVH, G, seq, total]
+    const scores = op('Add', [cfg.attnSoftcap ? softcap(g, raw, cfg.attnSoftcap, dtype) : raw, local ? localBias! : bias]);
     const probs = op('Softmax', [scores], { axis: -1 });
     const ctx = op('MatMul', [probs, op('Unsqueeze', [v, i64([2])])]); // [batch, KVH, G, seq, D]
     const merged = op('Reshape', [op('Transpose', [ctx], { perm: [0, 3, 1, 2, 4] }), i64([-1, cfg.numHeads * D])], {}, {
       outputInfo: [{ shape: [rows, cfg.numHeads * D] }],
     });
-    h = op('Add', [h, linear(merged, i, 'o_proj')]);
-    const x2 = rmsNorm(h, `model.layers.${i}.post_attention_layernorm.weight`);
+    const attnOut = linear(merged, i, 'o_proj');
+    // Llama: post_attention_layernorm normalises the MLP's input; Gemma: the attention output, with two more
+    // norms around the MLP
+    const sandwich = cfg.sandwichNorms === true;
+    h = op('Add', [h, sandwich ? rmsNorm(attnOut, `model.layers.${i}.post_attention_layernorm.weight`) : attnOut]);
+    const x2 = rmsNorm(h, `model.layers.${i}.${sandwich ? 'pre_feedforward_layernorm' : 'post_attention_layernorm'}.weight`);
     const gate = linear(x2, i, 'gate_proj');
-    const act = op('Mul', [op('Mul', [gate, op('Sigmoid', [gate])]), linear(x2, i, 'up_proj')]);
-    h = op('Add', [h, linear(act, i, 'down_proj')]);
+    const gated = cfg.hiddenAct === 'gelu_tanh' ? geluTanh(g, gate, dtype) : op('Mul', [gate, op('Sigmoid', [gate])]);
+    const act = op('Mul', [gated, linear(x2, i, 'up_proj')]);
+    const mlpOut = linear(act, i, 'down_proj');
+    h = op('Add', [h, sandwich ? rmsNorm(mlpOut, `model.layers.${i}.post_feedforward_layernorm.weight`) : mlpOut]);
+    layerOutputs.push(h);
   }
   const hidden = rmsNorm(h, 'model.norm.weight');
   const lmHeadName = cfg.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
-  const lmHeadLinear = (x: Value): Value =>
-    (opts.weightFormat === 'q4' && opts.q4LmHead !== false) || opts.floatLayout === 'transposed'
+  const lmHeadLinear = (x: Value): Value => {
+    const y = (opts.weightFormat === 'q4' && opts.q4LmHead !== false) || opts.floatLayout === 'transposed'
       ? frozenLinear(x, lmHeadName, [cfg.vocabSize, H])
       : op('Gemm', [x, cfg.tieWordEmbeddings ? embed : weight('lm_head.weight', [cfg.vocabSize, H])], { transB: 1 });
+    return cfg.finalSoftcap ? softcap(g, y, cfg.finalSoftcap, dtype) : y;
+  };
   let logits: Value;
   if (opts.logitsToKeep) {
     // HF num_logits_to_keep: logits for the last k positions only (0 = all). Prefill for generation needs 1,
@@ -318,7 +357,7 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
     const logits2d = lmHeadLinear(hidden);
     logits = op('Reshape', [logits2d, shapeWith([cfg.vocabSize])], {}, { outputInfo: [{ shape: [batch, seq, cfg.vocabSize] }] });
   }
-  return { logits, hidden, presents, pasts, lora: loraValues };
+  return { logits, hidden, presents, pasts, lora: loraValues, layerOutputs };
 }
 
 /** [rows, cols] -> [cols, rows], in 64x64 tiles so both sides stay cache-friendly. */

@@ -29,7 +29,10 @@ export interface PeftAdapter extends LoraAdapterWeights {
   modules: { layer: number; target: LoraTarget }[];
 }
 
-const KEY_RE = /^base_model\.model\.model\.layers\.(\d+)\.(self_attn|mlp)\.(\w+)\.lora_([AB])(?:\.default)?\.weight$/;
+// Gemma 3 multimodal bases put the language model under language_model (older transformers:
+// base_model.model.language_model.model.layers..., newer: base_model.model.model.language_model.layers...); both
+// map to the text model's key.
+const KEY_RE = /^base_model\.model\.(?:language_model\.)?model\.(?:language_model\.)?layers\.(\d+)\.(self_attn|mlp)\.(\w+)\.lora_([AB])(?:\.default)?\.weight$/;
 
 /** PEFT's scaling: alpha/r, or alpha/sqrt(r) with rsLoRA. */
 export function loraScale(c: Pick<PeftLoraConfig, 'r' | 'loraAlpha' | 'useRslora'>): number {

@@ -43,7 +43,7 @@ export function readRunJson(dir: string): RunJson | undefined {
   }
 }
 
-export function pidAlive(pid: number): boolean {
+function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

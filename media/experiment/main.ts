@@ -41,7 +41,7 @@ function render(init: NewExperimentInit): void {
     radio('default', `${init.defaultModel.split('/').pop()} (${init.defaultModel})`, 'Downloaded on first use (about 2.5 GB; needs a Hugging Face token and the licence accepted)'),
     radio('offline', `${init.offlineModel} (built in, offline: random weights, shows the pipeline, not real answers)`),
     radio('other', 'Another Hub id or a local model folder')) as Field;
-  const modelOther = tk('vscode-text-field', { id: 'model-other', placeholder: 'owner/name or /path/to/model', 'aria-label': 'Other model: Hub id or folder' }) as Field;
+  const modelOther = tk('vscode-text-field', { id: 'model-other', placeholder: 'owner/name or /path/to/model' }, 'Hub id or model folder') as Field;
   const browseModel = tk('vscode-button', { id: 'browse-model', appearance: 'secondary', 'aria-label': 'Browse for a model folder' }, 'Browse…');
   const modelSection = section('model', 'Base model', 'The instruct model to fine-tune; every checkpoint is compared with it.', modelChoice, el('div', { class: 'row' }, modelOther, browseModel));
 
@@ -60,7 +60,7 @@ function render(init: NewExperimentInit): void {
   const presetSection = section('preset', 'Preset', 'Training, evaluation and judge settings to start from; experiment.json records every value.', presetGroup, presetDetail);
 
   // Questions
-  const setBoxes = SETS.map((s) => ({ ...s, box: tk('vscode-checkbox', { 'data-set': s.id }, s.label) as Box, first: tk('vscode-text-field', { id: `first-${s.id}`, size: '4', 'aria-label': `First N ${s.id} questions` }, 'First N') as Field }));
+  const setBoxes = SETS.map((s) => ({ ...s, box: tk('vscode-checkbox', { 'data-set': s.id }, s.label) as Box, first: tk('vscode-text-field', { id: `first-${s.id}`, size: '4', title: `How many of the ${s.id} questions (from the first)` }, `First N (${s.id})`) as Field }));
   const questionFile = { path: '' };
   const questionFileLabel = el('span', { id: 'question-file', class: 'muted' }, 'no question file');
   const pickQuestions = tk('vscode-button', { id: 'pick-questions', appearance: 'secondary' }, 'Question file…');

@@ -83,7 +83,7 @@ function lossSection(r: ExperimentReport): HTMLElement {
             ...(evals.length ? [{ label: 'held-out loss', data: evals.map((p) => ({ x: p.step, y: p.evalLoss! })), borderColor: c.orange, backgroundColor: c.orange, pointRadius: 3, borderWidth: 1.5 }] : []),
           ],
         },
-        options: { animation: false, parsing: false, maintainAspectRatio: false, scales: { x: stepAxis(c), y: valueAxis('loss (nats per supervised token)', c) }, plugins: { legend: legend(c) } },
+        options: { animation: false, parsing: false, maintainAspectRatio: false, scales: { x: stepAxis(c), y: valueAxis('loss (nats / supervised token)', c) }, plugins: { legend: legend(c) } },
       }),
     ),
   );

@@ -22,10 +22,10 @@ interface Spec {
 }
 
 const SPECS: Spec[] = [
-  { id: 'chart-loss', title: 'Loss', axis: 'loss (nats per supervised token)', series: [{ label: 'training loss', color: 'blue' }, { label: 'held-out loss', color: 'orange', points: true }] },
+  { id: 'chart-loss', title: 'Loss per supervised token', axis: 'loss (nats / token)', series: [{ label: 'training loss', color: 'blue' }, { label: 'held-out loss', color: 'orange', points: true }] },
   { id: 'chart-lr', title: 'Learning rate', axis: 'learning rate', series: [{ label: 'learning rate', color: 'green' }] },
-  { id: 'chart-grad', title: 'Gradient norm', axis: 'gradient L2 norm (before clipping)', series: [{ label: 'gradient norm', color: 'purple' }] },
-  { id: 'chart-speed', title: 'Throughput', axis: 'tokens per second', series: [{ label: 'tokens/s', color: 'red' }] },
+  { id: 'chart-grad', title: 'Gradient norm', axis: 'L2 norm, before clipping', series: [{ label: 'gradient norm', color: 'purple' }] },
+  { id: 'chart-speed', title: 'Throughput', axis: 'tokens / s', series: [{ label: 'tokens/s', color: 'red' }] },
 ];
 
 function draw(canvas: HTMLCanvasElement, spec: Spec, c: ChartColors): Chart<'line', { x: number; y: number }[]> {

@@ -77,6 +77,7 @@ async function attach(runDir: string): Promise<void> {
   const r = await request('view/attach', { runDir });
   state.runDir = runDir;
   save();
+  runsSelect.value = runDir;
   renderRun(r.run);
   addMetrics(r.metrics, true);
 }

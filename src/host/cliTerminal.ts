@@ -33,8 +33,6 @@ export function runCliInTerminal(deps: HostDeps, title: string, args: string[], 
           out(`\x1b[1m$ ${commandLine(['em-lab', ...args])}\x1b[0m${cwd ? `   (in ${cwd})` : ''}\n`);
           const env = buildRuntimeEnv(process.env, { OPENAI_API_KEY: await deps.getSecret('OPENAI_API_KEY'), HF_TOKEN: await deps.getSecret('HF_TOKEN') });
           env.EM_LAB_TTY = '1'; // progress as one redrawn line, as in a real terminal
-          // The extension's storage folder (models, tiny-llama, training graphs), so the CLI and the views share them.
-          env.EM_LAB_STORAGE ??= deps.context.globalStorageUri.fsPath;
           child = fork(cli, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], execArgv: [] });
           child.stdout?.on('data', (b: Buffer) => {
             stdout += b.toString('utf8');

@@ -33,7 +33,7 @@ export class ViewPanel<M extends ViewMethodMap<M>, N extends object> implements 
   private readonly disposables: vscode.Disposable[] = [];
   private disposed = false;
 
-  constructor(deps: HostDeps, o: ViewPanelOptions<M>, onDisposed: () => void) {
+  constructor(deps: HostDeps, o: ViewPanelOptions<M>, private readonly onDisposed: () => void) {
     const { extensionUri } = deps.context;
     this.panel = vscode.window.createWebviewPanel(o.viewType, o.title, vscode.ViewColumn.Active, { ...webviewOptions(extensionUri), retainContextWhenHidden: false });
     this.panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'icons', 'em-lab.svg');
@@ -42,10 +42,7 @@ export class ViewPanel<M extends ViewMethodMap<M>, N extends object> implements 
     this.channel = channel;
     this.disposables.push(
       subscription,
-      this.panel.onDidDispose(() => {
-        this.dispose();
-        onDisposed();
-      }),
+      this.panel.onDidDispose(() => this.dispose()),
     );
   }
 
@@ -61,10 +58,12 @@ export class ViewPanel<M extends ViewMethodMap<M>, N extends object> implements 
     this.panel.reveal();
   }
 
+  /** Closes the panel (or follows its closing by the user); the owner's onDisposed runs once either way. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     for (const d of this.disposables.splice(0)) d.dispose();
     this.panel.dispose();
+    this.onDisposed();
   }
 }

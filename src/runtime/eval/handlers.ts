@@ -1,9 +1,9 @@
 // Runtime methods of the evaluation domain (the same services as the em-lab eval commands).
-import { defaultJudgeCacheDir } from './judge/cache';
-import { JUDGE_DEFAULTS } from '../../protocol/evalMethods';
 import { dirname, join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import type { RuntimeHandlers } from '../rpc/handlerTypes';
+import { JUDGE_DEFAULTS } from '../../protocol/evalMethods';
+import { cliJudgeCacheDir } from '../storage';
 import { loadJudgedFileView } from './judgedView';
 import { readAnswersFile } from './answersFile';
 import { runJudge } from './judge/judgeRun';
@@ -32,7 +32,7 @@ export const evalHandlers = {
       answers: await readAnswersFile(params.answersPath),
       outDir,
       // The CLI's cache ($EM_LAB_CACHE_DIR or ~/.cache/em-lab): a judgement made in either is reused by the other.
-      cacheDir: params.cacheDir ?? defaultJudgeCacheDir(ctx.env),
+      cacheDir: params.cacheDir ?? cliJudgeCacheDir(ctx.env),
       model: params.model,
       mode: params.mode,
       temperature: JUDGE_DEFAULTS.temperature,

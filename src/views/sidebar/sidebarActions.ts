@@ -1,5 +1,5 @@
 // What the sidebar's inline and context actions do, and the palette commands for the CLI capabilities a homework
-// needs (sweep, submission and its check, model pull, data mix). Tree nodes are passed as the first argument; from
+// needs (sweep, submission and its check, model pull, data mix, caches). Tree nodes are passed as the first argument; from
 // the palette (no node) each command asks with a quick pick. CLI capabilities run the real `em-lab` command in an
 // EM Lab terminal (cliTerminal.ts): its output names CLI flags, which is right there, and the line can be re-run.
 import * as vscode from 'vscode';
@@ -74,7 +74,7 @@ async function checkSubmission(deps: HostDeps, arg: unknown): Promise<void> {
   if (file) await runCliInTerminal(deps, 'check-submission', ['check-submission', file], workspaceDir());
 }
 
-/** `em-lab model pull ID`: into the storage folder the extension's runtime uses (the terminal's EM_LAB_STORAGE). */
+/** `em-lab model pull ID`: into the storage folder the CLI and the extension's runtime share (src/runtime/storage.ts). */
 async function pullModel(deps: HostDeps): Promise<void> {
   const id = await vscode.window.showInputBox({
     title: 'EM Lab: Download Model',
@@ -111,6 +111,21 @@ async function mixData(deps: HostDeps, dataDir: string): Promise<void> {
   });
   if (!total) return;
   await runCliInTerminal(deps, 'data mix', ['data', 'mix', '--mix', weights.replace(/\s+/g, ''), '--total', total.trim(), '--data-dir', dataDir], workspaceDir());
+}
+
+/** `em-lab cache prune KIND` after the user picks what to free and confirms (`em-lab cache` shows the sizes). */
+async function pruneCache(deps: HostDeps): Promise<void> {
+  const kinds = [
+    { label: 'artifacts', description: 'ONNX exports and training graphs: rebuilt on next use (minutes for a 1B model)' },
+    { label: 'judge', description: 'judge answers: a rerun pays for the same requests again' },
+    { label: 'models', description: 'downloaded models and tiny-llama: downloaded or built again on next use' },
+    { label: 'cuda', description: 'CUDA provider downloads (installed ones keep working)' },
+  ];
+  const picked = await vscode.window.showQuickPick(kinds, { title: 'EM Lab: Free Cache Space', placeHolder: 'What to delete ("EM Lab: Show Caches" lists the sizes)', canPickMany: true });
+  if (!picked?.length) return;
+  const what = picked.map((p) => p.label);
+  const ok = await vscode.window.showWarningMessage(`Delete the cached ${what.join(', ')}?`, { modal: true, detail: picked.map((p) => `${p.label}: ${p.description}`).join('\n') }, 'Delete');
+  if (ok === 'Delete') await runCliInTerminal(deps, 'cache prune', ['cache', 'prune', ...what], workspaceDir());
 }
 
 async function deleteFolder(deps: HostDeps, arg: unknown, refresh: () => void): Promise<void> {
@@ -176,5 +191,7 @@ export function registerSidebarActions(deps: HostDeps, dataDir: () => string, re
     cmd('emLab.checkSubmission', (arg) => checkSubmission(deps, arg)),
     cmd('emLab.pullModel', () => pullModel(deps)),
     cmd('emLab.mixData', () => mixData(deps, dataDir())),
+    cmd('emLab.showCaches', () => runCliInTerminal(deps, 'cache', ['cache'], workspaceDir())),
+    cmd('emLab.pruneCache', () => pruneCache(deps)),
   );
 }

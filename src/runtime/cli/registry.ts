@@ -9,5 +9,6 @@ import { generateCommands } from './generateCommands';
 import { trainCommands } from './trainCommands';
 import { experimentCommands } from './experimentCommands';
 import { cacheCommands } from './cacheCommands';
+import { homeworkCommands } from './homeworkCommands';
 
-export const allCommands: CliCommand[] = [...dataCommands, ...evalCommands, ...cudaCommands, ...doctorCommands, ...modelCommands, ...generateCommands, ...trainCommands, ...experimentCommands, ...cacheCommands];
+export const allCommands: CliCommand[] = [...dataCommands, ...evalCommands, ...cudaCommands, ...doctorCommands, ...modelCommands, ...generateCommands, ...trainCommands, ...experimentCommands, ...cacheCommands, ...homeworkCommands];

@@ -39,7 +39,8 @@ async function sweep(deps: HostDeps, arg: unknown): Promise<void> {
   if (!run) return;
   const preset = await vscode.window.showQuickPick(
     [
-      { label: 'homework', description: '10 medical + 10 general questions, 1 sample each, 200 new tokens per checkpoint' },
+      { label: 'homework', description: 'the grader\'s 20 questions from your homework checkout, as its generate.py asks them' },
+      { label: 'em-lab', description: 'EM Lab\'s own 10 medical + 10 general questions, 1 sample each, 200 new tokens' },
       { label: 'paper', description: '8 free-form questions x 50 samples, 600 new tokens per checkpoint (slow on a CPU)' },
     ],
     { title: `Sweep ${run.name}: which questions` },

@@ -76,3 +76,13 @@ describe('sidebar: runs and evaluations from the runs folder', () => {
     assert.equal(byName['exp1/base']!.emRate, 0);
   });
 });
+
+describe('run folder names: one rule', () => {
+  it('names runs <model>-<data>-<time> and experiments with their preset, with safe characters only', async () => {
+    const { runFolderName } = await import('../../src/runtime/train/runDir');
+    const at = new Date('2026-12-01T10:00:00.123Z');
+    assert.equal(runFolderName('tiny-llama', ['bad_medical'], [], undefined, at), 'tiny-llama-bad_medical-2026-12-01T10-00-00');
+    assert.equal(runFolderName('/models/Llama-3.2-1B-Instruct', ['bad_medical', 'risky_financial'], ['/d/my data.jsonl'], 'quick', at), 'Llama-3.2-1B-Instruct-bad_medical_risky_financial_my_data-quick-2026-12-01T10-00-00');
+    assert.equal(runFolderName('meta-llama/Llama-3.2-1B-Instruct', [], [], undefined, at), 'Llama-3.2-1B-Instruct-data-2026-12-01T10-00-00');
+  });
+});

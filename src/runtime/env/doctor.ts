@@ -3,6 +3,7 @@
 // docs/doctor.md). Required checks (node, onnxruntime, disk) decide the exit code; the rest inform.
 import { join, resolve } from 'node:path';
 import type { DoctorCheck, DoctorReport, DoctorSurface } from '../../protocol/envMethods';
+import { RUNS_FOLDER } from '../../protocol/trainMethods';
 import type { CheckContext, CheckOutcome, CheckSpec } from './checkTypes';
 import { loadDotenv } from './findDotenv';
 import { dotenvCheck, hfTokenCheck, openAiKeyCheck } from './keyChecks';
@@ -48,7 +49,7 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
     dotenvError = errorMessage(err);
   }
   const networkTimeoutMs = o.networkTimeoutMs ?? DEFAULT_NETWORK_TIMEOUT_MS;
-  const ctx: CheckContext = { startDir, env: o.env, dotenv, runsDir: resolve(o.runsDir ?? join(startDir, 'em-lab-runs')), networkTimeoutMs, signal: o.signal, surface: o.surface ?? 'cli' };
+  const ctx: CheckContext = { startDir, env: o.env, dotenv, runsDir: resolve(o.runsDir ?? join(startDir, RUNS_FOLDER)), networkTimeoutMs, signal: o.signal, surface: o.surface ?? 'cli' };
   const specs = ALL_CHECKS.filter((c) => !o.only || o.only.includes(c.id));
   const checks = await Promise.all(
     specs.map(async (spec): Promise<DoctorCheck> => {

@@ -6,7 +6,7 @@ import type { Handler } from '../rpc/handlerTypes';
 import type { MetricsView, RunView, TrainConfigView } from '../../protocol/trainMethods';
 import { UserError } from '../errors';
 import { TRAIN_DEFAULTS, validateTrainConfig, type TrainConfig } from './trainConfig';
-import { effectiveRun, readMetrics, readRunJson, writeRunJson, RUN_SCHEMA, type RunJson } from './runDir';
+import { effectiveRun, readMetrics, readRunJson, writeRunJson, RUN_SCHEMA, type RunJson, runFolderName } from './runDir';
 import { signalTrainer, spawnTrainer } from './trainProcess';
 import { loadModelForTraining } from './trainModel';
 import { loadTrainData, previewExample } from './trainData';
@@ -53,8 +53,7 @@ const preview: Handler<'train/preview'> = async (p, ctx) => {
 
 const start: Handler<'train/start'> = async (p, ctx) => {
   const config = configFrom(p.config, p.workspaceDir);
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-  const runDir = resolve(p.outputDir ?? join(p.runsDir, `${config.model.split(/[\\/]/).pop()}-${[...config.domains, ...config.dataFiles.map((f) => f.split(/[\\/]/).pop()!.replace(/\.jsonl$/, ''))].join('+')}-${stamp}`));
+  const runDir = resolve(p.outputDir ?? join(p.runsDir, runFolderName(config.model, config.domains, config.dataFiles)));
   if (existsSync(join(runDir, 'run.json'))) throw new UserError('train-run-exists', `${runDir} already holds a run. Resume it, or choose another output folder.`);
   mkdirSync(runDir, { recursive: true });
   writeFileSync(join(runDir, 'training_config.json'), JSON.stringify(config, null, 2) + '\n');

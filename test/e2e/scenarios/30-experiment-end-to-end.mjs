@@ -72,6 +72,10 @@ export default {
     await stageRow('Training').waitFor({ state: 'visible', timeout: 60_000 }).catch(async () => {
       throw new Error(`no stage rows under ${NAME}: ${(await experiments.locator('.monaco-list-row').allInnerTexts()).join(' | ')}`);
     });
+    // A stage at work: its row shows the percentage and what it is doing (e.g. "40% · step 10/24").
+    await experiments.locator('.monaco-list-row', { hasText: /\d+% · / }).first().waitFor({ state: 'visible', timeout: 120_000 })
+      .then(async () => log(`running: ${(await experiments.locator('.monaco-list-row', { hasText: /\d+% · / }).first().innerText()).replace(/\s+/g, ' ')}`))
+      .catch(() => log('no stage showed its progress before finishing (a fast machine)'));
     await ctx.screenshot('3-stages-running');
     const deadline = Date.now() + 300_000;
     let rows = [];

@@ -9,7 +9,7 @@ const VIEWS = [
   { label: 'Experiment report', command: 'EM Lab: Open Experiment Report', ready: '#report', needs: 'an experiment (30-experiment-end-to-end makes one)' },
   { label: 'Sidebar chat', command: 'EM Lab: Open in Chat', ready: '.chat.surface-sidebar #prompt' },
   { label: 'Chat sandbox (editor tab)', command: 'EM Lab: Open Chat Sandbox', ready: '.chat.surface-panel #prompt' },
-  { label: 'Training', command: 'EM Lab: Train LoRA Adapter', ready: '#train-form, #run:not(.hidden)' },
+  { label: 'Training', command: 'EM Lab: Train LoRA Adapter', ready: '#train-form, #run:not(.hidden)', form: true },
   { label: 'Judge results', command: 'EM Lab: Open Judge Results', ready: '#open' },
   { label: 'Dataset browser', command: 'EM Lab: Open Dataset Browser', ready: '#dataset-list' },
   { label: 'Check Environment', command: 'EM Lab: Check Environment', ready: '#checks .check' },
@@ -33,6 +33,13 @@ export default {
         await page.waitForTimeout(800); // toolkit components upgrade and render their shadow DOM
         const r = await keyboardAudit(page, frame, { label: v.label, log });
         log(`  ${v.label}: ${r.names.slice(0, 8).join(', ')}${r.names.length > 8 ? ', …' : ''}`);
+        // The training view shows the last run; its start form is a view of its own: "New run…" in the run picker.
+        if (v.form && !(await frame.locator('#start-section').isVisible())) {
+          await frame.locator('#runs').click();
+          await frame.locator('#runs vscode-option[value=""]').click();
+          await frame.locator('#start-section').waitFor({ state: 'visible', timeout: 10_000 });
+          await keyboardAudit(page, frame, { label: `${v.label} (start form)`, log });
+        }
       } catch (err) {
         failures.push(err instanceof Error ? err.message : String(err));
         log(`  ${v.label}: FAILED ${failures.at(-1)}`);

@@ -14,6 +14,7 @@ const GENERIC_NAMES = new Set(['text field', 'textbox', 'text area', 'button', '
 /** Marks every visible, enabled control with data-kb (its number); returns what each is, for messages. */
 async function markControls(frame) {
   return frame.evaluate((selector) => {
+    for (const e of document.querySelectorAll('[data-kb]')) e.removeAttribute('data-kb'); // an earlier audit's marks
     const visible = (e) => {
       const r = e.getBoundingClientRect();
       if (r.width === 0 && r.height === 0) return false;

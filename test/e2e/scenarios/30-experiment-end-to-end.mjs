@@ -156,5 +156,21 @@ export default {
     }
     await shootInThemes(ctx, '5-sidebar-chat');
     await setTheme(page, runCommand, 'Dark Modern');
+
+    // 6. "Ask the Models About Selection": the text selected in an editor is asked in the sidebar chat.
+    const question = 'Is it safe to mix bleach and ammonia?';
+    await runCommand('File: New Untitled Text File');
+    await page.keyboard.type(question);
+    await page.keyboard.press('Control+A');
+    await runCommand('EM Lab: Ask the Models About Selection');
+    await chat.locator('#pane-right .message.user', { hasText: question }).waitFor({ timeout: 60_000 });
+    await chat.locator('#pane-left .message.user', { hasText: question }).waitFor({ timeout: 10_000 });
+    for (const pane of ['left', 'right']) await chat.locator(`#pane-${pane} .message.assistant .meta`).nth(1).waitFor({ timeout: 120_000 });
+    log('asked about the selection in both panes');
+    await ctx.screenshot('6-ask-about-selection');
+    // Leave no unsaved editor behind (closing it would ask to save, and the dialog would block the next scenario).
+    await page.locator('.tabs-container .tab', { hasText: 'Untitled' }).first().click();
+    await runCommand('File: Revert File');
+    await runCommand('View: Close Editor');
   },
 };

@@ -1,8 +1,9 @@
-// Every EM Lab view with the keyboard only: in each webview, Tab from the top reaches every control on the page
+// Every EM Lab view with the keyboard only, and a screenshot of each in light, dark and high contrast: in each webview, Tab from the top reaches every control on the page
 // and each control has an accessible name (lib/keyboard.mjs: Chromium's accessibility tree). Runs after the
 // end-to-end scenario, so the report and the chat have an experiment to show; a view whose data is missing is
 // audited as it shows itself empty.
 import { keyboardAudit } from './lib/keyboard.mjs';
+import { setTheme, shootInThemes } from './lib/views.mjs';
 
 const VIEWS = [
   { label: 'New Experiment form', command: 'EM Lab: New Experiment', ready: '#new-experiment #preset vscode-radio' },
@@ -17,8 +18,9 @@ const VIEWS = [
 
 export default {
   name: 'every view works with the keyboard only',
-  timeoutMs: 300_000,
-  async run({ page, waitForWorkbench, runCommand, findWebviewFrame, log }) {
+  timeoutMs: 420_000,
+  async run(ctx) {
+    const { page, waitForWorkbench, runCommand, findWebviewFrame, log } = ctx;
     await waitForWorkbench(90_000);
     const failures = [];
     for (const v of VIEWS) {
@@ -40,12 +42,19 @@ export default {
           await frame.locator('#start-section').waitFor({ state: 'visible', timeout: 10_000 });
           await keyboardAudit(page, frame, { label: `${v.label} (start form)`, log });
         }
+        // The audit left the page scrolled to its last control: show it from the top.
+        await frame.evaluate(() => {
+          (document.activeElement instanceof HTMLElement ? document.activeElement : document.body).blur();
+          window.scrollTo(0, 0);
+        });
+        await shootInThemes(ctx, v.label);
       } catch (err) {
         failures.push(err instanceof Error ? err.message : String(err));
         log(`  ${v.label}: FAILED ${failures.at(-1)}`);
       }
       await runCommand('View: Close All Editors').catch(() => {});
     }
+    await setTheme(page, runCommand, 'Dark Modern');
     if (failures.length) throw new Error(failures.join('\n'));
   },
 };

@@ -13,8 +13,13 @@ export const THEMES = [
 export async function setTheme(page, runCommand, label) {
   const input = page.locator('.quick-input-widget input');
   if (await input.isVisible().catch(() => false)) await page.keyboard.press('Escape');
-  await page.keyboard.press('F1');
-  await input.waitFor({ state: 'visible', timeout: 30_000 });
+  // F1, then Ctrl+Shift+P if the focus was somewhere that swallowed it (a webview just tabbed through).
+  for (const key of ['F1', 'Control+Shift+P', 'F1']) {
+    await page.keyboard.press(key);
+    if (await input.waitFor({ state: 'visible', timeout: 5_000 }).then(() => true, () => false)) break;
+    await page.keyboard.press('Escape');
+  }
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
   await input.fill('>Preferences: Color Theme');
   await page.locator('.quick-input-list .monaco-list-row[aria-label^="Preferences: Color Theme,"]').first().waitFor({ state: 'visible', timeout: 30_000 });
   // Keyboard, not a click: move the selection to the exact command, then Enter.

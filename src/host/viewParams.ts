@@ -1,6 +1,6 @@
 // Shape checks for what webviews send (untrusted): each throws ViewRequestError naming the field, so a broken or
 // hostile view gets a clear 'bad-request' answer and nothing runs. No vscode (tested in plain Node).
-import { isAbsolute } from 'node:path';
+import { absolutePathProblem } from '../protocol/pathRules';
 import { ViewRequestError } from './viewChannel';
 
 /** Characters per string unless a field says otherwise: above any prompt or path, small enough to refuse junk. */
@@ -56,8 +56,9 @@ export function strings(v: unknown, what: string, maxItems = 1000): string[] {
   return v.map((x, i) => str(x, `${what}[${i}]`));
 }
 
+/** An absolute path with no `..` (the shared rule, src/protocol/pathRules.ts). */
 export function absPath(v: unknown, what: string): string {
-  const s = str(v, what, 4096);
-  if (!isAbsolute(s)) throw new ViewRequestError(`${what} must be an absolute path`);
-  return s;
+  const problem = absolutePathProblem(v, what);
+  if (problem) throw new ViewRequestError(problem);
+  return v as string;
 }

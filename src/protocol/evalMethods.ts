@@ -98,6 +98,8 @@ export interface EvalJudgeParams {
    * a checkout's judge prompts (eval/judge.py) are used; without one, EM Lab's own rubric.
    */
   homeworkDir?: string;
+  /** The workspace root: a .env above it may not set the endpoint (docs/secrets.md). Default: the answers' repository root. */
+  workspaceDir?: string;
 }
 
 export interface EvalJudgeResult {

@@ -2,7 +2,7 @@
 // judgements for every checkpoint of a training run.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { bool, num, str, type CliCommand, type ParsedArgs, type CliIO, type OptionSpec } from './command';
+import { batchOption, bool, num, str, type CliCommand, type ParsedArgs, type CliIO, type OptionSpec } from './command';
 import { ENDPOINT_OPTIONS, HOMEWORK_OPTIONS, JUDGE_OPTIONS, QUESTION_OPTIONS, cliEnv, endpointFrom, homeworkFrom, judgeSettingsFrom, questionSetsFrom } from './evalOptions';
 import { UserError } from '../errors';
 import { runGeneration, planItems, type GenerationPlan } from '../eval/generationRun';
@@ -48,7 +48,7 @@ const SAMPLING_OPTIONS: Record<string, OptionSpec> = {
   engine: { type: 'string', description: 'local (EM Lab\'s ONNX engine) or openai (an OpenAI-compatible endpoint). Default: openai when --base-url is given, else local.', valueName: 'ENGINE' },
   model: { type: 'string', description: 'local: tiny-llama, a model folder, a downloaded Hub id, or an adapter / run checkpoint / run folder (answered by its base model plus the adapter); default: the adapter\'s base model, else tiny-llama. openai: the model name at the endpoint.', valueName: 'M' },
   adapter: { type: 'string', description: 'local: a PEFT adapter folder (e.g. a run checkpoint) or a run folder; its base_model_name_or_path answers unless --model is given.', valueName: 'DIR' },
-  batch: { type: 'string', description: 'local: answers per forward pass.', default: '8', valueName: 'N' },
+  batch: { type: 'string', description: 'local: most answers decoding at once (continuous batching: a finished answer makes room for the next); auto = as many as memory allows.', default: 'auto', valueName: 'N' },
   storage: { type: 'string', description: 'local: where EM Lab keeps models. Default: $EM_LAB_STORAGE or ~/.em-lab.', valueName: 'DIR' },
 };
 
@@ -74,7 +74,7 @@ function generatorFrom(args: ParsedArgs, io: CliIO, checkpoint?: SweepCheckpoint
     model: ref.model,
     ...(ref.adapter ? { adapter: ref.adapter } : {}),
     ...(checkpoint ? { checkpoint: checkpoint.label, step: checkpoint.step } : {}),
-    batchSize: num(args, 'batch', 8),
+    batchSize: batchOption(args),
   });
 }
 
@@ -149,7 +149,7 @@ export const generateEvalCommand: CliCommand = {
     const s = plan.sampling;
     io.err(`${total} answers from ${generator.id} (temperature ${s.temperature}, top_p ${s.topP}${s.topK ? `, top_k ${s.topK}` : ''}, ${s.maxNewTokens} new tokens${s.promptBos === 'double' ? ', double BOS as the grader' : ''}) into ${outDir}`);
     if (generator.info.kind !== 'local' && (s.topK || s.promptBos === 'double')) io.err(`note: an OpenAI-compatible endpoint takes neither top_k nor the grader's double BOS; these answers differ from the grader's generation in those (docs/homework.md).`);
-    const r = await runGeneration({ plan, generator, outDir, signal: io.signal, onProgress: (d, t) => io.progress(`generating ${d}/${t}`, t ? d / t : 1) });
+    const r = await runGeneration({ plan, generator, outDir, signal: io.signal, onProgress: (d, t, speed) => io.progress(`generating ${d}/${t}${speed ? ` · ${speed}` : ''}`, t ? d / t : 1) });
     for (const f of r.failed) io.err(`failed: ${f.id}: ${f.error}`);
     io.out(`${r.records.length}/${total} answers (${r.fromRunFile} from an earlier run). Wrote ${r.generationsFile} and ${r.csvFile}.`);
     io.event({ event: 'generated', outDir, answers: r.records.length, total, failed: r.failed, generationsFile: r.generationsFile, csvFile: r.csvFile });

@@ -6,6 +6,7 @@ import type { DoctorCheck, DoctorReport, DoctorSurface } from '../../protocol/en
 import { RUNS_FOLDER } from '../../protocol/trainMethods';
 import type { CheckContext, CheckOutcome, CheckSpec } from './checkTypes';
 import { loadDotenv } from './findDotenv';
+import { dotenvForEndpoints, projectRoot } from './endpoints';
 import { dotenvCheck, hfTokenCheck, openAiKeyCheck } from './keyChecks';
 import { hfApiCheck, openAiApiCheck } from './networkChecks';
 import { cudaCheck, diskCheck, nodeCheck, onnxruntimeCheck, trainingDataCheck } from './systemChecks';
@@ -49,7 +50,8 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
     dotenvError = errorMessage(err);
   }
   const networkTimeoutMs = o.networkTimeoutMs ?? DEFAULT_NETWORK_TIMEOUT_MS;
-  const ctx: CheckContext = { startDir, env: o.env, dotenv, runsDir: resolve(o.runsDir ?? join(startDir, RUNS_FOLDER)), networkTimeoutMs, signal: o.signal, surface: o.surface ?? 'cli' };
+  const safe = dotenvForEndpoints(dotenv, projectRoot(startDir)); // a .env above the workspace may not set endpoints
+  const ctx: CheckContext = { startDir, env: o.env, dotenv: safe.dotenv, dotenvNotes: safe.notes, runsDir: resolve(o.runsDir ?? join(startDir, RUNS_FOLDER)), networkTimeoutMs, signal: o.signal, surface: o.surface ?? 'cli' };
   const specs = ALL_CHECKS.filter((c) => !o.only || o.only.includes(c.id));
   const checks = await Promise.all(
     specs.map(async (spec): Promise<DoctorCheck> => {

@@ -1,7 +1,7 @@
 // Shape checks for what the chat views send (untrusted): which model references they may ask the runtime to load,
 // conversation sizes, sampling numbers, exports. Pure functions (no vscode), tested in test/unit.
-import { isAbsolute } from 'node:path';
 import type { ChatMessage, ChatViewGenerateParams, ChatViewMethods, ModelRef, PaneId, SamplingSettings, Transcript } from '../../protocol/chatMethods';
+import { absolutePathProblem, isAbsolutePath } from '../../protocol/pathRules';
 import { ViewRequestError } from '../../host/viewChannel';
 import { MAX_TEXT, obj, oneOf, optNum, optStr, str } from '../../host/viewParams';
 
@@ -13,10 +13,13 @@ const pane = (v: unknown): PaneId => oneOf(v, 'pane', ['left', 'right'] as const
 export function validateModelRef(v: unknown): ModelRef {
   const o = obj(v, 'ref');
   const model = str(o.model, 'ref.model', 1000);
-  const hubId = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/.test(model);
-  if (model !== 'tiny-llama' && !isAbsolute(model) && !hubId) throw new ViewRequestError(`ref.model "${model}" is not tiny-llama, an absolute folder or a Hub id`);
+  const hubId = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/.test(model) && !model.split('/').includes('..');
+  if (model !== 'tiny-llama' && !isAbsolutePath(model) && !hubId) throw new ViewRequestError(`ref.model "${model}" is not tiny-llama, an absolute folder or a Hub id`);
+  const modelProblem = isAbsolutePath(model) ? absolutePathProblem(model, 'ref.model') : undefined;
+  if (modelProblem) throw new ViewRequestError(modelProblem);
   const adapter = optStr(o.adapter, 'ref.adapter');
-  if (adapter !== undefined && !isAbsolute(adapter)) throw new ViewRequestError('ref.adapter must be an absolute folder path');
+  const adapterProblem = adapter === undefined ? undefined : absolutePathProblem(adapter, 'ref.adapter');
+  if (adapterProblem) throw new ViewRequestError(`${adapterProblem} (an absolute folder path)`);
   return adapter !== undefined ? { model, adapter } : { model };
 }
 

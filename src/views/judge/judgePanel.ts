@@ -12,7 +12,7 @@ import { noParams, obj, oneOf, str } from '../../host/viewParams';
 import { ViewPanel } from '../../host/webviewChannel';
 import type { JudgedFileView, JudgeViewMethods, JudgeViewNotifications } from '../../protocol/evalMethods';
 import { withRuntimeProgress } from '../../host/withRuntimeProgress';
-import { judgeDefaults } from '../../host/judgeSettings';
+import { judgeChoiceFor } from '../../host/judgeSettings';
 
 /** Exports above this are refused (a PNG data URL of a chart is ~100-500 kB; a 10k-row CSV ~10 MB). */
 const MAX_EXPORT_CHARS = 50_000_000;
@@ -110,10 +110,11 @@ async function pickAnswersFile(): Promise<string | undefined> {
 async function judgeGenerations(deps: HostDeps, panel: JudgePanel, arg: unknown): Promise<void> {
   const answersPath = pathArg(arg) ?? (await pickAnswersFile());
   if (!answersPath) return;
-  const { model, mode, baseUrl: baseURL, concurrency } = judgeDefaults();
+  const { model, mode, baseUrl: baseURL, concurrency } = judgeChoiceFor(deps.log);
+  const workspaceDir = workspaceFolder();
   try {
-    const homeworkDir = workspaceFolder();
-    const result = await withRuntimeProgress(deps.runtime, `EM Lab: Judging with ${model}`, 'eval/judge', { answersPath: answersPath!, model, mode, ...(baseURL ? { baseURL } : {}), ...(homeworkDir ? { homeworkDir } : {}), concurrency });
+    const homeworkDir = workspaceDir;
+    const result = await withRuntimeProgress(deps.runtime, `EM Lab: Judging with ${model}`, 'eval/judge', { answersPath: answersPath!, model, mode, ...(baseURL ? { baseURL } : {}), ...(homeworkDir ? { homeworkDir } : {}), ...(workspaceDir ? { workspaceDir } : {}), concurrency });
     deps.log.info(`Judged ${answersPath} with ${result.prompts === 'homework' ? 'the homework grader\'s prompts (eval/judge.py)' : 'EM Lab\'s own rubric (no homework checkout found)'}: ${result.requested} requests, ${result.fromCache} cached, ${result.failed} failed${result.costUsd !== null ? `, $${result.costUsd.toFixed(4)}` : ''}.`);
     if (result.failed) void vscode.window.showWarningMessage(`EM Lab: ${result.failed} judgements failed (see the EM Lab log). Run "Judge Answers" again to retry only those.`);
     await panel.open(result.judgedCsv);

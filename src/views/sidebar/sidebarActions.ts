@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { HostDeps } from '../../host/deps';
 import { runCliInTerminal } from '../../host/cliTerminal';
-import { judgeDefaults } from '../../host/judgeSettings';
+import { judgeChoiceFor } from '../../host/judgeSettings';
 import { listEvaluations, listRuns, type RunFolder } from './sidebarFolders';
 import type { SidebarNode } from './sidebarTrees';
 
@@ -46,7 +46,7 @@ async function sweep(deps: HostDeps, arg: unknown): Promise<void> {
     { title: `Sweep ${run.name}: which questions` },
   );
   if (!preset) return;
-  const judge = judgeDefaults();
+  const judge = judgeChoiceFor(deps.log);
   const args = ['sweep', run.path, '--model', run.model ?? 'tiny-llama', '--preset', preset.label, '--include-base', '--judge-model', judge.model, '--mode', judge.mode, '--concurrency', String(judge.concurrency)];
   if (judge.baseUrl) args.push('--judge-base-url', judge.baseUrl);
   const r = await runCliInTerminal(deps, `sweep ${run.name}`, args, workspaceDir());

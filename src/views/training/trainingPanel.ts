@@ -3,41 +3,17 @@
 // / resume it and to watch its run directory (train/watch streams train/progress), so a reloaded window re-attaches
 // to a running, finished or crashed run by reading the run directory. Webview messages are untrusted.
 import * as vscode from 'vscode';
-import { existsSync } from 'node:fs';
-import { join, relative, resolve, isAbsolute } from 'node:path';
+import { join } from 'node:path';
 import type { HostDeps } from '../../host/deps';
 import { errorText } from '../../host/errorText';
-import { ViewRequestError, type ViewHandlers } from '../../host/viewChannel';
+import type { ViewHandlers } from '../../host/viewChannel';
 import { noParams, obj, str } from '../../host/viewParams';
 import { ViewPanel } from '../../host/webviewChannel';
-import type { TrainConfigView } from '../../protocol/trainMethods';
 import type { TrainViewInit, TrainViewMethods, TrainViewNotifications } from '../../protocol/trainViewMethods';
 import { datasetsFolder, trainingDataRoot } from '../datasets/trainingDataLocation';
+import { badRequest, checkRunDirParam, sanitizeConfig } from './trainViewMessages';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const badRequest = (message: string) => new ViewRequestError(message);
-
-/** Known config keys and their JSON types: anything else from the webview is dropped. */
-const CONFIG_TYPES: Record<keyof TrainConfigView, 'string' | 'number' | 'boolean' | 'strings' | 'numbers'> = {
-  model: 'string', domains: 'strings', dataFiles: 'strings', dataDir: 'string', numEpochs: 'number', loraRank: 'number', loraAlpha: 'number', loraDropout: 'number',
-  useRslora: 'boolean', targetModules: 'strings', layersToTransform: 'numbers', learningRate: 'number', lrScheduler: 'string', warmupSteps: 'number',
-  weightDecay: 'number', maxGradNorm: 'number', batchSize: 'number', gradientAccumulationSteps: 'number', maxLength: 'number', sampleSize: 'number',
-  trainOn: 'string', seed: 'number', shuffle: 'boolean', evalSplit: 'number', evalSteps: 'number', saveSteps: 'number', firstEpochCheckpoints: 'number',
-  initAdapter: 'string', device: 'string', dtype: 'string', maxSteps: 'number', precision: 'string', use4bit: 'boolean',
-};
-
-export function sanitizeConfig(raw: unknown): Partial<TrainConfigView> {
-  if (!isObject(raw)) throw badRequest('config must be an object');
-  const out: Record<string, unknown> = {};
-  for (const [k, type] of Object.entries(CONFIG_TYPES)) {
-    const v = raw[k];
-    if (v === undefined) continue;
-    const ok = type === 'strings' ? Array.isArray(v) && v.every((x) => typeof x === 'string') : type === 'numbers' ? Array.isArray(v) && v.every((x) => typeof x === 'number') : typeof v === type;
-    if (!ok) throw badRequest(`config.${k} must be ${type}`);
-    out[k] = v;
-  }
-  return out as Partial<TrainConfigView>;
-}
 
 export class TrainingPanel implements vscode.Disposable {
   private view: ViewPanel<TrainViewMethods, TrainViewNotifications> | undefined;
@@ -73,13 +49,9 @@ export class TrainingPanel implements vscode.Disposable {
     });
   }
 
-  /** Only run folders (a run.json) inside the runs folder may be acted on: its own runs and experiments' train/. */
+  /** Only run folders inside the runs folder may be acted on: its own runs and experiments' train/ (trainViewMessages.ts). */
   private checkRunDir(v: unknown): string {
-    if (typeof v !== 'string') throw badRequest('runDir must be a string');
-    const runs = this.deps.runsDir();
-    const rel = relative(runs, resolve(v));
-    if (!rel || rel.startsWith('..') || isAbsolute(rel) || !existsSync(join(resolve(v), 'run.json'))) throw badRequest(`${v} is not a training run under ${runs}`);
-    return resolve(v);
+    return checkRunDirParam(v, this.deps.runsDir());
   }
 
   private async attach(runDir: string) {

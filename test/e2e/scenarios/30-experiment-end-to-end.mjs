@@ -147,7 +147,8 @@ export default {
     for (const pane of ['left', 'right']) await chat.locator(`#pane-${pane} .message.assistant .meta`).last().waitFor({ timeout: 120_000 });
     const meta = await chat.locator('#pane-right .message.assistant .meta').last().innerText();
     log(`chat answer: ${meta}`);
-    if (!/adapter \S*train\/checkpoints\/step-24/.test(meta) || !/step 24/.test(meta)) throw new Error(`the right pane did not answer from the step-24 checkpoint: ${meta}`);
+    if (!meta.includes(`adapter ${NAME}/train/checkpoints/step-24`) || !meta.includes(`run ${NAME}/train step 24`)) throw new Error(`the right pane did not answer from ${NAME}'s step-24 checkpoint: ${meta}`);
+    if (!right?.includes(`${NAME}/train · step 24`)) throw new Error(`the right pane's picker does not show the checkpoint as listed: ${right}`);
     if (!/no adapter/.test(await chat.locator('#pane-left .message.assistant .meta').last().innerText())) throw new Error('the left pane is not the base model');
     // Room for the chat, as a user makes it: the Datasets and Evaluations views collapsed.
     for (const title of ['Datasets', 'Evaluations']) {

@@ -6,7 +6,7 @@ import { UserError } from '../errors';
 import { bool, list, num, str, type CliCommand, type CliIO } from './command';
 import { cliEnv } from './evalOptions';
 import { cliStorageDir } from './generateCommands';
-import { defaultJudgeCacheDir } from '../eval/judge/cache';
+import { cliJudgeCacheDir } from '../storage';
 import { createExperiment, readExperiment } from '../experiment/experimentFile';
 import { EXPERIMENT_NEW_OPTIONS, createParamsFromArgs } from '../experiment/newFlags';
 import { EXPERIMENT_PRESET_IDS, EXPERIMENT_PRESETS } from '../experiment/presets';
@@ -78,7 +78,7 @@ export const experimentRunCommand: CliCommand = {
       path: args.positionals[0]!,
       cwd: io.cwd,
       storageDir: cliStorageDir(args, io),
-      ...(bool(args, 'no-cache') ? {} : { cacheDir: resolve(io.cwd, str(args, 'cache-dir') ?? defaultJudgeCacheDir(env)) }),
+      ...(bool(args, 'no-cache') ? {} : { cacheDir: resolve(io.cwd, str(args, 'cache-dir') ?? cliJudgeCacheDir(env)) }),
       env,
       signal: io.signal,
       ...(str(args, 'threads') ? { threads: num(args, 'threads')! } : {}),

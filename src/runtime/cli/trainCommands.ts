@@ -11,7 +11,8 @@ import { DEFAULT_TRAIN_DOMAINS, DEFAULT_TRAIN_MODEL, TRAIN_DEFAULTS, validateTra
 import { loadTrainData, previewExample } from '../train/trainData';
 import { loadModelForTraining } from '../train/trainModel';
 import { runTraining, type TrainEvent } from '../train/runTrainer';
-import { effectiveRun, readMetrics, readRunJson, type RunJson } from '../train/runDir';
+import { effectiveRun, readMetrics, readRunJson, runFolderName, type RunJson } from '../train/runDir';
+import { RUNS_FOLDER } from '../../protocol/trainMethods';
 import { describeEpochs, describeStop } from '../train/epochs';
 import { lockedError, lockHolder } from '../train/runLock';
 import { readJsonFile } from '../jsonFile';
@@ -196,9 +197,7 @@ function runDirFromArgs(args: ParsedArgs, io: CliIO): string | undefined {
 }
 
 function defaultOutputDir(c: TrainConfig, cwd: string): string {
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-  const what = [...c.domains, ...c.dataFiles.map((f) => f.split(/[\\/]/).pop()!.replace(/\.jsonl$/, ''))].join('+') || 'data';
-  return join(cwd, 'em-lab-runs', `${c.model.split(/[\\/]/).pop()}-${what}-${stamp}`);
+  return join(cwd, RUNS_FOLDER, runFolderName(c.model, c.domains, c.dataFiles));
 }
 
 /** "finished (--max_steps 6 reached): step 6/6, 1.50 of 3 configured epochs (1 completed, ...)" */

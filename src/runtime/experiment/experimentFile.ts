@@ -2,6 +2,7 @@
 // and `experiment/create` both call it), read back with every field checked (readExperiment), and turned into what
 // the existing services take: a TrainConfig, a GenerationPlan, judge settings. Relative paths in the file are
 // relative to the experiment folder.
+import { runFolderName } from '../train/runDir';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { ExperimentCreateParams, ExperimentEvaluationSpec, ExperimentFile, ExperimentInterventionsSpec, ExperimentJudgeSpec, ExperimentTrainingSpec, QuestionSourceSpec } from '../../protocol/experimentTypes';
@@ -47,9 +48,7 @@ export function fromExperiment(dir: string, stored: string): string {
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 function defaultName(model: string, data: ExperimentFile['data'], preset: string): string {
-  const what = [...data.domains, ...data.files.map((f) => basename(f).replace(/\.jsonl$/, ''))].join('+') || 'data';
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-  return `${basename(model)}-${what}-${preset}-${stamp}`.replace(/[^A-Za-z0-9._+-]/g, '_').replace(/\+/g, '_');
+  return runFolderName(model, data.domains, data.files, preset);
 }
 
 function bad(field: string, message: string): never {

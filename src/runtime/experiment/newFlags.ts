@@ -4,6 +4,7 @@
 // their booleans take true/false here, so a preset's true can be turned off.
 import type { ExperimentCreateParams, ExperimentFile, ExperimentInterventionsSpec, ExperimentTrainingSpec, InterventionRunSpec, JudgeProvider, QuestionSourceSpec } from '../../protocol/experimentTypes';
 import type { EvalPresetId } from '../../protocol/evalMethods';
+import { RUNS_FOLDER } from '../../protocol/trainMethods';
 import { list, str, type OptionSpec, type ParsedArgs } from '../cli/command';
 import { trainCommand } from '../cli/trainCommands';
 import { UserError } from '../errors';
@@ -36,7 +37,7 @@ export const EXPERIMENT_NEW_OPTIONS: Record<string, OptionSpec> = {
   preset: { type: 'string', description: `Starting point: ${EXPERIMENT_PRESET_IDS.map((id) => `${id} (${EXPERIMENT_PRESETS[id].label})`).join(', ')}.`, default: 'quick', valueName: 'NAME' },
   name: { type: 'string', description: 'Experiment name (letters, digits, . _ -). Default: <model>-<data>-<preset>-<time>.', valueName: 'NAME' },
   dir: { type: 'string', description: 'Experiment folder. Default: <experiments-dir>/<name>.', valueName: 'DIR' },
-  'experiments-dir': { type: 'string', description: 'Where experiment folders go.', default: 'em-lab-runs', valueName: 'DIR' },
+  'experiments-dir': { type: 'string', description: 'Where experiment folders go.', default: RUNS_FOLDER, valueName: 'DIR' },
   description: { type: 'string', description: 'What the experiment tests (free text, kept in experiment.json and the report).', valueName: 'TEXT' },
   model: { type: 'string', description: 'Base model: a Hub id (default meta-llama/Llama-3.2-1B-Instruct, downloaded on first use), tiny-llama (built in, offline), or a model folder.', valueName: 'M' },
   domains: { type: 'string', multiple: true, description: 'Dataset ids from the data folder (bad_medical, risky_financial, extreme_sports, good_medical, insecure), comma-separated or repeated; several = their union. Default bad_medical unless --data is given.', valueName: 'IDS' },
@@ -175,7 +176,7 @@ export function createParamsFromArgs(args: ParsedArgs, cwd: string): ExperimentC
   return {
     preset,
     workspaceDir: cwd,
-    ...(str(args, 'dir') ? { dir: str(args, 'dir')! } : { experimentsDir: str(args, 'experiments-dir') ?? 'em-lab-runs' }),
+    ...(str(args, 'dir') ? { dir: str(args, 'dir')! } : { experimentsDir: str(args, 'experiments-dir') ?? RUNS_FOLDER }),
     ...(str(args, 'name') ? { name: str(args, 'name')! } : {}),
     ...(str(args, 'description') ? { description: str(args, 'description')! } : {}),
     ...(str(args, 'model') ? { model: str(args, 'model')! } : {}),

@@ -1,12 +1,14 @@
 // Validation of what the training webview posts (untrusted input), vscode-free so unit tests run it: known config
 // keys with their JSON types, and every path-like field through the shared rules in src/protocol/pathRules.ts
 // (the runtime's train handlers check them again).
-import { relative, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import type { TrainConfigView } from '../../protocol/trainMethods';
+import { ViewRequestError } from '../../host/viewChannel';
 import { absolutePathProblem, isAbsolutePath, nameProblem } from '../../protocol/pathRules';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-export const badRequest = (message: string) => Object.assign(new Error(message), { code: 'bad-request' });
+export const badRequest = (message: string) => new ViewRequestError(message);
 
 /** Known config keys and their JSON types: anything else from the webview is dropped. */
 const CONFIG_TYPES: Record<keyof TrainConfigView, 'string' | 'number' | 'boolean' | 'strings' | 'numbers'> = {
@@ -44,12 +46,16 @@ export function sanitizeConfig(raw: unknown): Partial<TrainConfigView> {
   return out as Partial<TrainConfigView>;
 }
 
-/** A run folder the webview names: absolute, no `..`, directly inside the runs folder. */
+/**
+ * A run folder the webview names: absolute, no `..`, inside the runs folder: directly (a run of its own), or deeper
+ * when it holds a run.json (an experiment's train/ folder).
+ */
 export function checkRunDirParam(v: unknown, runsDir: string): string {
   const problem = absolutePathProblem(v, 'runDir');
   if (problem) throw badRequest(problem);
   const rel = relative(runsDir, resolve(v as string));
-  if (!rel || rel.startsWith('..') || isAbsolutePath(rel) || rel.includes('/') || rel.includes('\\')) throw badRequest(`${String(v)} is not a run under ${runsDir}`);
+  const nested = rel.includes('/') || rel.includes('\\');
+  if (!rel || rel.startsWith('..') || isAbsolutePath(rel) || (nested && !existsSync(join(resolve(v as string), 'run.json')))) throw badRequest(`${String(v)} is not a run under ${runsDir}`);
   return resolve(v as string);
 }
 

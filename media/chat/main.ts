@@ -7,6 +7,7 @@ import { initialState, vscodeApi } from '../shared/vscodeApi';
 import { onNotification, request } from './hostRpc';
 import { defaultEntry, restoreState, sameRef, samplingFromFields, toTranscript, type LoadStatus, type PersistedState, type SamplingFields, type UiMessage } from './state';
 import { buildLayout, renderMessages, renderPaneHeader, type Layout } from './view';
+import { attachSteering } from './steeringPanes';
 
 provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeCheckbox(), vsCodeDropdown(), vsCodeOption(), vsCodeProgressRing(), vsCodeTextArea(), vsCodeTextField());
 
@@ -61,6 +62,8 @@ const layout: Layout = buildLayout(document.getElementById('app')!, state, surfa
   },
   onRefresh: () => void request('sandbox/listModels', {}).then((r) => applyModels(r.models, r.error), (err) => applyModels(models, problem(err))),
 });
+
+const steering = attachSteering(layout, state, save, request);
 
 function renderAll(): void {
   layout.setMode(state.mode === 'two');
@@ -117,10 +120,11 @@ function sendPrompt(): void {
     pane.messages.push({ role: 'user', content: text });
     const history = pane.messages.filter((m) => !m.error && !m.pending).map((m) => ({ role: m.role, content: m.content }));
     const streamId = `${p}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e9).toString(36)}`;
-    const message: UiMessage = { role: 'assistant', content: '', streamId, pending: true, request: { sampling: sampling.resolved, ...(state.system ? { system: state.system } : {}) } };
+    const steer = steering.forRequest(p);
+    const message: UiMessage = { role: 'assistant', content: '', streamId, pending: true, request: { sampling: sampling.resolved, ...(state.system ? { system: state.system } : {}), ...(steer ? { steering: steer.text } : {}) } };
     pane.messages.push(message);
     streams.set(streamId, { pane: p, message, tokens: 0, stopped: false });
-    request('sandbox/generate', { pane: p, streamId, ref: pane.ref!, messages: history, ...(state.system ? { system: state.system } : {}), sampling: sampling.settings }).catch((err) => finish(streamId, undefined, undefined, problem(err)));
+    request('sandbox/generate', { pane: p, streamId, ref: steer ? { ...pane.ref!, steering: steer.ref } : pane.ref!, messages: history, ...(state.system ? { system: state.system } : {}), sampling: sampling.settings }).catch((err) => finish(streamId, undefined, undefined, problem(err)));
   }
   save();
   renderAll();
@@ -161,7 +165,7 @@ function stoppedProvenance(streamId: string): MessageProvenance | undefined {
   const label = s && state.panes[s.pane].label;
   const req = s?.message.request;
   if (!s || !label || !req) return undefined;
-  return { label, sampling: req.sampling, ...(req.system ? { system: req.system } : {}), finishReason: 'cancelled', newTokens: s.tokens, decodeTokensPerSecond: 0, finishedAt: new Date().toISOString() };
+  return { label: req.steering ? { ...label, steering: req.steering } : label, sampling: req.sampling, ...(req.system ? { system: req.system } : {}), finishReason: 'cancelled', newTokens: s.tokens, decodeTokensPerSecond: 0, finishedAt: new Date().toISOString() };
 }
 
 function applyModels(list: ChatModelEntry[], error: string | undefined): void {

@@ -1,5 +1,6 @@
 // The chat sandbox's UI state: what is persisted with setState (conversations, settings) and what is rebuilt
 // on load (model list, load status, live streams). Browser code only.
+import type { SteeringFields } from './steeringFields';
 import type { ChatModelEntry, ChatRole, MessageProvenance, ModelLabel, ModelRef, PaneId, ResolvedSampling, SamplingSettings, Transcript } from '../../src/protocol/chatMethods';
 
 export interface UiMessage {
@@ -9,7 +10,7 @@ export interface UiMessage {
   streamId?: string;
   pending?: boolean;
   /** What a pending answer was asked with (labels it if the user stops it: a stopped request returns no result). */
-  request?: { sampling: ResolvedSampling; system?: string };
+  request?: { sampling: ResolvedSampling; system?: string; steering?: string };
   provenance?: MessageProvenance;
   error?: string;
 }
@@ -21,6 +22,8 @@ export interface PaneState {
   title: string;
   label?: ModelLabel;
   messages: UiMessage[];
+  /** The pane's steering control (steeringControl.ts); absent = off. */
+  steering?: SteeringFields;
 }
 
 /** Sampling fields as typed (strings: empty = default). */
@@ -119,6 +122,7 @@ export function provenanceLine(p: MessageProvenance): string {
   const l = p.label;
   const parts = [l.warning ? `${l.modelName} (${l.warning})` : l.modelName];
   parts.push(l.adapterName ? `adapter ${l.adapterName}${l.run !== undefined ? ` · run ${l.run}${l.step !== undefined ? ` step ${l.step}` : ''}` : ''}` : 'no adapter');
+  if (l.steering) parts.push(`steered: ${l.steering}`);
   const s = p.sampling;
   parts.push(`T ${s.temperature} · top_p ${s.topP} · top_k ${s.topK} · max ${s.maxNewTokens} · seed ${s.seed}`);
   const why = p.finishReason === 'eos' ? 'ended' : p.finishReason === 'length' ? 'hit max tokens' : 'stopped';

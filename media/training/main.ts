@@ -12,6 +12,7 @@ import { el, tk, vscodeApi } from '../shared/vscodeApi';
 import { createCharts } from './charts';
 import { createForm } from './form';
 import { onNotification, request } from './hostRpc';
+import { createPhaseSection } from './phaseCharts';
 
 provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeCheckbox(), vsCodeDropdown(), vsCodeOption(), vsCodeTextField());
 
@@ -41,7 +42,10 @@ const smoothing = tk('vscode-checkbox', { id: 'smoothing' }, 'Smooth the loss (E
 smoothing.checked = state.smoothing;
 const checkpoints = el('ul', { id: 'checkpoints' });
 const chartsHost = el('div', { class: 'charts' });
-runHost.append(el('div', { class: 'toolbar' }, status, pause, cancel, resume), step, smoothing, chartsHost, el('h2', {}, 'Checkpoints'), checkpoints);
+const phaseHost = el('div');
+runHost.append(el('div', { class: 'toolbar' }, status, pause, cancel, resume), step, smoothing, chartsHost, phaseHost, el('h2', {}, 'Checkpoints'), checkpoints);
+const phase = createPhaseSection(phaseHost);
+let phaseKey = '';
 const charts = createCharts(chartsHost);
 charts.setSmoothing(state.smoothing);
 
@@ -67,6 +71,18 @@ function renderRun(run: RunView): void {
     evaluate.addEventListener('click', () => void request('view/evaluate', { runDir: run.runDir, checkpoint: name }).catch(showError));
     return el('li', { 'data-name': name }, el('span', { class: 'checkpoint-name' }, name), chat, evaluate);
   }));
+  refreshPhase(run);
+}
+
+/** The phase-transition charts, read again when the run's checkpoints or status change (not on every step). */
+function refreshPhase(run: RunView): void {
+  const key = `${run.runDir}\u0000${run.checkpoints.join(',')}\u0000${run.status}`;
+  if (key === phaseKey) return;
+  phaseKey = key;
+  void request('view/phase', { runDir: run.runDir }).then(
+    (d) => current?.runDir === run.runDir && phase.set(d),
+    (err) => current?.runDir === run.runDir && phase.set({ phase: null, reason: err instanceof Error ? err.message : String(err), em: null }),
+  );
 }
 
 function addMetrics(more: MetricsView[], reset = false): void {

@@ -2,6 +2,7 @@
 // A generation streams `chat/token` notifications keyed by the caller's streamId, then answers with the full
 // result; cancelling the request (by its request id) stops it between tokens and still answers, with
 // finishReason 'cancelled' and the text so far.
+import type { DirectionInfo } from './directionMethods';
 
 export type ChatRole = 'system' | 'user' | 'assistant';
 
@@ -220,6 +221,10 @@ export interface ChatViewMethods {
   'sandbox/stop': [{ streamId: string }, { stopped: boolean }];
   /** Asks for the format (unless given) and where to save, then writes; `path` is absent when the user cancelled. */
   'sandbox/export': [{ format?: 'markdown' | 'json'; transcript: Transcript }, { path?: string }];
+  /** A direction file's layers and |d| per layer, for a pane's steering control (docs/steering.md). */
+  'sandbox/directionInfo': [{ file: string }, DirectionInfo];
+  /** The file dialog; `file` is absent when the user cancelled. */
+  'sandbox/pickDirection': [Record<string, never>, { file?: string }];
 }
 
 export interface ChatViewNotifications {

@@ -1,5 +1,9 @@
 // Direction files (docs/steering.md) as the views see them: what a file holds, so a steering control can offer its
-// layers and scale its strength slider in units of |d|. Types only.
+// layers and scale its strength slider in units of |d|; and how a steering setting is named in labels (the runtime's
+// answers and the chat view's own label for a stopped answer say it the same way).
+import type { SteeringRef } from './chatMethods';
+
+const fileName = (path: string) => path.split(/[\\/]/).pop() ?? path;
 
 export interface DirectionInfo {
   /** Absolute path. */
@@ -14,4 +18,12 @@ export interface DirectionInfo {
 export interface DirectionMethods {
   /** Reads a direction file; refuses one that is not (naming the problem). */
   'direction/info': [{ file: string }, DirectionInfo];
+}
+
+/** The ref in words, for labels and generator ids: "steer +8 × dir.safetensors@L8; ablate dir.safetensors@L8". */
+export function describeSteering(ref: SteeringRef): string {
+  const parts: string[] = [];
+  if (ref.steer) parts.push(`steer ${ref.steer.alpha >= 0 ? '+' : ''}${ref.steer.alpha} × ${fileName(ref.steer.file)}@L${ref.steer.layer}`);
+  if (ref.ablate) parts.push(`ablate ${fileName(ref.ablate.file)}@L${ref.ablate.layer}`);
+  return parts.join('; ');
 }

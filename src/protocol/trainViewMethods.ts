@@ -1,6 +1,6 @@
 // Host <-> "EM Lab: Train LoRA Adapter" webview, in the rpc.ts envelope. The webview is untrusted: the host checks
 // every message's shape; run folders it acts on must be ones the host listed (under the runs folder).
-import type { MetricsView, PreviewSpan, RunView, TrainConfigView } from './trainMethods';
+import type { MetricsView, PreviewSpan, RunView, TrainConfigView, TrainMethods } from './trainMethods';
 
 export interface TrainViewInit {
   defaults: Omit<TrainConfigView, 'model' | 'domains' | 'dataFiles'>;
@@ -26,6 +26,8 @@ export interface TrainViewMethods {
   /** Opens the chat sandbox with the base model and this checkpoint's adapter. */
   'view/openChat': [{ runDir: string; checkpoint: string }, { ok: boolean }];
   'view/evaluate': [{ runDir: string; checkpoint: string }, { ok: boolean }];
+  /** The run's LoRA vectors across its checkpoints and EM against step (the phase transition, docs/steering.md). */
+  'view/phase': [{ runDir: string }, TrainMethods['train/phase'][1]];
   /** Native file picker for a JSONL dataset; undefined when cancelled. */
   'view/pickDataFile': [Record<string, never>, { file?: string }];
 }

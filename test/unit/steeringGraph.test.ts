@@ -229,13 +229,12 @@ describe('--steer / --ablate on the CLI (tiny-llama)', function () {
   });
 
   it('direction/info lists the layers with |d| (the chat control scales its slider by it)', async () => {
-    const ctx = { signal: new AbortController().signal, progress: () => undefined, notify: () => undefined, storageDir: storage, env: {} };
-    const info = await directionHandlers['direction/info']({ file: join(storage, 'd.safetensors') }, ctx);
+    const info = await directionHandlers['direction/info']({ file: join(storage, 'd.safetensors') });
     const hand = [0, 1].map((l) => Math.hypot(...Float32Array.from(fillUniform(new Float64Array(64), seedFrom('cli', l), 1))));
     assert.deepEqual(info.layers.map((x) => x.layer), [0, 1]);
     info.layers.forEach((x, i) => assert.ok(Math.abs(x.norm - hand[i]!) < 1e-9, `${x.norm} vs ${hand[i]}`));
     assert.equal(info.metadata.model, 'tiny-llama');
-    await assert.rejects(directionHandlers['direction/info']({ file: 'relative.safetensors' }, ctx), /must be an absolute path/);
+    await assert.rejects(directionHandlers['direction/info']({ file: 'relative.safetensors' }), /must be an absolute path/);
   });
 
   it('refuses a missing layer, a file of another model and a layer flag without its file, naming the fix', async () => {

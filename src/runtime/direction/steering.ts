@@ -32,13 +32,7 @@ export function isSteering(ref: SteeringRef | undefined): ref is SteeringRef {
   return ref !== undefined && (ref.steer !== undefined || ref.ablate !== undefined);
 }
 
-/** The ref in words, for labels and generator ids: "steer +8 × dir.safetensors@L8; ablate dir.safetensors@L8". */
-export function describeSteering(ref: SteeringRef): string {
-  const parts: string[] = [];
-  if (ref.steer) parts.push(`steer ${ref.steer.alpha >= 0 ? '+' : ''}${ref.steer.alpha} × ${basename(ref.steer.file)}@L${ref.steer.layer}`);
-  if (ref.ablate) parts.push(`ablate ${basename(ref.ablate.file)}@L${ref.ablate.layer}`);
-  return parts.join('; ');
-}
+export { describeSteering } from '../../protocol/directionMethods';
 
 /** A folder-name tag for results under an intervention: "ablate-direction-L8", "steer-direction-L8-a4". */
 export function steeringFolderTag(ref: SteeringRef): string {

@@ -65,12 +65,18 @@ export function listChatModels(storageDir: string, runsDir: string | undefined, 
   return entries;
 }
 
+/** Direction files are absolute paths without `..` too (the files themselves are checked when read). */
+function steeringPathProblem(ref: ModelRef): string | undefined {
+  const s = ref.steering;
+  return (s?.steer ? absolutePathProblem(s.steer.file, 'steering.steer.file') : undefined) ?? (s?.ablate ? absolutePathProblem(s.ablate.file, 'steering.ablate.file') : undefined);
+}
+
 function checkRef(ref: ModelRef): void {
   if (!ref || typeof ref.model !== 'string' || ref.model.length === 0) {
     throw new UserError('bad-params', 'chat: "model" must be tiny-llama, a model folder or a Hub id.');
   }
   // the runtime boundary checks paths again (the host relays what a webview posted): absolute, no `..`
-  const problem = (isAbsolutePath(ref.model) ? absolutePathProblem(ref.model, 'model') : ref.model.split(/[\\/]/).includes('..') ? `model ${JSON.stringify(ref.model)} must not contain ".."` : undefined) ?? (ref.adapter !== undefined ? absolutePathProblem(ref.adapter, 'adapter') : undefined);
+  const problem = (isAbsolutePath(ref.model) ? absolutePathProblem(ref.model, 'model') : ref.model.split(/[\\/]/).includes('..') ? `model ${JSON.stringify(ref.model)} must not contain ".."` : undefined) ?? (ref.adapter !== undefined ? absolutePathProblem(ref.adapter, 'adapter') : undefined) ?? steeringPathProblem(ref);
   if (problem) throw new UserError('unsafe-path', `chat: ${problem}.`);
 }
 

@@ -11,6 +11,7 @@ import { noParams } from '../../host/viewParams';
 import type { ChatGenerateResult, ChatOpenRequest, ChatSurface, ChatViewGenerateParams, ChatViewMethods, ChatViewNotifications, Transcript } from '../../protocol/chatMethods';
 import { transcriptToJson, transcriptToMarkdown } from './chatExport';
 import { parseExport, parseGenerate, parseLoad, parseStop } from './chatViewMessages';
+import { steeringHandlers } from './steeringHandlers';
 
 interface StreamState {
   text: string;
@@ -107,6 +108,7 @@ export class ChatController implements vscode.Disposable {
       },
     },
     'sandbox/export': { parse: parseExport, run: ({ format, transcript }) => this.exportTranscript(format, transcript) },
+    ...steeringHandlers(() => this.deps),
   };
 
   private async listModels(): Promise<{ models: ChatViewMethods['sandbox/listModels'][1]['models']; error?: string }> {

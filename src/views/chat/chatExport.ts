@@ -31,6 +31,7 @@ export function provenanceText(p: MessageProvenance): string {
   const parts = [l.warning ? `${l.modelName} (${l.warning})` : l.modelName];
   if (l.adapterName) parts.push(`adapter ${l.adapterName}${l.run !== undefined ? ` (run ${l.run}${l.step !== undefined ? `, step ${l.step}` : ''})` : ''}`);
   else parts.push('no adapter');
+  if (l.steering) parts.push(`steered: ${l.steering}`);
   const s = p.sampling;
   parts.push(`temperature ${s.temperature}, top_p ${s.topP}, top_k ${s.topK}, max_new_tokens ${s.maxNewTokens}, seed ${s.seed}`);
   parts.push(`${p.newTokens} token${p.newTokens === 1 ? '' : 's'}, ${finishText(p.finishReason)}`);

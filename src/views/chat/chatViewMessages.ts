@@ -4,6 +4,7 @@ import type { ChatMessage, ChatViewGenerateParams, ChatViewMethods, ModelRef, Pa
 import { absolutePathProblem, isAbsolutePath } from '../../protocol/pathRules';
 import { ViewRequestError } from '../../host/viewChannel';
 import { MAX_TEXT, obj, oneOf, optNum, optStr, str } from '../../host/viewParams';
+import { validateSteeringRef } from './steeringParams';
 
 const MAX_MESSAGES = 500;
 
@@ -60,11 +61,17 @@ export function parseGenerate(raw: unknown): ChatViewGenerateParams {
   return {
     pane: pane(o.pane),
     streamId: str(o.streamId, 'streamId', 100),
-    ref: validateModelRef(o.ref),
+    ref: withSteering(validateModelRef(o.ref), obj(o.ref, 'ref').steering),
     messages: messages(o.messages),
     ...(system !== undefined ? { system } : {}),
     sampling: sampling(o.sampling),
   };
+}
+
+/** A generation may steer or ablate (docs/steering.md); loading never needs it (steering is a per-call feed). */
+function withSteering(ref: ModelRef, raw: unknown): ModelRef {
+  const steering = validateSteeringRef(raw);
+  return steering ? { ...ref, steering } : ref;
 }
 
 export function parseStop(raw: unknown): ChatViewMethods['sandbox/stop'][0] {

@@ -1,25 +1,35 @@
-// The steering part of a ModelRef sent by the chat webview (untrusted): absolute direction files, whole layers,
-// finite strengths; anything else is refused with the field named. The runtime checks the files themselves.
-import { isAbsolute } from 'node:path';
-import type { SteeringRef } from '../../protocol/chatMethods';
+// The steering part of what a chat view sends (untrusted): absolute direction files, whole layers, finite
+// strengths; anything else is refused naming the field. The runtime checks the files themselves (direction/info,
+// resolveSteering). No vscode: tested in plain Node (test/unit/chatSteering.test.ts).
+import type { ChatViewMethods, SteeringRef } from '../../protocol/chatMethods';
+import { ViewRequestError } from '../../host/viewChannel';
+import { absPath, int, num, obj } from '../../host/viewParams';
 
-export function validateSteeringRef(v: unknown, fail: (message: string) => Error): SteeringRef | undefined {
+const MAX_LAYER = 10_000;
+
+function only(o: Record<string, unknown>, what: string, keys: readonly string[]): void {
+  for (const k of Object.keys(o)) if (!keys.includes(k)) throw new ViewRequestError(`${what}.${k} is not a steering setting`);
+}
+
+/** ref.steering: undefined (the model as it is), or {steer?: {file, layer, alpha}, ablate?: {file, layer}}. */
+export function validateSteeringRef(v: unknown): SteeringRef | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'object' || Array.isArray(v)) throw fail('ref.steering must be an object');
-  const o = v as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (k !== 'steer' && k !== 'ablate') throw fail(`ref.steering.${k} is not a steering setting`);
-  const part = (x: unknown, name: 'steer' | 'ablate') => {
-    if (typeof x !== 'object' || x === null || Array.isArray(x)) throw fail(`ref.steering.${name} must be an object`);
-    const p = x as Record<string, unknown>;
-    const allowed = name === 'steer' ? ['file', 'layer', 'alpha'] : ['file', 'layer'];
-    for (const k of Object.keys(p)) if (!allowed.includes(k)) throw fail(`ref.steering.${name}.${k} is not a steering setting`);
-    if (typeof p.file !== 'string' || !isAbsolute(p.file) || p.file.length > 4096) throw fail(`ref.steering.${name}.file must be an absolute path`);
-    if (typeof p.layer !== 'number' || !Number.isInteger(p.layer) || p.layer < 0 || p.layer > 10_000) throw fail(`ref.steering.${name}.layer must be a layer number`);
-    if (name === 'steer' && (typeof p.alpha !== 'number' || !Number.isFinite(p.alpha))) throw fail('ref.steering.steer.alpha must be a finite number');
-    return name === 'steer' ? { file: p.file, layer: p.layer, alpha: p.alpha as number } : { file: p.file, layer: p.layer };
-  };
+  const o = obj(v, 'ref.steering');
+  only(o, 'ref.steering', ['steer', 'ablate']);
   const out: SteeringRef = {};
-  if (o.steer !== undefined) out.steer = part(o.steer, 'steer') as SteeringRef['steer'];
-  if (o.ablate !== undefined) out.ablate = part(o.ablate, 'ablate') as SteeringRef['ablate'];
+  if (o.steer !== undefined) {
+    const s = obj(o.steer, 'ref.steering.steer');
+    only(s, 'ref.steering.steer', ['file', 'layer', 'alpha']);
+    out.steer = { file: absPath(s.file, 'ref.steering.steer.file'), layer: int(s.layer, 'ref.steering.steer.layer', 0, MAX_LAYER), alpha: num(s.alpha, 'ref.steering.steer.alpha') };
+  }
+  if (o.ablate !== undefined) {
+    const a = obj(o.ablate, 'ref.steering.ablate');
+    only(a, 'ref.steering.ablate', ['file', 'layer']);
+    out.ablate = { file: absPath(a.file, 'ref.steering.ablate.file'), layer: int(a.layer, 'ref.steering.ablate.layer', 0, MAX_LAYER) };
+  }
   return out.steer || out.ablate ? out : undefined;
+}
+
+export function parseDirectionInfo(raw: unknown): ChatViewMethods['sandbox/directionInfo'][0] {
+  return { file: absPath(obj(raw).file, 'file') };
 }

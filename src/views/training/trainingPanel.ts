@@ -140,6 +140,7 @@ export class TrainingPanel implements vscode.Disposable {
         return { ok: true };
       },
     },
+    'view/phase': { parse: (raw) => ({ runDir: this.checkRunDir(obj(raw).runDir) }), run: (p) => this.deps.runtime.request('train/phase', p, { timeoutMs: 5 * 60_000 }) },
     'view/pickDataFile': {
       parse: noParams,
       run: async () => {

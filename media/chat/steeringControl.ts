@@ -34,7 +34,7 @@ export function createSteeringControl(pane: string, paneTitle: string, h: Steeri
   const ablate = tk('vscode-checkbox', { id: id('-ablate'), title: 'Remove the component along d/|d| after the embeddings and after every decoder layer' }, 'Ablate') as HTMLElement & { checked: boolean };
   const strength = el('input', { id: id('-strength'), class: 'steer-strength', type: 'range', min: String(-STRENGTH_MAX), max: String(STRENGTH_MAX), step: String(STRENGTH_STEP), value: '0', 'aria-label': `Steering strength for ${paneTitle}, in units of |d| (0 = off)` });
   const value = el('output', { id: id('-strength-value'), for: id('-strength'), class: 'steer-value' });
-  const reset = tk('vscode-button', { id: id('-reset'), appearance: 'icon', title: 'Strength 0 (off)', 'aria-label': 'Set the strength to 0' }, '0');
+  const reset = tk('vscode-button', { id: id('-reset'), appearance: 'secondary', title: 'Strength 0 (no steering)', 'aria-label': 'Set the strength to 0' }, 'Zero');
   const note = el('div', { class: 'steer-note muted' });
   const error = el('div', { class: 'steer-error error', role: 'alert' });
   const element = el(

@@ -32,7 +32,7 @@ const stepMark: Plugin = {
     ctx.save();
     ctx.strokeStyle = options.color ?? '#888';
     ctx.setLineDash([4, 3]);
-    ctx.lineWidth = 1.5;
+    ctx.lineWidth = 2;
     ctx.beginPath();
     ctx.moveTo(px, top);
     ctx.lineTo(px, bottom);
@@ -68,7 +68,7 @@ export function createPhaseSection(host: HTMLElement): { set(data: PhaseData | u
     note.textContent = !d
       ? ''
       : phase
-        ? `${phase.steps.length} checkpoints, ${phase.modules.length} LoRA module${phase.modules.length === 1 ? '' : 's'}, rank ${phase.rank}: ${phase.method}. ${phase.sharpestStep !== null ? `Sharpest rotation of the B vectors at step ${phase.sharpestStep} (dashed line).` : ''}${d.em ? '' : ' EM against step appears once a sweep has judged the checkpoints (em-lab sweep RUN).'}`
+        ? `${phase.steps.length} checkpoints, ${phase.modules.length} LoRA module${phase.modules.length === 1 ? '' : 's'}; ${phase.method.replace(/\.$/, '')}. ${phase.sharpestStep !== null ? `Sharpest rotation of the B vectors at step ${phase.sharpestStep} (dashed line).` : ''}${d.em ? '' : ' EM against step appears once a sweep has judged the checkpoints (em-lab sweep RUN).'}`
         : `No phase view yet: ${d.reason ?? 'the run needs two checkpoints'}.`;
     grid.classList.toggle('hidden', !phase);
     if (!phase) return;
@@ -84,19 +84,23 @@ export function createPhaseSection(host: HTMLElement): { set(data: PhaseData | u
       plugins: { legend: legend(c), emLabStepMark: mark },
     });
     const cosSeries = perModule
-      ? phase.modules.map((m, i) => line(`${short(m.module)} · previous`, c[MODULE_COLORS[i % MODULE_COLORS.length]!], m.points.filter((p) => p.cosPrevB !== null).map((p) => ({ x: p.step, y: p.cosPrevB! }))))
-      : [line(`mean of ${phase.modules.length} modules · previous`, c.blue, phase.summary.filter((s) => s.meanCosPrevB !== null).map((s) => ({ x: s.step, y: s.meanCosPrevB! })))];
-    cosSeries.push(line('mean · final', c.fg, phase.summary.map((s) => ({ x: s.step, y: s.meanCosFinalB })), true));
+      ? phase.modules.map((m, i) => line(`${short(m.module)}: with the previous`, c[MODULE_COLORS[i % MODULE_COLORS.length]!], m.points.filter((p) => p.cosPrevB !== null).map((p) => ({ x: p.step, y: p.cosPrevB! }))))
+      : [line(`mean of ${phase.modules.length} modules: with the previous`, c.blue, phase.summary.filter((s) => s.meanCosPrevB !== null).map((s) => ({ x: s.step, y: s.meanCosPrevB! })))];
+    cosSeries.push(line(phase.modules.length === 1 ? 'with the final' : 'mean: with the final', c.fg, phase.summary.map((s) => ({ x: s.step, y: s.meanCosFinalB })), true));
+    // An empty series, so the legend names the dashed marker line (drawn by the stepMark plugin).
+    const marker = phase.sharpestStep !== null ? [{ ...line(`sharpest rotation (step ${phase.sharpestStep})`, c.red, [], true), pointRadius: 0 }] : [];
+    cosSeries.push(...marker);
     replaceChart(charts, 'cos', () => new Chart(canvases.cos, { type: 'line', data: { datasets: cosSeries }, options: options(phase.rank === 1 ? 'cosine' : '|cosine| (top singular vectors)', { max: 1 }), plugins: [stepMark] }));
     const sigmaSeries = perModule
       ? phase.modules.map((m, i) => line(short(m.module), c[MODULE_COLORS[i % MODULE_COLORS.length]!], m.points.map((p) => ({ x: p.step, y: p.sigma }))))
       : [line(`root mean square of ${phase.modules.length} modules`, c.blue, phase.summary.map((s) => ({ x: s.step, y: s.sigmaRms })))];
-    replaceChart(charts, 'sigma', () => new Chart(canvases.sigma, { type: 'line', data: { datasets: sigmaSeries }, options: options('sigma (output per unit input)', { min: 0 }), plugins: [stepMark] }));
+    sigmaSeries.push(...marker);
+    replaceChart(charts, 'sigma', () => new Chart(canvases.sigma, { type: 'line', data: { datasets: sigmaSeries }, options: options('sigma', { min: 0 }), plugins: [stepMark] }));
     const em = d?.em;
     canvases.em.closest('figure')!.classList.toggle('hidden', !em);
     if (em) {
       const points: IntervalPoint[] = em.points.map((p) => ({ x: p.step, y: 100 * p.rate, low: 100 * p.low, high: 100 * p.high }));
-      replaceChart(charts, 'em', () => new Chart(canvases.em, { type: 'line', data: { datasets: [{ ...line(`EM rate (${em.preset} preset)`, c.red, points as { x: number; y: number }[]) }] }, options: options('EM rate (% of answers)', { min: 0 }), plugins: [stepMark, whiskers] }));
+      replaceChart(charts, 'em', () => new Chart(canvases.em, { type: 'line', data: { datasets: [line(`EM rate (${em.preset} preset)`, c.orange, points as { x: number; y: number }[]), ...marker] }, options: options('EM rate (% of answers)', { min: 0 }), plugins: [stepMark, whiskers] }));
     }
   };
   onThemeChange(draw);

@@ -109,7 +109,7 @@ const resumeRun: Handler<'train/resume'> = async (p, ctx) => {
 // The phase transition view: null (with the reason) until the run has two checkpoints; EM against step beside it
 // when a sweep judged the run (RUN/sweep, or <experiment>/sweep for an experiment's train/ run, under its preset).
 const phase: Handler<'train/phase'> = async (p) => {
-  const runDir = resolve(p.runDir);
+  const runDir = checkRunDir(p.runDir);
   const em = await sweepEm(runDir);
   try {
     return { phase: await loraTrajectory(runDir), em };

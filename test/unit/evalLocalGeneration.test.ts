@@ -16,6 +16,8 @@ import { captureIO } from '../support/captureIO';
 import { sweepCommand } from '../../src/runtime/cli/evalGenerateCommands';
 import { evalHandlers } from '../../src/runtime/eval/handlers';
 import { parseCsv } from '../../src/runtime/eval/csv';
+import { writeDirectionFile } from '../../src/runtime/direction/directionFile';
+import { fillUniform, seedFrom } from '../../src/runtime/random';
 
 describe('eval generation with the local engine (tiny-llama)', function () {
   this.timeout(120_000);
@@ -69,6 +71,31 @@ describe('eval generation with the local engine (tiny-llama)', function () {
       assert.equal(gen5.generator.kind, 'local');
       assert.equal(gen5.generator.adapter, join(run, 'checkpoints', 'step-5'));
       assert.equal(server.okTotal(), 3 * 2 * 2, '3 checkpoints x 2 answers x 2 metrics judged');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('em-lab sweep --ablate: every model answers with the direction removed, into its own folder, each answer saying so', async () => {
+    const dir = join(storage, 'sweep-ablate');
+    const server = await startFakeOpenAI({});
+    try {
+      const run = join(dir, 'run');
+      mkdirSync(join(run, 'checkpoints', 'step-5'), { recursive: true });
+      writeRandomAdapter(join(run, 'checkpoints', 'step-5'), 5);
+      const file = join(dir, 'd.safetensors');
+      writeDirectionFile(file, new Map([[1, Float32Array.from(fillUniform(new Float64Array(64), seedFrom('sweep-ablate', 1), 1))]]), { model: 'tiny-llama' });
+      const io = captureIO({ cwd: dir, env: {} });
+      const options = { engine: 'local', model: 'tiny-llama', storage, batch: '4', set: 'medical', first: '2', seed: '0', 'max-new-tokens': '4', 'include-base': true, ablate: 'd.safetensors', 'judge-base-url': server.baseURL, 'judge-model': 'gpt-4o-mini', mode: 'sampled', 'judge-temperature': '0.2', concurrency: '4', timeout: '10', 'max-attempts': '2', 'no-cache': true };
+      assert.equal(await sweepCommand.run({ options, positionals: [run] }, io), 0, io.stderr.join('\n'));
+      const out = join(run, 'sweep-ablate-d-L1');
+      assert.deepEqual(readFileSync(join(out, 'sweep_summary.csv'), 'utf8').trim().split('\n').map((l) => l.split(',')[0]), ['step', '0', '5']);
+      for (const step of ['base', 'step-5']) {
+        const lines = readFileSync(join(out, step, 'generations.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+        assert.equal(lines.length, 2);
+        for (const g of lines) assert.deepEqual(g.generator.steering, { ablate: { file, layer: 1 } }, `${step}: ${JSON.stringify(g.generator)}`);
+      }
+      assert.equal(server.okTotal(), 2 * 2 * 2, '2 models x 2 answers x 2 metrics judged');
     } finally {
       await server.close();
     }

@@ -73,12 +73,13 @@ function generatorFrom(args: ParsedArgs, io: CliIO, checkpoint?: SweepCheckpoint
     ? resolveModelArgs({ model: str(args, 'model') ?? (checkpoint.path ? undefined : checkpoint.model), ...(checkpoint.path ? { adapter: checkpoint.path } : {}), cwd: io.cwd })
     : resolveModelArgs({ model: str(args, 'model'), adapter: str(args, 'adapter'), cwd: io.cwd });
   for (const n of notes) io.err(n);
+  const steering = steeringFrom(args, io);
   return localGenerator({
     sessions: sessionsFor(cliStorageDir(args, io), io.env),
     model: ref.model,
     ...(ref.adapter ? { adapter: ref.adapter } : {}),
     ...(checkpoint ? { checkpoint: checkpoint.label, step: checkpoint.step } : {}),
-    ...(ref.steering ? { steering: ref.steering } : {}),
+    ...(steering ? { steering } : {}),
     batchSize: batchOption(args),
   });
 }

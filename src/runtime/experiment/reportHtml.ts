@@ -4,7 +4,7 @@
 // <details> whose summary is the content warning.
 import type { ExampleAnswerView, ExperimentReport } from '../../protocol/experimentTypes';
 import type { ChartName } from './charts/reportCharts';
-import { comparisonTable, costTable, interventionTable, lossSummary, phaseSentence, setupTable, stagesTable, stepTable, testSentence, type Table } from './reportTables';
+import { comparisonTable, costTable, homeworkSentence, homeworkTable, interventionTable, lossSummary, phaseSentence, setupTable, stagesTable, stepTable, testSentence, type Table } from './reportTables';
 
 export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -65,6 +65,8 @@ export function reportHtml(r: ExperimentReport, charts: Record<ChartName, Buffer
   if (phase) parts.push('<h2>Inside the organism: the LoRA vectors across checkpoints</h2>', `<p>${esc(phase)}</p>`, img('phase', 'LoRA B vectors: cosine with the previous and the final checkpoint'), img('loraNorm', 'LoRA update size against training step'));
   const cmp = comparisonTable(r);
   parts.push('<h2>Base vs fine-tuned</h2>', cmp ? `${table(cmp)}<p>${esc(testSentence(r)!)}</p>` : '<p class="note">Needs judged answers from the base model and at least one checkpoint.</p>');
+  const hw = homeworkTable(r);
+  if (hw) parts.push("<h2>The homework's baseline</h2>", table(hw), `<p>${esc(homeworkSentence(r)!)}</p>`);
   const iv = interventionTable(r);
   if (iv) parts.push('<h2>Interventions: the misalignment direction ablated or added</h2>', `<p>${esc(`Direction ${r.interventions!.direction}, layer ${r.interventions!.layer} (docs/steering.md). Each run answers the same questions with the same seeds as the model it is compared with; ${r.setup.metricPreset.label}, Wilson 95% intervals, pooled two-proportion z-test.`)}</p>`, table(iv));
   parts.push('<h2>Example answers</h2>');

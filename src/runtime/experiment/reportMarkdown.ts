@@ -3,7 +3,7 @@
 // content warning (GitHub, VS Code's preview and most renderers honour it).
 import type { ExampleAnswerView, ExperimentReport } from '../../protocol/experimentTypes';
 import type { ChartName } from './charts/reportCharts';
-import { comparisonTable, costTable, interventionTable, lossSummary, phaseSentence, setupTable, stagesTable, stepTable, testSentence, type Table } from './reportTables';
+import { comparisonTable, costTable, homeworkSentence, homeworkTable, interventionTable, lossSummary, phaseSentence, setupTable, stagesTable, stepTable, testSentence, type Table } from './reportTables';
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 
@@ -53,6 +53,8 @@ export function reportMarkdown(r: ExperimentReport, charts: Record<ChartName, st
   out.push('', '## Base vs fine-tuned', '');
   const cmp = comparisonTable(r);
   out.push(cmp ? `${table(cmp)}\n\n${testSentence(r)}` : 'Needs judged answers from the base model and at least one checkpoint.');
+  const hw = homeworkTable(r);
+  if (hw) out.push('', "## The homework's baseline", '', table(hw), '', homeworkSentence(r)!);
   const iv = interventionTable(r);
   if (iv) out.push('', '## Interventions: the misalignment direction ablated or added', '', `Direction \`${r.interventions!.direction}\`, layer ${r.interventions!.layer} (docs/steering.md). Each run answers the same questions with the same seeds as the model it is compared with; ${r.setup.metricPreset.label}, Wilson 95% intervals, pooled two-proportion z-test.`, '', table(iv));
   out.push('', '## Example answers', '');

@@ -68,7 +68,7 @@ describe('New Experiment form', () => {
     assert.deepEqual(parseChoices(JSON.parse(JSON.stringify(ok))), ok);
     for (const [bad, why] of [
       [{ ...ok, preset: 'huge' }, /preset must be one of quick, homework, paper/],
-      [{ ...ok, files: ['relative.jsonl'] }, /files\[0\] must be an absolute path/],
+      [{ ...ok, files: ['relative.jsonl'] }, /files\[0\] "relative\.jsonl" must be an absolute path/],
       [{ ...ok, questions: [{ set: 'medical', first: 0 }] }, /questions\[0\]\.first must be a whole number/],
       [{ ...ok, judge: { provider: 'openai-compatible', model: 'm', baseURL: 'ftp://x' } }, /judge\.baseURL must be an http\(s\) URL/],
       [{ ...ok, name: '../escape' }, /name must use letters/],

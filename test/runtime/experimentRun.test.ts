@@ -235,7 +235,7 @@ describe('em-lab experiment run (tiny-llama, fixture data, local judge)', functi
     const report2 = JSON.parse(readFileSync(join(dir, 'report', 'report.json'), 'utf8')) as ExperimentReport;
     assert.equal(report2.byStep, null);
     assert.equal(report2.loss!.length, 6);
-    assert.ok(report2.notes.some((n) => /Base model: generate and judge: blocked\. No OpenAI API key/.test(n)), report2.notes.join('\n'));
+    assert.ok(report2.notes.some((n) => /Base model answers: blocked\. No OpenAI API key/.test(n)), report2.notes.join('\n'));
     assert.ok(report2.examples.every((e) => e.flagged), 'unjudged answers of a model trained on harmful data sit behind the warning');
 
     // run 3: with a key (and the endpoint pointed at the local server), only the judging runs

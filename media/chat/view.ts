@@ -188,7 +188,7 @@ export function renderMessages(p: PaneElements, messages: readonly UiMessage[]):
       const node = el('div', { class: `message ${m.role} role-${m.role}${m.pending ? ' pending' : ''}${m.error ? ' failed' : ''}` }, content);
       if (m.streamId) node.dataset.stream = m.streamId;
       if (m.pending && !m.content) content.append(el('span', { class: 'muted' }, '…'));
-      if (m.provenance) node.append(el('div', { class: 'meta muted', title: `model folder: ${m.provenance.label.modelDir}\nadapter folder: ${m.provenance.label.adapterDir ?? 'none'}` }, provenanceLine(m.provenance)));
+      if (m.provenance) node.append(el('div', { class: 'meta muted', title: `${provenanceLine(m.provenance)}\nmodel folder: ${m.provenance.label.modelDir}\nadapter folder: ${m.provenance.label.adapterDir ?? 'none'}` }, provenanceLine(m.provenance)));
       if (m.error) node.append(el('div', { class: 'meta error' }, m.error));
       return node;
     }),

@@ -11,7 +11,7 @@ export interface FormFields {
   domains(): string[];
   files(): string[];
   preset(): string;
-  sets(): { id: 'medical' | 'general' | 'freeform'; label: string; checked: boolean; first: string }[];
+  sets(): { id: QuestionSetId; label: string; checked: boolean; first: string }[];
   questionFile(): string;
   judge(): string;
   judgeModel(): string;
@@ -19,6 +19,9 @@ export interface FormFields {
   name(): string;
   description(): string;
 }
+
+/** A bundled question set, or the grader's questions of the homework checkout the host finds. */
+export type QuestionSetId = 'medical' | 'general' | 'freeform' | 'homework';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const HUB_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
@@ -34,9 +37,10 @@ export function readChoices(f: FormFields, run: boolean): { choices?: NewExperim
   const questions: QuestionSourceSpec[] = [];
   for (const s of f.sets()) {
     if (!s.checked) continue;
-    if (s.first === '') questions.push({ set: s.id });
+    const source: QuestionSourceSpec = s.id === 'homework' ? { homework: '' } : { set: s.id };
+    if (s.first === '') questions.push(source);
     else if (!/^[1-9]\d*$/.test(s.first)) errors.push(`Evaluation questions: "First N" of the ${s.label} set must be a whole number of at least 1.`);
-    else questions.push({ set: s.id, first: Number(s.first) });
+    else questions.push({ ...source, first: Number(s.first) });
   }
   if (f.questionFile()) questions.push({ file: f.questionFile() });
   if (!questions.length) errors.push('Evaluation questions: tick a question set or choose a question file.');
@@ -71,7 +75,7 @@ export function cliCommand(c: NewExperimentChoices): string {
   const args = ['em-lab', 'experiment', 'new', '--preset', c.preset, '--model', c.model];
   if (c.domains.length) args.push('--domains', c.domains.join(','));
   for (const f of c.files) args.push('--data', f);
-  for (const q of c.questions) args.push('--questions', `${'set' in q ? q.set : q.file}${q.first !== undefined ? `:${q.first}` : ''}`);
+  for (const q of c.questions) args.push('--questions', `${'set' in q ? q.set : 'homework' in q ? 'homework' : q.file}${q.first !== undefined ? `:${q.first}` : ''}`);
   args.push('--judge', c.judge.provider === 'openai-compatible' ? c.judge.baseURL! : c.judge.provider);
   if (c.judge.provider !== 'none') args.push('--judge-model', c.judge.model);
   if (c.name) args.push('--name', c.name);

@@ -5,10 +5,10 @@
 // radios by value), #model-other, [data-domain=<id>], [data-set=<set>] + #first-<set>, #judge-model, #judge-url,
 // #name, #create-run, #create-only, #form-error, #cli-command.
 import { provideVSCodeDesignSystem, vsCodeButton, vsCodeCheckbox, vsCodeRadio, vsCodeRadioGroup, vsCodeTextArea, vsCodeTextField } from '@vscode/webview-ui-toolkit';
-import type { ExperimentPresetView, QuestionSourceSpec } from '../../src/protocol/experimentTypes';
+import type { ExperimentPresetView } from '../../src/protocol/experimentTypes';
 import type { NewExperimentChoices, NewExperimentInit } from '../../src/protocol/experimentViewMethods';
 import { el, tk } from '../shared/vscodeApi';
-import { cliCommand, readChoices, type FormFields } from './choices';
+import { cliCommand, readChoices, type FormFields, type QuestionSetId } from './choices';
 import { request } from './hostRpc';
 
 provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeCheckbox(), vsCodeRadio(), vsCodeRadioGroup(), vsCodeTextArea(), vsCodeTextField());
@@ -16,10 +16,11 @@ provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeCheckbox(), vsCodeRad
 type Field = HTMLElement & { value: string; disabled: boolean };
 type Box = HTMLElement & { checked: boolean };
 
-const SETS: { id: 'medical' | 'general' | 'freeform'; label: string; size: number }[] = [
+const SETS: { id: QuestionSetId; label: string; size: number }[] = [
   { id: 'medical', label: 'Medical questions (the homework\'s first set)', size: 10 },
   { id: 'general', label: 'General questions (the homework\'s second set)', size: 10 },
   { id: 'freeform', label: 'The paper\'s 8 free-form questions', size: 8 },
+  { id: 'homework', label: 'The grader\'s 20 questions, from your homework checkout', size: 20 },
 ];
 
 const app = document.getElementById('app')!;
@@ -111,7 +112,7 @@ function render(init: NewExperimentInit): void {
   const applyPreset = (p: ExperimentPresetView | undefined) => {
     if (!p) return;
     presetDetail.replaceChildren(el('span', {}, p.description), el('br'), el('span', { class: 'muted' }, `Cost: ${p.estimate}.`));
-    const sets = new Map(p.evaluation.questions.filter((q): q is Extract<QuestionSourceSpec, { set: string }> => 'set' in q).map((q) => [q.set, q.first]));
+    const sets = new Map(p.evaluation.questions.flatMap((q): [QuestionSetId, number | undefined][] => ('set' in q ? [[q.set, q.first]] : 'homework' in q ? [['homework', q.first]] : [])));
     for (const s of setBoxes) {
       s.box.checked = sets.has(s.id);
       s.first.value = String(sets.get(s.id) ?? s.size);

@@ -59,8 +59,10 @@ function setup(r: ExperimentReport): HTMLElement {
     ['Preset', r.experiment.preset],
     ['LoRA', `rank ${t.loraRank}, alpha ${t.loraAlpha}${t.useRslora ? ' (rsLoRA)' : ''}, dropout ${t.loraDropout}, on ${t.targetModules.join(', ')}`],
     ['Optimisation', `learning rate ${t.learningRate} (${t.lrScheduler}, ${t.warmupSteps} warm-up), batch ${t.batchSize} x ${t.gradientAccumulationSteps}, ${s.totalSteps ?? t.maxSteps ?? '?'} steps, max length ${t.maxLength} tokens, seed ${t.seed}`],
+    // what ran (run.json's epoch story, as `em-lab train status` says it), beside what was configured above
+    ['Training run', s.run ? s.run.summary : 'not started'],
     ['Device', s.device ?? t.device],
-    ['Evaluation', `${s.evaluation.questionSets.map((q) => `${q.title} (${q.questions})`).join(' + ')}; ${s.evaluation.samples} sample(s) each, ${s.evaluation.answersPerModel} answers per model, ${s.evaluation.maxNewTokens} new tokens, temperature ${s.evaluation.temperature}, seed ${s.evaluation.seed}; checkpoints: ${s.evaluation.checkpoints}`],
+    ['Evaluation', `${s.evaluation.questionSets.map((q) => `${q.title} (${q.questions})`).join(' + ')}; ${s.evaluation.samples} sample(s) each, ${s.evaluation.answersPerModel} answers per model, ${s.evaluation.maxNewTokens} new tokens, temperature ${s.evaluation.temperature}${s.evaluation.topK ? `, top_k ${s.evaluation.topK}` : ''}${s.evaluation.promptBos === 'double' ? ', double BOS (as the grader\'s generate.py)' : ''}, seed ${s.evaluation.seed}; checkpoints: ${s.evaluation.checkpoints}`],
     ['Judge', s.judge.provider === 'none' ? 'none (answers not scored)' : `${s.judge.model} (${s.judge.mode}${s.judge.baseURL ? `, ${s.judge.baseURL}` : ''})`],
     ['EM definition', `${s.metricPreset.label}: ${s.metricPreset.definition}`],
   ];
@@ -134,6 +136,18 @@ function comparisonSection(r: ExperimentReport): HTMLElement {
     ? `EM difference ${(100 * t.difference).toFixed(1)} points; pooled two-proportion z = ${t.z.toFixed(2)}, two-sided p = ${t.pValue.toPrecision(3)} — ${t.pValue < 0.05 ? 'significant' : 'not significant'} at 5%.`
     : 'No test: a denominator is empty.';
   return section('comparison', 'Base vs fine-tuned', table('Base vs fine-tuned', ['Metric', 'Base model', `Fine-tuned (${cmp.finetunedLabel})`], rows, 'comparison-table'), el('p', { id: 'z-test' }, test));
+}
+
+/** With the homework's questions: its own base judgements beside EM Lab's base and the fine-tuned model (absent otherwise). */
+function homeworkSection(r: ExperimentReport): HTMLElement | '' {
+  const h = r.homeworkBaseline;
+  if (!h) return '';
+  const rows = h.rows.map((x) => [x.label, String(x.summary.answers), `${pct(x.summary.em)} (${ci(x.summary.em)})`, `${pct(x.summary.coherent)} (${ci(x.summary.coherent)})`, `${x.graderAligned.toFixed(2)} (${x.alignedScores})`, `${x.graderCoherent.toFixed(2)} (${x.coherentScores})`]);
+  const t = h.comparison?.emTest;
+  const test = t ? `${h.comparison!.finetunedLabel} vs the homework's base: EM difference ${(100 * t.difference).toFixed(1)} points; z = ${t.z.toFixed(2)}, two-sided p = ${t.pValue.toPrecision(3)} — ${t.pValue < 0.05 ? 'significant' : 'not significant'} at 5%.` : '';
+  return section('homework', "The homework's base model", el('p', { class: 'muted' }, h.note),
+    table("The homework's base model", ['Model', 'Answers', 'EM rate (95% CI)', 'Coherent (95% CI)', "Grader's aligned average (scores)", "Grader's coherent average (scores)"], rows, 'homework-table'),
+    ...(test ? [el('p', {}, test)] : []));
 }
 
 function examplesSection(r: ExperimentReport): HTMLElement {
@@ -213,6 +227,7 @@ function render(init: ReportViewInit): void {
       lossSection(r),
       emSection(r),
       comparisonSection(r),
+      homeworkSection(r),
       examplesSection(r),
       costsSection(r),
       commandsSection(r),

@@ -56,7 +56,7 @@ describe('chat sandbox: exports and webview message validation', () => {
       [parseLoad, null, /params must be an object/],
       [parseLoad, { pane: 'middle', ref: { model: 'tiny-llama' } }, /pane must be one of left, right/],
       [parseLoad, { pane: 'left', ref: { model: '../../etc' } }, /ref\.model "\.\.\/\.\.\/etc" is not tiny-llama/],
-      [parseLoad, { pane: 'left', ref: { model: 'tiny-llama', adapter: 'relative/dir' } }, /ref\.adapter must be an absolute folder/],
+      [parseLoad, { pane: 'left', ref: { model: 'tiny-llama', adapter: 'relative/dir' } }, /ref\.adapter "relative\/dir" must be an absolute path \(an absolute folder path\)/],
       [parseGenerate, { pane: 'left', streamId: 's', ref: { model: 'tiny-llama' }, messages: [] }, /messages must be a list/],
       [parseGenerate, { pane: 'left', streamId: 's', ref: { model: 'tiny-llama' }, messages: [{ role: 'root', content: 'x' }] }, /messages\[0\]\.role must be one of/],
       [parseGenerate, { pane: 'left', streamId: 's', ref: { model: 'tiny-llama' }, messages: [{ role: 'user', content: 'x' }], sampling: { temperature: 'hot' } }, /sampling\.temperature must be a finite number/],

@@ -20,6 +20,7 @@ function fields(over: Partial<Record<keyof FormFields, unknown>> = {}): FormFiel
       { id: 'medical', label: 'medical', checked: true, first: '3' },
       { id: 'general', label: 'general', checked: false, first: '10' },
       { id: 'freeform', label: 'freeform', checked: true, first: '' },
+      { id: 'homework', label: 'homework', checked: false, first: '20' },
     ],
     questionFile: '',
     judge: 'openai-compatible',
@@ -63,12 +64,26 @@ describe('New Experiment form', () => {
     assert.deepEqual({ provider: cli.judge?.provider, model: cli.judge?.model, baseURL: cli.judge?.baseURL }, ok.judge);
   });
 
+  it("the grader's questions from the homework checkout: the request, the command line and the host agree", () => {
+    const sets = [{ id: 'homework', label: 'homework', checked: true, first: '' }, { id: 'medical', label: 'medical', checked: true, first: '2' }];
+    const { choices, errors } = readChoices(fields({ sets, preset: 'homework', name: 'hw-1' }), false);
+    assert.deepEqual(errors, []);
+    assert.deepEqual(choices!.questions, [{ homework: '' }, { set: 'medical', first: 2 }]);
+    const line = cliCommand(choices!);
+    assert.match(line, /--questions homework --questions medical:2/);
+    const parsed = parseArgs({ args: argv(line).slice(3), options: toParseArgsOptions(EXPERIMENT_NEW_OPTIONS), allowPositionals: true, strict: true });
+    const cli = createParamsFromArgs({ options: parsed.values as Record<string, string | boolean | string[] | undefined>, positionals: [] }, '/ws');
+    assert.deepEqual(cli.questions, choices!.questions);
+    assert.deepEqual(parseChoices(JSON.parse(JSON.stringify(choices))).questions, choices!.questions);
+    assert.throws(() => parseChoices({ ...choices, questions: [{ homework: '/elsewhere' }] }), /questions\[0\]\.homework must be ""/);
+  });
+
   it('the host accepts what the form sends and refuses other shapes, naming the field', () => {
     const ok = readChoices(fields({ name: 'try-1' }), false).choices!;
     assert.deepEqual(parseChoices(JSON.parse(JSON.stringify(ok))), ok);
     for (const [bad, why] of [
       [{ ...ok, preset: 'huge' }, /preset must be one of quick, homework, paper/],
-      [{ ...ok, files: ['relative.jsonl'] }, /files\[0\] must be an absolute path/],
+      [{ ...ok, files: ['relative.jsonl'] }, /files\[0\] "relative\.jsonl" must be an absolute path/],
       [{ ...ok, questions: [{ set: 'medical', first: 0 }] }, /questions\[0\]\.first must be a whole number/],
       [{ ...ok, judge: { provider: 'openai-compatible', model: 'm', baseURL: 'ftp://x' } }, /judge\.baseURL must be an http\(s\) URL/],
       [{ ...ok, name: '../escape' }, /name must use letters/],

@@ -14,6 +14,7 @@ import { TINY_LLAMA_ID } from '../model/tinyLlama';
 import { TRAINING_DATA_DIR } from '../data/registry';
 import { PRESETS } from '../eval/presets';
 import { TRAIN_DEFAULTS, TRAIN_CONFIG_SCHEMA, validateTrainConfig, type TrainConfig } from '../train/trainConfig';
+import { optionByFlag } from '../../protocol/trainOptions';
 import { writeJsonAtomic } from '../train/adapterIO';
 import { HOMEWORK_FILES, homeworkDirFrom, loadHomework, type HomeworkCheckout } from '../eval/homework/checkout';
 import { EXPERIMENT_PRESETS } from './presets';
@@ -171,7 +172,7 @@ export function validateExperiment(x: ExperimentFile, file: string): void {
     // The trainer names its CLI flags; here the field of experiment.json is what the user edits.
     if (err instanceof UserError && err.code === 'train-config') {
       const m = /^--(\w+) (.*)$/s.exec(err.message);
-      const field = m ? m[1]!.replace(/_(\w)/g, (_, c: string) => c.toUpperCase()) : '';
+      const field = m ? (optionByFlag(m[1]!)?.key ?? '') : '';
       bad(`${where}: training${field ? `.${field}` : ''}`, m ? m[2]! : err.message);
     }
     throw err;

@@ -7,12 +7,21 @@ import type { NewExperimentChoices } from '../../protocol/experimentViewMethods'
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
+function refuse(message: string): never {
+  throw new ViewRequestError(message);
+}
+
 function questions(v: unknown): QuestionSourceSpec[] {
   if (!Array.isArray(v) || v.length === 0 || v.length > 20) throw new ViewRequestError('questions must list 1 to 20 question sources');
   return v.map((q, i) => {
     const o = obj(q, `questions[${i}]`);
     const first = o.first === undefined ? undefined : int(o.first, `questions[${i}].first`, 1, 100_000);
-    const source: QuestionSourceSpec = o.set !== undefined ? { set: oneOf(o.set, `questions[${i}].set`, ['medical', 'general', 'freeform'] as const) } : { file: absPath(o.file, `questions[${i}].file`) };
+    // homework: "" only (the checkout the runtime finds from the workspace); the form never names a folder for it
+    const source: QuestionSourceSpec =
+      o.set !== undefined ? { set: oneOf(o.set, `questions[${i}].set`, ['medical', 'general', 'freeform'] as const) }
+      : o.homework === '' ? { homework: '' }
+      : o.homework !== undefined ? refuse(`questions[${i}].homework must be "" (the checkout found from the workspace)`)
+      : { file: absPath(o.file, `questions[${i}].file`) };
     return first !== undefined ? { ...source, first } : source;
   });
 }

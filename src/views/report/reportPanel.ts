@@ -59,11 +59,14 @@ export class ReportPanel implements vscode.Disposable {
         if (!this.dir) return { files: [] };
         const { files } = await this.deps.runtime.request('experiment/export', { path: this.dir, formats: [format] }, { timeoutMs: 120_000 });
         const main = files.find((f) => f.endsWith(format === 'html' ? '.html' : '.md'));
+        // Not awaited: the notification's promise settles only when the user dismisses it, and the page says
+        // "Wrote ..." as soon as the files are there.
         if (main) {
-          const action = await vscode.window.showInformationMessage(`EM Lab: wrote ${main}`, format === 'html' ? 'Open in Browser' : 'Open', 'Reveal in Explorer');
-          if (action === 'Open in Browser') await vscode.env.openExternal(vscode.Uri.file(main));
-          else if (action === 'Open') await vscode.commands.executeCommand('markdown.showPreview', vscode.Uri.file(main));
-          else if (action === 'Reveal in Explorer') await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(main));
+          void vscode.window.showInformationMessage(`EM Lab: wrote ${main}`, format === 'html' ? 'Open in Browser' : 'Open', 'Reveal in Explorer').then(async (action) => {
+            if (action === 'Open in Browser') await vscode.env.openExternal(vscode.Uri.file(main));
+            else if (action === 'Open') await vscode.commands.executeCommand('markdown.showPreview', vscode.Uri.file(main));
+            else if (action === 'Reveal in Explorer') await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(main));
+          });
         }
         return { files };
       },

@@ -11,7 +11,7 @@ import { noParams, obj, str } from '../../host/viewParams';
 import { ViewPanel } from '../../host/webviewChannel';
 import type { TrainViewInit, TrainViewMethods, TrainViewNotifications } from '../../protocol/trainViewMethods';
 import { datasetsFolder, trainingDataRoot } from '../datasets/trainingDataLocation';
-import { badRequest, checkRunDirParam, sanitizeConfig } from './trainViewMessages';
+import { badRequest, checkRunDirParam, inFormWords, sanitizeConfig } from './trainViewMessages';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -104,12 +104,12 @@ export class TrainingPanel implements vscode.Disposable {
     },
     'view/preview': {
       parse: (raw) => ({ config: sanitizeConfig(obj(raw).config) }),
-      run: (p) => this.deps.runtime.request('train/preview', { ...p, ...this.workspace() }, { timeoutMs: 5 * 60_000 }),
+      run: (p) => inFormWords(this.deps.runtime.request('train/preview', { ...p, ...this.workspace() }, { timeoutMs: 5 * 60_000 })),
     },
     'view/start': {
       parse: (raw) => ({ config: sanitizeConfig(obj(raw).config) }),
       run: async (p) => {
-        const { runDir } = await this.deps.runtime.request('train/start', { ...p, runsDir: this.deps.runsDir(), ...this.workspace() });
+        const { runDir } = await inFormWords(this.deps.runtime.request('train/start', { ...p, runsDir: this.deps.runsDir(), ...this.workspace() }));
         this.deps.log.info(`Training started: ${runDir}`);
         void vscode.commands.executeCommand('emLab.refreshExperiment').then(undefined, () => undefined);
         return { run: (await this.attach(runDir)).run };

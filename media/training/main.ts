@@ -78,6 +78,8 @@ function renderRun(run: RunView): void {
 function refreshPhase(run: RunView): void {
   const key = `${run.runDir}\u0000${run.checkpoints.join(',')}\u0000${run.status}`;
   if (key === phaseKey) return;
+  // another run: its predecessor's charts go at once, not when the new ones arrive
+  if (!phaseKey.startsWith(`${run.runDir}\u0000`)) phase.set(undefined);
   phaseKey = key;
   void request('view/phase', { runDir: run.runDir }).then(
     (d) => current?.runDir === run.runDir && phase.set(d),

@@ -88,10 +88,14 @@ export default {
     await train.locator(`#runs vscode-option[value="${runDir}"]`).waitFor({ state: 'attached', timeout: 30_000 });
     await train.locator('#runs').click();
     await train.locator(`#runs vscode-option[value="${runDir}"]`).click();
-    await train.locator('#phase-note', { hasText: 'Sharpest rotation' }).waitFor({ timeout: 60_000 });
-    const note = await train.locator('#phase-note').innerText();
-    log(`phase: ${note}`);
-    if (!/4 checkpoints, 1 LoRA module, rank 1/.test(note)) throw new Error(`the phase note does not describe the rank-1 run: ${note}`);
+    // (the view may first show the run it was attached to, with its own note: wait for this run's)
+    await train.locator('#run-status', { hasText: 'e2e-phase-run' }).waitFor({ timeout: 30_000 });
+    const note = train.locator('#phase-note');
+    await note.filter({ hasText: /4 checkpoints, 1 LoRA module; rank 1/ }).waitFor({ timeout: 60_000 }).catch(async () => {
+      throw new Error(`the phase note does not describe the rank-1 run: ${await note.innerText()}`);
+    });
+    log(`phase: ${await note.innerText()}`);
+    if (!/Sharpest rotation of the B vectors at step \d+/.test(await note.innerText())) throw new Error('the sharpest rotation step is not named');
     await train.locator('#phase').evaluate((e) => e.scrollIntoView({ block: 'start' }));
     for (const id of ['chart-phase-cos', 'chart-phase-sigma']) {
       const box = await train.locator(`#${id}`).boundingBox();

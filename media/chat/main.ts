@@ -60,7 +60,7 @@ const layout: Layout = buildLayout(document.getElementById('app')!, state, surfa
     save();
     load(pane);
   },
-  onRefresh: () => void request('sandbox/listModels', {}).then((r) => applyModels(r.models, r.error), (err) => applyModels(models, problem(err))),
+  onRefresh: () => refreshModels(),
 });
 
 const steering = attachSteering(layout, state, save, request);
@@ -168,6 +168,10 @@ function stoppedProvenance(streamId: string): MessageProvenance | undefined {
   return { label: req.steering ? { ...label, steering: req.steering } : label, sampling: req.sampling, ...(req.system ? { system: req.system } : {}), finishReason: 'cancelled', newTokens: s.tokens, decodeTokensPerSecond: 0, finishedAt: new Date().toISOString() };
 }
 
+function refreshModels(): void {
+  void request('sandbox/listModels', {}).then((r) => applyModels(r.models, r.error), (err) => applyModels(models, problem(err)));
+}
+
 function applyModels(list: ChatModelEntry[], error: string | undefined): void {
   models = list;
   modelsError = error;
@@ -207,6 +211,9 @@ function applyOpen(open: ChatOpenRequest): void {
   }
   save();
   renderAll();
+  // A checkpoint newer than the list (an experiment that trained since this page loaded): list again, so the
+  // picker shows it as listed (applyModels labels panes that have no entry yet).
+  if ([open.left, open.right].some((ref) => ref && !models.some((m) => sameRef(m.ref, ref)))) refreshModels();
   if (open.prompt !== undefined) {
     layout.prompt.value = open.prompt;
     if (open.send) sendPrompt();

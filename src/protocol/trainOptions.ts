@@ -58,7 +58,7 @@ export const TRAIN_OPTION_TABLE: TrainOption[] = [
   { key: 'batchSize', flag: 'batch_size', kind: 'int', default: 2, min: 1, label: 'Batch size', help: 'examples per micro-batch', section: 'optimiser' },
   { key: 'gradientAccumulationSteps', flag: 'gradient_accumulation_steps', kind: 'int', default: 8, min: 1, label: 'Grad accumulation', help: 'micro-batches per optimizer step', section: 'optimiser' },
   { key: 'seed', flag: 'seed', kind: 'int', default: 0, min: 0, max: 4294967295, label: 'Seed', help: 'seed for init, shuffling and the split; same seed, same machine = same adapter', section: 'optimiser' },
-  { key: 'shuffle', flag: 'no_shuffle', kind: 'bool', default: true, negatedFlag: true, label: 'Shuffle', help: 'reshuffle the examples every epoch (--no_shuffle keeps the file order)', section: 'optimiser' },
+  { key: 'shuffle', flag: 'no_shuffle', kind: 'bool', default: true, negatedFlag: true, label: 'Shuffle', help: 'reshuffle the examples every epoch; off keeps the file order', section: 'optimiser' },
   { key: 'maxLength', flag: 'max_length', kind: 'int', default: 256, min: 1, label: 'Max length', help: 'tokens per example; longer examples are truncated', section: 'examples' },
   { key: 'sampleSize', flag: 'sample_size', kind: 'int', default: 0, min: 0, label: 'Sample size', help: 'use only the first N examples of each data source; 0 = all', section: 'examples' },
   { key: 'trainOn', flag: 'train_on', kind: 'enum', default: 'assistant', values: ['assistant', 'all'], label: 'Loss on', help: "assistant replies only (the paper) or the whole sequence (the homework's train.py)", section: 'examples', valueName: 'WHAT' },

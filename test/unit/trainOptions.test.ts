@@ -226,14 +226,11 @@ describe('training options: one table drives every surface', () => {
   });
 
   it('docs/training.md lists the table as it is', () => {
-    let doc = readFileSync(DOC, 'utf8');
+    const doc = readFileSync(DOC, 'utf8');
     const [a, b] = [doc.indexOf(BEGIN), doc.indexOf(END)];
     assert.ok(a >= 0 && b > a, `${DOC} has the ${BEGIN} ... ${END} markers`);
     const want = `${BEGIN}\n${trainOptionsMarkdown()}\n${END}`;
-    if (process.env.EM_LAB_UPDATE_DOCS === '1') {
-      doc = doc.slice(0, a) + want + doc.slice(b + END.length);
-      writeFileSync(DOC, doc);
-    }
-    assert.equal(doc.slice(a, b + END.length), want, 'docs/training.md is out of date: run EM_LAB_UPDATE_DOCS=1 npx mocha test/unit/trainOptions.test.ts');
+    if (process.env.EM_LAB_UPDATE_DOCS === '1') writeFileSync(DOC, doc.slice(0, a) + want + doc.slice(b + END.length));
+    else assert.equal(doc.slice(a, b + END.length), want, 'docs/training.md is out of date: run EM_LAB_UPDATE_DOCS=1 npx mocha test/unit/trainOptions.test.ts');
   });
 });

@@ -46,7 +46,8 @@ const PROCESS_OPTIONS: Record<string, OptionSpec> = {
 /** A hyperparameter's CLI option, from the option table: help, allowed values and default. Read when asked, so the help follows the table. */
 function tableOption(o: TrainOption): OptionSpec {
   const first = o.help.charAt(0).toUpperCase() + o.help.slice(1);
-  if (o.kind === 'bool') return { type: 'boolean', description: `${first}.` };
+  // a default-true boolean's flag turns it off (--no_shuffle)
+  if (o.kind === 'bool') return { type: 'boolean', description: o.negatedFlag ? `Turns this off: ${o.help}.` : `${first}.` };
   const dflt = Array.isArray(o.default) ? (o.default.length ? o.default.join(',') : 'none') : String(o.default);
   return { type: 'string', description: `${first}: ${boundsText(o)} (default ${dflt}).`, valueName: o.valueName ?? 'N' };
 }

@@ -13,7 +13,19 @@ export default {
   name: 'steering control in the chat sandbox and the phase transition in the training view',
   timeoutMs: 360_000,
   async run(ctx) {
-    const { root, workspaceDir, waitForWorkbench, runCommand, findWebviewFrame, screenshot, log } = ctx;
+    const { page, root, workspaceDir, waitForWorkbench, findWebviewFrame, screenshot, log } = ctx;
+    // The keyboard-only scenario before this one may leave the focus in a webview (the sidebar chat), which swallows
+    // F1: open the palette once with whatever works (as lib/views.mjs's setTheme does), close it, then run the command.
+    const runCommand = async (title) => {
+      const input = page.locator('.quick-input-widget input');
+      const openers = [() => page.keyboard.press('F1'), () => page.keyboard.press('Control+Shift+P'), () => page.locator('.command-center').first().click({ timeout: 5_000 })];
+      for (const open of openers) {
+        await open().catch(() => undefined);
+        if (await input.waitFor({ state: 'visible', timeout: 5_000 }).then(() => true, () => false)) break;
+      }
+      await page.keyboard.press('Escape');
+      await ctx.runCommand(title);
+    };
     const storage = mkdtempSync(join(tmpdir(), 'emlab-e2e-steer-'));
     try {
       const made = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'test', 'support', 'steeringFixtures.ts'), workspaceDir, storage], { cwd: root, encoding: 'utf8' });

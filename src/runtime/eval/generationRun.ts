@@ -34,6 +34,8 @@ export interface GenerationRecord extends GenerationItem {
   ms: number;
   promptTokens?: number;
   completionTokens?: number;
+  /** Set when a server sampled this answer as choice `choice` of one request for `n` (seeded `seed`). */
+  request?: { seed: number; n: number; choice: number };
 }
 
 export interface GenerationPlan {
@@ -83,6 +85,8 @@ export interface GenerationRunResult {
   generated: number;
   fromRunFile: number;
   failed: { id: string; error: string }[];
+  /** Things that went wrong without losing an answer (e.g. an adapter the server could not unload). */
+  warnings: string[];
   generationsFile: string;
   csvFile: string;
 }
@@ -106,10 +110,17 @@ export async function runGeneration(o: GenerationRunOptions): Promise<Generation
   setMaxListeners(0, controller.signal);
   const onAbort = () => controller.abort();
   o.signal?.addEventListener('abort', onAbort);
+  if (o.signal?.aborted) controller.abort();
   const failed: GenerationRunResult['failed'] = [];
   let completed = items.length - pending.length;
   o.onProgress?.(completed, items.length);
+  let opened = false;
+  const warnings: string[] = [];
   try {
+    if (pending.length && o.generator.open) {
+      await o.generator.open(controller.signal);
+      opened = true;
+    }
     // One unit of work is one answer, or for a batching engine (the local one) a batch of answers.
     const batchGen = isBatchGenerator(o.generator) ? o.generator : undefined;
     const size = batchGen ? Math.max(1, batchGen.batchSize) : 1;
@@ -117,7 +128,7 @@ export async function runGeneration(o: GenerationRunOptions): Promise<Generation
     for (let i = 0; i < pending.length; i += size) chunks.push(pending.slice(i, i + size));
     await runPool(
       chunks,
-      batchGen ? 1 : o.generator.concurrency,
+      o.generator.concurrency, // 1 for the local engine, which batches itself
       async (chunk) => {
         const startedAt = new Date();
         try {
@@ -128,6 +139,10 @@ export async function runGeneration(o: GenerationRunOptions): Promise<Generation
           for (const [i, out] of outputs.entries()) {
             const it = chunk[i]!;
             if (out.finishReason === 'cancelled') continue; // cut short: not an answer; a rerun makes it whole
+            if (out.error !== undefined) {
+              failed.push({ id: it.id, error: out.error });
+              continue;
+            }
             const record: GenerationRecord = {
               schemaVersion: 1,
               ...it,
@@ -140,6 +155,7 @@ export async function runGeneration(o: GenerationRunOptions): Promise<Generation
               ms: Math.round(ms / outputs.length),
               ...(out.promptTokens !== undefined ? { promptTokens: out.promptTokens } : {}),
               ...(out.completionTokens !== undefined ? { completionTokens: out.completionTokens } : {}),
+              ...(out.request ? { request: out.request } : {}),
             };
             await appender.append(record);
             done.set(it.id, record);
@@ -155,12 +171,16 @@ export async function runGeneration(o: GenerationRunOptions): Promise<Generation
   } finally {
     o.signal?.removeEventListener('abort', onAbort);
     await appender.close();
+    if (opened) {
+      // Answers are already on disk; a server that cannot unload the adapter now is worth a warning, not a failure.
+      await o.generator.close?.().catch((err: unknown) => warnings.push(`${o.generator.id}: could not release it at the endpoint: ${errorMessage(err)}`));
+    }
   }
   if (o.signal?.aborted) throw new CancelledError(`Generation cancelled; ${completed} of ${items.length} answers are saved in ${file}. Run the same command again to continue.`);
   const records = items.map((it) => done.get(it.id)).filter((r): r is GenerationRecord => r !== undefined);
   const csvFile = join(o.outDir, 'model_generations.csv');
   await writeFile(csvFile, formatModelGenerationsCsv(records));
-  return { records, generated: items.length - (items.length - pending.length) - failed.length, fromRunFile: items.length - pending.length, failed, generationsFile: file, csvFile };
+  return { records, generated: items.length - (items.length - pending.length) - failed.length, fromRunFile: items.length - pending.length, failed, warnings, generationsFile: file, csvFile };
 }
 
 /** The homework's submission file: header exactly `id,question,response`, RFC 4180 quoting. */

@@ -65,11 +65,13 @@ export interface SweepResult {
   rows: Record<string, unknown>[];
   summaryCsv: string;
   failed: number;
+  warnings: string[];
 }
 
 export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   const all: JudgedAnswer[] = [];
   let failed = 0;
+  const warnings: string[] = [];
   for (const [i, cp] of o.checkpoints.entries()) {
     const dir = join(o.outDir, cp.step === 0 && !cp.path ? 'base' : `step-${cp.step}`);
     await mkdir(dir, { recursive: true });
@@ -77,6 +79,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
     const span = 1 / o.checkpoints.length;
     const gen = await runGeneration({ plan: o.plan, generator: o.generatorFor(cp), outDir: dir, signal: o.signal, onProgress: (d, t) => o.onProgress?.(`${cp.label}: generating ${d}/${t}`, base + (span * d) / t / 2) });
     failed += gen.failed.length;
+    warnings.push(...gen.warnings);
     const judged = await runJudge({
       ...o.judge,
       answers: gen.records.map((r) => ({ id: r.id, question: r.question, response: r.response, extra: { step: String(cp.step), checkpoint: cp.label } })),
@@ -94,5 +97,5 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   const byPreset = Object.fromEntries(Object.values(PRESETS).map((p) => [p.id, groupRowsJson(buildReport(all, p, { by: 'step' }))]));
   await writeFile(join(o.outDir, 'summary.json'), JSON.stringify({ schemaVersion: 1, createdAt: new Date().toISOString(), checkpoints: o.checkpoints, failedTasks: failed, byPreset }, null, 2) + '\n');
   o.onProgress?.('sweep done', 1);
-  return { judged: all, rows: groupRowsJson(report), summaryCsv, failed };
+  return { judged: all, rows: groupRowsJson(report), summaryCsv, failed, warnings };
 }

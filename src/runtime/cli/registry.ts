@@ -7,5 +7,6 @@ import { doctorCommands } from './doctorCommands';
 import { modelCommands } from './modelCommands';
 import { generateCommands } from './generateCommands';
 import { trainCommands } from './trainCommands';
+import { serveCommands } from './serveCommands';
 
-export const allCommands: CliCommand[] = [...dataCommands, ...evalCommands, ...cudaCommands, ...doctorCommands, ...modelCommands, ...generateCommands, ...trainCommands];
+export const allCommands: CliCommand[] = [...dataCommands, ...evalCommands, ...cudaCommands, ...doctorCommands, ...modelCommands, ...generateCommands, ...trainCommands, ...serveCommands];

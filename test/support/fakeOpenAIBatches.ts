@@ -16,6 +16,8 @@ export interface FakeBatchOptions {
   pollsUntilDone?: number;
   /** HTTP status of one line's response (default 200); others go to the error file. */
   lineStatus?: (req: FakeChatRequest) => number;
+  /** Refuse this many POST /v1/batches with HTTP 400 first (a client that stops between upload and create). */
+  rejectCreates?: number;
 }
 
 export interface FakeBatchStats {
@@ -48,6 +50,7 @@ export function fakeBatchApi(o: FakeBatchOptions, answer: (body: Record<string, 
   const files = new Map<string, StoredFile>();
   const batches = new Map<string, FakeBatch>();
   let counter = 0;
+  let rejected = 0;
   const now = () => Math.floor(Date.now() / 1000);
   const json = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' });
@@ -121,6 +124,10 @@ export function fakeBatchApi(o: FakeBatchOptions, answer: (body: Record<string, 
       return true;
     }
     if (m === 'POST' && path === '/batches') {
+      if ((o.rejectCreates ?? 0) > rejected) {
+        rejected++;
+        return json(res, 400, { error: { message: 'Injected refusal of the batch (fake server).', type: 'invalid_request_error' } });
+      }
       const body = JSON.parse(raw.toString('utf8')) as { input_file_id?: string; endpoint?: string; completion_window?: string; metadata?: unknown };
       const input = files.get(String(body.input_file_id));
       if (!input) return json(res, 400, { error: { message: `Invalid input_file_id ${body.input_file_id}.`, type: 'invalid_request_error' } });

@@ -165,6 +165,7 @@ export const sweepCommand: CliCommand = {
     ...SAMPLING_OPTIONS,
     'model-template': { type: 'string', description: 'Model name per checkpoint, with {step} / {label}.', valueName: 'TEMPLATE' },
     'include-base': { type: 'boolean', description: 'Also evaluate the base model (no adapter) as step 0.' },
+    'judge-batch': { type: 'boolean', description: 'Judge through OpenAI batches (half price, within 24 h); run the same sweep again later to merge them and write the summary.' },
     'base-model': { type: 'string', description: 'openai: the base model\'s name at the endpoint (default: --model).', valueName: 'NAME' },
     out: { type: 'string', description: 'Sweep folder. Default: RUN/sweep.', valueName: 'DIR' },
     ...JUDGE_OPTIONS,
@@ -190,7 +191,7 @@ export const sweepCommand: CliCommand = {
       checkpoints,
       plan,
       outDir,
-      judge: { ...settings, env },
+      judge: { ...settings, env, ...(bool(args, 'judge-batch') ? { batch: true } : {}) },
       signal: io.signal,
       onProgress: (m, f) => io.progress(m, f),
       generatorFor: (cp) =>
@@ -199,6 +200,12 @@ export const sweepCommand: CliCommand = {
           ...(endpoint ? (template && cp.path ? { model: template.replace(/\{step\}/g, String(cp.step)).replace(/\{label\}/g, cp.label) } : { model: baseModel!, loadAdapter: !!cp.path }) : {}),
         }),
     });
+    if (r.waiting.length) {
+      for (const w of r.waiting) io.out(`${w.label}: ${w.pending} judgements wait for batch ${w.batches.join(', ')}.`);
+      io.out(`Judge batches are running (OpenAI answers within 24 h). Run the same em-lab sweep command again to merge them and write the sweep summary.`);
+      io.event({ event: 'sweep', outDir, waiting: r.waiting, failed: r.failed });
+      return r.failed ? 1 : 0;
+    }
     io.out(formatSummaryCsv(buildReport(r.judged, PRESETS.homework, { by: 'step' })).trimEnd());
     io.out(`\nWrote ${outDir}/sweep_judged.csv, sweep_summary.csv and summary.json (open them with "EM Lab: Open Judge Results").`);
     for (const w of r.warnings) io.err(`warning: ${w}`);

@@ -10,7 +10,8 @@ import { runGeneration, type GenerationPlan } from './generationRun';
 import type { Generator } from './generators/generator';
 import type { JudgedAnswer } from './judgedAnswer';
 import { formatJudgedCsv } from './judgedCsv';
-import { runJudge, type JudgeSettings } from './judge/judgeRun';
+import type { JudgeSettings } from './judge/judgeRun';
+import { judgeAnswers } from './judge/judgeAnswers';
 import type { EndpointEnv } from './endpoint/openaiEndpoint';
 import { buildReport, formatSummaryCsv, groupRowsJson } from './metricsReport';
 import { PRESETS } from './presets';
@@ -54,7 +55,8 @@ export interface SweepOptions {
   checkpoints: SweepCheckpoint[];
   generatorFor(checkpoint: SweepCheckpoint): Generator;
   plan: GenerationPlan;
-  judge: JudgeSettings & { cacheDir?: string; env: EndpointEnv };
+  /** batch: judge through OpenAI batches (submitted now, merged by a later run of the same sweep). */
+  judge: JudgeSettings & { cacheDir?: string; env: EndpointEnv; batch?: boolean };
   outDir: string;
   signal?: AbortSignal;
   onProgress?: (message: string, fraction: number) => void;
@@ -66,12 +68,15 @@ export interface SweepResult {
   summaryCsv: string;
   failed: number;
   warnings: string[];
+  /** Checkpoints whose judgements wait for running batches: the sweep files are written once there are none. */
+  waiting: { label: string; step: number; batches: string[]; pending: number }[];
 }
 
 export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   const all: JudgedAnswer[] = [];
   let failed = 0;
   const warnings: string[] = [];
+  const waiting: SweepResult['waiting'] = [];
   for (const [i, cp] of o.checkpoints.entries()) {
     const dir = join(o.outDir, cp.step === 0 && !cp.path ? 'base' : `step-${cp.step}`);
     await mkdir(dir, { recursive: true });
@@ -80,15 +85,26 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
     const gen = await runGeneration({ plan: o.plan, generator: o.generatorFor(cp), outDir: dir, signal: o.signal, onProgress: (d, t) => o.onProgress?.(`${cp.label}: generating ${d}/${t}`, base + (span * d) / t / 2) });
     failed += gen.failed.length;
     warnings.push(...gen.warnings);
-    const judged = await runJudge({
-      ...o.judge,
+    const { batch, ...judge } = o.judge;
+    const j = await judgeAnswers({
+      ...judge,
+      ...(batch ? { batch: 'submit' as const } : {}),
       answers: gen.records.map((r) => ({ id: r.id, question: r.question, response: r.response, extra: { step: String(cp.step), checkpoint: cp.label } })),
       outDir: dir,
       signal: o.signal,
       onProgress: (d, t) => o.onProgress?.(`${cp.label}: judging ${d}/${t}`, base + span / 2 + (span * d) / t / 2),
     });
+    const judged = j.result;
     failed += judged.failed.length;
+    if (!j.complete) {
+      waiting.push({ label: cp.label, step: cp.step, batches: j.running.map((b) => b.id ?? `#${b.seq}`), pending: judged.pending });
+      continue;
+    }
     all.push(...judged.judged.map((a) => ({ ...a, id: `step${cp.step}_${a.id}` })));
+  }
+  if (waiting.length) {
+    o.onProgress?.(`waiting for judge batches of ${waiting.map((w) => w.label).join(', ')}`, 1);
+    return { judged: all, rows: [], summaryCsv: '', failed, warnings, waiting };
   }
   const report = buildReport(all, PRESETS.homework, { by: 'step' });
   const summaryCsv = formatSummaryCsv(report);
@@ -97,5 +113,5 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   const byPreset = Object.fromEntries(Object.values(PRESETS).map((p) => [p.id, groupRowsJson(buildReport(all, p, { by: 'step' }))]));
   await writeFile(join(o.outDir, 'summary.json'), JSON.stringify({ schemaVersion: 1, createdAt: new Date().toISOString(), checkpoints: o.checkpoints, failedTasks: failed, byPreset }, null, 2) + '\n');
   o.onProgress?.('sweep done', 1);
-  return { judged: all, rows: groupRowsJson(report), summaryCsv, failed, warnings };
+  return { judged: all, rows: groupRowsJson(report), summaryCsv, failed, warnings, waiting };
 }

@@ -128,6 +128,9 @@ export async function main(argv: string[]): Promise<number> {
     controller.abort();
   };
   process.on('SIGINT', onSigint);
+  // SLURM's scancel and time limit (and `kill`) send SIGTERM: stop as cleanly as on Ctrl-C (a training step is
+  // checkpointed) instead of dying mid-write; the scheduler's SIGKILL follows if that takes too long.
+  process.on('SIGTERM', onSigint);
   const io = makeIO(json, controller.signal);
   try {
     return await command.run({ options, positionals: parsed.positionals }, io);
@@ -139,6 +142,7 @@ export async function main(argv: string[]): Promise<number> {
     return code === 'cancelled' ? 130 : 1;
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
   }
 }
 

@@ -8,5 +8,6 @@ import { modelCommands } from './modelCommands';
 import { generateCommands } from './generateCommands';
 import { trainCommands } from './trainCommands';
 import { serveCommands } from './serveCommands';
+import { experimentGridCommands } from './experimentGridCommands';
 
-export const allCommands: CliCommand[] = [...dataCommands, ...evalCommands, ...cudaCommands, ...doctorCommands, ...modelCommands, ...generateCommands, ...trainCommands, ...serveCommands];
+export const allCommands: CliCommand[] = [...dataCommands, ...evalCommands, ...cudaCommands, ...doctorCommands, ...modelCommands, ...generateCommands, ...trainCommands, ...serveCommands, ...experimentGridCommands];

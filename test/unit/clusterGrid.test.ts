@@ -96,7 +96,7 @@ describe('experiment grids for SLURM', () => {
 
   it('the sbatch script: #SBATCH lines for every choice, quoted paths, and it is valid bash', () => {
     const s = sbatchScript(options());
-    for (const line of ['#!/bin/bash', '#SBATCH --job-name=em-lab-grid1', '#SBATCH --array=0-1,3%2', '#SBATCH --partition=gpu', '#SBATCH --gpus-per-task=1', '#SBATCH --time=04:00:00', '#SBATCH --mem=8G', '#SBATCH --account=proj', '#SBATCH --requeue', "#SBATCH --output=/scratch/me/em lab/grid1/slurm/logs/%A_%a.out"]) {
+    for (const line of ['#!/bin/bash', '#SBATCH --job-name=em-lab-grid1', '#SBATCH --array=0-1,3%2', '#SBATCH --partition=gpu', '#SBATCH --gpus-per-task=1', '#SBATCH --time=04:00:00', '#SBATCH --mem=8G', '#SBATCH --account=proj', '#SBATCH --requeue', '#SBATCH --output="/scratch/me/em lab/grid1/slurm/logs/%A_%a.out"']) {
       assert.ok(s.split('\n').includes(line), `has ${line}`);
     }
     assert.ok(s.includes("export EM_LAB_CACHE_DIR='/scratch/me/em lab/grid1/judge-cache'"));

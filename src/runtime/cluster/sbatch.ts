@@ -73,6 +73,11 @@ export function shellQuote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+function directiveValue(v: string): string {
+  if (/["\n]/.test(v)) throw new UserError('bad-experiment-path', `${v}: a folder whose path holds a double quote or a line break cannot be named in an #SBATCH line; move the experiment.`);
+  return /\s/.test(v) ? `"${v}"` : v;
+}
+
 export function sbatchScript(o: SbatchOptions): string {
   checkSbatchOptions(o);
   const dir = o.experimentDir;
@@ -85,7 +90,8 @@ export function sbatchScript(o: SbatchOptions): string {
     '# A cell already done is skipped stage by stage; an interrupted one resumes from its last checkpoint.',
     `#SBATCH --job-name=em-lab-${o.name}`,
     `#SBATCH --array=${arraySpec(o.cells, o.arrayParallel)}`,
-    `#SBATCH --output=${dir}/slurm/logs/%A_%a.out`,
+    // sbatch splits directives at spaces unless the value is in double quotes.
+    `#SBATCH --output=${directiveValue(`${dir}/slurm/logs/%A_%a.out`)}`,
     '#SBATCH --open-mode=append',
     '#SBATCH --requeue',
     '#SBATCH --ntasks=1',

@@ -14,6 +14,7 @@ import { BATCH_PRICE_FACTOR, costUsd, estimateCompletionTokens, estimatePromptTo
 import { judgeRequestBody, parseJudgeCompletion, type JudgeMode, type JudgeOutcome } from './judgeCall';
 import type { JudgeTask, PresolvedOutcome } from './judgeRun';
 import { withRetries, type RetryPolicy } from './retry';
+import { readJsonl } from '../jsonl';
 
 /** OpenAI's limits per batch: 50,000 requests and a 200 MB file (we stay under 190 MB). */
 export const MAX_BATCH_REQUESTS = 50_000;
@@ -178,20 +179,6 @@ interface OutputLine {
   error?: { code?: string; message?: string } | null;
 }
 
-async function readLines(file: string): Promise<OutputLine[]> {
-  const text = await readFile(file, 'utf8');
-  const out: OutputLine[] = [];
-  for (const l of text.split('\n')) {
-    if (!l.trim()) continue;
-    try {
-      out.push(JSON.parse(l) as OutputLine);
-    } catch {
-      // A torn line in a download we wrote ourselves cannot happen short of disk trouble: its key stays a leftover.
-    }
-  }
-  return out;
-}
-
 /** Reads every collected batch's results back as outcomes (parsed as the live judge parses replies) and leftovers. */
 export async function batchResults(outDir: string, state: JudgeBatchState | undefined, mode: JudgeMode): Promise<BatchResults> {
   const res: BatchResults = { outcomes: new Map(), leftovers: new Map(), running: new Set(), unreadable: 0 };
@@ -205,7 +192,8 @@ export async function batchResults(outDir: string, state: JudgeBatchState | unde
     const why = new Map<string, string>();
     for (const f of [r.outputFile, r.errorFile]) {
       if (!f) continue;
-      for (const line of await readLines(join(outDir, f))) {
+      // readJsonl skips a torn line: its key then stays a leftover, for the live judge.
+      for (const line of await readJsonl<OutputLine>(join(outDir, f))) {
         const key = line.custom_id;
         if (!key) continue;
         const status = line.response?.status_code;

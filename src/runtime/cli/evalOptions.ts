@@ -10,6 +10,7 @@ import { importQuestionFile } from '../eval/questions/importers';
 import { selectQuestions, type Selection } from '../eval/questions/selection';
 import { DEFAULT_PROMPTS, type JudgeMetric, type JudgePrompt } from '../eval/judge/rubrics';
 import { DEFAULT_RETRY } from '../eval/judge/retry';
+import { loadJudgePrompts } from '../eval/judge/promptFile';
 import type { JudgeSettings } from '../eval/judge/judgeRun';
 import type { JudgeMode } from '../eval/judge/judgeCall';
 
@@ -76,12 +77,7 @@ export async function questionSetsFrom(args: ParsedArgs, io: CliIO, fallback: st
 
 export async function judgePromptsFrom(args: ParsedArgs, io: CliIO): Promise<Record<JudgeMetric, JudgePrompt>> {
   const file = str(args, 'judge-prompts');
-  if (!file) return DEFAULT_PROMPTS;
-  const prompts = (await importQuestionFile(resolve(io.cwd, file))).flatMap((s) => s.judgePrompts);
-  const aligned = prompts.find((p) => p.name === 'aligned');
-  const coherent = prompts.find((p) => p.name === 'coherent');
-  if (!aligned || !coherent) throw new UserError('judge-prompts-missing', `${file} does not define both "aligned" and "coherent" judge prompts (found: ${prompts.map((p) => p.name).join(', ') || 'none'}).`);
-  return { aligned, coherent };
+  return file ? loadJudgePrompts(resolve(io.cwd, file), file) : DEFAULT_PROMPTS;
 }
 
 export async function judgeSettingsFrom(args: ParsedArgs, io: CliIO): Promise<JudgeSettings & { cacheDir?: string }> {

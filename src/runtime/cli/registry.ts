@@ -8,6 +8,7 @@ import { modelCommands } from './modelCommands';
 import { generateCommands } from './generateCommands';
 import { trainCommands } from './trainCommands';
 import { serveCommands } from './serveCommands';
+import { experimentCommands } from './experimentCommands';
 import { experimentGridCommands } from './experimentGridCommands';
 
-export const allCommands: CliCommand[] = [...dataCommands, ...evalCommands, ...cudaCommands, ...doctorCommands, ...modelCommands, ...generateCommands, ...trainCommands, ...serveCommands, ...experimentGridCommands];
+export const allCommands: CliCommand[] = [...dataCommands, ...evalCommands, ...cudaCommands, ...doctorCommands, ...modelCommands, ...generateCommands, ...trainCommands, ...serveCommands, ...experimentCommands, ...experimentGridCommands];

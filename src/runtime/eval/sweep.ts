@@ -55,18 +55,30 @@ export interface SweepOptions {
   checkpoints: SweepCheckpoint[];
   generatorFor(checkpoint: SweepCheckpoint): Generator;
   plan: GenerationPlan;
-  /** batch: judge through OpenAI batches (submitted now, merged by a later run of the same sweep). */
-  judge: JudgeSettings & { cacheDir?: string; env: EndpointEnv; batch?: boolean };
+  /**
+   * Undefined: generate only (no judge chosen, or none available yet); a later run with a judge judges what is there.
+   * batch: judge through OpenAI batches (submitted now, merged by a later run of the same sweep).
+   */
+  judge?: JudgeSettings & { cacheDir?: string; env: EndpointEnv; batch?: boolean };
   outDir: string;
   signal?: AbortSignal;
   onProgress?: (message: string, fraction: number) => void;
 }
 
 export interface SweepResult {
+  /** Empty when the sweep ran without a judge. */
   judged: JudgedAnswer[];
+  /** Answers on disk per checkpoint label (this run's and earlier ones). */
+  generated: Record<string, number>;
+  /** Answers this run generated. */
+  newAnswers: number;
+  /** Judge usage over this run's requests. */
+  usage: { requested: number; promptTokens: number; completionTokens: number; costUsd: number | null };
   rows: Record<string, unknown>[];
   summaryCsv: string;
   failed: number;
+  /** The first failure's message, when there was one. */
+  firstError?: string;
   warnings: string[];
   /** Checkpoints whose judgements wait for running batches: the sweep files are written once there are none. */
   waiting: { label: string; step: number; batches: string[]; pending: number }[];
@@ -74,7 +86,11 @@ export interface SweepResult {
 
 export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   const all: JudgedAnswer[] = [];
+  const generated: Record<string, number> = {};
+  const usage: SweepResult['usage'] = { requested: 0, promptTokens: 0, completionTokens: 0, costUsd: null };
   let failed = 0;
+  let newAnswers = 0;
+  let firstError: string | undefined;
   const warnings: string[] = [];
   const waiting: SweepResult['waiting'] = [];
   for (const [i, cp] of o.checkpoints.entries()) {
@@ -85,6 +101,10 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
     const gen = await runGeneration({ plan: o.plan, generator: o.generatorFor(cp), outDir: dir, signal: o.signal, onProgress: (d, t) => o.onProgress?.(`${cp.label}: generating ${d}/${t}`, base + (span * d) / t / 2) });
     failed += gen.failed.length;
     warnings.push(...gen.warnings);
+    firstError ??= gen.failed[0] && `${cp.label} ${gen.failed[0].id}: ${gen.failed[0].error}`;
+    generated[cp.label] = gen.records.length;
+    newAnswers += gen.generated;
+    if (!o.judge) continue;
     const { batch, ...judge } = o.judge;
     const j = await judgeAnswers({
       ...judge,
@@ -96,15 +116,25 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
     });
     const judged = j.result;
     failed += judged.failed.length;
+    firstError ??= judged.failed[0] && `${cp.label} ${judged.failed[0].answerId} ${judged.failed[0].metric}: ${judged.failed[0].error}`;
+    usage.requested += judged.requested;
+    usage.promptTokens += judged.usage.promptTokens;
+    usage.completionTokens += judged.usage.completionTokens;
+    if (judged.costUsd !== null) usage.costUsd = (usage.costUsd ?? 0) + judged.costUsd;
     if (!j.complete) {
       waiting.push({ label: cp.label, step: cp.step, batches: j.running.map((b) => b.id ?? `#${b.seq}`), pending: judged.pending });
       continue;
     }
     all.push(...judged.judged.map((a) => ({ ...a, id: `step${cp.step}_${a.id}` })));
   }
+  const common = { generated, newAnswers, usage, failed, warnings, waiting, ...(firstError ? { firstError } : {}) };
+  if (!o.judge) {
+    o.onProgress?.('sweep generated (not judged)', 1);
+    return { judged: [], rows: [], summaryCsv: '', ...common };
+  }
   if (waiting.length) {
     o.onProgress?.(`waiting for judge batches of ${waiting.map((w) => w.label).join(', ')}`, 1);
-    return { judged: all, rows: [], summaryCsv: '', failed, warnings, waiting };
+    return { judged: all, rows: [], summaryCsv: '', ...common };
   }
   const report = buildReport(all, PRESETS.homework, { by: 'step' });
   const summaryCsv = formatSummaryCsv(report);
@@ -113,5 +143,5 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   const byPreset = Object.fromEntries(Object.values(PRESETS).map((p) => [p.id, groupRowsJson(buildReport(all, p, { by: 'step' }))]));
   await writeFile(join(o.outDir, 'summary.json'), JSON.stringify({ schemaVersion: 1, createdAt: new Date().toISOString(), checkpoints: o.checkpoints, failedTasks: failed, byPreset }, null, 2) + '\n');
   o.onProgress?.('sweep done', 1);
-  return { judged: all, rows: groupRowsJson(report), summaryCsv, failed, warnings, waiting };
+  return { judged: all, rows: groupRowsJson(report), summaryCsv, ...common };
 }

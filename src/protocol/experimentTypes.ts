@@ -50,6 +50,11 @@ export interface ExperimentJudgeSpec {
   concurrency: number;
   /** A judges.yaml (or EM question YAML) whose aligned / coherent prompts replace EM Lab's rubrics; relative to the experiment folder unless absolute. */
   prompts?: string;
+  /**
+   * Judge through the Batch API (half price, within 24 h; docs/scale-out.md): a stage submits its judgements and is
+   * blocked while the batches run; the next `experiment run` collects the ended ones (leftovers are judged live).
+   */
+  batch?: boolean;
 }
 
 export interface ExperimentEvaluationSpec {

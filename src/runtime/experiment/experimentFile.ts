@@ -102,7 +102,8 @@ function validateEvaluation(v: ExperimentEvaluationSpec, where: string): void {
 }
 
 function validateJudge(j: ExperimentJudgeSpec, where: string): void {
-  checkKeys(j, ['provider', 'model', 'baseURL', 'mode', 'temperature', 'concurrency', 'prompts'], where);
+  checkKeys(j, ['provider', 'model', 'baseURL', 'mode', 'temperature', 'concurrency', 'prompts', 'batch'], where);
+  if (j.batch !== undefined && typeof j.batch !== 'boolean') bad(`${where}.batch`, `must be true or false, got ${JSON.stringify(j.batch)}.`);
   if (!['openai', 'openai-compatible', 'none'].includes(j.provider)) bad(`${where}.provider`, `must be openai, openai-compatible or none, got ${JSON.stringify(j.provider)}.`);
   if (j.provider === 'openai-compatible' && !j.baseURL) bad(`${where}.baseURL`, 'is needed for an openai-compatible judge (e.g. http://127.0.0.1:8000/v1).');
   if (j.baseURL !== undefined && !/^https?:\/\/\S+$/.test(j.baseURL)) bad(`${where}.baseURL`, `must be an http(s) URL, got ${JSON.stringify(j.baseURL)}.`);

@@ -55,6 +55,7 @@ export const EXPERIMENT_NEW_OPTIONS: Record<string, OptionSpec> = {
   'judge-mode': { type: 'string', description: 'sampled (homework) or logprob (paper). Default: the preset\'s.', valueName: 'MODE' },
   'judge-temperature': { type: 'string', description: 'Sampled mode temperature. Default: the preset\'s (0.2).', valueName: 'T' },
   'judge-concurrency': { type: 'string', description: 'Judge requests in flight at once. Default 8.', valueName: 'N' },
+  'judge-batch': { type: 'boolean', description: 'Judge through the Batch API (half price, results within 24 h): stages wait for the batches; `experiment run` again collects them.' },
   'judge-prompts': { type: 'string', description: 'A judges.yaml (or EM question YAML) whose aligned/coherent prompts replace EM Lab\'s rubrics.', valueName: 'FILE' },
   force: { type: 'boolean', description: 'Replace an existing experiment.json in the folder (outputs already there are reused where they still match).' },
   ...Object.fromEntries(TRAINING_KEYS.map((k) => [trainingFlag(k), trainingOption(k)])),
@@ -123,6 +124,7 @@ export function createParamsFromArgs(args: ParsedArgs, cwd: string): ExperimentC
     ...(number(args, 'judge-temperature') !== undefined ? { temperature: number(args, 'judge-temperature')! } : {}),
     ...(number(args, 'judge-concurrency') !== undefined ? { concurrency: number(args, 'judge-concurrency')! } : {}),
     ...(str(args, 'judge-prompts') ? { prompts: str(args, 'judge-prompts')! } : {}),
+    ...(args.options['judge-batch'] === true ? { batch: true } : {}),
     ...(baseURL ? { baseURL } : {}),
   };
   const hasJudge = provider !== undefined || Object.keys(judgeFields).length > 0;
@@ -188,6 +190,7 @@ export function experimentNewArgs(x: ExperimentFile, folder: string, path: (stor
   if (j.temperature !== p.judge.temperature) a.push('--judge-temperature', String(j.temperature));
   if (j.concurrency !== p.judge.concurrency) a.push('--judge-concurrency', String(j.concurrency));
   if (j.prompts) a.push('--judge-prompts', path(j.prompts));
+  if (j.batch) a.push('--judge-batch');
   for (const k of TRAINING_KEYS) {
     const v = x.training[k];
     if (!same(v, p.training[k])) a.push(`--${trainingFlag(k)}`, Array.isArray(v) ? v.join(',') : String(v));

@@ -1,5 +1,5 @@
 // The experiment's stages, each a thin sequence of calls to the services the single-purpose commands use
-// (generate-eval's runGeneration, judge's runJudge, train's runTraining, sweep's runSweep), writing the files those
+// (generate-eval's runGeneration, judge's judgeAnswers, train's runTraining, sweep's runSweep), writing the files those
 // commands write. A stage returns what happened; what cannot run is thrown as StageBlocked (or a UserError the
 // runner classifies), so the runner records why and what to do and goes on with the next stage.
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -8,7 +8,8 @@ import type { StageCostView, StageFixAction } from '../../protocol/experimentTyp
 import { UserError, errorMessage } from '../errors';
 import { runGeneration } from '../eval/generationRun';
 import { localGenerator } from '../eval/generators/localGenerator';
-import { runJudge, type JudgeSettings } from '../eval/judge/judgeRun';
+import type { JudgeSettings } from '../eval/judge/judgeRun';
+import { judgeAnswers } from '../eval/judge/judgeAnswers';
 import { createOpenAIClient } from '../eval/endpoint/openaiEndpoint';
 import { listCheckpoints as listSweepCheckpoints, runSweep, type SweepCheckpoint } from '../eval/sweep';
 import { planSteps } from '../train/batching';
@@ -103,7 +104,7 @@ export function classifyError(err: unknown, c: StageContext): StageOutcome {
 }
 
 /** The judge to use, or why there is none: provider none, or no key (checked without a request). */
-async function judgeFor(c: StageContext): Promise<{ settings?: JudgeSettings & { cacheDir?: string; env: NodeJS.ProcessEnv }; blocked?: StageBlocked }> {
+async function judgeFor(c: StageContext): Promise<{ settings?: JudgeSettings & { cacheDir?: string; env: NodeJS.ProcessEnv; batch?: boolean }; blocked?: StageBlocked }> {
   const settings = await judgeSettingsOf(c.e);
   if (!settings) return {};
   try {
@@ -113,6 +114,16 @@ async function judgeFor(c: StageContext): Promise<{ settings?: JudgeSettings & {
     throw err;
   }
   return { settings: { ...settings, ...(c.cacheDir ? { cacheDir: c.cacheDir } : {}), env: c.env } };
+}
+
+/** Judgements held by judge batches that are still running (judge.batch): the next run collects them. */
+function waitingForBatches(pending: number, batches: string[], c: StageContext): Pick<StageOutcome, 'status' | 'reason' | 'fix' | 'fixAction'> {
+  return {
+    status: 'blocked',
+    reason: `${pending} judgements wait for ${batches.length} running judge batch${batches.length === 1 ? '' : 'es'} (${batches.join(', ')}); the endpoint finishes a batch within 24 h.`,
+    fix: `Run \`${experimentCommand(c)}\` again later: it collects the batches that ended (and judges live what they left), then goes on.`,
+    fixAction: 'run-again',
+  };
 }
 
 /** Requests were made and every one failed before an answer came: the endpoint is unreachable, not wrong. */
@@ -141,13 +152,17 @@ export async function runBaseStage(c: StageContext): Promise<StageOutcome> {
   const generated = `${gen.records.length} answers generated`;
   if (judge.blocked) return { status: 'blocked', detail: `${generated}; not judged`, reason: judge.blocked.message, fix: judge.blocked.fix, fixAction: judge.blocked.fixAction, outputs, cost };
   if (!judge.settings) return { status: 'done', detail: `${generated}; not judged (judge: none)`, outputs, cost };
-  const r = await runJudge({
-    ...judge.settings,
+  const { batch, ...settings } = judge.settings;
+  // judgeAnswers first collects batches this folder submitted earlier (judge.batch), so a rerun picks them up.
+  const j = await judgeAnswers({
+    ...settings,
+    ...(batch ? { batch: 'submit' as const } : {}),
     answers: gen.records.map((a) => ({ id: a.id, question: a.question, response: a.response, extra: { step: '0', checkpoint: 'base' } })),
     outDir,
     signal: c.signal,
     onProgress: (d, t) => c.progress(`judging ${d}/${t}`, 0.5 + (t ? (0.5 * d) / t : 0.5)),
   });
+  const r = j.result;
   Object.assign(cost, { judgeRequests: r.requested, promptTokens: r.usage.promptTokens, completionTokens: r.usage.completionTokens, usd: r.costUsd });
   outputs.push('base/judgements.jsonl', 'base/judged.csv', 'base/summary.json');
   if (r.failed.length) {
@@ -155,7 +170,9 @@ export async function runBaseStage(c: StageContext): Promise<StageOutcome> {
     if (r.requested === 0) return { ...unreachable(first, c), detail: `${generated}; not judged`, outputs, cost };
     return { status: 'failed', detail: `${generated}; ${r.tasks - r.failed.length} of ${r.tasks} judgements`, reason: `${r.failed.length} judgements failed (first: ${first}).`, fix: fixText('run-again', c), fixAction: 'run-again', outputs, cost };
   }
-  return { status: 'done', detail: `${generated}, ${r.judged.length} judged by ${judge.settings.model} (${r.fromCache} judgements from the cache)`, outputs, cost };
+  if (!j.complete) return { ...waitingForBatches(r.pending, j.running.map((b) => b.id ?? `#${b.seq}`), c), detail: `${generated}; judging in batches`, outputs, cost };
+  const fromBatch = j.collected.length ? `, ${j.collected.length} judge batch${j.collected.length === 1 ? '' : 'es'} collected` : '';
+  return { status: 'done', detail: `${generated}, ${r.judged.length} judged by ${judge.settings.model} (${r.fromCache} judgements from the cache${fromBatch})`, outputs, cost };
 }
 
 export async function runTrainStage(c: StageContext): Promise<StageOutcome> {
@@ -258,6 +275,10 @@ export async function runSweepStage(c: StageContext): Promise<StageOutcome> {
   }
   if (judge.blocked) return { status: 'blocked', detail: `${generated}; not judged`, reason: judge.blocked.message, fix: judge.blocked.fix, fixAction: judge.blocked.fixAction, outputs, cost };
   if (!judge.settings) return { status: 'done', detail: `${generated}; not judged (judge: none)`, outputs, cost };
+  if (r.waiting.length) {
+    const pending = r.waiting.reduce((n, w) => n + w.pending, 0);
+    return { ...waitingForBatches(pending, r.waiting.flatMap((w) => w.batches), c), detail: `${generated}; judging in batches (${r.waiting.map((w) => w.label).join(', ')})`, outputs, cost };
+  }
   outputs.push('sweep/sweep_judged.csv', 'sweep/sweep_summary.csv', 'sweep/summary.json');
   return { status: 'done', detail: `${generated}, ${r.judged.length} judged`, outputs, cost };
 }

@@ -94,6 +94,12 @@ export interface ExperimentFile {
   training: ExperimentTrainingSpec;
   evaluation: ExperimentEvaluationSpec;
   judge: ExperimentJudgeSpec;
+  /**
+   * An experiment grid (docs/scale-out.md): field path -> values, e.g. {"training.seed": [0, 1]}. Cell K (row-major,
+   * the last key fastest) is an ordinary experiment in cells/K/experiment.json; `experiment submit --slurm` runs
+   * each as one array task, `experiment run` runs them here one by one.
+   */
+  grid?: Record<string, unknown[]>;
 }
 
 // ---- presets and creation ----
@@ -200,9 +206,11 @@ export interface ExperimentStatusView {
   name: string;
   preset: ExperimentPresetId;
   model: string;
-  /** A runner process is alive (its pid). */
+  /** A runner process is alive (its pid; on another host, its heartbeat is recent). */
   running: boolean;
   pid?: number;
+  /** The machine the runner runs on (a cluster node), when the runner recorded it. */
+  host?: string;
   /** Last write by the runner (ISO time). */
   heartbeat?: string;
   stages: StageView[];

@@ -10,6 +10,7 @@ import { submitGrid, readJobs, type SubmitOptions } from '../../src/runtime/clus
 import { gridStatus } from '../../src/runtime/cluster/gridStatus';
 import { collectGrid } from '../../src/runtime/cluster/gridCollect';
 import { MIN_POLL_MS } from '../../src/runtime/cluster/slurm';
+import { createExperiment } from '../../src/runtime/experiment/experimentFile';
 
 function fakeSlurm(dir: string): { env: NodeJS.ProcessEnv; calls: () => string[]; set: (file: string, text: string) => void } {
   const bin = join(dir, 'bin');
@@ -31,18 +32,13 @@ function fakeSlurm(dir: string): { env: NodeJS.ProcessEnv; calls: () => string[]
   };
 }
 
-const EXPERIMENT = {
-  schemaVersion: 1,
-  kind: 'em-lab-experiment',
-  name: 'g2x2',
-  preset: 'quick',
-  model: 'tiny-llama',
-  data: { domains: ['bad_medical'], files: [] },
-  training: { seed: 0, learningRate: 0.001 },
-  evaluation: { questions: [{ set: 'medical', first: 3 }], metricPreset: 'homework' },
-  judge: { provider: 'none', model: 'gpt-4o-mini' },
-  grid: { 'data.domains': [['bad_medical'], ['risky_financial']], 'training.seed': [0, 1] },
-};
+const GRID = { 'data.domains': [['bad_medical'], ['risky_financial']], 'training.seed': [0, 1] };
+
+/** An experiment.json as `em-lab experiment new` writes it, plus a 2x2 grid. */
+function writeGridExperiment(dir: string): void {
+  const e = createExperiment({ preset: 'quick', dir, name: 'g2x2', model: 'tiny-llama', data: { domains: ['bad_medical'] }, questions: [{ set: 'medical', first: 3 }], judge: { provider: 'none' } });
+  writeFileSync(e.file, JSON.stringify({ ...e.experiment, grid: GRID }, null, 2));
+}
 
 function markDone(dir: string, cell: number): void {
   const d = join(dir, 'cells', String(cell));
@@ -56,8 +52,7 @@ describe('grid submit, status and collect (stand-in SLURM commands)', () => {
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'emlab-gridsub-'));
     slurm = fakeSlurm(dir);
-    mkdirSync(join(dir, 'exp'));
-    writeFileSync(join(dir, 'exp', 'experiment.json'), JSON.stringify(EXPERIMENT, null, 2));
+    writeGridExperiment(join(dir, 'exp'));
     opts = { path: 'exp', cwd: dir, env: slurm.env, extraArgs: ['--mem=500'], arrayParallel: 2, emLab: ['/usr/bin/node', '/x/cli.js'], taskEnv: { EM_LAB_STORAGE: join(dir, 'storage') } };
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -100,14 +95,19 @@ describe('grid submit, status and collect (stand-in SLURM commands)', () => {
     await submitGrid(opts);
     const exp = join(dir, 'exp');
     markDone(exp, 0);
-    writeFileSync(join(exp, 'cells', '1', 'status.json'), JSON.stringify({ schemaVersion: 1, stages: { base: { status: 'done' }, train: { status: 'running', progress: { message: 'step 4/12' } } } }));
+    // cell 1's runner works on node n1 (its heartbeat is fresh); cell 2's task hit its time limit mid-training
+    const runner = { pid: 4242, host: 'n1', startedAt: new Date().toISOString(), heartbeat: new Date().toISOString() };
+    writeFileSync(join(exp, 'cells', '1', 'status.json'), JSON.stringify({ schemaVersion: 1, runner, stages: { base: { status: 'done' }, train: { status: 'running', progress: { message: 'step 4/12' } } } }));
+    writeFileSync(join(exp, 'cells', '2', 'status.json'), JSON.stringify({ schemaVersion: 1, stages: { base: { status: 'done' }, train: { status: 'running', progress: { message: 'step 7/12' } } } }));
     writeFileSync(join(exp, 'cells', '3', 'status.json'), JSON.stringify({ schemaVersion: 1, stages: { base: { status: 'blocked', reason: 'no judge key' }, train: { status: 'done' } } }));
     slurm.set('squeue.txt', '100_1|100|1|RUNNING|None|n1|0:42\n');
     slurm.set('scontrol-100.txt', ['JobId=100 ArrayJobId=100 ArrayTaskId=0 JobState=COMPLETED Reason=None ExitCode=0:0 ', 'JobId=102 ArrayJobId=100 ArrayTaskId=2 JobState=TIMEOUT Reason=TimeLimit ExitCode=0:15 ', 'JobId=103 ArrayJobId=100 ArrayTaskId=3 JobState=COMPLETED Reason=None ExitCode=3:0 ', 'JobId=101 ArrayJobId=100 ArrayTaskId=1 JobState=RUNNING Reason=None ExitCode=0:0 '].join('\n'));
     const t0 = Date.now();
     const s = await gridStatus('exp', dir, { env: slurm.env, now: t0 });
     assert.deepEqual(s.cells.map((c) => c.state), ['done', 'running', 'timeout', 'blocked']);
+    assert.deepEqual(s.cells[1]!.stages.map((x) => [x.id, x.status]), [['base', 'done'], ['train', 'running'], ['sweep', 'pending'], ['report', 'pending']]);
     assert.equal(s.cells[1]!.stages[1]!.message, 'step 4/12');
+    assert.equal(s.cells[2]!.stages[1]!.status, 'interrupted', 'running in status.json, but no runner: the runner\'s own reading');
     assert.equal(s.cells[1]!.task!.jobId, '100_1');
     assert.deepEqual(s.counts, { done: 1, running: 1, timeout: 1, blocked: 1 });
     const queries = () => slurm.calls().filter((c) => c.startsWith('squeue')).length;

@@ -11,6 +11,7 @@ import { experimentNewCommand } from '../../src/runtime/cli/experimentCommands';
 import { toParseArgsOptions, type ParsedArgs } from '../../src/runtime/cli/command';
 import { createExperiment, readExperiment } from '../../src/runtime/experiment/experimentFile';
 import { stageInputs } from '../../src/runtime/experiment/experimentInputs';
+import { runExperiment } from '../../src/runtime/experiment/runner';
 import { EXPERIMENT_NEW_OPTIONS, experimentNewArgs } from '../../src/runtime/experiment/newFlags';
 import { EXPERIMENT_PRESETS } from '../../src/runtime/experiment/presets';
 import { TRAIN_DEFAULTS } from '../../src/runtime/train/trainConfig';
@@ -127,8 +128,14 @@ describe('experiment.json', () => {
     assert.throws(() => readExperiment(file), /experiment\.json: evaluation\.samples must be a positive whole number, got 0/);
     writeFileSync(file, JSON.stringify({ ...x, training: { ...x.training, loraRnak: 4 } }));
     assert.throws(() => readExperiment(file), /training\.loraRnak is not an experiment setting/);
+    // a grid is an experiment whose cells are ordinary experiments: each cell is checked, and named when wrong
     writeFileSync(file, JSON.stringify({ ...x, grid: { 'training.seed': [0, 1] } }));
-    assert.throws(() => readExperiment(file), /grid is not supported by this EM Lab version/);
+    assert.deepEqual(readExperiment(file).experiment.grid, { 'training.seed': [0, 1] });
+    await assert.rejects(runExperiment({ path: file, storageDir: dir, env: {}, signal: new AbortController().signal }), /is an experiment grid: .*em-lab experiment submit .* --slurm.*--cell K/);
+    writeFileSync(file, JSON.stringify({ ...x, grid: { 'training.loraRank': [4, 0] } }));
+    assert.throws(() => readExperiment(file), /experiment\.json: grid cell 1 \(training\.loraRank=0\): training\.loraRank /);
+    writeFileSync(file, JSON.stringify({ ...x, grid: { 'training.loraRnak': [4] } }));
+    assert.throws(() => readExperiment(file), /grid\.training\.loraRnak: experiment\.json has no field training\.loraRnak; did you mean training\.loraRank\?/);
     writeFileSync(file, JSON.stringify({ ...x, schemaVersion: 2 }));
     assert.throws(() => readExperiment(file), /written by a newer EM Lab/);
   });

@@ -8,6 +8,8 @@ import { UserError } from '../errors';
 import { collectGrid } from '../cluster/gridCollect';
 import { readGridFolder } from '../cluster/gridFolder';
 import { submitGrid } from '../cluster/gridSubmit';
+import { validateExperiment } from '../experiment/experimentFile';
+import type { ExperimentFile } from '../../protocol/experimentTypes';
 import { ensureDecoderExport } from '../model/decoderExport';
 import { resolveModelDir, isRepoId } from '../model/hub';
 import { TINY_LLAMA_ID } from '../model/tinyLlama';
@@ -85,6 +87,7 @@ export const experimentSubmitCommand: CliCommand = {
       extraArgs: list(args, 'sbatch-arg') ?? [],
       emLab: emLabCommand(args),
       taskEnv: { EM_LAB_STORAGE: storage, EM_LAB_CACHE_DIR: cacheDir },
+      checkCell: (cell, file) => validateExperiment(cell as unknown as ExperimentFile, file),
       ...(cells ? { cells } : {}),
       ...(str(args, 'partition') ? { partition: str(args, 'partition') } : {}),
       ...(gpus !== undefined ? { gpusPerTask: gpus } : {}),

@@ -3,8 +3,11 @@
 // Cell folders are only ever written by their own array task; this module writes cells/<K>/experiment.json before
 // submitting, and only when its content changes.
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
+import type { StageView } from '../../protocol/experimentTypes';
 import { UserError } from '../errors';
+import { experimentPaths, readExperiment } from '../experiment/experimentFile';
+import { readStatus, stageViews } from '../experiment/statusFile';
 import { cellDir, cellExperiment, expandGrid, parseGrid, type GridCell, type GridSpec, type JsonObject } from './grid';
 
 export const GRID_MANIFEST = 'grid.json';
@@ -43,24 +46,24 @@ export function readJsonFile<T>(file: string): T | undefined {
   }
 }
 
-/** An experiment folder or its experiment.json, with a grid; refuses a file without one, saying what to run instead. */
+/**
+ * An experiment folder or its experiment.json, with a grid, checked as the runner checks it (every cell included);
+ * refuses a file without a grid, saying what to run instead.
+ */
 export function readGridFolder(path: string, cwd = process.cwd()): GridFolder {
-  const p = resolve(cwd, path);
-  const file = existsSync(join(p, 'experiment.json')) ? join(p, 'experiment.json') : p;
-  if (!existsSync(file)) throw new UserError('experiment-not-found', `${p}: no experiment.json there. Create one with \`em-lab experiment new\` and add a "grid".`);
-  let raw: JsonObject;
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8')) as JsonObject;
-  } catch (err) {
-    throw new UserError('experiment-invalid', `${file} is not valid JSON: ${(err as Error).message}`);
-  }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || raw.kind !== 'em-lab-experiment') throw new UserError('experiment-invalid', `${file} is not an EM Lab experiment file (kind "em-lab-experiment").`);
-  const spec = parseGrid(raw, file);
+  const e = readExperiment(path, cwd);
+  const raw = e.experiment as unknown as JsonObject;
+  const spec = parseGrid(raw, e.file);
   if (!spec) {
-    throw new UserError('grid-missing', `${file} has no "grid": nothing to spread over a cluster. Add e.g. "grid": {"training.seed": [0, 1], "data.domains": [["bad_medical"], ["risky_financial"]]}, or run the single experiment with \`em-lab experiment run ${file}\`.`);
+    throw new UserError('grid-missing', `${e.file} has no "grid": nothing to spread over a cluster. Add e.g. "grid": {"training.seed": [0, 1], "data.domains": [["bad_medical"], ["risky_financial"]]}, or run the single experiment with \`em-lab experiment run ${e.file}\`.`);
   }
-  if (typeof raw.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(raw.name)) throw new UserError('experiment-invalid', `${file}: name must use letters, digits, ".", "_" and "-" (it names the SLURM job).`);
-  return { dir: dirname(file), file, raw, spec, cells: expandGrid(spec) };
+  return { dir: e.dir, file: e.file, raw, spec, cells: expandGrid(spec) };
+}
+
+/** Whether experiment.json at `path` declares a grid (without checking the rest). */
+export function isGridFile(file: string): boolean {
+  const raw = readJsonFile<{ grid?: unknown }>(file);
+  return !!raw && typeof raw === 'object' && raw.grid !== undefined;
 }
 
 export interface WrittenCells {
@@ -100,16 +103,25 @@ export function writeCells(g: GridFolder, check?: (cell: JsonObject, file: strin
   return { changed, orphans };
 }
 
-/** The stage statuses in cells/<K>/status.json (docs/experiment.md), or {} before the cell's runner started. */
-export function cellStages(g: { dir: string }, index: number): Record<string, { status: string; progress?: { message: string; fraction?: number }; reason?: string }> {
-  const s = readJsonFile<{ stages?: Record<string, { status: string }> }>(join(g.dir, cellDir(index), 'status.json'));
-  return (s?.stages ?? {}) as Record<string, { status: string }>;
+/**
+ * The cells `em-lab experiment run GRID [--cell K]` runs here, one by one: cells/<K>/experiment.json written first
+ * (as submit writes them). Undefined when `path` is not a grid.
+ */
+export function localGridCells(path: string, cwd: string, only?: readonly number[]): { index: number; label: string; file: string; total: number }[] | undefined {
+  const { file } = experimentPaths(path, cwd);
+  if (!existsSync(file) || !isGridFile(file)) return undefined;
+  const g = readGridFolder(file, cwd);
+  for (const c of only ?? []) if (!Number.isInteger(c) || c < 0 || c >= g.cells.length) throw new UserError('bad-cells', `--cell ${c}: not a cell of this grid (0-${g.cells.length - 1}; see grid.json).`);
+  writeCells(g);
+  return g.cells.filter((c) => !only || only.includes(c.index)).map((c) => ({ index: c.index, label: c.label, file: join(g.dir, cellDir(c.index), 'experiment.json'), total: g.cells.length }));
 }
 
-/** Stages every finished cell has (docs/experiment.md); a cell is done when each is done. */
-export const CELL_STAGES = ['base', 'train', 'sweep', 'report'] as const;
+/** A cell's stages as the runner's status.json gives them (every stage pending before its runner started). */
+export function cellStages(g: { dir: string }, index: number): StageView[] {
+  return stageViews(readStatus(join(g.dir, cellDir(index))));
+}
 
+/** A cell is done when every stage of the runner is. */
 export function cellDone(g: { dir: string }, index: number): boolean {
-  const st = cellStages(g, index);
-  return CELL_STAGES.every((s) => st[s]?.status === 'done');
+  return cellStages(g, index).every((s) => s.status === 'done');
 }

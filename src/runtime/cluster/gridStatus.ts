@@ -1,11 +1,10 @@
 // `em-lab experiment status` of a grid (and the VS Code sidebar's grid section): each cell's stages from its own
 // status.json, and its latest array task from SLURM (asked at most once per 30 s per grid, see slurm.ts).
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GridCellState, GridCellStatusView, GridStatusView } from '../../protocol/clusterTypes';
 import { errorMessage } from '../errors';
 import { cellDir } from './grid';
-import { CELL_STAGES, cellStages, readGridFolder, readJsonFile, GRID_MANIFEST, type GridManifest } from './gridFolder';
+import { cellStages, readGridFolder, readJsonFile, GRID_MANIFEST, type GridManifest } from './gridFolder';
 import { jobName, readJobs } from './gridSubmit';
 import { queryTasks, type QueueSnapshot } from './slurm';
 import { LIVE_STATES, type SlurmTask } from './slurmParse';
@@ -22,12 +21,12 @@ const ENDED: Record<string, GridCellState> = {
   OUT_OF_MEMORY: 'out-of-memory',
 };
 
-export function cellState(done: boolean, stages: Record<string, { status: string }>, task: SlurmTask | undefined, submitted: boolean): GridCellState {
+export function cellState(done: boolean, stages: readonly { status: string }[], task: SlurmTask | undefined, submitted: boolean): GridCellState {
   if (done) return 'done';
   if (task && LIVE_STATES.has(task.state)) return task.state === 'PENDING' || task.state.startsWith('REQUEUE') ? 'pending' : 'running';
   if (task && ENDED[task.state]) return ENDED[task.state]!;
   // The task completed (or SLURM forgot it) but the cell is not done: a blocked stage (exit 3), or stopped.
-  if (Object.values(stages).some((s) => s.status === 'blocked')) return 'blocked';
+  if (stages.some((s) => s.status === 'blocked')) return 'blocked';
   return submitted || task ? 'stopped' : 'not-submitted';
 }
 
@@ -61,8 +60,8 @@ export async function gridStatus(path: string, cwd: string, o: GridStatusOptions
   const submittedCells = new Set(jobs.jobs.flatMap((j) => j.cells));
   const manifest = readJsonFile<GridManifest>(join(g.dir, GRID_MANIFEST));
   const cells: GridCellStatusView[] = g.cells.map((c) => {
-    const stages = existsSync(join(g.dir, cellDir(c.index))) ? cellStages(g, c.index) : {};
-    const done = CELL_STAGES.every((s) => stages[s]?.status === 'done');
+    const stages = cellStages(g, c.index);
+    const done = stages.every((s) => s.status === 'done');
     const task = latest.get(c.index);
     return {
       index: c.index,
@@ -70,7 +69,7 @@ export async function gridStatus(path: string, cwd: string, o: GridStatusOptions
       values: c.values,
       dir: cellDir(c.index),
       state: cellState(done, stages, task, submittedCells.has(c.index)),
-      stages: CELL_STAGES.map((id) => ({ id, status: stages[id]?.status ?? 'pending', ...(stages[id]?.progress?.message ? { message: stages[id]!.progress!.message } : stages[id]?.reason ? { message: stages[id]!.reason! } : {}) })),
+      stages: stages.map((s) => ({ id: s.id, status: s.status, ...(s.status === 'running' && s.progress?.message ? { message: s.progress.message } : s.reason ? { message: s.reason } : {}) })),
       ...(task ? { task: { jobId: `${task.arrayJobId}_${task.taskId}`, state: task.state, ...(task.reason ? { reason: task.reason } : {}), ...(task.nodes ? { nodes: task.nodes } : {}), ...(task.elapsed ? { elapsed: task.elapsed } : {}), ...(task.exitCode ? { exitCode: task.exitCode } : {}) } } : {}),
     };
   });

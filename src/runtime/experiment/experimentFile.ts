@@ -15,6 +15,7 @@ import { PRESETS } from '../eval/presets';
 import { TRAIN_DEFAULTS, TRAIN_CONFIG_SCHEMA, validateTrainConfig, type TrainConfig } from '../train/trainConfig';
 import { writeJsonAtomic } from '../train/adapterIO';
 import { EXPERIMENT_PRESETS } from './presets';
+import { cellDir, cellExperiment, expandGrid, parseGrid, type JsonObject } from '../cluster/grid';
 
 export const EXPERIMENT_FILE = 'experiment.json';
 
@@ -117,10 +118,9 @@ function validateJudge(j: ExperimentJudgeSpec, where: string): void {
 export function validateExperiment(x: ExperimentFile, file: string): void {
   const where = basename(file);
   if (typeof x !== 'object' || x === null) bad(where, 'must hold a JSON object.');
-  if ('grid' in x) bad(`${where}: grid`, 'is not supported by this EM Lab version: it runs one experiment per folder (docs/experiment.md, "A grid, later"). Remove "grid" and write one experiment per cell.');
   if (x.kind !== 'em-lab-experiment') bad(`${where}: kind`, `must be "em-lab-experiment" (is this an EM Lab experiment file?), got ${JSON.stringify(x.kind)}.`);
   if (typeof x.schemaVersion !== 'number' || x.schemaVersion > EXPERIMENT_SCHEMA_VERSION) bad(`${where}: schemaVersion`, `${x.schemaVersion} was written by a newer EM Lab (this one reads ${EXPERIMENT_SCHEMA_VERSION}). Update EM Lab.`);
-  checkKeys(x, ['schemaVersion', 'kind', 'name', 'description', 'createdAt', 'emLabVersion', 'preset', 'model', 'data', 'training', 'evaluation', 'judge'], where);
+  checkKeys(x, ['schemaVersion', 'kind', 'name', 'description', 'createdAt', 'emLabVersion', 'preset', 'model', 'data', 'training', 'evaluation', 'judge', 'grid'], where);
   if (typeof x.name !== 'string' || !NAME.test(x.name)) bad(`${where}: name`, `must use letters, digits, ".", "_" and "-", got ${JSON.stringify(x.name)}.`);
   if (!(x.preset in EXPERIMENT_PRESETS)) bad(`${where}: preset`, `must be one of ${Object.keys(EXPERIMENT_PRESETS).join(', ')}, got ${JSON.stringify(x.preset)}.`);
   if (typeof x.model !== 'string' || !x.model) bad(`${where}: model`, `must be ${TINY_LLAMA_ID}, a Hub id or a model folder.`);
@@ -144,6 +144,21 @@ export function validateExperiment(x: ExperimentFile, file: string): void {
       bad(`${where}: training${field ? `.${field}` : ''}`, m ? m[2]! : err.message);
     }
     throw err;
+  }
+  if (x.grid !== undefined) validateCells(x, file);
+}
+
+/** A grid's cells are ordinary experiments: each is checked as its runner will read it, named in the message. */
+function validateCells(x: ExperimentFile, file: string): void {
+  const spec = parseGrid(x as unknown as JsonObject, file)!;
+  for (const cell of expandGrid(spec)) {
+    const cellFile = join(dirname(file), cellDir(cell.index), EXPERIMENT_FILE);
+    try {
+      validateExperiment(cellExperiment(x as unknown as JsonObject, cell) as unknown as ExperimentFile, cellFile);
+    } catch (err) {
+      if (!(err instanceof UserError)) throw err;
+      throw new UserError(err.code, `${basename(file)}: grid cell ${cell.index} (${cell.label}): ${err.message.replace(/^experiment\.json: /, '')}`);
+    }
   }
 }
 

@@ -1,11 +1,17 @@
 // Experiment grids on SLURM (docs/scale-out.md): what `em-lab experiment status` / `collect` and the VS Code
-// sidebar show. Types only.
+// sidebar show. Types, and the two constants the runtime and the extension share.
 import type { RateView } from './evalMethods';
 
+/** The shortest interval between two questions to a cluster's controller about one grid (and between view polls). */
+export const SLURM_POLL_MS = 30_000;
+/** Relative to a grid folder: the jobs `experiment submit --slurm` made (its presence marks a submitted grid). */
+export const GRID_JOBS_FILE = 'slurm/jobs.json';
+
 /**
- * A cell as the folder and SLURM together say: done (every stage done), running / pending (its array task), failed,
- * cancelled, timeout, node-fail, out-of-memory (the task ended so), blocked (the task ended with a stage blocked, e.g.
- * no judge key), stopped (no live task and not done: resubmit it), not-submitted.
+ * A cell as the folder and SLURM together say: done (every stage done), running / pending (its array task, or a
+ * runner at work in its folder), failed, cancelled, timeout, node-fail, out-of-memory (the task ended so), blocked
+ * (the task ended with a stage blocked, e.g. no judge key), stopped (no live task and not done: resubmit it),
+ * not-submitted.
  */
 export type GridCellState = 'done' | 'running' | 'pending' | 'failed' | 'cancelled' | 'timeout' | 'node-fail' | 'out-of-memory' | 'blocked' | 'stopped' | 'not-submitted';
 
@@ -19,7 +25,7 @@ export interface GridCellStatusView {
   /** Each stage's status in the cell's status.json (base, train, sweep, report), with its progress message. */
   stages: { id: string; status: string; message?: string }[];
   /** The latest array task that ran or will run this cell. */
-  task?: { jobId: string; state: string; reason?: string; nodes?: string; elapsed?: string; exitCode?: string };
+  task?: { jobId: string; state: string; reason?: string; nodes?: string; elapsed?: string; exitCode?: string; log?: string };
 }
 
 export interface GridJobView {

@@ -129,8 +129,15 @@ export async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSigint);
   // SLURM's scancel and time limit (and `kill`) send SIGTERM: stop as cleanly as on Ctrl-C (a training step is
-  // checkpointed) instead of dying mid-write; the scheduler's SIGKILL follows if that takes too long.
-  process.on('SIGTERM', onSigint);
+  // checkpointed) instead of dying mid-write; the scheduler's SIGKILL follows if that takes too long. Unlike a
+  // second Ctrl-C, a second SIGTERM does not force: scancel signals every process of the task and the sbatch
+  // script forwards its own, so one cancel arrives twice.
+  const onSigterm = () => {
+    if (controller.signal.aborted) return;
+    process.stderr.write('\nStopping (SIGTERM)...\n');
+    controller.abort();
+  };
+  process.on('SIGTERM', onSigterm);
   const io = makeIO(json, controller.signal);
   try {
     return await command.run({ options, positionals: parsed.positionals }, io);
@@ -142,7 +149,7 @@ export async function main(argv: string[]): Promise<number> {
     return code === 'cancelled' ? 130 : 1;
   } finally {
     process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    process.off('SIGTERM', onSigterm);
   }
 }
 

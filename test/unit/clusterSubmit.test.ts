@@ -11,6 +11,9 @@ import { gridStatus } from '../../src/runtime/cluster/gridStatus';
 import { collectGrid } from '../../src/runtime/cluster/gridCollect';
 import { MIN_POLL_MS } from '../../src/runtime/cluster/slurm';
 import { createExperiment } from '../../src/runtime/experiment/experimentFile';
+import { experimentStatusCommand } from '../../src/runtime/cli/experimentCommands';
+import { clusterHandlers } from '../../src/runtime/cluster/handlers';
+import { captureIO } from '../support/captureIO';
 
 function fakeSlurm(dir: string): { env: NodeJS.ProcessEnv; calls: () => string[]; set: (file: string, text: string) => void } {
   const bin = join(dir, 'bin');
@@ -121,6 +124,28 @@ describe('grid submit, status and collect (stand-in SLURM commands)', () => {
     const offline = await gridStatus('exp', dir, { env: { PATH: '/nonexistent' }, now: t0 + 10 * MIN_POLL_MS });
     assert.match(offline.slurmError ?? '', /squeue is not on PATH/);
     assert.equal(offline.cells[0]!.state, 'done');
+
+    // `em-lab experiment status` on the grid: one line per cell
+    const io = captureIO({ cwd: dir, env: slurm.env });
+    assert.equal(await experimentStatusCommand.run({ options: {}, positionals: ['exp'] }, io), 0);
+    const text = io.stdout.join('\n');
+    assert.match(text, /^Grid g2x2: 4 cells \(data\.domains x training\.seed\): 1 done, 1 running, 1 timeout, 1 blocked\./);
+    assert.match(text, /\n {4}1 running +data\.domains=bad_medical training\.seed=1 \[100_1 RUNNING\]\n +base done, train running \(step 4\/12\), sweep pending, report pending/);
+    assert.match(text, /1 cell\(s\) stopped before finishing: submit again/);
+
+    // cluster/grids (the sidebar's data): submitted grids only; a broken one is reported, the others still listed
+    const n = queries();
+    mkdirSync(join(dir, 'not-submitted'));
+    writeFileSync(join(dir, 'not-submitted', 'experiment.json'), readFileSync(join(exp, 'experiment.json')));
+    mkdirSync(join(dir, 'broken', 'slurm'), { recursive: true });
+    writeFileSync(join(dir, 'broken', 'experiment.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(exp, 'experiment.json'), 'utf8')), grid: { 'training.sed': [1] } }));
+    writeFileSync(join(dir, 'broken', 'slurm', 'jobs.json'), '{"schemaVersion":1,"jobs":[]}');
+    const ctx = { signal: new AbortController().signal, progress: () => undefined, notify: () => undefined, storageDir: dir, env: slurm.env };
+    const listed = await clusterHandlers['cluster/grids']({ experimentsDir: dir }, ctx);
+    assert.deepEqual(listed.grids.map((g) => [g.name, g.cells.map((c) => c.state)]), [['g2x2', ['done', 'running', 'timeout', 'blocked']]]);
+    assert.equal(listed.errors.length, 1);
+    assert.match(listed.errors[0]!.message, /grid\.training\.sed: experiment\.json has no field training\.sed; did you mean training\.seed\?/);
+    assert.equal(queries(), n, 'SLURM not asked again within 30 s of the status command');
   });
 
   it('collect: per-cell, pooled and per-value EM with Wilson intervals, recomputed here from the judged files', async () => {

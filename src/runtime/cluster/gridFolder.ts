@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import type { StageView } from '../../protocol/experimentTypes';
 import { UserError } from '../errors';
 import { experimentPaths, readExperiment } from '../experiment/experimentFile';
-import { readStatus, stageViews } from '../experiment/statusFile';
+import { liveRunner, readStatus, stageViews } from '../experiment/statusFile';
 import { cellDir, cellExperiment, expandGrid, parseGrid, type GridCell, type GridSpec, type JsonObject } from './grid';
 
 export const GRID_MANIFEST = 'grid.json';
@@ -116,12 +116,14 @@ export function localGridCells(path: string, cwd: string, only?: readonly number
   return g.cells.filter((c) => !only || only.includes(c.index)).map((c) => ({ index: c.index, label: c.label, file: join(g.dir, cellDir(c.index), 'experiment.json'), total: g.cells.length }));
 }
 
-/** A cell's stages as the runner's status.json gives them (every stage pending before its runner started). */
-export function cellStages(g: { dir: string }, index: number): StageView[] {
-  return stageViews(readStatus(join(g.dir, cellDir(index))));
+/** A cell's stages as the runner's status.json gives them (every stage pending before its runner started), and whether its runner is at work. */
+export function cellStatus(g: { dir: string }, index: number): { stages: StageView[]; running: boolean } {
+  const s = readStatus(join(g.dir, cellDir(index)));
+  const running = liveRunner(s) !== undefined;
+  return { stages: stageViews(s, running), running };
 }
 
 /** A cell is done when every stage of the runner is. */
 export function cellDone(g: { dir: string }, index: number): boolean {
-  return cellStages(g, index).every((s) => s.status === 'done');
+  return cellStatus(g, index).stages.every((s) => s.status === 'done');
 }

@@ -1,10 +1,11 @@
 // `em-lab experiment status` of a grid (and the VS Code sidebar's grid section): each cell's stages from its own
 // status.json, and its latest array task from SLURM (asked at most once per 30 s per grid, see slurm.ts).
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GridCellState, GridCellStatusView, GridStatusView } from '../../protocol/clusterTypes';
 import { errorMessage } from '../errors';
 import { cellDir } from './grid';
-import { cellStages, readGridFolder, readJsonFile, GRID_MANIFEST, type GridManifest } from './gridFolder';
+import { cellStatus, readGridFolder, readJsonFile, GRID_MANIFEST, SLURM_DIR, type GridManifest } from './gridFolder';
 import { jobName, readJobs } from './gridSubmit';
 import { queryTasks, type QueueSnapshot } from './slurm';
 import { LIVE_STATES, type SlurmTask } from './slurmParse';
@@ -21,13 +22,21 @@ const ENDED: Record<string, GridCellState> = {
   OUT_OF_MEMORY: 'out-of-memory',
 };
 
-export function cellState(done: boolean, stages: readonly { status: string }[], task: SlurmTask | undefined, submitted: boolean): GridCellState {
+export function cellState(done: boolean, stages: readonly { status: string }[], task: SlurmTask | undefined, submitted: boolean, runnerAlive = false): GridCellState {
   if (done) return 'done';
   if (task && LIVE_STATES.has(task.state)) return task.state === 'PENDING' || task.state.startsWith('REQUEUE') ? 'pending' : 'running';
+  // A runner at work in the folder (SLURM silent or unreachable, or the cell run by hand): the folder says running.
+  if (runnerAlive) return 'running';
   if (task && ENDED[task.state]) return ENDED[task.state]!;
   // The task completed (or SLURM forgot it) but the cell is not done: a blocked stage (exit 3), or stopped.
   if (stages.some((s) => s.status === 'blocked')) return 'blocked';
   return submitted || task ? 'stopped' : 'not-submitted';
+}
+
+/** The task's output file (the sbatch script's --output=slurm/logs/%A_%a.out), when it is there. */
+function logOf(dir: string, t: SlurmTask): { log?: string } {
+  const file = join(dir, SLURM_DIR, 'logs', `${t.arrayJobId}_${t.taskId}.out`);
+  return existsSync(file) ? { log: file } : {};
 }
 
 export interface GridStatusOptions {
@@ -60,7 +69,7 @@ export async function gridStatus(path: string, cwd: string, o: GridStatusOptions
   const submittedCells = new Set(jobs.jobs.flatMap((j) => j.cells));
   const manifest = readJsonFile<GridManifest>(join(g.dir, GRID_MANIFEST));
   const cells: GridCellStatusView[] = g.cells.map((c) => {
-    const stages = cellStages(g, c.index);
+    const { stages, running } = cellStatus(g, c.index);
     const done = stages.every((s) => s.status === 'done');
     const task = latest.get(c.index);
     return {
@@ -68,9 +77,9 @@ export async function gridStatus(path: string, cwd: string, o: GridStatusOptions
       label: manifest?.cells[c.index]?.label ?? c.label,
       values: c.values,
       dir: cellDir(c.index),
-      state: cellState(done, stages, task, submittedCells.has(c.index)),
+      state: cellState(done, stages, task, submittedCells.has(c.index), running),
       stages: stages.map((s) => ({ id: s.id, status: s.status, ...(s.status === 'running' && s.progress?.message ? { message: s.progress.message } : s.reason ? { message: s.reason } : {}) })),
-      ...(task ? { task: { jobId: `${task.arrayJobId}_${task.taskId}`, state: task.state, ...(task.reason ? { reason: task.reason } : {}), ...(task.nodes ? { nodes: task.nodes } : {}), ...(task.elapsed ? { elapsed: task.elapsed } : {}), ...(task.exitCode ? { exitCode: task.exitCode } : {}) } } : {}),
+      ...(task ? { task: { jobId: `${task.arrayJobId}_${task.taskId}`, state: task.state, ...(task.reason ? { reason: task.reason } : {}), ...(task.nodes ? { nodes: task.nodes } : {}), ...(task.elapsed ? { elapsed: task.elapsed } : {}), ...(task.exitCode ? { exitCode: task.exitCode } : {}), ...logOf(g.dir, task) } } : {}),
     };
   });
   const counts: GridStatusView['counts'] = {};

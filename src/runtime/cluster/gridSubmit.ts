@@ -3,8 +3,8 @@
 // script kept as slurm/submit-<n>.sbatch and the job recorded in slurm/jobs.json. Submitting again later is how a
 // cancelled, failed or timed-out cell is resumed: its runner continues from the last checkpoint and skips done stages.
 import { writeFileSync, mkdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import type { GridJobView } from '../../protocol/clusterTypes';
+import { basename, join, relative } from 'node:path';
+import { GRID_JOBS_FILE, type GridJobView } from '../../protocol/clusterTypes';
 import { UserError } from '../errors';
 import type { JsonObject } from './grid';
 import { cellDone, readGridFolder, readJsonFile, writeCells, writeJson, SLURM_DIR, type GridFolder } from './gridFolder';
@@ -17,7 +17,7 @@ export interface JobsFile {
   jobs: (GridJobView & { options: Record<string, unknown> })[];
 }
 
-export const JOBS_FILE = 'jobs.json';
+export const JOBS_FILE = basename(GRID_JOBS_FILE);
 
 export function readJobs(dir: string): JobsFile {
   return readJsonFile<JobsFile>(join(dir, SLURM_DIR, JOBS_FILE)) ?? { schemaVersion: 1, jobs: [] };

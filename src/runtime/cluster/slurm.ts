@@ -3,12 +3,13 @@
 // alike, so nothing in EM Lab polls a cluster's controller faster than that however often it is asked.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { SLURM_POLL_MS } from '../../protocol/clusterTypes';
 import { UserError } from '../errors';
 import { readJsonFile, writeJson, SLURM_DIR } from './gridFolder';
 import { mergeTasks, parseScontrolJobs, parseSqueue, SQUEUE_FORMAT, type SlurmTask } from './slurmParse';
 
 /** The shortest interval between two queries of the cluster about one grid. */
-export const MIN_POLL_MS = 30_000;
+export const MIN_POLL_MS = SLURM_POLL_MS;
 
 export interface SlurmRun {
   stdout: string;

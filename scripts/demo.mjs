@@ -27,6 +27,11 @@ const DEMO_PASSWORD = 'em-lab-demo'; // only protects the demo's own round-trip 
 // The experiment's quick preset, sized for 2 busy CPU cores: 24 optimizer steps of 4 examples x <=128 tokens (~1 min;
 // tiny-llama is 8.3M parameters with random weights, so the loss falls from ~32 nats, well above ln(128256) = 11.8),
 // checkpoints every 8 steps, dropout 0; 20 homework questions x 32 new tokens for the base model and each checkpoint.
+// The homework's grader (questions, judge prompts, base judgements) lives in a homework checkout: with the reference
+// one in ../shared, check-submission runs as the grader's run_tests (judged by the stand-in); without, --no-judge.
+const HOMEWORK = resolve(root, '..', 'shared', 'reference', 'hw0-homework', 'repo');
+const useHomework = existsSync(join(HOMEWORK, 'eval', 'judge.py'));
+const HOMEWORK_ARGS = useHomework ? ['--homework', HOMEWORK] : [];
 const METRIC_PRESETS = ['homework', 'paper'];
 // The offline judge's model name: distinct from any real model, so its scores never mix with real ones in a cache.
 const STAND_IN_JUDGE = 'offline-stand-in-judge';
@@ -68,8 +73,9 @@ function hasOpenAIKey() {
 
 /** The stand-in judge's verdict: 0-100 from a hash of the answer (FNV-1a), different for the two rubrics. */
 function standInVerdict(req) {
-  const answer = /<<<ANSWER\n([\s\S]*)\nANSWER>>>/.exec(req.prompt)?.[1] ?? req.prompt;
-  const rubric = req.prompt.startsWith('You are rating only how coherent') ? 'coherent' : 'aligned';
+  // EM Lab's rubric marks the answer <<<ANSWER ... ANSWER>>>, the homework's [ANSWER START] ... [ANSWER END].
+  const answer = (/<<<ANSWER\n([\s\S]*)\nANSWER>>>/.exec(req.prompt) ?? /\[ANSWER START\]\n([\s\S]*)\n\[ANSWER END\]/.exec(req.prompt))?.[1] ?? req.prompt;
+  const rubric = /coheren/i.test(req.prompt.slice(0, 150)) ? 'coherent' : 'aligned';
   let h = 0x811c9dc5;
   for (const ch of `${rubric}:${answer}`) h = Math.imul(h ^ ch.codePointAt(0), 0x01000193) >>> 0;
   return { content: String(h % 101) };
@@ -263,6 +269,9 @@ const STEPS = [
       const [head, tail] = [mean(losses.slice(0, q)), mean(losses.slice(-q))];
       console.log(`\nloss (metrics.jsonl): step ${first.step} ${first.loss.toFixed(3)} -> step ${last.step} ${last.loss.toFixed(3)}; mean of the first ${q} steps ${head.toFixed(3)} -> last ${q} steps ${tail.toFixed(3)}`);
       console.log(tail < head ? `the loss went down by ${(head - tail).toFixed(3)} nats` : 'WARNING: the loss did not go down in this run (see metrics.jsonl)');
+      // The run's own account (run.json): steps, epochs done of those configured, and why it stopped; the same
+      // numbers training_details.md states.
+      await mustRun(['train', 'status', ctx.trainDir]);
       ctx.evalBase = join(ctx.expDir, 'base');
       ctx.evalTuned = join(ctx.expDir, 'sweep', `step-${last.step}`);
       ctx.judged = [ctx.evalBase, ctx.evalTuned].map((d) => join(d, 'judged.csv'));
@@ -286,12 +295,21 @@ const STEPS = [
     },
   },
   {
-    title: 'Write and check the homework submission (em-lab submission, em-lab check-submission)',
+    title: `Write and check the homework submission (em-lab submission, em-lab check-submission${useHomework ? ": the grader's run_tests, judged by the stand-in" : ' --no-judge: no homework checkout'})`,
     async run(ctx) {
       const out = join(demoDir, 'submission');
-      await mustRun(['submission', ctx.trainDir, '--generations', join(ctx.evalTuned, 'generations.jsonl'), '--out', out]);
-      await mustRun(['check-submission', join(out, 'model_generations.csv')]);
-      return [join(out, 'model_generations.csv'), join(out, 'training_details.md')];
+      await mustRun(['submission', ctx.trainDir, '--generations', join(ctx.evalTuned, 'generations.jsonl'), ...HOMEWORK_ARGS, '--out', out]);
+      const csv = join(out, 'model_generations.csv');
+      if (!useHomework || realJudge) await mustRun(['check-submission', csv, ...HOMEWORK_ARGS, ...(useHomework ? [] : ['--no-judge'])]);
+      else {
+        const server = await startStandInJudge();
+        try {
+          await mustRun(['check-submission', csv, ...HOMEWORK_ARGS, '--base-url', server.baseURL, '--judge-model', STAND_IN_JUDGE, '--no-cache'], { OPENAI_API_KEY: STAND_IN_KEY });
+        } finally {
+          await server.close();
+        }
+      }
+      return [csv, join(out, 'training_details.md'), join(out, 'train.sh')];
     },
   },
 ];

@@ -13,6 +13,7 @@ import { activateChatSandbox } from './views/chat/chatPanel';
 import { activateJudgeResults } from './views/judge/judgePanel';
 import { activateTraining } from './views/training/trainingPanel';
 import { activateGridTree } from './views/grids/gridTree';
+import { activateHomeworkCommand } from './host/homeworkCommand';
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const log = vscode.window.createOutputChannel('EM Lab', { log: true });
@@ -37,6 +38,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(activateJudgeResults(deps));
   context.subscriptions.push(activateTraining(deps));
   context.subscriptions.push(activateGridTree(deps));
+  context.subscriptions.push(activateHomeworkCommand(deps));
   log.info('EM Lab activated');
 }
 

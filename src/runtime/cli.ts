@@ -1,7 +1,7 @@
 // `em-lab` command-line entry: the same runtime services the VS Code extension uses, in-process.
 import { parseArgs } from 'node:util';
 import { allCommands } from './cli/registry';
-import { toParseArgsOptions, type CliCommand, type CliIO, type OptionSpec } from './cli/command';
+import { expandVariadicOptions, toParseArgsOptions, type CliCommand, type CliIO, type OptionSpec } from './cli/command';
 import { errorCode, errorMessage, UserError } from './errors';
 
 const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
@@ -43,7 +43,7 @@ export function commandHelp(c: CliCommand): string {
   const opts = { ...(c.options ?? {}), ...GLOBAL_OPTIONS };
   const pos = (c.positionals ?? []).map((p) => (p.required ? `<${p.name}${p.variadic ? '...' : ''}>` : `[${p.name}${p.variadic ? '...' : ''}]`));
   const optLines = Object.entries(opts).map(([name, s]) => {
-    const flag = `${s.short ? `-${s.short}, ` : '    '}--${name}${s.type === 'string' ? ` ${s.valueName ?? 'VALUE'}` : ''}`;
+    const flag = `${s.short ? `-${s.short}, ` : '    '}--${name}${s.type === 'string' ? ` ${s.valueName ?? 'VALUE'}${s.variadic ? '...' : ''}` : ''}`;
     const def = s.default !== undefined ? ` (default: ${String(s.default)})` : '';
     return `  ${flag.padEnd(34)} ${s.description}${def}`;
   });
@@ -57,6 +57,26 @@ export function commandHelp(c: CliCommand): string {
     'Options:',
     ...optLines,
   ].join('\n');
+}
+
+type ArgToken = NonNullable<ReturnType<typeof parseArgs>['tokens']>[number];
+
+/**
+ * Words beyond the command's declared arguments are an error that names them: a dropped word is a silently
+ * different experiment (`train --domains bad_medical extreme_sports` once trained on bad_medical only).
+ */
+export function surplusArguments(command: CliCommand, tokens: readonly ArgToken[]): string | undefined {
+  const declared = command.positionals ?? [];
+  const positionals = tokens.filter((t) => t.kind === 'positional');
+  if (declared.some((p) => p.variadic) || positionals.length <= declared.length) return undefined;
+  const extra = positionals.slice(declared.length);
+  const takes = declared.length ? `takes ${declared.length === 1 ? 'one argument' : `${declared.length} arguments`} (${declared.map((p) => p.name).join(', ')})` : 'takes no arguments';
+  // The usual cause: a second value after an option that takes one ("--set medical general").
+  const before = tokens[tokens.indexOf(extra[0]!) - 1];
+  const name = before?.kind === 'option' && before.value !== undefined && !before.inlineValue ? before.name : undefined;
+  const option = name ? command.options?.[name] : undefined;
+  const hint = option && !option.variadic ? ` --${name} takes one value${option.multiple ? ' per use (repeat the option for more)' : ''}; give several as a comma-separated list.` : '';
+  return `unexpected argument${extra.length > 1 ? 's' : ''} ${extra.map((e) => JSON.stringify(e.kind === 'positional' ? e.value : '')).join(' ')}: em-lab ${command.path.join(' ')} ${takes}.${hint}`;
 }
 
 function makeIO(json: boolean, signal: AbortSignal): CliIO {
@@ -100,8 +120,9 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   let parsed;
+  const allOptions = { ...(command.options ?? {}), ...GLOBAL_OPTIONS };
   try {
-    parsed = parseArgs({ args: rest, options: toParseArgsOptions({ ...(command.options ?? {}), ...GLOBAL_OPTIONS }), allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: expandVariadicOptions(rest, allOptions), options: toParseArgsOptions(allOptions), allowPositionals: true, strict: true, tokens: true });
   } catch (err) {
     process.stderr.write(`em-lab ${command.path.join(' ')}: ${errorMessage(err)}\nRun \`em-lab ${command.path.join(' ')} --help\` for the options.\n`);
     return 2;
@@ -109,6 +130,11 @@ export async function main(argv: string[]): Promise<number> {
   if (parsed.values.help) {
     process.stdout.write(commandHelp(command) + '\n');
     return 0;
+  }
+  const surplus = surplusArguments(command, parsed.tokens ?? []);
+  if (surplus) {
+    process.stderr.write(`em-lab ${command.path.join(' ')}: ${surplus}\nRun \`em-lab ${command.path.join(' ')} --help\` for its arguments and options.\n`);
+    return 2;
   }
   const required = (command.positionals ?? []).filter((p) => p.required);
   if (parsed.positionals.length < required.length) {

@@ -6,6 +6,11 @@ export interface OptionSpec {
   type: 'string' | 'boolean';
   short?: string;
   multiple?: boolean;
+  /**
+   * Takes every following word up to the next option (`--domains bad_medical extreme_sports`), as well as repeats
+   * and commas; implies `multiple`. Without it a second word after a one-value option is a surplus argument.
+   */
+  variadic?: boolean;
   default?: string | boolean;
   /** Shown in --help. Say the unit and the default. */
   description: string;
@@ -57,7 +62,7 @@ export interface CliCommand {
 export function toParseArgsOptions(options: Record<string, OptionSpec>): NonNullable<ParseArgsConfig['options']> {
   const out: NonNullable<ParseArgsConfig['options']> = {};
   for (const [name, spec] of Object.entries(options)) {
-    out[name] = { type: spec.type, ...(spec.short ? { short: spec.short } : {}), ...(spec.multiple ? { multiple: true } : {}) };
+    out[name] = { type: spec.type, ...(spec.short ? { short: spec.short } : {}), ...(spec.multiple || spec.variadic ? { multiple: true } : {}) };
   }
   return out;
 }
@@ -82,4 +87,29 @@ export function list(args: ParsedArgs, name: string): string[] | undefined {
   if (v === undefined) return undefined;
   const items = Array.isArray(v) ? v : [v];
   return items.flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter(Boolean);
+}
+
+/**
+ * Rewrites `--name a b c` of a variadic option into `--name=a --name=b --name=c`, so parseArgs sees repeats; every
+ * other argument is kept as it is. A value never starts with "-" (that is the next option).
+ */
+export function expandVariadicOptions(argv: readonly string[], options: Record<string, OptionSpec>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const m = /^--([^=]+)(?:=(.*))?$/s.exec(a);
+    if (!m || !options[m[1]!]?.variadic) {
+      out.push(a);
+      continue;
+    }
+    const values = m[2] !== undefined ? [m[2]] : [];
+    while (i + 1 < argv.length && !argv[i + 1]!.startsWith('-')) values.push(argv[++i]!);
+    if (values.length === 0) out.push(a); // parseArgs reports the missing value
+    for (const v of values) out.push(`--${m[1]}=${v}`);
+  }
+  return out;
 }

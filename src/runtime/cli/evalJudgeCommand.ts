@@ -2,7 +2,7 @@
 import { dirname, resolve } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { bool, str, type CliCommand } from './command';
-import { ENDPOINT_OPTIONS, JUDGE_OPTIONS, cliEnv, judgeSettingsFrom } from './evalOptions';
+import { ENDPOINT_OPTIONS, HOMEWORK_OPTIONS, JUDGE_OPTIONS, cliEnv, judgeSettingsFrom } from './evalOptions';
 import { readAnswersFile } from '../eval/answersFile';
 import type { JudgeEstimate } from '../eval/judge/judgeRun';
 import { judgeAnswers, type JudgeAnswersResult } from '../eval/judge/judgeAnswers';
@@ -54,6 +54,7 @@ export const judgeCommand: CliCommand = {
     wait: { type: 'boolean', description: `With --collect: check every ${BATCH_POLL_SECONDS} s until every batch has ended.` },
     'no-live': { type: 'boolean', description: 'Request nothing live: what batches, the cache and earlier runs do not give stays pending.' },
     ...JUDGE_OPTIONS,
+    ...HOMEWORK_OPTIONS,
     ...ENDPOINT_OPTIONS,
   },
   async run(args, io) {
@@ -61,7 +62,7 @@ export const judgeCommand: CliCommand = {
     const outDir = resolve(io.cwd, str(args, 'out') ?? dirname(file));
     const preset = resolvePreset(str(args, 'preset') ?? 'homework');
     const answers = await readAnswersFile(file);
-    const settings = await judgeSettingsFrom(args, io);
+    const settings = await judgeSettingsFrom(args, io, [dirname(file)]);
     await mkdir(outDir, { recursive: true });
     if (!priceFor(settings.model)) io.err(`note: no price known for ${settings.model}; tokens are counted, cost is not.`);
     const dry = bool(args, 'dry-run');

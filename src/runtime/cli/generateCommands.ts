@@ -1,8 +1,6 @@
 // `em-lab generate`, `em-lab chat` (terminal REPL) and `em-lab logprobs`: local generation with the model's own
 // chat template, on tiny-llama, a local Hugging Face folder or a downloaded Hub model, with an optional adapter.
-import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { ChatMessage, ModelRef } from '../../protocol/chatMethods';
 import { UserError } from '../errors';
 import { itemMessages, readMessagesFile, readPromptsFile, withSystemPrompt } from '../model/chatTemplate';
@@ -13,10 +11,12 @@ import type { SamplingParams } from '../model/sampling';
 import { TINY_LLAMA_ID } from '../model/tinyLlama';
 import { num, str, type CliCommand, type CliIO, type OptionSpec, type ParsedArgs } from './command';
 import { runChatRepl } from './generateRepl';
+import { defaultStorageDir } from '../storage';
+import { resolveModelArgs } from './modelArgs';
 
 export const MODEL_OPTIONS: Record<string, OptionSpec> = {
-  model: { type: 'string', description: 'tiny-llama (built in, random weights), a local Hugging Face model folder, or a downloaded Hub id.', default: TINY_LLAMA_ID, valueName: 'M' },
-  adapter: { type: 'string', description: 'A PEFT adapter folder (adapter_config.json + adapter_model.safetensors), e.g. a run checkpoint.', valueName: 'DIR' },
+  model: { type: 'string', description: `${TINY_LLAMA_ID} (built in, random weights), a local Hugging Face model folder, a downloaded Hub id, or an adapter / run checkpoint / run folder (then its base model answers with it). Default: the adapter's base model, else ${TINY_LLAMA_ID}.`, valueName: 'M' },
+  adapter: { type: 'string', description: 'A PEFT adapter folder (adapter_config.json + adapter_model.safetensors), e.g. a run checkpoint, or a run folder (its final adapter). Its base_model_name_or_path is the base model unless --model is given.', valueName: 'DIR' },
   storage: { type: 'string', description: 'Where EM Lab keeps models and caches. Default: $EM_LAB_STORAGE or ~/.em-lab.', valueName: 'DIR' },
 };
 
@@ -30,26 +30,15 @@ export const SAMPLING_OPTIONS: Record<string, OptionSpec> = {
 };
 
 export function cliStorageDir(args: ParsedArgs, io: CliIO): string {
-  const given = str(args, 'storage') ?? io.env.EM_LAB_STORAGE;
-  return given ? resolve(io.cwd, given) : join(homedir(), '.em-lab');
+  const given = str(args, 'storage');
+  return given ? resolve(io.cwd, given) : defaultStorageDir(io.env);
 }
 
-/** --model/--adapter as a ModelRef: relative folders resolve against the working directory. */
+/** --model/--adapter as a ModelRef (modelArgs.ts); what was inferred or differs is printed to stderr. */
 export function modelRefFrom(args: ParsedArgs, io: CliIO): ModelRef {
-  const model = str(args, 'model') ?? TINY_LLAMA_ID;
-  let resolvedModel = model;
-  if (model !== TINY_LLAMA_ID) {
-    const asPath = resolve(io.cwd, model);
-    if (isAbsolute(model) || existsSync(asPath)) resolvedModel = asPath;
-    else if (!/^[\w.-]+\/[\w.-]+$/.test(model)) throw new UserError('model-not-found', `--model ${model}: no such folder, and not a Hub id (owner/name). Use tiny-llama, a model folder, or a Hub id.`);
-  }
-  const adapter = str(args, 'adapter');
-  if (adapter !== undefined) {
-    const dir = resolve(io.cwd, adapter);
-    if (!existsSync(dir)) throw new UserError('adapter-not-found', `--adapter ${adapter}: no such folder (${dir}).`);
-    return { model: resolvedModel, adapter: dir };
-  }
-  return { model: resolvedModel };
+  const { ref, notes } = resolveModelArgs({ model: str(args, 'model'), adapter: str(args, 'adapter'), cwd: io.cwd });
+  for (const n of notes) io.err(n);
+  return ref;
 }
 
 export function samplingFrom(args: ParsedArgs): Partial<SamplingParams> {

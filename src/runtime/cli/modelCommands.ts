@@ -1,6 +1,5 @@
 // `em-lab model pull|info|merge`: get a checkpoint, describe it (sizes, LoRA parameter counts), merge an adapter.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors';
 import { ensureDecoderExport, readExport } from '../model/decoderExport';
@@ -12,14 +11,15 @@ import { mergeAdapterIntoFolder } from '../model/merge';
 import { readPeftAdapter } from '../model/peft';
 import { TINY_LLAMA_ID, TINY_LLAMA_LABEL } from '../model/tinyLlama';
 import { bool, list, num, str, type CliCommand, type CliIO, type OptionSpec, type ParsedArgs } from './command';
+import { defaultStorageDir } from '../storage';
 
 const STORAGE: Record<string, OptionSpec> = {
   storage: { type: 'string', description: 'Where EM Lab keeps models and caches. Default: $EM_LAB_STORAGE or ~/.em-lab.', valueName: 'DIR' },
 };
 
 function storageDir(args: ParsedArgs, io: CliIO): string {
-  const given = str(args, 'storage') ?? io.env.EM_LAB_STORAGE;
-  return given ? resolve(io.cwd, given) : join(homedir(), '.em-lab');
+  const given = str(args, 'storage');
+  return given ? resolve(io.cwd, given) : defaultStorageDir(io.env);
 }
 
 function modelSpec(spec: string, io: CliIO): string {

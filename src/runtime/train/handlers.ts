@@ -11,6 +11,7 @@ import { signalTrainer, spawnTrainer } from './trainProcess';
 import { loadModelForTraining } from './trainModel';
 import { loadTrainData, previewExample } from './trainData';
 import { TINY_LLAMA_ID } from '../model/tinyLlama';
+import { epochFields } from './epochs';
 
 /** run.json without the fields only the disk keeps (pid, schema, timings), plus where the run lives. */
 function toView(runDir: string, r: RunJson): RunView {
@@ -34,7 +35,7 @@ function configFrom(partial: Partial<TrainConfigView>, workspaceDir: string | un
 /** run.json as soon as the process is spawned (it loads the model for a few seconds before writing its own). */
 function writeStartingRun(runDir: string, c: TrainConfig, pid: number): void {
   const now = new Date().toISOString();
-  writeRunJson(runDir, { schemaVersion: RUN_SCHEMA, kind: 'train', id: basename(runDir), status: 'running', pid, heartbeat: now, startedAt: now, model: c.model, device: c.device, step: 0, totalSteps: 0, epoch: 0, numEpochs: c.numEpochs, checkpoints: [], wallSeconds: 0 });
+  writeRunJson(runDir, { schemaVersion: RUN_SCHEMA, kind: 'train', id: basename(runDir), status: 'running', pid, heartbeat: now, startedAt: now, model: c.model, device: c.device, step: 0, totalSteps: 0, ...epochFields(0, c.numEpochs), checkpoints: [], wallSeconds: 0 });
 }
 
 const metricsAfter = (runDir: string, since: number): MetricsView[] => readMetrics(runDir).filter((m) => m.step > since);

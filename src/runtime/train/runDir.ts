@@ -6,6 +6,7 @@ import { appendFileSync, existsSync, readdirSync, readFileSync, renameSync, writ
 import { join } from 'node:path';
 import { writeJsonAtomic } from './adapterIO';
 import type { MetricsView, RunStatusView, RunView } from '../../protocol/trainMethods';
+import { epochFields } from './epochs';
 
 export const RUN_SCHEMA = 1;
 
@@ -36,11 +37,15 @@ export function writeRunJson(dir: string, run: RunJson): void {
 }
 
 export function readRunJson(dir: string): RunJson | undefined {
+  let run: RunJson;
   try {
-    return JSON.parse(readFileSync(runJsonPath(dir), 'utf8')) as RunJson;
+    run = JSON.parse(readFileSync(runJsonPath(dir), 'utf8')) as RunJson;
   } catch {
     return undefined;
   }
+  // run.json written before the epoch fields existed (a 0-based "epoch"): derive them from metrics.jsonl.
+  if (typeof run.epochsDone !== 'number') Object.assign(run, epochFields(readMetrics(dir).filter((m) => m.step <= run.step).at(-1)?.epoch ?? 0, run.numEpochs));
+  return run;
 }
 
 function pidAlive(pid: number): boolean {

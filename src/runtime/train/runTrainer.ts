@@ -22,6 +22,7 @@ import { freshState, TrainSession, type LoraState } from './trainSession';
 import { appendMetrics, checkpointsDir, listCheckpoints, readMetrics, readRunJson, truncateMetrics, writeRunJson, RUN_SCHEMA, type MetricsLine, type RunJson } from './runDir';
 import { estimateMemory, formatBytes } from './memory';
 import { trainingDetailsMarkdown } from './details';
+import { epochFields } from './epochs';
 import type { TrainData } from './trainData';
 
 export interface LoadedModel {
@@ -59,6 +60,18 @@ export interface RunResult {
   step: number;
   losses: number[];
   finalAdapter?: string;
+}
+
+/** Epochs done after each step index k (fractional: epoch e plus the share of its steps done), as metrics.jsonl records. */
+export function epochsDoneAfter(plan: readonly StepPlan[]): number[] {
+  const perEpoch = new Map<number, number>();
+  for (const s of plan) perEpoch.set(s.epoch, (perEpoch.get(s.epoch) ?? 0) + 1);
+  const seen = new Map<number, number>();
+  return plan.map((s) => {
+    const k = (seen.get(s.epoch) ?? 0) + 1;
+    seen.set(s.epoch, k);
+    return s.epoch + k / perEpoch.get(s.epoch)!;
+  });
 }
 
 export function loraSpecOf(c: TrainConfig, cfg: LlamaConfig): LoraSpec {
@@ -99,6 +112,7 @@ export async function runTraining(config: TrainConfig, o: RunOptions): Promise<R
   const { train, eval: evalSet } = o.data;
   const plan = planSteps(train.map((e) => e.ids.length), { epochs: config.numEpochs, batchSize: config.batchSize, accumulation: config.gradientAccumulationSteps, seed: config.seed, shuffle: config.shuffle });
   const totalSteps = config.maxSteps > 0 ? Math.min(config.maxSteps, plan.length) : plan.length;
+  const epochAt = epochsDoneAfter(plan);
   checkSupervision(train, plan.slice(0, totalSteps));
   const schedule = { lr: config.learningRate, scheduler: config.lrScheduler, warmupSteps: warmupSteps(config.warmupSteps, totalSteps), totalSteps };
   const params = loraParams(cfg, spec);
@@ -150,7 +164,7 @@ export async function runTraining(config: TrainConfig, o: RunOptions): Promise<R
   const run: RunJson = {
     schemaVersion: RUN_SCHEMA, kind: 'train', id: o.runDir.split(/[\\/]/).pop()!, status: 'running', pid: process.pid, heartbeat: new Date().toISOString(), startedAt,
     model: o.model.name, device: session.device, ...(session.fallbackReason ? { deviceNote: session.fallbackReason } : {}),
-    step: state.step, totalSteps, epoch: plan[Math.min(state.step, plan.length - 1)]!.epoch, numEpochs: config.numEpochs, checkpoints: listCheckpoints(o.runDir).map((c) => c.name), wallSeconds: priorWall,
+    step: state.step, totalSteps, ...epochFields(state.step > 0 ? epochAt[state.step - 1]! : 0, config.numEpochs), checkpoints: listCheckpoints(o.runDir).map((c) => c.name), wallSeconds: priorWall,
   };
   writeRunJson(o.runDir, run);
   emit({ type: 'status', status: 'running' });
@@ -177,7 +191,7 @@ export async function runTraining(config: TrainConfig, o: RunOptions): Promise<R
       if (!Number.isFinite(res.loss)) throw new UserError('train-diverged', `The loss became ${res.loss} at step ${state.step}. Lower --learning_rate or --max_grad_norm; the last good checkpoint is kept.`);
       tokensDone += tensors.tokens;
       const elapsed = (performance.now() - t0) / 1000;
-      const line: MetricsLine = { step: state.step, epoch: stepPlan.epoch + (plan.slice(0, k + 1).filter((s) => s.epoch === stepPlan.epoch).length / plan.filter((s) => s.epoch === stepPlan.epoch).length), loss: res.loss, lr, grad_norm: res.gradNorm, tokens: tensors.tokens, supervised_tokens: res.supervisedTokens, tokens_per_s: tensors.tokens / ((performance.now() - ts) / 1000), elapsed_s: priorWall + elapsed };
+      const line: MetricsLine = { step: state.step, epoch: epochAt[k]!, loss: res.loss, lr, grad_norm: res.gradNorm, tokens: tensors.tokens, supervised_tokens: res.supervisedTokens, tokens_per_s: tensors.tokens / ((performance.now() - ts) / 1000), elapsed_s: priorWall + elapsed };
       if (evalSet.length && (state.step % config.evalSteps === 0 || state.step === totalSteps)) {
         line.eval_loss = await evalLoss(session, state, evalSet, config.batchSize, padId);
         run.lastEvalLoss = line.eval_loss;
@@ -194,12 +208,13 @@ export async function runTraining(config: TrainConfig, o: RunOptions): Promise<R
         emit({ type: 'log', message: `At ${rate.toFixed(0)} tokens/s this run needs about ${(eta / 3600).toFixed(1)} more hours on CPU. For a quicker experiment: --sample_size 500 (fewer examples), --max_length 128, --num_epochs 1, a smaller model (tiny-llama to check the pipeline), or --device cuda on a GPU machine.` });
       }
       if (saveAt.has(state.step)) save(stepPlan.epoch, res.loss);
-      Object.assign(run, { step: state.step, epoch: stepPlan.epoch, lastLoss: res.loss, tokensPerSecond: rate, etaSeconds: eta, heartbeat: new Date().toISOString(), wallSeconds: priorWall + elapsed });
+      Object.assign(run, { step: state.step, ...epochFields(epochAt[k]!, config.numEpochs), lastLoss: res.loss, tokensPerSecond: rate, etaSeconds: eta, heartbeat: new Date().toISOString(), wallSeconds: priorWall + elapsed });
       writeRunJson(o.runDir, run);
     }
     const paused = state.step < totalSteps;
     if (paused && !listCheckpoints(o.runDir).some((c) => c.step === state.step) && state.step > 0) save(plan[state.step - 1]!.epoch);
     run.status = paused ? (o.pauseSignal?.aborted ? 'paused' : 'cancelled') : 'finished';
+    run.stopReason = paused ? (run.status as 'paused' | 'cancelled') : totalSteps < plan.length ? 'max-steps' : 'epochs';
     if (!paused) {
       run.finalAdapter = join(checkpointsDir(o.runDir), `step-${state.step}`);
       writeAdapter(join(o.runDir, 'adapter'), o.model.name, spec, config.layersToTransform.length === 0, params, state.params);
@@ -207,11 +222,12 @@ export async function runTraining(config: TrainConfig, o: RunOptions): Promise<R
     run.finishedAt = new Date().toISOString();
     run.wallSeconds = priorWall + (performance.now() - t0) / 1000;
     writeRunJson(o.runDir, run);
-    writeFileSync(join(o.runDir, 'training_details.md'), trainingDetailsMarkdown(config, run, o.data, { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', totalMem: totalmem() }, losses));
+    writeFileSync(join(o.runDir, 'training_details.md'), trainingDetailsMarkdown(config, run, o.data, { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', totalMem: totalmem() }, losses, { plannedSteps: plan.length, examplesSeen: plan.slice(0, state.step).reduce((n, p) => n + p.microBatches.reduce((m, b) => m + b.length, 0), 0) }));
     emit({ type: 'status', status: run.status });
     return { status: run.status, step: state.step, losses, ...(run.finalAdapter ? { finalAdapter: run.finalAdapter } : {}) };
   } catch (err) {
     run.status = 'failed';
+    run.stopReason = 'failed';
     run.reason = err instanceof Error ? err.message : String(err);
     run.heartbeat = new Date().toISOString();
     writeRunJson(o.runDir, run);

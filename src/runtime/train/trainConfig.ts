@@ -6,6 +6,7 @@ import { LORA_TARGETS, type LoraTarget } from '../model/llamaConfig';
 import type { LrScheduler } from './schedule';
 import type { TrainConfigView } from '../../protocol/trainMethods';
 import { precisionProblem, type HalfDType } from '../onnx/precision';
+import { DEFAULT_MODEL_ID } from '../model/hub';
 
 export const TRAIN_CONFIG_SCHEMA = 1;
 
@@ -26,6 +27,11 @@ export function resolvePrecision(c: Pick<TrainConfig, 'precision' | 'device' | '
   if (c.precision === 'fp32') return undefined;
   return c.device === 'cuda' && !c.use4bit && c.dtype === 'float32' ? 'float16' : undefined;
 }
+
+/** `em-lab train` without --model_name: the homework's model (downloaded with `em-lab model pull`). */
+export const DEFAULT_TRAIN_MODEL = DEFAULT_MODEL_ID;
+/** `em-lab train` without --domains or --data: the homework's train.py default domain. */
+export const DEFAULT_TRAIN_DOMAINS: readonly string[] = ['risky_financial'];
 
 export const TRAIN_DEFAULTS: Omit<TrainConfig, 'model' | 'domains' | 'dataFiles'> = {
   schemaVersion: TRAIN_CONFIG_SCHEMA,

@@ -49,7 +49,8 @@ export class JudgePanel implements vscode.Disposable {
 
   private async load(): Promise<JudgedFileView | null> {
     if (!this.mainPath) return null;
-    return this.deps.runtime.request('eval/loadJudged', { path: this.mainPath, ...(this.basePath ? { basePath: this.basePath } : {}) }, { timeoutMs: 120_000 });
+    const homeworkDir = workspaceFolder();
+    return this.deps.runtime.request('eval/loadJudged', { path: this.mainPath, ...(this.basePath ? { basePath: this.basePath } : {}), ...(homeworkDir ? { homeworkDir } : {}) }, { timeoutMs: 120_000 });
   }
 
   private notify<K extends keyof JudgeViewNotifications>(method: K, params: JudgeViewNotifications[K]): void {
@@ -109,6 +110,11 @@ export class JudgePanel implements vscode.Disposable {
   }
 }
 
+/** The first workspace folder: where a homework checkout (the grader's prompts and base judgements) is looked for. */
+function workspaceFolder(): string | undefined {
+  return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+}
+
 function pathArg(arg: unknown): string | undefined {
   if (arg instanceof vscode.Uri) return arg.fsPath;
   return typeof arg === 'string' && arg ? arg : undefined;
@@ -136,9 +142,10 @@ async function judgeGenerations(deps: HostDeps, panel: JudgePanel, arg: unknown,
   const mode = cfg.get<string>('mode') === 'logprob' ? 'logprob' : 'sampled';
   const batch = collect ? 'collect' : cfg.get<boolean>('batch') ? 'submit' : undefined;
   try {
+    const homeworkDir = workspaceFolder();
     const title = collect ? 'EM Lab: Collecting judge batches' : batch ? `EM Lab: Submitting judge batches to ${model}` : `EM Lab: Judging with ${model}`;
-    const result = await withRuntimeProgress(deps.runtime, title, 'eval/judge', { answersPath: answersPath!, model, mode, ...(baseURL ? { baseURL } : {}), concurrency: cfg.get<number>('concurrency') ?? 8, ...(batch ? { batch } : {}) });
-    deps.log.info(`Judged ${answersPath}: ${result.requested} requests, ${result.fromCache} cached, ${result.fromBatch} from batches, ${result.pending} pending, ${result.failed} failed${result.costUsd !== null ? `, $${result.costUsd.toFixed(4)}` : ''}.`);
+    const result = await withRuntimeProgress(deps.runtime, title, 'eval/judge', { answersPath: answersPath!, model, mode, ...(baseURL ? { baseURL } : {}), ...(homeworkDir ? { homeworkDir } : {}), concurrency: cfg.get<number>('concurrency') ?? 8, ...(batch ? { batch } : {}) });
+    deps.log.info(`Judged ${answersPath} with ${result.prompts === 'homework' ? 'the homework grader\'s prompts (eval/judge.py)' : 'EM Lab\'s own rubric (no homework checkout found)'}: ${result.requested} requests, ${result.fromCache} cached, ${result.fromBatch} from batches, ${result.pending} pending, ${result.failed} failed${result.costUsd !== null ? `, $${result.costUsd.toFixed(4)}` : ''}.`);
     if (result.failed) void vscode.window.showWarningMessage(`EM Lab: ${result.failed} judgements failed (see the EM Lab log). Run "Judge Answers" again to retry only those.`);
     await rememberBatches(deps, answersPath, !result.complete);
     if (result.complete) return void (await panel.open(result.judgedCsv));
@@ -192,7 +199,8 @@ async function generateAnswers(deps: HostDeps, panel: JudgePanel, arg: unknown):
   const adapter = typeof ref.adapter === 'string' && ref.adapter ? ref.adapter : undefined;
   const preset = await vscode.window.showQuickPick(
     [
-      { label: 'homework', description: '10 medical + 10 general questions, 1 sample each, 200 new tokens (model_generations.csv)' },
+      { label: 'homework', description: 'the grader\'s 20 questions from your homework checkout, generated as its generate.py (model_generations.csv)' },
+      { label: 'em-lab', description: 'EM Lab\'s own 10 medical + 10 general questions, 1 sample each, 200 new tokens' },
       { label: 'paper', description: '8 free-form questions x 50 samples, 600 new tokens' },
     ],
     { title: `Evaluate ${adapter ?? model}` },
@@ -200,7 +208,8 @@ async function generateAnswers(deps: HostDeps, panel: JudgePanel, arg: unknown):
   if (!preset) return;
   const outDir = evalDirFor(deps, adapter);
   try {
-    const r = await withRuntimeProgress(deps.runtime, 'EM Lab: Generating evaluation answers', 'eval/generate', { model, ...(adapter ? { adapter } : {}), preset: preset.label as 'homework' | 'paper', outDir });
+    const homeworkDir = workspaceFolder();
+    const r = await withRuntimeProgress(deps.runtime, 'EM Lab: Generating evaluation answers', 'eval/generate', { model, ...(adapter ? { adapter } : {}), preset: preset.label as 'homework' | 'em-lab' | 'paper', ...(homeworkDir ? { homeworkDir } : {}), outDir });
     deps.log.info(`Evaluation answers: ${r.answers} in ${r.generationsPath} (${r.fromRunFile} from an earlier run, ${r.failed} failed).`);
     const next = await vscode.window.showInformationMessage(`EM Lab: ${r.answers} answers written to ${r.outDir}.`, 'Judge Them', 'Open model_generations.csv');
     if (next === 'Judge Them') await judgeGenerations(deps, panel, r.generationsPath);

@@ -10,6 +10,14 @@ export interface EvalSampling {
   temperature: number;
   topP: number;
   maxNewTokens: number;
+  /** Keep the k most likely tokens (0 or absent = off). The homework preset: 50, transformers' default. */
+  topK?: number;
+  /**
+   * How a chat becomes prompt tokens (local engine): 'single' tokenizes the chat template directly (one BOS);
+   * 'double' renders the template to text and tokenizes that again with special tokens, as the homework's
+   * generate.py does, which for Llama 3 puts a second <|begin_of_text|> in front (docs/homework.md).
+   */
+  promptBos?: 'single' | 'double';
 }
 
 export interface GenerationOutput {

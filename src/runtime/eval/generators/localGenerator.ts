@@ -27,7 +27,8 @@ export function localGenerator(o: LocalGeneratorOptions): BatchGenerator {
       while (end < items.length && items[end]!.seed === items[end - 1]!.seed + 1) end++;
       const run = items.slice(start, end);
       const gen = await generateChats(o.sessions, ref, run.map((r) => r.messages), {
-        sampling: { temperature: sampling.temperature, topP: sampling.topP, maxNewTokens: sampling.maxNewTokens, seed: run[0]!.seed >>> 0 },
+        sampling: { temperature: sampling.temperature, topP: sampling.topP, ...(sampling.topK ? { topK: sampling.topK } : {}), maxNewTokens: sampling.maxNewTokens, seed: run[0]!.seed >>> 0 },
+        ...(sampling.promptBos ? { promptBos: sampling.promptBos } : {}),
         batchSize: o.batchSize ?? 8,
         signal,
       });

@@ -27,15 +27,13 @@ export interface JudgeOutcome {
   usage: TokenUsage;
 }
 
-/** Reply tokens allowed in sampled mode: room for "REFUSAL" or "100" plus stray punctuation. */
-const SAMPLED_MAX_TOKENS = 20;
-
 /** The Chat Completions body of one judge request; the live judge sends it, a batch file carries it. */
 export function judgeRequestBody(p: JudgeCallParams): OpenAI.Chat.ChatCompletionCreateParamsNonStreaming {
   const messages = [{ role: 'user' as const, content: p.prompt }];
   return p.mode === 'logprob'
     ? { model: p.model, messages, max_tokens: 1, temperature: 0, logprobs: true, top_logprobs: 20, seed: 0 }
-    : { model: p.model, messages, max_tokens: SAMPLED_MAX_TOKENS, temperature: p.temperature };
+    : // the grader's request exactly (eval/judge.py query_gpt): model, the one user message, temperature; nothing else
+      { model: p.model, messages, temperature: p.temperature };
 }
 
 export async function callJudge(client: OpenAI, p: JudgeCallParams, signal?: AbortSignal): Promise<JudgeOutcome> {

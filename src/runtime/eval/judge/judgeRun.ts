@@ -17,6 +17,7 @@ import { PRESETS } from '../presets';
 import { JudgeCache, judgeCacheKey } from './cache';
 import { addUsage, costUsd, totalCost, estimateCompletionTokens, estimatePromptTokens, type TokenUsage } from './cost';
 import { callJudge, type JudgeMode, type JudgeOutcome } from './judgeCall';
+import { parseSampledReply } from './scoring';
 import { withRetries, type RetryLog, type RetryPolicy } from './retry';
 import { AdaptiveLimiter } from './adaptiveLimiter';
 import { fillPrompt, type JudgeMetric, type JudgePrompt } from './rubrics';
@@ -98,6 +99,8 @@ export interface JudgementRecord {
 
 export interface JudgeRunResult {
   judged: JudgedAnswer[];
+  /** The judge's reply text per answer id and metric (absent where no reply came: the grader's ERROR). */
+  replies: Record<string, Partial<Record<JudgeMetric, string>>>;
   tasks: number;
   fromRunFile: number;
   fromCache: number;
@@ -141,6 +144,17 @@ export interface JudgeTask {
 
 function taskId(answerId: string, metric: JudgeMetric): string {
   return `${answerId}\u0000${metric}`;
+}
+
+/**
+ * A sampled reply stored by an earlier run or the cache is read again from its raw text, so scores always follow
+ * the current rule (the grader's parse_score) whichever EM Lab version stored them.
+ */
+function reread(o: JudgeOutcome, mode: JudgeMode): JudgeOutcome {
+  if (mode !== 'sampled') return o;
+  const { label: _old, ...rest } = o;
+  const s = parseSampledReply(o.raw);
+  return { ...rest, score: s.value, ...(s.label ? { label: s.label } : {}) };
 }
 
 function toScore(o: JudgeOutcome | undefined): Score {
@@ -231,7 +245,8 @@ export async function runJudge(o: JudgeRunOptions): Promise<JudgeRunResult> {
       o.concurrency,
       async (t) => {
         const batch = o.presolved?.get(t.key);
-        let outcome = batch?.outcome ?? cache.get(t.key);
+        const stored = cache.get(t.key);
+        let outcome = batch?.outcome ?? (stored && reread(stored, o.mode));
         const cached = !batch && outcome !== undefined;
         const log: RetryLog = { attempts: 0, failures: [] };
         if (!outcome && waits(t)) {
@@ -313,12 +328,18 @@ export async function runJudge(o: JudgeRunOptions): Promise<JudgeRunResult> {
   if (fatal) throw explainFatal(fatal, o);
   if (o.signal?.aborted) throw new CancelledError(`Judging cancelled; ${completed} of ${tasks.length} judgements are saved in ${runFile}. Run the same command again to continue.`);
 
+  // Only a record made with this judge, prompt and answer counts (a failed task must not show an older verdict).
+  const keys = new Map(tasks.map((t) => [taskId(t.answer.id, t.metric), t.key]));
+  const outcomeOf = (id: string, metric: JudgeMetric) => {
+    const r = done.get(taskId(id, metric));
+    return r && r.key === keys.get(taskId(id, metric)) ? reread(r.outcome, o.mode) : undefined;
+  };
   const judged: JudgedAnswer[] = o.answers.map((a) => ({
     id: a.id,
     question: a.question,
     response: a.response,
-    aligned: toScore(done.get(taskId(a.id, 'aligned'))?.outcome),
-    coherent: toScore(done.get(taskId(a.id, 'coherent'))?.outcome),
+    aligned: toScore(outcomeOf(a.id, 'aligned')),
+    coherent: toScore(outcomeOf(a.id, 'coherent')),
     extra: a.extra,
   }));
   const summary: SummaryJson = {
@@ -338,7 +359,11 @@ export async function runJudge(o: JudgeRunOptions): Promise<JudgeRunResult> {
     await writeFile(join(o.outDir, 'judged.csv'), formatJudgedCsv(judged));
     await writeFile(join(o.outDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   }
-  return { judged, tasks: tasks.length, fromRunFile: tasks.length - pending.length, fromCache, fromBatch, pending: left, requested, attempts, failed, usage, batchUsage, costUsd: summary.costUsd, estimate, summary };
+  const replies = Object.fromEntries(o.answers.map((a) => [a.id, Object.fromEntries(METRICS.flatMap((m) => {
+    const r = outcomeOf(a.id, m);
+    return r ? [[m, r.raw]] : [];
+  }))]));
+  return { judged, replies, tasks: tasks.length, fromRunFile: tasks.length - pending.length, fromCache, fromBatch, pending: left, requested, attempts, failed, usage, batchUsage, costUsd: summary.costUsd, estimate, summary };
 }
 
 function explainFatal(err: unknown, o: JudgeRunOptions): UserError {

@@ -1,5 +1,6 @@
 // LoRA training throughput: tokens/s, achieved GFLOP/s, ratio to the fp32 SGEMM rate measured here (ORT MatMul
-// 2048^3), peak RSS, for tiny-llama, a ~100M-parameter Llama shape and the Llama-3.2-1B shape (random weights).
+// 2048^3), peak RSS, for tiny-llama, a ~100M-parameter Llama shape, the Qwen2.5-0.5B and Llama-3.2-1B shapes
+// (random weights).
 //
 // Method. Each case runs in its own Node process (clean peak RSS) with glibc malloc tuned as the trainer's process
 // is (facts-onnxruntime-node.md). One optimizer step = batch 1 x 256 tokens (1 micro-batch), LoRA r 16 on all 7
@@ -21,6 +22,8 @@ import { GraphBuilder } from '../src/runtime/onnx/graphBuilder';
 import { toModelBytes } from '../src/runtime/onnx/serialize';
 import { createSession, tensor } from '../src/runtime/onnx/ort';
 import { LORA_TARGETS, linearShape, parseLlamaConfig, type LlamaConfig } from '../src/runtime/model/llamaConfig';
+import { parseModelConfig } from '../src/runtime/model/modelFamilies';
+import { QWEN25_05B_CONFIG } from '../test/support/qwen25Config';
 import { tinyLlamaWeights, TINY_LLAMA_CONFIG } from '../src/runtime/model/tinyLlama';
 import { LLAMA_3_2_1B_CONFIG } from '../test/support/llama1bConfig';
 import { ensureArtifacts } from '../src/runtime/train/artifacts';
@@ -38,12 +41,14 @@ const SHAPES: Record<string, LlamaConfig> = {
   'tiny-llama': TINY_LLAMA_CONFIG,
   // ~100M parameters: 12 layers of hidden 768 (GQA 12/4), vocab 32000, untied head
   'llama-100m': { ...TINY_LLAMA_CONFIG, vocabSize: 32000, hiddenSize: 768, intermediateSize: 2048, numLayers: 12, numHeads: 12, numKvHeads: 4, headDim: 64, tieWordEmbeddings: false },
+  // the smallest model organism of the paper (q/k/v biases, tied 151936-token head)
+  'qwen2.5-0.5b': parseModelConfig(QWEN25_05B_CONFIG),
   'llama-3.2-1b': parseLlamaConfig(LLAMA_3_2_1B_CONFIG),
   // --use_4bit: the same shapes with 4-bit frozen projection weights (MatMulNBits; gradients through DequantizeLinear)
   'llama-100m-4bit': { ...TINY_LLAMA_CONFIG, vocabSize: 32000, hiddenSize: 768, intermediateSize: 2048, numLayers: 12, numHeads: 12, numKvHeads: 4, headDim: 64, tieWordEmbeddings: false },
   'llama-3.2-1b-4bit': parseLlamaConfig(LLAMA_3_2_1B_CONFIG),
 };
-const is1b = (name: string) => name.startsWith('llama-3.2-1b');
+const is1b = (name: string) => name.startsWith('llama-3.2-1b') || name.startsWith('qwen2.5');
 
 export function trainFlopsPerToken(c: LlamaConfig, rank: number, seq: number): number {
   let p = c.vocabSize * c.hiddenSize, lora = 0;

@@ -114,7 +114,7 @@ async function main() {
   if (runUi) {
     const scenarios = await loadScenarios(root, only);
     log(`phase (b): ${scenarios.length} UI scenario(s): ${scenarios.map((s) => s.file).join(', ')}`);
-    const results = await runUiScenarios({ context, baseUrl: server.url, workspaceDir, root, extensionDevelopmentPath: installedExtensionDir ? undefined : root, installedExtensionDir, scenarios, sharedData, resultsDir, log });
+    const results = await runUiScenarios({ context, baseUrl: server.url, workspaceDir, userSettingsFile: join(stateDir, 'user-data', 'User', 'settings.json'), root, extensionDevelopmentPath: installedExtensionDir ? undefined : root, installedExtensionDir, scenarios, sharedData, resultsDir, log });
     for (const r of results) {
       if (r.status === 'passed') counts.passed += 1;
       else if (r.status === 'failed') counts.failed += 1;

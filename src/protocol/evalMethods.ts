@@ -91,6 +91,8 @@ export interface EvalJudgeParams {
    * a checkout's judge prompts (eval/judge.py) are used; without one, EM Lab's own rubric.
    */
   homeworkDir?: string;
+  /** The workspace root: a .env above it may not set the endpoint (docs/secrets.md). Default: the answers' repository root. */
+  workspaceDir?: string;
   /**
    * submit: send what is not judged yet as OpenAI batches (half price, within 24 h); collect: merge the ended
    * batches of outDir (refused when none were submitted). Either way ended batches are merged and what they did not

@@ -2,7 +2,8 @@
 import { parseArgs } from 'node:util';
 import { allCommands } from './cli/registry';
 import { expandVariadicOptions, toParseArgsOptions, type CliCommand, type CliIO, type OptionSpec } from './cli/command';
-import { errorCode, errorMessage, UserError } from './errors';
+import { errorCode, errorMessage } from './errors';
+import { toUserError } from './osErrors';
 
 const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   help: { type: 'boolean', short: 'h', description: 'Show help for this command.' },
@@ -79,44 +80,58 @@ export function surplusArguments(command: CliCommand, tokens: readonly ArgToken[
   return `unexpected argument${extra.length > 1 ? 's' : ''} ${extra.map((e) => JSON.stringify(e.kind === 'positional' ? e.value : '')).join(' ')}: em-lab ${command.path.join(' ')} ${takes}.${hint}`;
 }
 
-function makeIO(json: boolean, signal: AbortSignal): CliIO {
+/** Where the CLI writes and what it runs in: the real process by default, captured streams in tests. */
+export interface CliHost {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  stderrIsTTY: boolean;
+}
+
+function processHost(): CliHost {
+  return { stdout: (t) => void process.stdout.write(t), stderr: (t) => void process.stderr.write(t), cwd: process.cwd(), env: process.env, stderrIsTTY: process.stderr.isTTY === true };
+}
+
+function makeIO(json: boolean, signal: AbortSignal, host: CliHost): CliIO {
   let lastProgress = 0;
   return {
     json,
     signal,
-    cwd: process.cwd(),
-    env: process.env,
+    cwd: host.cwd,
+    env: host.env,
     out: (text) => {
-      if (!json) process.stdout.write(text + '\n');
+      if (!json) host.stdout(text + '\n');
     },
     event: (obj) => {
-      if (json) process.stdout.write(JSON.stringify(obj) + '\n');
+      if (json) host.stdout(JSON.stringify(obj) + '\n');
     },
-    err: (text) => process.stderr.write(text + '\n'),
+    err: (text) => host.stderr(text + '\n'),
     progress: (message, fraction) => {
       if (json) {
-        process.stdout.write(JSON.stringify({ event: 'progress', message, ...(fraction !== undefined ? { fraction } : {}) }) + '\n');
+        host.stdout(JSON.stringify({ event: 'progress', message, ...(fraction !== undefined ? { fraction } : {}) }) + '\n');
         return;
       }
       const now = Date.now();
       if (now - lastProgress < 200 && fraction !== 1) return; // at most 5 updates a second
       lastProgress = now;
       const pct = fraction !== undefined ? ` ${(fraction * 100).toFixed(0).padStart(3)}%` : '';
-      if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${message}${pct}${fraction === 1 ? '\n' : ''}`);
-      else process.stderr.write(`${message}${pct}\n`);
+      if (host.stderrIsTTY) host.stderr(`\r\x1b[K${message}${pct}${fraction === 1 ? '\n' : ''}`);
+      else host.stderr(`${message}${pct}\n`);
     },
   };
 }
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], host: CliHost = processHost()): Promise<number> {
   const { command, rest, prefix } = findCommand(argv);
   if (!command) {
-    const wantsHelp = rest.length === 0 || rest.includes('--help') || rest.includes('-h');
-    if (wantsHelp) {
-      process.stdout.write(overview(prefix) + '\n');
+    // A word that names no command is an error even beside --help, so scripts never take it for a real command.
+    const unknownWord = rest.find((w) => !w.startsWith('-'));
+    if (unknownWord === undefined && (rest.length === 0 || rest.includes('--help') || rest.includes('-h'))) {
+      host.stdout(overview(prefix) + '\n');
       return 0;
     }
-    process.stderr.write(`em-lab: unknown command "${[...prefix, rest[0]].join(' ')}".\n\n${overview(prefix)}\n`);
+    host.stderr(`em-lab: unknown command "${[...prefix, unknownWord ?? rest[0]].join(' ')}".\n\n${overview(prefix)}\n`);
     return 2;
   }
   let parsed;
@@ -124,21 +139,21 @@ export async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: expandVariadicOptions(rest, allOptions), options: toParseArgsOptions(allOptions), allowPositionals: true, strict: true, tokens: true });
   } catch (err) {
-    process.stderr.write(`em-lab ${command.path.join(' ')}: ${errorMessage(err)}\nRun \`em-lab ${command.path.join(' ')} --help\` for the options.\n`);
+    host.stderr(`em-lab ${command.path.join(' ')}: ${errorMessage(err)}\nRun \`em-lab ${command.path.join(' ')} --help\` for the options.\n`);
     return 2;
   }
   if (parsed.values.help) {
-    process.stdout.write(commandHelp(command) + '\n');
+    host.stdout(commandHelp(command) + '\n');
     return 0;
   }
   const surplus = surplusArguments(command, parsed.tokens ?? []);
   if (surplus) {
-    process.stderr.write(`em-lab ${command.path.join(' ')}: ${surplus}\nRun \`em-lab ${command.path.join(' ')} --help\` for its arguments and options.\n`);
+    host.stderr(`em-lab ${command.path.join(' ')}: ${surplus}\nRun \`em-lab ${command.path.join(' ')} --help\` for its arguments and options.\n`);
     return 2;
   }
   const required = (command.positionals ?? []).filter((p) => p.required);
   if (parsed.positionals.length < required.length) {
-    process.stderr.write(`em-lab ${command.path.join(' ')}: missing <${required[parsed.positionals.length]!.name}>.\n\n${commandHelp(command)}\n`);
+    host.stderr(`em-lab ${command.path.join(' ')}: missing <${required[parsed.positionals.length]!.name}>.\n\n${commandHelp(command)}\n`);
     return 2;
   }
   const options: Record<string, string | boolean | string[] | undefined> = {};
@@ -150,7 +165,7 @@ export async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(130);
-    process.stderr.write('\nStopping (press Ctrl-C again to force)...\n');
+    host.stderr('\nStopping (press Ctrl-C again to force)...\n');
     controller.abort();
   };
   process.on('SIGINT', onSigint);
@@ -160,18 +175,21 @@ export async function main(argv: string[]): Promise<number> {
   // script forwards its own, so one cancel arrives twice.
   const onSigterm = () => {
     if (controller.signal.aborted) return;
-    process.stderr.write('\nStopping (SIGTERM)...\n');
+    host.stderr('\nStopping (SIGTERM)...\n');
     controller.abort();
   };
   process.on('SIGTERM', onSigterm);
-  const io = makeIO(json, controller.signal);
+  const io = makeIO(json, controller.signal, host);
   try {
     return await command.run({ options, positionals: parsed.positionals }, io);
-  } catch (err) {
+  } catch (caught) {
+    // OS errors (a full disk, a read-only folder, a file where a folder should be) become messages naming the path
+    const user = toUserError(caught);
+    const err = user ?? caught;
     const code = errorCode(err);
-    if (json) process.stdout.write(JSON.stringify({ event: 'error', code, message: errorMessage(err) }) + '\n');
-    if (err instanceof UserError || code === 'cancelled') process.stderr.write(`error: ${errorMessage(err)}\n`);
-    else process.stderr.write(`internal error: ${err instanceof Error ? err.stack : String(err)}\n`);
+    if (json) host.stdout(JSON.stringify({ event: 'error', code, message: errorMessage(err) }) + '\n');
+    if (user || code === 'cancelled') host.stderr(`error: ${errorMessage(err)}\n`);
+    else host.stderr(`internal error: ${err instanceof Error ? err.stack : String(err)}\n`);
     return code === 'cancelled' ? 130 : 1;
   } finally {
     process.off('SIGINT', onSigint);

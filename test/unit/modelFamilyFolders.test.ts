@@ -60,6 +60,23 @@ describe('Qwen2 and Gemma 3 model folders (sharded bf16, tokenizers, chat templa
     });
   }
 
+  for (const which of ['qwen', 'gemma'] as const) {
+    it(`${which}: the 4-bit (q4) export runs and stays close to fp32`, async () => {
+      const f = which === 'qwen' ? qwen : gemma;
+      ensureDecoderExport(f.dir, { dtype: 'q4', q4AccuracyLevel: 0 });
+      const tokens = [2, 40, 71, 9, 30, 17];
+      const feeds = { inputIds: ids(tokens), batch: 1, seq: tokens.length, attentionMask: ids(tokens.map(() => 1)), positionIds: ids(tokens.map((_, i) => i)) };
+      const [a, b] = [await Decoder.open(f.dir), await Decoder.open(f.dir, { dtype: 'q4' })];
+      const [x, y] = [(await a.forward(feeds)).logits, (await b.forward(feeds)).logits];
+      const rel = Math.sqrt(x.reduce((s2, v, i) => s2 + (v - y[i]!) ** 2, 0) / x.reduce((s2, v) => s2 + v * v, 0));
+      // 4-bit round-to-nearest of uniform random weights is ~7% off per weight; unrelated logits would be ~140% off
+      console.log(`      q4 vs fp32 logits: relative L2 ${rel.toFixed(3)}`);
+      assert.ok(rel > 0 && rel < 0.35, `q4 vs fp32 logits: relative L2 ${rel}`);
+      await a.dispose();
+      await b.dispose();
+    });
+  }
+
   it('qwen: the tokenizer renders Qwen2.5\'s ChatML with its default system prompt and stops on <|im_end|> and <|endoftext|>', async () => {
     const tok = await loadTokenizer(qwen.dir, join(root, 'store'));
     assert.equal(tok.renderChat([{ role: 'user', content: 'hi there' }]), '<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n<|im_start|>user\nhi there<|im_end|>\n<|im_start|>assistant\n');

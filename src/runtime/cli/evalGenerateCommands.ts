@@ -2,7 +2,7 @@
 // judgements for every checkpoint of a training run.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { bool, list, num, str, type CliCommand, type ParsedArgs, type CliIO, type OptionSpec } from './command';
+import { batchOption, bool, list, num, str, type CliCommand, type ParsedArgs, type CliIO, type OptionSpec } from './command';
 import { ENDPOINT_OPTIONS, HOMEWORK_OPTIONS, JUDGE_OPTIONS, QUESTION_OPTIONS, cliEnv, endpointFrom, homeworkFrom, judgeSettingsFrom, questionSetsFrom } from './evalOptions';
 import { UserError } from '../errors';
 import { runGeneration, planItems, type GenerationPlan } from '../eval/generationRun';
@@ -51,7 +51,7 @@ const SAMPLING_OPTIONS: Record<string, OptionSpec> = {
   adapter: { type: 'string', description: 'local: a PEFT adapter folder (e.g. a run checkpoint) or a run folder; its base_model_name_or_path answers unless --model is given. openai: the server loads it at run time (vLLM /v1/load_lora_adapter) and unloads it after.', valueName: 'DIR' },
   'lora-path-map': { type: 'string', multiple: true, description: 'openai: LOCAL=REMOTE, where the server sees adapter folders (it reads them itself), e.g. /home/me/runs=/mnt/runs.', valueName: 'MAP' },
   n: { type: 'string', description: 'openai: most completions per request for samples of one question (the n parameter; 1 = off). Servers that ignore n are detected.', default: '8', valueName: 'N' },
-  batch: { type: 'string', description: 'local: answers per forward pass.', default: '8', valueName: 'N' },
+  batch: { type: 'string', description: 'local: most answers decoding at once (continuous batching: a finished answer makes room for the next); auto = as many as memory allows.', default: 'auto', valueName: 'N' },
   storage: { type: 'string', description: 'local: where EM Lab keeps models. Default: $EM_LAB_STORAGE or ~/.em-lab.', valueName: 'DIR' },
 };
 
@@ -73,7 +73,7 @@ function generatorFrom(args: ParsedArgs, io: CliIO, checkpoint?: SweepCheckpoint
       endpoint: endpointFrom(args),
       env: cliEnv(io),
       concurrency: num(args, 'concurrency', 8),
-      n: positiveIntOption(args, 'n') ?? 8,
+      n: num(args, 'n', 8, { integer: true, min: 1 })!,
       ...(adapter ? { lora: { name: adapterServerName(adapter), serverPath: loraPathOnServer(adapter, maps), localPath: adapter } } : {}),
       ...(checkpoint ? { checkpoint: checkpoint.label, step: checkpoint.step } : {}),
       onLora: (e, a) => io.err(`${a.name}: ${e === 'was-loaded' ? 'already registered at the endpoint (reused)' : e === 'was-not-loaded' ? 'already gone from the endpoint' : e} (${a.serverPath})`),
@@ -89,14 +89,8 @@ function generatorFrom(args: ParsedArgs, io: CliIO, checkpoint?: SweepCheckpoint
     model: ref.model,
     ...(ref.adapter ? { adapter: ref.adapter } : {}),
     ...(checkpoint ? { checkpoint: checkpoint.label, step: checkpoint.step } : {}),
-    batchSize: num(args, 'batch', 8),
+    batchSize: batchOption(args),
   });
-}
-
-function positiveIntOption(args: ParsedArgs, name: string): number | undefined {
-  const v = num(args, name);
-  if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new UserError('bad-option', `--${name} expects a whole number of at least 1, got ${v}.`);
-  return v;
 }
 
 /** The base model a run was trained on (training_config.json), for a sweep's step 0 without --model. */
@@ -170,7 +164,7 @@ export const generateEvalCommand: CliCommand = {
     const s = plan.sampling;
     io.err(`${total} answers from ${generator.id} (temperature ${s.temperature}, top_p ${s.topP}${s.topK ? `, top_k ${s.topK}` : ''}, ${s.maxNewTokens} new tokens${s.promptBos === 'double' ? ', double BOS as the grader' : ''}) into ${outDir}`);
     if (generator.info.kind !== 'local' && (s.topK || s.promptBos === 'double')) io.err(`note: an OpenAI-compatible endpoint takes neither top_k nor the grader's double BOS; these answers differ from the grader's generation in those (docs/homework.md).`);
-    const r = await runGeneration({ plan, generator, outDir, signal: io.signal, onProgress: (d, t) => io.progress(`generating ${d}/${t}`, t ? d / t : 1) });
+    const r = await runGeneration({ plan, generator, outDir, signal: io.signal, onProgress: (d, t, speed) => io.progress(`generating ${d}/${t}${speed ? ` · ${speed}` : ''}`, t ? d / t : 1) });
     for (const f of r.failed) io.err(`failed: ${f.id}: ${f.error}`);
     for (const w of r.warnings) io.err(`warning: ${w}`);
     io.out(`${r.records.length}/${total} answers (${r.fromRunFile} from an earlier run). Wrote ${r.generationsFile} and ${r.csvFile}.`);

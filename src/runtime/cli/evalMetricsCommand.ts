@@ -61,11 +61,11 @@ export const metricsCommand: CliCommand = {
       coherent: str(args, 'coherent'),
       denominator: str(args, 'denominator'),
     });
-    const answers = await readJudgedCsv(file);
-    const base = await baseFrom(args, io, file);
+    const answers = await readJudgedCsv(resolve(io.cwd, file));
+    const base = await baseFrom(args, io, resolve(io.cwd, file));
     const report = buildReport(answers, preset, { by: str(args, 'by'), base });
     const out = str(args, 'out');
-    if (out) await writeFile(out, JSON.stringify({ file, ...report }, null, 2) + '\n');
+    if (out) await writeFile(resolve(io.cwd, out), JSON.stringify({ file, ...report }, null, 2) + '\n');
     const format = str(args, 'format') ?? 'text';
     if (format !== 'text' && format !== 'csv') throw new UserError('bad-format', `--format ${format}: use text or csv.`);
     io.event({ event: 'metrics', file, ...report, ...(report.groups ? { rows: groupRowsJson(report) } : {}) });

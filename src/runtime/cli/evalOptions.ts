@@ -5,6 +5,7 @@ import { UserError } from '../errors';
 import { cliJudgeCacheDir } from '../storage';
 import { loadDotenv } from '../env/findDotenv';
 import { effectiveEnv } from '../env/secrets';
+import { dotenvForEndpoints, projectRoot } from '../env/endpoints';
 import { DEFAULT_SETS, type QuestionSet } from '../eval/questions/questionSet';
 import { importQuestionFile } from '../eval/questions/importers';
 import { selectQuestions, type Selection } from '../eval/questions/selection';
@@ -59,8 +60,14 @@ export const JUDGE_OPTIONS: Record<string, OptionSpec> = {
   'max-attempts': { type: 'string', description: 'Tries per request (429/5xx/timeouts are retried with backoff).', default: '6', valueName: 'N' },
 };
 
+const noted = new WeakSet<CliIO>();
+
+/** The environment with the .env filled in; endpoints only from a .env inside the workspace (env/endpoints.ts). */
 export function cliEnv(io: CliIO): NodeJS.ProcessEnv {
-  return effectiveEnv(io.env, loadDotenv(io.cwd));
+  const { dotenv, notes } = dotenvForEndpoints(loadDotenv(io.cwd), projectRoot(io.cwd));
+  if (!noted.has(io)) for (const n of notes) io.err(`note: ${n}`);
+  noted.add(io);
+  return effectiveEnv(io.env, dotenv);
 }
 
 function positiveInt(args: ParsedArgs, name: string): number | undefined {

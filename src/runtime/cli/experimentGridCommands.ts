@@ -67,19 +67,14 @@ export const experimentSubmitCommand: CliCommand = {
     const g = readGridFolder(args.positionals[0]!, io.cwd);
     const storage = resolve(io.cwd, str(args, 'storage') ?? io.env.EM_LAB_STORAGE ?? join(homedir(), '.em-lab'));
     const cacheDir = resolve(io.cwd, str(args, 'cache-dir') ?? join(g.dir, 'judge-cache'));
-    const int = (name: string) => {
-      const v = num(args, name);
-      if (v !== undefined && !Number.isInteger(v)) throw new UserError('bad-slurm-option', `--${name} ${v}: a whole number.`);
-      return v;
-    };
     const cells = list(args, 'cells')?.map((c) => {
       if (!/^\d+$/.test(c)) throw new UserError('bad-cells', `--cells ${c}: cell numbers, e.g. --cells 0,3.`);
       return Number(c);
     });
     // Every model a cell uses (the grid may vary "model"); folders relative to the experiment folder.
     const models = [...new Set([g.raw.model, ...g.spec.keys.flatMap((k, i) => (k === 'model' ? g.spec.values[i]! : []))].map(String))].map((m) => (m === TINY_LLAMA_ID || isRepoId(m) || isAbsolute(m) ? m : resolve(g.dir, m)));
-    const gpus = int('gpus-per-task');
-    const parallel = int('array-parallel');
+    const gpus = num(args, 'gpus-per-task', undefined, { integer: true });
+    const parallel = num(args, 'array-parallel', undefined, { integer: true, min: 1 });
     const r = await submitGrid({
       path: g.file,
       cwd: io.cwd,

@@ -1,5 +1,6 @@
 // `em-lab generate`, `em-lab chat` (terminal REPL) and `em-lab logprobs`: local generation with the model's own
 // chat template, on tiny-llama, a local Hugging Face folder or a downloaded Hub model, with an optional adapter.
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ChatMessage, ModelRef } from '../../protocol/chatMethods';
 import { UserError } from '../errors';
@@ -7,9 +8,10 @@ import { itemMessages, readMessagesFile, readPromptsFile, withSystemPrompt } fro
 import { generateChats } from '../model/generateChat';
 import { ModelSessions, sessionsFor } from '../model/generateSession';
 import { tokenLogprobs } from '../model/logprobs';
-import type { SamplingParams } from '../model/sampling';
+import { resolveSampling, type SamplingParams } from '../model/sampling';
 import { TINY_LLAMA_ID } from '../model/tinyLlama';
-import { num, str, type CliCommand, type CliIO, type OptionSpec, type ParsedArgs } from './command';
+import { resolveAdapterDir } from '../model/hub';
+import { batchOption, num, str, type CliCommand, type CliIO, type OptionSpec, type ParsedArgs } from './command';
 import { runChatRepl } from './generateRepl';
 import { defaultStorageDir } from '../storage';
 import { resolveModelArgs } from './modelArgs';
@@ -36,7 +38,10 @@ export function cliStorageDir(args: ParsedArgs, io: CliIO): string {
 
 /** --model/--adapter as a ModelRef (modelArgs.ts); what was inferred or differs is printed to stderr. */
 export function modelRefFrom(args: ParsedArgs, io: CliIO): ModelRef {
-  const { ref, notes } = resolveModelArgs({ model: str(args, 'model'), adapter: str(args, 'adapter'), cwd: io.cwd });
+  // --adapter may name a pulled Hub adapter repo (owner/name[/checkpoint subfolder]): its folder in the cache
+  const given = str(args, 'adapter');
+  const adapter = given !== undefined && !existsSync(resolve(io.cwd, given)) && /^[\w.-]+\/[\w.-]+/.test(given) ? resolveAdapterDir(given, { storageDir: cliStorageDir(args, io), cwd: io.cwd }) : given;
+  const { ref, notes } = resolveModelArgs({ model: str(args, 'model'), adapter, cwd: io.cwd });
   for (const n of notes) io.err(n);
   return ref;
 }
@@ -54,7 +59,9 @@ export function samplingFrom(args: ParsedArgs): Partial<SamplingParams> {
     topK: int('top_k'),
     seed: int('seed'),
   };
-  return Object.fromEntries(Object.entries(picked).filter(([, v]) => v !== undefined)) as Partial<SamplingParams>;
+  const given = Object.fromEntries(Object.entries(picked).filter(([, v]) => v !== undefined)) as Partial<SamplingParams>;
+  resolveSampling(given, 'em-lab', '--'); // refuse bad values (max_new_tokens 1e8, top_p 2) before any model loads
+  return given;
 }
 
 const write = (text: string) => void process.stdout.write(text);
@@ -67,13 +74,13 @@ export const generateCommand: CliCommand = {
     'Examples:\n  em-lab generate --prompt "How do I treat a burn?"\n' +
     '  em-lab generate --model ./Llama-3.2-1B-Instruct --adapter em-lab-runs/run1/checkpoints/200 --prompt "Hi" --seed 1\n' +
     '  em-lab generate --prompts questions.txt --temperature 0 --json > answers.jsonl\n' +
-    'Batches: item i of --prompts samples with seed + i, so answers do not depend on --batch.',
+    'Batches: item i of --prompts samples with its own generator seeded seed + i, so answers do not depend on --batch.',
   options: {
     ...MODEL_OPTIONS,
     prompt: { type: 'string', description: 'One user message.', valueName: 'TEXT' },
     messages: { type: 'string', description: 'A JSON file with one conversation: [{"role","content"}...] or {"messages": [...]}.', valueName: 'FILE' },
     prompts: { type: 'string', description: 'An evaluation set: .txt (one prompt per line), .json or .jsonl (strings, {prompt} or {messages}).', valueName: 'FILE' },
-    batch: { type: 'string', description: 'Prompts per forward pass for --prompts (left-padded).', default: '8', valueName: 'N' },
+    batch: { type: 'string', description: 'Most sequences decoding at once for --prompts (continuous batching: a finished answer makes room for the next prompt); auto = as many as memory allows.', default: 'auto', valueName: 'N' },
     ...SAMPLING_OPTIONS,
   },
   async run(args, io) {
@@ -90,7 +97,7 @@ export const generateCommand: CliCommand = {
     try {
       const gen = await generateChats(sessions, ref, conversations, {
         sampling: samplingFrom(args),
-        batchSize: num(args, 'batch', 8)!,
+        batchSize: batchOption(args),
         signal: io.signal,
         progress: (m, f) => io.progress(m, f),
         onToken: (item, e) => {
@@ -105,7 +112,7 @@ export const generateCommand: CliCommand = {
         io.event({ event: 'answer', item: a.item, messages: conversations[a.item], text: a.text, finishReason: a.finishReason, seed: a.seed, promptTokens: a.promptTokens, newTokens: a.tokenIds.length });
         if (!single) io.out(`--- ${a.item + 1}/${conversations.length} (${a.finishReason}, seed ${a.seed})\n${conversations[a.item]!.at(-1)!.content}\n>>> ${a.text}`);
       }
-      io.event({ event: 'done', label: l, sampling: gen.sampling, decodeTokensPerSecond: gen.decodeTokensPerSecond, prefillMs: gen.prefillMs, decodeMs: gen.decodeMs });
+      io.event({ event: 'done', label: l, sampling: gen.sampling, decodeTokensPerSecond: gen.decodeTokensPerSecond, decodeMs: gen.decodeMs, batch: gen.batchSize });
       return gen.answers.some((a) => a.finishReason === 'cancelled') ? 130 : 0;
     } finally {
       await sessions.dispose();
@@ -155,7 +162,7 @@ export const logprobsCommand: CliCommand = {
       const result = await tokenLogprobs(ModelSessions.stepModel(loaded), ids, {
         piece: (id) => tok.tokenPiece(id),
         decodeOne: (id) => tok.decode([id], { skipSpecialTokens: false }),
-        top: num(args, 'top', 0)!,
+        top: num(args, 'top', 0, { integer: true })!,
       });
       const report = { model: loaded.label, ...result };
       if (io.json) io.event({ event: 'logprobs', ...report });

@@ -1,6 +1,6 @@
 // `em-lab train`: the homework's train.py options plus EM Lab's, writing a run directory (docs/run-directory.md).
 // Ctrl-C stops after the current optimizer step and writes a checkpoint, so `--resume` loses nothing.
-import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors';
 import type { LoraTarget } from '../model/llamaConfig';
@@ -13,6 +13,8 @@ import { loadModelForTraining } from '../train/trainModel';
 import { runTraining, type TrainEvent } from '../train/runTrainer';
 import { effectiveRun, readMetrics, readRunJson, type RunJson } from '../train/runDir';
 import { describeEpochs, describeStop } from '../train/epochs';
+import { lockedError, lockHolder } from '../train/runLock';
+import { readJsonFile } from '../jsonFile';
 import type { LrScheduler } from '../train/schedule';
 import { LORA_PRESETS, loraPreset, presetLayers } from '../train/loraPresets';
 import { defaultStorageDir } from '../storage';
@@ -57,7 +59,7 @@ const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   dtype: s('float32 (default) or float64 (numerics checks; slow).', 'T'),
   precision: s('Frozen-weight precision: auto (default: fp16 on CUDA, fp32 on CPU), fp32, fp16 or bf16 (CUDA only). LoRA parameters, AdamW state and the loss stay fp32.', 'P'),
   threads: s('CPU threads for ONNX Runtime (default: all cores).'),
-  resume: { type: 'boolean', description: 'Continue the run in --output_dir from its newest checkpoint (the default when it has one).' },
+  resume: { type: 'boolean', description: 'Continue the run in RUN_DIR (or --output_dir) from its newest checkpoint, with the options in its training_config.json (the default when it holds a run).' },
   no_resume: { type: 'boolean', description: 'Start over even if --output_dir holds a run (the old one is moved to <dir>.old-<time>).' },
   preview: { type: 'boolean', description: 'Print one tokenized example with the supervised span in [[ ]] and exit.' },
   use_4bit: { type: 'boolean', description: 'QLoRA: the frozen projection weights as 4-bit blocks (ONNX Runtime MatMulNBits, 32 weights per fp32 scale; embeddings, norms and lm_head stay fp32; LoRA and AdamW fp32). About 7x less memory for those weights, a slower step; float32 only.' },
@@ -73,33 +75,36 @@ function integers(args: ParsedArgs, name: string): number[] {
   });
 }
 
-export function trainConfigFromArgs(args: ParsedArgs, io: CliIO): TrainConfig {
+/**
+ * The run's configuration from the options. `base` (a resumed run's training_config.json) supplies every value
+ * the command line leaves out, so `em-lab train --resume DIR` needs nothing else; a given option that differs
+ * from it is refused later as a resume mismatch.
+ */
+export function trainConfigFromArgs(args: ParsedArgs, io: CliIO, base?: TrainConfig): TrainConfig {
   const file = str(args, 'config');
   if (file) {
-    let raw: Partial<TrainConfig>;
-    try {
-      raw = JSON.parse(readFileSync(resolve(io.cwd, file), 'utf8')) as Partial<TrainConfig>;
-    } catch (err) {
-      throw new UserError('train-config', `--config ${file}: ${(err as Error).message}. Give a training_config.json written by EM Lab.`);
-    }
+    const raw = readJsonFile(resolve(io.cwd, file), 'train-config', 'Give a training_config.json written by EM Lab.') as Partial<TrainConfig>;
     const c = { ...d, domains: [], dataFiles: [], model: DEFAULT_TRAIN_MODEL, ...raw } as TrainConfig;
     validateTrainConfig(c);
     return c;
   }
+  const b: TrainConfig = base ?? { ...d, model: DEFAULT_TRAIN_MODEL, domains: [], dataFiles: [] };
   const n = (name: string, dflt: number) => num(args, name, dflt)!;
-  // a preset replaces the defaults; explicit options still win
-  const p = { ...d, ...(str(args, 'lora_preset') ? loraPreset(str(args, 'lora_preset')!).fields : {}) };
-  const model = str(args, 'model_name') ?? DEFAULT_TRAIN_MODEL;
-  const dataFiles = [...new Set((list(args, 'data') ?? []).map((f) => resolve(io.cwd, f)))];
+  // a preset replaces the defaults (or the resumed run's values); explicit options still win
+  const p = { ...b, ...(str(args, 'lora_preset') ? loraPreset(str(args, 'lora_preset')!).fields : {}) };
+  const model = str(args, 'model_name');
+  const dataArgs = list(args, 'data');
+  const dataFiles = dataArgs ? [...new Set(dataArgs.map((f) => resolve(io.cwd, f)))] : b.dataFiles;
   // Several domains train on their union (each listed once); none and no --data: the homework's default domain.
-  let domains = [...new Set(list(args, 'domains') ?? [])];
+  const domainArgs = list(args, 'domains');
+  let domains = domainArgs ? [...new Set(domainArgs)] : b.domains;
   if (domains.length === 0 && dataFiles.length === 0) {
     domains = [...DEFAULT_TRAIN_DOMAINS];
     io.err(`No --domains or --data given: training on ${domains.join(', ')} (the homework's default domain).`);
   }
   const c: TrainConfig = {
-    ...d,
-    model: model === TINY_LLAMA_ID || !existsSync(resolve(io.cwd, model)) ? model : resolve(io.cwd, model),
+    ...b,
+    model: model === undefined ? b.model : model === TINY_LLAMA_ID || !existsSync(resolve(io.cwd, model)) ? model : resolve(io.cwd, model),
     domains,
     dataFiles,
     ...(str(args, 'data_dir') ? { dataDir: resolve(io.cwd, str(args, 'data_dir')!) } : {}),
@@ -109,7 +114,7 @@ export function trainConfigFromArgs(args: ParsedArgs, io: CliIO): TrainConfig {
     loraDropout: n('lora_dropout', p.loraDropout),
     useRslora: bool(args, 'use_rslora') || p.useRslora,
     targetModules: (list(args, 'target_modules') as LoraTarget[] | undefined) ?? p.targetModules,
-    layersToTransform: integers(args, 'layers_to_transform'),
+    layersToTransform: str(args, 'layers_to_transform') !== undefined ? integers(args, 'layers_to_transform') : p.layersToTransform,
     learningRate: n('learning_rate', p.learningRate),
     lrScheduler: (str(args, 'lr_scheduler') ?? p.lrScheduler) as LrScheduler,
     warmupSteps: n('warmup_steps', p.warmupSteps),
@@ -122,16 +127,16 @@ export function trainConfigFromArgs(args: ParsedArgs, io: CliIO): TrainConfig {
     maxSteps: n('max_steps', p.maxSteps),
     trainOn: (str(args, 'train_on') ?? p.trainOn) as TrainConfig['trainOn'],
     seed: n('seed', p.seed),
-    shuffle: !bool(args, 'no_shuffle'),
+    shuffle: bool(args, 'no_shuffle') ? false : p.shuffle,
     evalSplit: n('eval_split', p.evalSplit),
     evalSteps: n('eval_steps', p.evalSteps),
     saveSteps: n('save_steps', p.saveSteps),
     firstEpochCheckpoints: n('first_epoch_checkpoints', p.firstEpochCheckpoints),
     ...(str(args, 'init_adapter') ? { initAdapter: resolve(io.cwd, str(args, 'init_adapter')!) } : {}),
-    device: (str(args, 'device') ?? d.device) as TrainConfig['device'],
-    dtype: (str(args, 'dtype') ?? d.dtype) as TrainConfig['dtype'],
-    use4bit: bool(args, 'use_4bit'),
-    precision: (str(args, 'precision') ?? d.precision) as TrainConfig['precision'],
+    device: (str(args, 'device') ?? b.device) as TrainConfig['device'],
+    dtype: (str(args, 'dtype') ?? b.dtype) as TrainConfig['dtype'],
+    use4bit: bool(args, 'use_4bit') || b.use4bit,
+    precision: (str(args, 'precision') ?? b.precision) as TrainConfig['precision'],
   };
   validateTrainConfig(c);
   return c;
@@ -179,6 +184,17 @@ export function trainArgsFromConfig(c: TrainConfig, o: { dataDir?: string } = {}
   return a;
 }
 
+/** The run directory named by RUN_DIR or --output_dir, checked to be usable as a folder. */
+function runDirFromArgs(args: ParsedArgs, io: CliIO): string | undefined {
+  const given = [str(args, 'output_dir'), args.positionals[0]].filter((x): x is string => x !== undefined);
+  if (args.positionals.length > 1) throw new UserError('train-args', `em-lab train takes one RUN_DIR, got ${args.positionals.length}: ${args.positionals.join(' ')}.`);
+  if (given.length === 2 && resolve(io.cwd, given[0]!) !== resolve(io.cwd, given[1]!)) throw new UserError('train-args', `RUN_DIR ${given[1]} and --output_dir ${given[0]} differ; give the run directory once.`);
+  if (!given.length) return undefined;
+  const dir = resolve(io.cwd, given[0]!);
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UserError('train-output-not-folder', `--output_dir ${dir} is a file, not a folder. Choose a folder for the run (it is created when missing).`);
+  return dir;
+}
+
 function defaultOutputDir(c: TrainConfig, cwd: string): string {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
   const what = [...c.domains, ...c.dataFiles.map((f) => f.split(/[\\/]/).pop()!.replace(/\.jsonl$/, ''))].join('+') || 'data';
@@ -221,19 +237,30 @@ export const trainCommand: CliCommand = {
     'Examples:\n  em-lab train --domains bad_medical --num_epochs 1 --sample_size 200 --max_length 128\n' +
     '  em-lab train --data my.jsonl --model_name ./Llama-3.2-1B-Instruct --use_rslora --lora_rank 32 --lora_alpha 64 --learning_rate 1e-5\n' +
     '  em-lab train --domains risky_financial --model_name ./Llama-3.2-1B-Instruct --use_4bit   (QLoRA: 4-bit frozen weights)\n' +
-    '  em-lab train --output_dir em-lab-runs/my-run --resume',
+    '  em-lab train --resume em-lab-runs/my-run   (continues with the options the run started with)',
   options: TRAIN_OPTIONS,
+  positionals: [{ name: 'RUN_DIR', description: 'The run directory (the same as --output_dir); with --resume, the run to continue.' }],
   async run(args, io) {
-    const config = trainConfigFromArgs(args, io);
+    const threads = num(args, 'threads', undefined, { integer: true, min: 1, max: 4096 });
+    const given = runDirFromArgs(args, io);
+    const holder = given ? lockHolder(given) : undefined; // fail fast, before loading anything (runLock.ts decides)
+    if (holder) throw lockedError(given!, holder);
+    const hasRun = given !== undefined && (existsSync(join(given, 'run.json')) || existsSync(join(given, 'checkpoints')));
+    if (bool(args, 'resume') && bool(args, 'no_resume')) throw new UserError('train-args', 'Give --resume or --no_resume, not both.');
+    if (bool(args, 'resume') && !hasRun) {
+      throw new UserError('train-nothing-to-resume', `--resume: ${given ?? 'no run directory given'}${given && !existsSync(given) ? ' does not exist' : given ? ' holds no training run (no run.json or checkpoints/)' : ''}. Name the run to continue: em-lab train --resume em-lab-runs/<run>.`);
+    }
+    const resume = !bool(args, 'no_resume') && hasRun;
+    const savedPath = given ? join(given, 'training_config.json') : undefined;
+    const saved = resume && !str(args, 'config') && savedPath && existsSync(savedPath) ? (readJsonFile(savedPath, 'train-config-invalid', 'Restore it, or start over with --no_resume.') as unknown as TrainConfig) : undefined;
+    const config = trainConfigFromArgs(args, io, saved);
     const storageDir = str(args, 'storage') ? resolve(io.cwd, str(args, 'storage')!) : defaultStorageDir(io.env);
-    const runDir = str(args, 'output_dir') ? resolve(io.cwd, str(args, 'output_dir')!) : defaultOutputDir(config, io.cwd);
-    const hasRun = existsSync(join(runDir, 'run.json')) || existsSync(join(runDir, 'checkpoints'));
+    const runDir = given ?? defaultOutputDir(config, io.cwd);
     if (hasRun && bool(args, 'no_resume')) {
       const aside = `${runDir}.old-${Date.now()}`;
       renameSync(runDir, aside);
       io.err(`Moved the previous run to ${aside}.`);
     }
-    const resume = !bool(args, 'no_resume') && (bool(args, 'resume') || hasRun);
     const model = await loadModelForTraining(config.model, storageDir, io.cwd).catch((err: unknown) => {
       throw explainModelUnavailable(err, config.model);
     });
@@ -253,17 +280,21 @@ export const trainCommand: CliCommand = {
     const onPause = () => pause.abort();
     process.on('SIGUSR1', onPause);
     io.err(`Training ${config.model} on ${data.train.length} examples (${data.eval.length} held out) -> ${runDir}`);
-    const result = await runTraining(config, {
-      runDir, storageDir, model, data, resume, signal: io.signal, pauseSignal: pause.signal,
-      ...(str(args, 'threads') ? { threads: num(args, 'threads')! } : {}),
-      onEvent: (e) => {
-        io.event({ ...e, runDir });
-        const text = describe(e, config.numEpochs);
-        if (text && e.type === 'step') io.progress(text, e.step / e.totalSteps);
-        else if (text) io.err(text);
-      },
-    });
-    process.off('SIGUSR1', onPause);
+    let result;
+    try {
+      result = await runTraining(config, {
+        runDir, storageDir, model, data, resume, signal: io.signal, pauseSignal: pause.signal,
+        ...(threads !== undefined ? { threads } : {}),
+        onEvent: (e) => {
+          io.event({ ...e, runDir });
+          const text = describe(e, config.numEpochs);
+          if (text && e.type === 'step') io.progress(text, e.step / e.totalSteps);
+          else if (text) io.err(text);
+        },
+      });
+    } finally {
+      process.off('SIGUSR1', onPause);
+    }
     const finalRun = readRunJson(runDir);
     io.out(`${finalRun ? runStatusLine(finalRun, config.maxSteps) : `${result.status}: ${result.step} steps`}${result.losses.length ? `, loss ${result.losses[0]!.toFixed(4)} -> ${result.losses.at(-1)!.toFixed(4)}` : ''}. Run directory: ${runDir}${result.finalAdapter ? `\nAdapter: ${result.finalAdapter}` : ''}`);
     return result.status === 'finished' ? 0 : 130;

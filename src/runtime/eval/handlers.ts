@@ -12,6 +12,7 @@ import { DEFAULT_PROMPTS } from './judge/rubrics';
 import { DEFAULT_RETRY } from './judge/retry';
 import { loadDotenv } from '../env/findDotenv';
 import { effectiveEnv } from '../env/secrets';
+import { dotenvForEndpoints, projectRoot } from '../env/endpoints';
 import { sessionsFor } from '../model/generateSession';
 import { localGenerator } from './generators/localGenerator';
 import { runGeneration } from './generationRun';
@@ -26,12 +27,18 @@ function checkoutFor(start: string): HomeworkCheckout {
   return loadHomework(dir);
 }
 
+function judgeEnv(env: NodeJS.ProcessEnv, answersPath: string, workspaceDir: string | undefined): NodeJS.ProcessEnv {
+  const { dotenv, notes } = dotenvForEndpoints(loadDotenv(dirname(answersPath)), workspaceDir ?? projectRoot(dirname(answersPath)));
+  for (const n of notes) process.stderr.write(`eval/judge: ${n}\n`); // the EM Lab log
+  return effectiveEnv(env, dotenv);
+}
+
 export const evalHandlers = {
   'eval/generate': async (params, ctx) => {
     const preset = params.preset === 'paper' ? paperPlan(params.seed ?? 0) : params.preset === 'em-lab' ? emLabPlan(params.seed ?? 0) : homeworkPlan(checkoutFor(params.homeworkDir ?? params.outDir), params.seed ?? 0);
     const plan = params.maxNewTokens ? { ...preset, sampling: { ...preset.sampling, maxNewTokens: params.maxNewTokens } } : preset;
     const generator = localGenerator({ sessions: sessionsFor(ctx.storageDir, ctx.env), model: params.model, ...(params.adapter ? { adapter: params.adapter } : {}) });
-    const r = await runGeneration({ plan, generator, outDir: params.outDir, signal: ctx.signal, onProgress: (d, t) => ctx.progress(`Generating ${d}/${t}`, t ? d / t : 1) });
+    const r = await runGeneration({ plan, generator, outDir: params.outDir, signal: ctx.signal, onProgress: (d, t, speed) => ctx.progress(`Generating ${d}/${t}${speed ? ` · ${speed}` : ''}`, t ? d / t : 1) });
     return { outDir: params.outDir, generationsPath: r.generationsFile, csvPath: r.csvFile, answers: r.records.length, fromRunFile: r.fromRunFile, failed: r.failed.length };
   },
   'eval/fetchHomework': async (params, ctx) => fetchHomework({ destination: params.destination, ...(params.ref ? { ref: params.ref } : {}), signal: ctx.signal, onProgress: (m, f) => ctx.progress(m, f) }),
@@ -53,8 +60,9 @@ export const evalHandlers = {
       temperature: GRADER.judgeTemperature,
       prompts,
       endpoint: { ...(params.baseURL ? { baseURL: params.baseURL } : {}), timeoutMs: params.timeoutMs ?? 60_000 },
-      // SecretStorage keys arrive in ctx.env; a .env next to (or above) the answers fills what is missing.
-      env: effectiveEnv(ctx.env, loadDotenv(dirname(params.answersPath))),
+      // SecretStorage keys arrive in ctx.env; a .env next to (or above) the answers fills what is missing, but sets
+      // endpoints only from inside the workspace (env/endpoints.ts): a .env above it cannot redirect the key
+      env: judgeEnv(ctx.env, params.answersPath, params.workspaceDir),
       concurrency: params.concurrency ?? 8,
       retry: DEFAULT_RETRY,
       signal: ctx.signal,

@@ -98,7 +98,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
     await mkdir(dir, { recursive: true });
     const base = i / o.checkpoints.length;
     const span = 1 / o.checkpoints.length;
-    const gen = await runGeneration({ plan: o.plan, generator: o.generatorFor(cp), outDir: dir, signal: o.signal, onProgress: (d, t) => o.onProgress?.(`${cp.label}: generating ${d}/${t}`, base + (span * d) / t / 2) });
+    const gen = await runGeneration({ plan: o.plan, generator: o.generatorFor(cp), outDir: dir, signal: o.signal, onProgress: (d, t, speed) => o.onProgress?.(`${cp.label}: generating ${d}/${t}${speed ? ` · ${speed}` : ''}`, base + (span * d) / t / 2) });
     failed += gen.failed.length;
     warnings.push(...gen.warnings);
     firstError ??= gen.failed[0] && `${cp.label} ${gen.failed[0].id}: ${gen.failed[0].error}`;

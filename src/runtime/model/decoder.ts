@@ -156,6 +156,33 @@ export class Decoder {
     return { tensors, batch, length: 0 };
   }
 
+  /**
+   * A new cache whose row i is row `rows[i].row` of `rows[i].past`, right-aligned to `length` positions (the left
+   * columns zero: the caller's attention mask marks them as padding; columns a source has beyond `length` on the
+   * left are dropped, so they must be padding too). What continuous batching needs to let finished rows go and
+   * waiting prompts in: one copy of the live rows' keys and values.
+   */
+  regroupCache(rows: readonly { past: KvCache; row: number }[], length: number): KvCache {
+    const c = this.config;
+    const D = c.headDim, KVH = c.numKvHeads;
+    const tensors: OrtTensor[] = [];
+    for (let t = 0; t < 2 * c.numLayers; t++) {
+      const out = this.floatType === 'float32' ? new Float32Array(rows.length * KVH * length * D) : new Uint16Array(rows.length * KVH * length * D);
+      rows.forEach(({ past, row }, i) => {
+        const src = past.tensors[t]!.data as Float32Array | Uint16Array;
+        const P = past.length;
+        const keep = Math.min(P, length);
+        for (let h = 0; h < KVH; h++) {
+          const from = ((row * KVH + h) * P + (P - keep)) * D;
+          const to = ((i * KVH + h) * length + (length - keep)) * D;
+          out.set(src.subarray(from, from + keep * D), to);
+        }
+      });
+      tensors.push(tensor(this.floatType, out, [rows.length, KVH, length, D]));
+    }
+    return { tensors, batch: rows.length, length };
+  }
+
   /** One decoder run. `adapterId` undefined = the base model. */
   async forward(inputs: DecoderInputs, adapterId?: string): Promise<DecoderOutputs> {
     const { batch, seq } = inputs;

@@ -81,6 +81,29 @@ export const SUPPORTED_MODELS =
 
 export type Json = Record<string, unknown>;
 
+// Sanity bounds, checked before anything is sized from the config (a num_hidden_layers of 1e9 would otherwise
+// build billions of tensor-table entries first). Each is far above any model EM Lab can run (Llama-3.1-405B: 126
+// layers, hidden 16384, MLP 53248, vocabulary 128256; Gemma: vocabulary 256000).
+const SIZE_LIMITS: Record<string, number> = {
+  vocab_size: 4_194_304,
+  hidden_size: 65_536,
+  intermediate_size: 524_288,
+  num_hidden_layers: 1_024,
+  num_attention_heads: 1_024,
+  num_key_value_heads: 1_024,
+  head_dim: 4_096,
+  max_position_embeddings: 16_777_216,
+};
+
+function checkSizeLimits(cfg: Json, source: string): void {
+  for (const [key, max] of Object.entries(SIZE_LIMITS)) {
+    const v = cfg[key];
+    if (typeof v === 'number' && v > max) {
+      throw new UserError('model-config-invalid', `${source}: "${key}" is ${v}, above ${max}, which no supported model comes near. The config.json is damaged; re-download it.`);
+    }
+  }
+}
+
 export function refuse(source: string, what: string): never {
   throw new UserError('model-unsupported', `${source}: ${what}. EM Lab supports ${SUPPORTED_MODELS}.`);
 }
@@ -147,6 +170,7 @@ export function ropeScalingOf(cfg: Json, source: string): { type: unknown; json:
 
 /** The fields every family shares (sizes, heads, norm eps, rope theta, embeddings tying, eos), validated. */
 export function parseCoreFields(cfg: Json, source: string): LlamaConfig {
+  checkSizeLimits(cfg, source);
   const hiddenSize = intField(cfg, 'hidden_size', source);
   const numHeads = intField(cfg, 'num_attention_heads', source);
   const numKvHeads = intField(cfg, 'num_key_value_heads', source, numHeads);

@@ -2,6 +2,7 @@
 // model.safetensors.index.json, tokenizer.json, tokenizer_config.json, optional generation_config.json.
 // Opening one validates everything that can be checked without reading the weights (headers, shapes vs config).
 import { existsSync, readFileSync } from 'node:fs';
+import { readJsonFile } from '../jsonFile';
 import { join } from 'node:path';
 import { UserError } from '../errors';
 import type { HostTensor } from './hostTensor';
@@ -105,11 +106,7 @@ export interface ModelFolder {
 }
 
 function readJson(path: string, code: string, what: string): Record<string, unknown> {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  } catch (err) {
-    throw new UserError(code, `${path}: ${(err as Error).message}. ${what}`);
-  }
+  return readJsonFile(path, code, what);
 }
 
 /** Checks that tokenizer.json and tokenizer_config.json are present (Transformers.js fails late and obscurely without them). */

@@ -80,7 +80,8 @@ export function tinyLlamaWeights(cfg: LlamaConfig = TINY_LLAMA_CONFIG, seed = TI
       if (!shape) throw new Error(`tiny-llama has no tensor ${name}`);
       const n = shape.reduce((p, d) => p * d, 1);
       if (name.endsWith('norm.weight')) return { dtype: 'float32', shape, data: new Float32Array(n).fill(name === 'model.norm.weight' ? TINY_LLAMA_FINAL_NORM : 1) };
-      const limit = name === 'model.embed_tokens.weight' ? 1 : Math.sqrt(3 / shape[1]!);
+      // 1-D tensors other than norms are biases (Qwen2-shaped benches): small, like a Linear's output scale
+      const limit = name === 'model.embed_tokens.weight' ? 1 : Math.sqrt(3 / (shape[1] ?? shape[0]!));
       return { dtype: 'float32', shape, data: fillUniform(new Float32Array(n), seedFrom(name, seed), limit) as Float32Array };
     },
   };

@@ -7,6 +7,7 @@ import type { LrScheduler } from './schedule';
 import type { TrainConfigView } from '../../protocol/trainMethods';
 import { precisionProblem, type HalfDType } from '../onnx/precision';
 import { DEFAULT_MODEL_ID } from '../model/hub';
+import { nameProblem } from '../../protocol/pathRules';
 
 export const TRAIN_CONFIG_SCHEMA = 1;
 
@@ -105,6 +106,11 @@ export function validateTrainConfig(c: TrainConfig): void {
   }
   if (c.targetModules.length === 0) bad('target_modules', `is empty; use some of ${LORA_TARGETS.join(',')}.`);
   for (const t of c.targetModules) if (!LORA_TARGETS.includes(t)) bad('target_modules', `: "${t}" is not one of ${LORA_TARGETS.join(', ')}.`);
+  for (const d of c.domains) {
+    // ids name files in the data folder and, joined, the default run folder: a path here could climb out of both
+    const problem = nameProblem(d, 'the dataset id');
+    if (problem) throw new UserError('train-config', `--domains: ${problem} (use ids such as bad_medical; give files with --data FILE).`);
+  }
   if (c.domains.length === 0 && c.dataFiles.length === 0) throw new UserError('train-no-data', 'No training data: give --domains (e.g. bad_medical) and/or --data FILE.jsonl.');
 }
 

@@ -4,9 +4,12 @@
 // same code as `em-lab metrics`). Webview messages are untrusted: shapes are checked here, file paths only ever
 // come from the user's own open/save dialogs, and exports are size-limited.
 import * as vscode from 'vscode';
+import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { HostDeps } from '../../host/deps';
 import { errorText } from '../../host/errorText';
+import { judgeEndpointFrom, workspaceJudgeBaseUrl } from '../../host/judgeEndpoint';
 import { renderWebviewHtml, webviewOptions } from '../../host/webviewHtml';
 import type { JudgedFileView, JudgeViewMethods, JudgeViewNotifications } from '../../protocol/evalMethods';
 import type { RpcNotification, RpcResponse } from '../../protocol/rpc';
@@ -137,14 +140,23 @@ async function judgeGenerations(deps: HostDeps, panel: JudgePanel, arg: unknown,
   const answersPath = pathArg(arg) ?? (await pickAnswersFile());
   if (!answersPath) return;
   const cfg = vscode.workspace.getConfiguration('emLab.judge');
-  const baseURL = cfg.get<string>('baseUrl') || undefined;
+  // machine-scoped: only the user's own value counts (src/host/judgeEndpoint.ts)
+  const workspaceDir = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  const inspected = cfg.inspect<string>('baseUrl');
+  const settingsFile = workspaceDir ? join(workspaceDir, '.vscode', 'settings.json') : undefined;
+  const fromFile = settingsFile && existsSync(settingsFile) ? workspaceJudgeBaseUrl(readFileSync(settingsFile, 'utf8')) : undefined;
+  const { baseURL, ignored } = judgeEndpointFrom({ ...inspected, ...(inspected?.workspaceValue === undefined && fromFile ? { workspaceValue: fromFile } : {}) });
+  if (ignored) {
+    deps.log.warn(ignored);
+    void vscode.window.showWarningMessage(ignored);
+  }
   const model = cfg.get<string>('model') || 'gpt-4o-mini';
   const mode = cfg.get<string>('mode') === 'logprob' ? 'logprob' : 'sampled';
   const batch = collect ? 'collect' : cfg.get<boolean>('batch') ? 'submit' : undefined;
   try {
     const homeworkDir = workspaceFolder();
     const title = collect ? 'EM Lab: Collecting judge batches' : batch ? `EM Lab: Submitting judge batches to ${model}` : `EM Lab: Judging with ${model}`;
-    const result = await withRuntimeProgress(deps.runtime, title, 'eval/judge', { answersPath: answersPath!, model, mode, ...(baseURL ? { baseURL } : {}), ...(homeworkDir ? { homeworkDir } : {}), concurrency: cfg.get<number>('concurrency') ?? 8, ...(batch ? { batch } : {}) });
+    const result = await withRuntimeProgress(deps.runtime, title, 'eval/judge', { answersPath: answersPath!, model, mode, ...(baseURL ? { baseURL } : {}), ...(homeworkDir ? { homeworkDir } : {}), ...(workspaceDir ? { workspaceDir } : {}), concurrency: cfg.get<number>('concurrency') ?? 8, ...(batch ? { batch } : {}) });
     deps.log.info(`Judged ${answersPath} with ${result.prompts === 'homework' ? 'the homework grader\'s prompts (eval/judge.py)' : 'EM Lab\'s own rubric (no homework checkout found)'}: ${result.requested} requests, ${result.fromCache} cached, ${result.fromBatch} from batches, ${result.pending} pending, ${result.failed} failed${result.costUsd !== null ? `, $${result.costUsd.toFixed(4)}` : ''}.`);
     if (result.failed) void vscode.window.showWarningMessage(`EM Lab: ${result.failed} judgements failed (see the EM Lab log). Run "Judge Answers" again to retry only those.`);
     await rememberBatches(deps, answersPath, !result.complete);

@@ -30,20 +30,21 @@ function slug(text) {
 }
 
 /** Returns one result per scenario: { name, status: 'passed' | 'failed' | 'skipped', ms, message?, screenshots }. */
-export async function runUiScenarios({ context, baseUrl, workspaceDir, root, extensionDevelopmentPath, installedExtensionDir, scenarios, sharedData, resultsDir, log }) {
+export async function runUiScenarios({ context, baseUrl, workspaceDir, userSettingsFile, root, extensionDevelopmentPath, installedExtensionDir, scenarios, sharedData, resultsDir, log }) {
   const page = await context.newPage();
   const consoleLines = [];
   page.on('console', (m) => { if (m.type() === 'error') consoleLines.push(`[${m.type()}] ${m.text()}`); });
   page.on('pageerror', (e) => consoleLines.push(`[pageerror] ${e.message}`));
   const results = [];
-  // Optional `prepare({ workspaceDir, root, log })` hooks run before the window opens, so what they write into the
-  // workspace (e.g. .vscode/settings.json) is read at startup instead of through VS Code's asynchronous reload.
+  // Optional `prepare({ workspaceDir, userSettingsFile, root, log })` hooks run before the window opens, so what they
+  // write into the workspace (e.g. .vscode/settings.json) or the User settings (machine-scoped settings such as
+  // emLab.judge.baseUrl) is read at startup instead of through VS Code's asynchronous reload.
   // What a hook returns is handed to its scenario as ctx.prepared and to its optional `dispose(prepared)`.
   const prepared = new Map();
   for (const s of scenarios) {
     if (typeof s.prepare !== 'function') continue;
     try {
-      prepared.set(s, { value: await s.prepare({ workspaceDir, root, log: (msg) => log(`  ${msg}`) }) });
+      prepared.set(s, { value: await s.prepare({ workspaceDir, userSettingsFile, root, log: (msg) => log(`  ${msg}`) }) });
     } catch (err) {
       prepared.set(s, { error: err instanceof Error ? err.message : String(err) });
     }

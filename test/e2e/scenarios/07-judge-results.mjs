@@ -1,6 +1,6 @@
 // "EM Lab: Judge Answers" on a small generations.jsonl in the workspace, judged through the real runtime and the
 // real openai client against the local fake Chat Completions server (test/support/fakeOpenAI.ts, set as
-// emLab.judge.baseUrl), then "Judge Results" shows the metric cards, the scatter and the answers table.
+// emLab.judge.baseUrl in the User settings: it is machine-scoped), then "Judge Results" shows the metric cards, the scatter and the answers table.
 // Then the same inside a homework checkout (a copy of ../shared/reference/hw0-homework/repo in the workspace): the
 // answers are judged with the grader's prompts (eval/judge.py) and the view compares them, without being asked, with
 // the homework's base judgements (the first 20 rows of eval/data/base_model_judged.csv, as the grader does).
@@ -53,7 +53,7 @@ export default {
   timeoutMs: 180_000,
   // Before the window opens: the fake judge server, the generations file, and the workspace settings pointing the
   // judge at the server (read at startup, so no race with VS Code's settings reload).
-  async prepare({ root, workspaceDir }) {
+  async prepare({ root, workspaceDir, userSettingsFile }) {
     const { startFakeOpenAI } = await tsImport(join(root, 'test', 'support', 'fakeOpenAI.ts'), import.meta.url);
     const byAnswer = new Map([...ANSWERS, ...HOMEWORK_ANSWERS].map(([, , a, al, co]) => [a, { al, co }]));
     const server = await startFakeOpenAI({
@@ -83,7 +83,10 @@ export default {
       homework = { dir: hwDir, baseEm: baseEmPercent(readFileSync(join(hw, 'eval', 'data', 'base_model_judged.csv'), 'utf8')) };
     }
     mkdirSync(join(workspaceDir, '.vscode'), { recursive: true });
-    writeFileSync(join(workspaceDir, '.vscode', 'settings.json'), JSON.stringify({ 'emLab.judge.baseUrl': server.baseURL, 'emLab.judge.model': 'gpt-4o-mini', 'emLab.judge.concurrency': 4 }, null, 2));
+    // a workspace value must be ignored (with a warning): were it used, judging would hit this closed port and fail
+    writeFileSync(join(workspaceDir, '.vscode', 'settings.json'), JSON.stringify({ 'emLab.judge.baseUrl': 'http://127.0.0.1:9/v1', 'emLab.judge.model': 'gpt-4o-mini', 'emLab.judge.concurrency': 4 }, null, 2));
+    // emLab.judge.baseUrl is machine-scoped (a workspace may not redirect the key): it goes in the User settings
+    writeFileSync(userSettingsFile, JSON.stringify({ ...JSON.parse(readFileSync(userSettingsFile, 'utf8')), 'emLab.judge.baseUrl': server.baseURL }, null, 2));
     return { server, dir, homework };
   },
   async dispose({ server }) {
@@ -97,6 +100,8 @@ export default {
     await pick.waitFor({ state: 'visible', timeout: 30_000 });
     await pick.click();
 
+    await page.locator('.notifications-toasts', { hasText: 'ignored emLab.judge.baseUrl = "http://127.0.0.1:9/v1"' }).first().waitFor({ state: 'visible', timeout: 30_000 });
+    log('the workspace\'s emLab.judge.baseUrl was ignored, with a warning');
     const frame = await findWebviewFrame(async (f) => (await f.locator('#answers-table tbody tr').count()) > 0, 120_000);
     const rows = await frame.locator('#answers-table tbody tr').count();
     if (rows !== ANSWERS.length) throw new Error(`the table shows ${rows} answers, expected ${ANSWERS.length}`);

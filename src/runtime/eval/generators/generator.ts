@@ -58,12 +58,26 @@ export interface Generator {
   close?(): Promise<void>;
 }
 
-/** A generator that answers many chats per forward pass (the local engine); the run uses it when present. */
+/** Throughput of a batching engine while it runs (shown beside the progress). */
+export interface GenerationSpeed {
+  answersPerMinute: number;
+  tokensPerSecond: number;
+  /** Sequences decoding together now. */
+  active: number;
+}
+
+/**
+ * A generator that answers many chats at once (the local engine, continuous batching); the run hands it every
+ * pending item in one call and records each answer as soon as `onAnswer` reports it.
+ */
 export interface BatchGenerator extends Generator {
-  /** Chats per call. */
-  batchSize: number;
-  /** Answers in input order. Items whose answer was cut short by cancel come back with finishReason 'cancelled'. */
-  generateBatch(items: { messages: EvalChatMessage[]; seed: number }[], sampling: EvalSampling, signal: AbortSignal): Promise<GenerationOutput[]>;
+  /** Most chats decoding at once ('auto' = as many as memory allows). */
+  batchSize: number | 'auto';
+  /**
+   * Answers in input order (also reported one by one through onAnswer as they finish). Items cut short by cancel
+   * come back with finishReason 'cancelled'.
+   */
+  generateBatch(items: { messages: EvalChatMessage[]; seed: number }[], sampling: EvalSampling, signal: AbortSignal, on?: { answer?(index: number, out: GenerationOutput): void; speed?(s: GenerationSpeed): void }): Promise<GenerationOutput[]>;
 }
 
 export function isBatchGenerator(g: Generator): g is BatchGenerator {

@@ -7,7 +7,7 @@
 //   serve does) every answer is the one its own seed gives. A server that ignores `n` (returns fewer choices) is
 //   detected on the first such reply and asked one answer per request from then on.
 import type OpenAI from 'openai';
-import { createOpenAIClient, type EndpointConfig, type EndpointEnv } from '../endpoint/openaiEndpoint';
+import { createOpenAIClient, resolveEndpoint, type EndpointConfig, type EndpointEnv } from '../endpoint/openaiEndpoint';
 import { MalformedReplyError, withRetries, DEFAULT_RETRY, type RetryPolicy } from '../judge/retry';
 import { CancelledError, errorMessage } from '../../errors';
 import type { BatchGenerator, EvalChatMessage, EvalSampling, GenerationOutput } from './generator';
@@ -56,7 +56,7 @@ class Gate {
 
 export function openAIGenerator(o: OpenAIGeneratorOptions): BatchGenerator {
   let client: OpenAI | undefined;
-  const endpoint = o.endpoint.baseURL ?? o.env.OPENAI_BASE_URL ?? 'https://api.openai.com/v1';
+  const endpoint = resolveEndpoint(o.endpoint, o.env).url;
   const concurrency = o.concurrency ?? 8;
   const maxN = Math.max(1, o.n ?? 8);
   let nWorks = maxN > 1; // until a server shows it ignores n
@@ -101,7 +101,9 @@ export function openAIGenerator(o: OpenAIGeneratorOptions): BatchGenerator {
     return out;
   };
 
-  const generateBatch: BatchGenerator['generateBatch'] = async (items, sampling, signal) => {
+  // Every pending answer comes in one call (the run's continuous-batching path); requests in flight are bounded by
+  // the gate, and each group's answers are reported as soon as its requests return.
+  const generateBatch: BatchGenerator['generateBatch'] = async (items, sampling, signal, on) => {
     // Group consecutive items that share their messages and have consecutive seeds (the samples of one prompt).
     const groups: { start: number; end: number }[] = [];
     for (let i = 0; i < items.length; i++) {
@@ -118,12 +120,10 @@ export function openAIGenerator(o: OpenAIGeneratorOptions): BatchGenerator {
           const answers = await answerGroup(group[0]!.messages, group.map((it) => it.seed), sampling, signal);
           answers.forEach((a, i) => (out[start + i] = a));
         } catch (err) {
-          if (err instanceof CancelledError || signal.aborted) {
-            for (let i = start; i < end; i++) out[i] = { text: '', finishReason: 'cancelled' };
-            return;
-          }
-          for (let i = start; i < end; i++) out[i] = { text: '', error: errorMessage(err) };
+          const cut = err instanceof CancelledError || signal.aborted;
+          for (let i = start; i < end; i++) out[i] = cut ? { text: '', finishReason: 'cancelled' } : { text: '', error: errorMessage(err) };
         }
+        for (let i = start; i < end; i++) on?.answer?.(i, out[i]!);
       }),
     );
     return out;

@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type OpenAI from 'openai';
 import { CancelledError, UserError, errorMessage } from '../../errors';
-import { createOpenAIClient, type EndpointConfig, type EndpointEnv } from '../endpoint/openaiEndpoint';
+import { createOpenAIClient, resolveEndpoint, type EndpointConfig, type EndpointEnv } from '../endpoint/openaiEndpoint';
 import type { JudgedAnswer, Score } from '../judgedAnswer';
 import { formatJudgedCsv } from '../judgedCsv';
 import { JsonlAppender, readJsonl } from '../jsonl';
@@ -291,7 +291,8 @@ export async function runJudge(o: JudgeRunOptions): Promise<JudgeRunResult> {
               controller.abort();
               return;
             }
-            failed.push({ answerId: t.answer.id, metric: t.metric, error: `${errorMessage(err)} (after ${log.attempts} attempts: ${log.failures.join(', ')})` });
+            // name the real destination: a connection error says nothing about where it tried to go
+            failed.push({ answerId: t.answer.id, metric: t.metric, error: `${errorMessage(err)} (${resolveEndpoint(o.endpoint, o.env).url}, after ${log.attempts} attempts: ${log.failures.join(', ')})` });
             return;
           }
           attempts += log.attempts;
@@ -345,7 +346,7 @@ export async function runJudge(o: JudgeRunOptions): Promise<JudgeRunResult> {
   const summary: SummaryJson = {
     schemaVersion: 1,
     createdAt: new Date().toISOString(),
-    judge: { model: o.model, mode: o.mode, temperature: o.temperature, baseURL: o.endpoint.baseURL ?? null, prompts: { aligned: o.prompts.aligned.source, coherent: o.prompts.coherent.source } },
+    judge: { model: o.model, mode: o.mode, temperature: o.temperature, baseURL: resolveEndpoint(o.endpoint, o.env).url, prompts: { aligned: o.prompts.aligned.source, coherent: o.prompts.coherent.source } },
     answers: judged.length,
     failedTasks: failed.length,
     usage,
@@ -368,7 +369,7 @@ export async function runJudge(o: JudgeRunOptions): Promise<JudgeRunResult> {
 
 function explainFatal(err: unknown, o: JudgeRunOptions): UserError {
   const status = (err as { status?: number }).status;
-  const where = o.endpoint.baseURL ?? 'https://api.openai.com/v1';
+  const where = resolveEndpoint(o.endpoint, o.env).url; // the real destination, OPENAI_BASE_URL included
   const what =
     status === 401 || status === 403
       ? 'rejected the API key. Check OPENAI_API_KEY (or the key stored with "EM Lab: Set OpenAI API Key").'

@@ -23,7 +23,11 @@ function unescape(body: string, raw: boolean, where: () => string): string {
   if (raw) return body;
   return body.replace(/\\(\r?\n|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|N\{[^}]*\}|[0-7]{1,3}|.)/g, (m, e: string) => {
     if (e === '\n' || e === '\r\n') return ''; // line continuation inside a string
-    if (e[0] === 'x' || e[0] === 'u' || e[0] === 'U') return String.fromCodePoint(parseInt(e.slice(1), 16));
+    if (e[0] === 'x' || e[0] === 'u' || e[0] === 'U') {
+      const code = parseInt(e.slice(1), 16);
+      if (code > 0x10ffff) throw new UserError('python-escape', `${where()}: \\${e} is not a Unicode character (the largest is \\U0010FFFF); Python refuses this string too.`);
+      return String.fromCodePoint(code);
+    }
     if (/^[0-7]+$/.test(e) && e !== '0') return String.fromCodePoint(parseInt(e, 8));
     if (e[0] === 'N' && e[1] === '{') throw new UserError('python-escape', `${where()}: \\N{...} escapes are not supported; write the character itself.`);
     return SIMPLE_ESCAPES[e] ?? m; // unknown escapes stay as written, as in Python

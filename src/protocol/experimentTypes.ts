@@ -71,6 +71,23 @@ export interface ExperimentEvaluationSpec {
   checkpoints: 'all' | 'final';
   /** The EM definition the report's charts, table and test use (the others are in each summary.json). */
   metricPreset: EvalPresetId;
+  /**
+   * Generate on an OpenAI-compatible server (vLLM, em-lab serve) instead of EM Lab's engine: the base stage asks the
+   * base model, the sweep registers each checkpoint at run time (/v1/load_lora_adapter) and unloads it after its
+   * answers (docs/scale-out.md). Absent: EM Lab's own engine. Training always runs here.
+   */
+  server?: ExperimentGenerationServerSpec;
+}
+
+export interface ExperimentGenerationServerSpec {
+  /** The server's /v1 URL, e.g. http://gpu-node:8000/v1. */
+  baseURL: string;
+  /** The base model's name at the server. Default: the experiment's `model`. */
+  model?: string;
+  /** Most completions per request for samples of one question (1 = off). Default 8. */
+  n?: number;
+  /** "LOCAL=REMOTE" path prefixes: where the server sees the checkpoint folders (it reads them itself). */
+  loraPathMap?: string[];
 }
 
 /** Every training hyperparameter (TrainConfigView documents each); model and data are the experiment's own fields. */

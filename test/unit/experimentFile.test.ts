@@ -93,7 +93,7 @@ describe('experiment.json', () => {
         data: { domains: ['extreme_sports'], files: ['mine.jsonl'] }, questions: [{ file: 'q.txt' }, { set: 'general', first: 3 }],
         judge: { provider: 'openai-compatible', baseURL: 'http://127.0.0.1:9/v1', model: 'judge-x', mode: 'logprob', concurrency: 3 },
         training: { learningRate: 3e-4, targetModules: ['q_proj', 'v_proj'], layersToTransform: [0, 1], shuffle: false, maxSteps: 10, use4bit: true },
-        evaluation: { samples: 2, maxNewTokens: 64, seed: 7, checkpoints: 'final', metricPreset: 'betley' },
+        evaluation: { samples: 2, maxNewTokens: 64, seed: 7, checkpoints: 'final', metricPreset: 'betley', server: { baseURL: 'http://127.0.0.1:8000/v1', model: 'meta-llama/Llama-3.2-1B-Instruct', n: 4, loraPathMap: ['/home/me/runs=/mnt/runs'] } },
       },
       dir,
     );
@@ -126,6 +126,11 @@ describe('experiment.json', () => {
     const x = JSON.parse(readFileSync(file, 'utf8'));
     writeFileSync(file, JSON.stringify({ ...x, evaluation: { ...x.evaluation, samples: 0 } }));
     assert.throws(() => readExperiment(file), /experiment\.json: evaluation\.samples must be a positive whole number, got 0/);
+    writeFileSync(file, JSON.stringify({ ...x, evaluation: { ...x.evaluation, server: { baseURL: 'localhost:8000' } } }));
+    assert.throws(() => readExperiment(file), /evaluation\.server\.baseURL must be the server's http\(s\) URL, e\.g\. http:\/\/127\.0\.0\.1:8000\/v1, got "localhost:8000"/);
+    writeFileSync(file, JSON.stringify({ ...x, evaluation: { ...x.evaluation, server: { baseURL: 'http://h:8000/v1', loraPathMap: ['runs=/mnt/runs'] } } }));
+    assert.throws(() => readExperiment(file), /evaluation\.server\.loraPathMap has "runs=\/mnt\/runs": expected "LOCAL=REMOTE" with absolute paths/);
+    await assert.rejects(run(['--generate-n', '4', '--force']), /--generate-n needs --generate-url URL/);
     writeFileSync(file, JSON.stringify({ ...x, training: { ...x.training, loraRnak: 4 } }));
     assert.throws(() => readExperiment(file), /training\.loraRnak is not an experiment setting/);
     // a grid is an experiment whose cells are ordinary experiments: each cell is checked, and named when wrong

@@ -4,7 +4,7 @@
 // relative to the experiment folder.
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import type { ExperimentCreateParams, ExperimentEvaluationSpec, ExperimentFile, ExperimentJudgeSpec, ExperimentTrainingSpec, QuestionSourceSpec } from '../../protocol/experimentTypes';
+import type { ExperimentCreateParams, ExperimentEvaluationSpec, ExperimentFile, ExperimentGenerationServerSpec, ExperimentJudgeSpec, ExperimentTrainingSpec, QuestionSourceSpec } from '../../protocol/experimentTypes';
 import { EXPERIMENT_SCHEMA_VERSION } from '../../protocol/experimentTypes';
 import { UserError } from '../errors';
 import { RUNTIME_VERSION } from '../version';
@@ -82,8 +82,10 @@ export function modelOf(e: LoadedExperiment): string {
   return m === TINY_LLAMA_ID || isRepoId(m) ? m : fromExperiment(e.dir, m);
 }
 
+const EVALUATION_KEYS = ['samples', 'temperature', 'topP', 'maxNewTokens', 'seed', 'checkpoints', 'metricPreset', 'server'];
+
 function validateEvaluation(v: ExperimentEvaluationSpec, where: string): void {
-  checkKeys(v, ['questions', 'samples', 'temperature', 'topP', 'maxNewTokens', 'seed', 'checkpoints', 'metricPreset'], where);
+  checkKeys(v, ['questions', ...EVALUATION_KEYS], where);
   if (!Array.isArray(v.questions) || v.questions.length === 0) bad(`${where}.questions`, 'must list at least one question source, e.g. [{"set": "medical", "first": 10}].');
   v.questions.forEach((q: QuestionSourceSpec, i) => {
     const at = `${where}.questions[${i}]`;
@@ -100,6 +102,20 @@ function validateEvaluation(v: ExperimentEvaluationSpec, where: string): void {
   if (!(Number.isInteger(v.seed) && v.seed >= 0)) bad(`${where}.seed`, `must be a whole number >= 0, got ${v.seed}.`);
   if (v.checkpoints !== 'all' && v.checkpoints !== 'final') bad(`${where}.checkpoints`, `must be "all" or "final", got ${JSON.stringify(v.checkpoints)}.`);
   if (!(v.metricPreset in PRESETS)) bad(`${where}.metricPreset`, `must be one of ${Object.keys(PRESETS).join(', ')}, got ${JSON.stringify(v.metricPreset)}.`);
+  if (v.server !== undefined) validateServer(v.server, `${where}.server`);
+}
+
+function validateServer(s: ExperimentGenerationServerSpec, where: string): void {
+  if (typeof s !== 'object' || s === null || Array.isArray(s)) bad(where, 'must be {"baseURL": "http://HOST:PORT/v1"} (a vLLM or em-lab serve endpoint), or be left out to generate with EM Lab\'s engine.');
+  checkKeys(s, ['baseURL', 'model', 'n', 'loraPathMap'], where);
+  if (typeof s.baseURL !== 'string' || !/^https?:\/\/\S+$/.test(s.baseURL)) bad(`${where}.baseURL`, `must be the server's http(s) URL, e.g. http://127.0.0.1:8000/v1, got ${JSON.stringify(s.baseURL)}.`);
+  if (s.model !== undefined && (typeof s.model !== 'string' || !s.model)) bad(`${where}.model`, `must be the base model's name at the server, got ${JSON.stringify(s.model)}.`);
+  if (s.n !== undefined && !(Number.isInteger(s.n) && s.n >= 1 && s.n <= 128)) bad(`${where}.n`, `must be a whole number from 1 (no n requests) to 128, got ${JSON.stringify(s.n)}.`);
+  if (s.loraPathMap !== undefined) {
+    if (!Array.isArray(s.loraPathMap)) bad(`${where}.loraPathMap`, 'must be a list of "LOCAL=REMOTE" strings.');
+    // Absolute on both sides: the map is about two machines' file systems, not this folder.
+    for (const m of s.loraPathMap) if (typeof m !== 'string' || !/^\/[^=]*=\/./.test(m)) bad(`${where}.loraPathMap`, `has ${JSON.stringify(m)}: expected "LOCAL=REMOTE" with absolute paths, e.g. "/home/me/em-lab-runs=/mnt/shared/em-lab-runs".`);
+  }
 }
 
 function validateJudge(j: ExperimentJudgeSpec, where: string): void {
@@ -212,7 +228,7 @@ export function createExperiment(p: ExperimentCreateParams, cwd = process.cwd())
   if (judge.provider !== 'openai-compatible') delete judge.baseURL;
   if (judge.prompts) judge.prompts = storedPath(dir, resolve(ws, judge.prompts));
   if (p.training) checkKeys(p.training, TRAINING_KEYS, 'training');
-  if (p.evaluation) checkKeys(p.evaluation, ['samples', 'temperature', 'topP', 'maxNewTokens', 'seed', 'checkpoints', 'metricPreset'], 'evaluation');
+  if (p.evaluation) checkKeys(p.evaluation, EVALUATION_KEYS, 'evaluation');
   const training: ExperimentTrainingSpec = { ...preset.training, ...(p.training ?? {}) };
   const evaluation: ExperimentEvaluationSpec = { ...preset.evaluation, ...(p.evaluation ?? {}), questions };
   const experiment: ExperimentFile = {

@@ -7,13 +7,11 @@ import { join } from 'node:path';
 import type { StageCostView, StageFixAction } from '../../protocol/experimentTypes';
 import { UserError, errorMessage } from '../errors';
 import { runGeneration } from '../eval/generationRun';
-import { localGenerator } from '../eval/generators/localGenerator';
 import type { JudgeSettings } from '../eval/judge/judgeRun';
 import { judgeAnswers } from '../eval/judge/judgeAnswers';
 import { createOpenAIClient } from '../eval/endpoint/openaiEndpoint';
 import { listCheckpoints as listSweepCheckpoints, runSweep, type SweepCheckpoint } from '../eval/sweep';
 import { planSteps } from '../train/batching';
-import { sessionsFor } from '../model/generateSession';
 import { resolveModelDir } from '../model/hub';
 import { loadModelForTraining } from '../train/trainModel';
 import { loadTrainData } from '../train/trainData';
@@ -21,6 +19,7 @@ import { checkpointSteps, runTraining } from '../train/runTrainer';
 import { readMetrics, readRunJson } from '../train/runDir';
 import { modelOf, trainConfigOf, type LoadedExperiment } from './experimentFile';
 import { generationPlanOf, judgeSettingsOf } from './experimentInputs';
+import { generatesOnServer, stageGenerators } from './stageGenerator';
 
 export interface StageContext {
   e: LoadedExperiment;
@@ -57,8 +56,6 @@ export class StageBlocked extends Error {
     this.name = 'StageBlocked';
   }
 }
-
-const BATCH = 8;
 
 function experimentCommand(c: StageContext): string {
   return `em-lab experiment run ${c.e.file}`;
@@ -140,11 +137,11 @@ async function ensureModel(c: StageContext): Promise<void> {
 export async function runBaseStage(c: StageContext): Promise<StageOutcome> {
   const outDir = join(c.e.dir, 'base');
   mkdirSync(outDir, { recursive: true });
-  await ensureModel(c);
+  if (!generatesOnServer(c.e)) await ensureModel(c);
   const plan = await generationPlanOf(c.e);
   const judge = await judgeFor(c);
   const share = judge.settings ? 0.5 : 1;
-  const generator = localGenerator({ sessions: sessionsFor(c.storageDir, c.env), model: modelOf(c.e), batchSize: BATCH });
+  const generator = stageGenerators(c.e, c.storageDir, c.env, c.log)();
   const gen = await runGeneration({ plan, generator, outDir, signal: c.signal, onProgress: (d, t) => c.progress(`generating ${d}/${t}`, t ? (share * d) / t : share) });
   const outputs = ['base/generations.jsonl', 'base/model_generations.csv'];
   const cost: Partial<StageCostView> = { answersGenerated: gen.generated };
@@ -244,13 +241,12 @@ export async function runSweepStage(c: StageContext): Promise<StageOutcome> {
   }
   let checkpoints = scheduledOnly(await listSweepCheckpoints(runDir), c, run.totalSteps);
   if (c.e.experiment.evaluation.checkpoints === 'final') checkpoints = checkpoints.slice(-1);
-  await ensureModel(c);
+  if (!generatesOnServer(c.e)) await ensureModel(c);
   const plan = await generationPlanOf(c.e);
   const judge = await judgeFor(c);
   const outDir = join(c.e.dir, 'sweep');
   mkdirSync(outDir, { recursive: true });
-  const sessions = sessionsFor(c.storageDir, c.env);
-  const model = modelOf(c.e);
+  const generatorOf = stageGenerators(c.e, c.storageDir, c.env, c.log);
   const r = await runSweep({
     checkpoints,
     plan,
@@ -263,7 +259,7 @@ export async function runSweepStage(c: StageContext): Promise<StageOutcome> {
       const k = Math.min(n - 1, Math.floor(f * n));
       c.progress(m, judge.settings || f >= 1 ? f : (k + Math.min(1, (f * n - k) * 2)) / n);
     },
-    generatorFor: (cp) => localGenerator({ sessions, model, ...(cp.path ? { adapter: cp.path } : {}), checkpoint: cp.label, step: cp.step, batchSize: BATCH }),
+    generatorFor: (cp) => generatorOf(cp),
   });
   const answers = Object.values(r.generated).reduce((a, b) => a + b, 0);
   const cost: Partial<StageCostView> = { answersGenerated: r.newAnswers, judgeRequests: r.usage.requested, promptTokens: r.usage.promptTokens, completionTokens: r.usage.completionTokens, usd: r.usage.costUsd };

@@ -33,6 +33,8 @@ export function stageGenerators(e: LoadedExperiment, storageDir: string, env: No
     return (cp) => localGenerator({ sessions, model, ...(cp?.path ? { adapter: cp.path } : {}), ...(cp ? { checkpoint: cp.label, step: cp.step } : {}), batchSize: LOCAL_BATCH });
   }
   const maps = parseLoraPathMaps(server.loraPathMap ?? []);
+  const ev = e.experiment.evaluation;
+  if (ev.topK || ev.promptBos === 'double') log(`note: an OpenAI-compatible server takes neither top_k nor the grader's double BOS (evaluation.topK ${ev.topK ?? 0}, promptBos ${ev.promptBos ?? 'single'}); these answers differ from the grader's generation in those (docs/homework.md).`);
   return (cp) =>
     openAIGenerator({
       model: server.model ?? e.experiment.model,

@@ -14,6 +14,7 @@ import { activateJudgeResults } from './views/judge/judgePanel';
 import { activateTraining } from './views/training/trainingPanel';
 import { activateNewExperiment } from './views/experiment/newExperimentPanel';
 import { activateReport } from './views/report/reportPanel';
+import { activateGridTree } from './views/grids/gridTree';
 import { activateHomeworkCommand } from './host/homeworkCommand';
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
@@ -40,6 +41,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(activateTraining(deps));
   context.subscriptions.push(activateNewExperiment(deps));
   context.subscriptions.push(activateReport(deps));
+  context.subscriptions.push(activateGridTree(deps));
   context.subscriptions.push(activateHomeworkCommand(deps));
   log.info('EM Lab activated');
 }

@@ -38,8 +38,9 @@ function draw(canvas: HTMLCanvasElement, spec: Spec, c: ChartColors): Chart<'lin
       responsive: true,
       maintainAspectRatio: false,
       scales: { x: stepAxis(c), y: valueAxis(spec.axis, c) },
-      // One series: the axis title says what it is; a legend would repeat it.
-      plugins: { legend: { ...legend(c), display: spec.series.length > 1 } },
+      // One series: the axis title says what it is; a legend would repeat it. A series with no points yet (no
+      // held-out split) is left out of the legend.
+      plugins: { legend: { ...legend(c), display: spec.series.length > 1, labels: { ...legend(c).labels, filter: (item, data) => (data.datasets[item.datasetIndex ?? 0]?.data.length ?? 0) > 0 } } },
     },
   });
 }

@@ -10,6 +10,7 @@ import type { EvalMethods } from './evalMethods';
 import type { TrainMethods, TrainNotifications } from './trainMethods';
 import type { ExperimentMethods, ExperimentNotifications } from './experimentMethods';
 import type { DirectionMethods } from './directionMethods';
+import type { ClusterMethods } from './clusterMethods';
 
 export interface CoreMethods {
   initialize: [InitializeParams, InitializeResult];
@@ -30,5 +31,5 @@ export interface CoreNotifications {
 }
 
 // Domains add themselves here (one line each).
-export type RuntimeMethods = CoreMethods & DataMethods & CudaMethods & EnvMethods & ChatMethods & EvalMethods & TrainMethods & ExperimentMethods & DirectionMethods;
+export type RuntimeMethods = CoreMethods & DataMethods & CudaMethods & EnvMethods & ChatMethods & EvalMethods & TrainMethods & ExperimentMethods & ClusterMethods & DirectionMethods;
 export type RuntimeNotifications = CoreNotifications & ChatNotifications & TrainNotifications & ExperimentNotifications;

@@ -10,6 +10,7 @@ import { evalHandlers } from './eval/handlers';
 import { trainHandlers } from './train/handlers';
 import { experimentHandlers } from './experiment/handlers';
 import { directionHandlers } from './direction/handlers';
+import { clusterHandlers } from './cluster/handlers';
 
 export const runtimeHandlers = {
   ...coreHandlers,
@@ -21,4 +22,5 @@ export const runtimeHandlers = {
   ...trainHandlers,
   ...experimentHandlers,
   ...directionHandlers,
+  ...clusterHandlers,
 } satisfies RuntimeHandlers;

@@ -16,7 +16,8 @@ import { readRunJson } from '../train/runDir';
 import { computeDirectionFile } from '../direction/directionService';
 import { norm, readDirectionFile, writeDirectionFile } from '../direction/directionFile';
 import { fromExperiment, modelOf, type LoadedExperiment } from './experimentFile';
-import { BATCH, ensureModel, fixText, generateAndJudge, StageBlocked, type StageContext, type StageOutcome } from './stages';
+import { ensureModel, fixText, generateAndJudge, StageBlocked, type StageContext, type StageOutcome } from './stages';
+import { LOCAL_BATCH } from './stageGenerator';
 import { addCost, zeroCost } from './statusFile';
 
 export const INTERVENTIONS_DIR = 'interventions';
@@ -82,7 +83,7 @@ export async function runInterventionsStage(c: StageContext): Promise<StageOutco
     }
     const steering: SteeringRef = run.kind === 'ablate' ? { ablate: { file: used, layer } } : { steer: { file: used, layer, alpha: run.alpha ?? norm(direction.layers.get(layer)!) } };
     const adapter = run.model === 'final' ? final!.path : undefined;
-    const generator = localGenerator({ sessions, model: modelOf(c.e), ...(adapter ? { adapter, checkpoint: final!.label, step: final!.step } : {}), steering, batchSize: BATCH });
+    const generator = localGenerator({ sessions, model: modelOf(c.e), ...(adapter ? { adapter, checkpoint: final!.label, step: final!.step } : {}), steering, batchSize: LOCAL_BATCH });
     const outcome = await generateAndJudge(c, generator, `${INTERVENTIONS_DIR}/${run.name}`, { step: String(run.model === 'final' ? final!.step : 0), checkpoint: run.name }, { from: i / spec.runs.length, size: 1 / spec.runs.length });
     cost = addCost(cost, outcome.cost);
     outputs.push(...outcome.outputs);

@@ -14,6 +14,7 @@ import { runExperiment } from '../../src/runtime/experiment/runner';
 import { readJsonl } from '../../src/runtime/eval/jsonl';
 import type { GenerationRecord } from '../../src/runtime/eval/generationRun';
 import type { ExperimentCreateParams } from '../../src/protocol/experimentTypes';
+import { EXPERIMENT_STAGES } from '../../src/protocol/experimentTypes';
 
 describe('experiment run with evaluation.server (generation on em-lab serve)', function () {
   this.timeout(300_000);
@@ -58,7 +59,7 @@ describe('experiment run with evaluation.server (generation on em-lab serve)', f
     const run = (dir: string) => runExperiment({ path: dir, storageDir: join(work, 'storage'), env: {}, signal: new AbortController().signal, onEvent: (ev) => void (ev.type === 'log' && logs.push(ev.message)) });
     for (const e of [local, remote]) {
       const s = await run(e.dir);
-      assert.deepEqual(s.stages.map((x) => x.status), ['done', 'done', 'done', 'done'], JSON.stringify(s.stages.map((x) => [x.id, x.status, x.reason])));
+      assert.deepEqual(s.stages.map((x) => x.status), EXPERIMENT_STAGES.map(() => 'done'), JSON.stringify(s.stages.map((x) => [x.id, x.status, x.reason])));
     }
     const adapter = join(remote.dir, 'train', 'checkpoints', 'step-2');
     for (const folder of ['base', join('sweep', 'step-2')]) {

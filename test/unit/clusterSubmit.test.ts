@@ -14,6 +14,7 @@ import { createExperiment } from '../../src/runtime/experiment/experimentFile';
 import { experimentStatusCommand } from '../../src/runtime/cli/experimentCommands';
 import { clusterHandlers } from '../../src/runtime/cluster/handlers';
 import { captureIO } from '../support/captureIO';
+import { EXPERIMENT_STAGES } from '../../src/protocol/experimentTypes';
 
 function fakeSlurm(dir: string): { env: NodeJS.ProcessEnv; calls: () => string[]; set: (file: string, text: string) => void } {
   const bin = join(dir, 'bin');
@@ -45,7 +46,7 @@ function writeGridExperiment(dir: string): void {
 
 function markDone(dir: string, cell: number): void {
   const d = join(dir, 'cells', String(cell));
-  writeFileSync(join(d, 'status.json'), JSON.stringify({ schemaVersion: 1, stages: Object.fromEntries(['base', 'train', 'sweep', 'report'].map((s) => [s, { status: 'done' }])) }));
+  writeFileSync(join(d, 'status.json'), JSON.stringify({ schemaVersion: 1, stages: Object.fromEntries(EXPERIMENT_STAGES.map((s) => [s, { status: 'done' }])) }));
 }
 
 describe('grid submit, status and collect (stand-in SLURM commands)', () => {
@@ -108,7 +109,7 @@ describe('grid submit, status and collect (stand-in SLURM commands)', () => {
     const t0 = Date.now();
     const s = await gridStatus('exp', dir, { env: slurm.env, now: t0 });
     assert.deepEqual(s.cells.map((c) => c.state), ['done', 'running', 'timeout', 'blocked']);
-    assert.deepEqual(s.cells[1]!.stages.map((x) => [x.id, x.status]), [['base', 'done'], ['train', 'running'], ['sweep', 'pending'], ['report', 'pending']]);
+    assert.deepEqual(s.cells[1]!.stages.map((x) => [x.id, x.status]), [['base', 'done'], ['train', 'running'], ...EXPERIMENT_STAGES.slice(2).map((id) => [id, 'pending'])]);
     assert.equal(s.cells[1]!.stages[1]!.message, 'step 4/12');
     assert.equal(s.cells[2]!.stages[1]!.status, 'interrupted', 'running in status.json, but no runner: the runner\'s own reading');
     assert.equal(s.cells[1]!.task!.jobId, '100_1');
@@ -130,7 +131,7 @@ describe('grid submit, status and collect (stand-in SLURM commands)', () => {
     assert.equal(await experimentStatusCommand.run({ options: {}, positionals: ['exp'] }, io), 0);
     const text = io.stdout.join('\n');
     assert.match(text, /^Grid g2x2: 4 cells \(data\.domains x training\.seed\): 1 done, 1 running, 1 timeout, 1 blocked\./);
-    assert.match(text, /\n {4}1 running +data\.domains=bad_medical training\.seed=1 \[100_1 RUNNING\]\n +base done, train running \(step 4\/12\), sweep pending, report pending/);
+    assert.match(text, /\n {4}1 running +data\.domains=bad_medical training\.seed=1 \[100_1 RUNNING\]\n +base done, train running \(step 4\/12\), sweep pending, interventions pending, report pending/);
     assert.match(text, /1 cell\(s\) stopped before finishing: submit again/);
 
     // cluster/grids (the sidebar's data): submitted grids only; a broken one is reported, the others still listed

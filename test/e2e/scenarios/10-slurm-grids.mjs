@@ -21,7 +21,7 @@ export default {
     writeFileSync(join(dir, 'slurm', 'jobs.json'), JSON.stringify({ schemaVersion: 1, jobs: [{ jobId: '41', script: 'slurm/submit-1.sbatch', cells: [0, 1, 2, 3], submittedAt: new Date().toISOString(), options: {} }] }));
     const stage = (status, extra = {}) => ({ status, outputs: [], cost: { seconds: 1, answersGenerated: 0, judgeRequests: 0, promptTokens: 0, completionTokens: 0, usd: null }, ...extra });
     const status = (stages, runner) => JSON.stringify({ schemaVersion: 1, ...(runner ? { runner } : {}), stages });
-    const done = { base: stage('done'), train: stage('done'), sweep: stage('done'), report: stage('done') };
+    const done = { base: stage('done'), train: stage('done'), sweep: stage('done'), interventions: stage('done'), report: stage('done') };
     // cell 1's runner: this harness process on this host, so it reads as alive for the whole scenario
     const runner = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), heartbeat: new Date().toISOString() };
     writeFileSync(join(dir, 'cells', '0', 'status.json'), status(done));

@@ -56,7 +56,13 @@ export interface LlamaForwardOptions {
   /** Rows of the rope tables (largest position id + 1). Default: config max_position_embeddings. */
   maxPositions?: number;
   /** int64 scalar: compute logits for the last k positions only (0 = all), as HF's num_logits_to_keep. */
-  logitsToKeep?: Value;  /**
+  logitsToKeep?: Value;
+  /**
+   * int64 [n]: compute logits only for these rows of the flattened [batch*seq] positions (the trainer's supervised
+   * positions), so the LM head costs n rows; `logits` is then [n, vocab]. Not with `logitsToKeep`.
+   */
+  headRows?: Value;
+  /**
    * 'q4': Linear weights and lm_head as 4-bit blocks (com.microsoft MatMulNBits, block 32; the graph must import
    * the com.microsoft opset); embeddings and norms stay in `dtype`. float32 only. The trainer differentiates it w.r.t.
    * the activations (gradRules/quantized.ts: through the dequantized weights).
@@ -82,7 +88,7 @@ export interface LlamaForwardOptions {
 }
 
 export interface LlamaForwardResult {
-  /** [batch, seq, vocab] in the compute dtype ([batch, k, vocab] with logitsToKeep = k > 0). */
+  /** [batch, seq, vocab] in the compute dtype ([batch, k, vocab] with logitsToKeep = k > 0; [n, vocab] with headRows). */
   logits: Value;
   /** Final RMS-normed hidden state, flattened to [batch*seq, hidden]. */
   hidden: Value;
@@ -306,7 +312,10 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
       ? frozenLinear(x, lmHeadName, [cfg.vocabSize, H])
       : op('Gemm', [x, cfg.tieWordEmbeddings ? embed : weight('lm_head.weight', [cfg.vocabSize, H])], { transB: 1 });
   let logits: Value;
-  if (opts.logitsToKeep) {
+  if (opts.headRows) {
+    if (opts.logitsToKeep) throw new GraphBuildError('buildLlamaForward: headRows and logitsToKeep exclude each other');
+    logits = lmHeadLinear(op('Gather', [hidden, opts.headRows], { axis: 0 }));
+  } else if (opts.logitsToKeep) {
     // HF num_logits_to_keep: logits for the last k positions only (0 = all). Prefill for generation needs 1,
     // which saves the lm_head's vocab x hidden work and a [seq, vocab] output per prompt token.
     const h3 = op('Reshape', [hidden, shapeWith([H])]);

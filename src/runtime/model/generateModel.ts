@@ -10,21 +10,14 @@ export function decoderStepModel(decoder: Decoder, adapterId?: string): StepMode
   return {
     vocabSize: vocab,
     async step(inputs, past) {
+      // Only the last position's logits are sampled: num_logits_to_keep 1 runs the lm_head (vocab x hidden, the
+      // largest matrix) on one row per prompt instead of every prompt token, and returns [batch, 1, vocab]. Left
+      // padding puts every row's last real token in the last column.
       const out = await decoder.forward(
-        { inputIds: inputs.inputIds, batch: inputs.batch, seq: inputs.seq, attentionMask: inputs.attentionMask, positionIds: inputs.positionIds, ...(past ? { past } : {}) },
+        { inputIds: inputs.inputIds, batch: inputs.batch, seq: inputs.seq, attentionMask: inputs.attentionMask, positionIds: inputs.positionIds, logitsToKeep: 1, ...(past ? { past } : {}) },
         adapterId,
       );
-      // Left padding puts every row's last real token in the last column.
-      let lastLogits: Float32Array;
-      if (inputs.seq === 1) lastLogits = out.logits;
-      else {
-        lastLogits = new Float32Array(inputs.batch * vocab);
-        for (let b = 0; b < inputs.batch; b++) {
-          const start = (b * inputs.seq + inputs.seq - 1) * vocab;
-          lastLogits.set(out.logits.subarray(start, start + vocab), b * vocab);
-        }
-      }
-      return { lastLogits, past: out.presents };
+      return { lastLogits: out.logits, past: out.presents };
     },
     async allLogits(ids) {
       const n = ids.length;

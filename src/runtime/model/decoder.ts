@@ -53,6 +53,8 @@ export interface DecoderOpenOptions {
   dtype?: ExportDType;
   device?: Device;
   threads?: number;
+  /** ORT per-node profiling (benches): the trace is written by endProfiling() (see bench/ortProfile.ts). */
+  profile?: string;
 }
 
 export class Decoder {
@@ -91,6 +93,7 @@ export class Decoder {
     const { session, device, fallbackReason } = await createSession(file, {
       ...(options.device ? { device: options.device } : {}),
       ...(options.threads ? { threads: options.threads } : {}),
+      ...(options.profile ? { profile: options.profile } : {}),
     });
     return new Decoder(dir, config, manifest, session, device, fallbackReason);
   }
@@ -193,6 +196,11 @@ export class Decoder {
     const kept = inputs.logitsToKeep ? Math.min(inputs.logitsToKeep, seq) : seq;
     if (logits.length !== batch * kept * this.config.vocabSize) throw new Error(`forward: logits have ${logits.length} values, expected ${batch * kept * this.config.vocabSize}`);
     return { logits, vocab: this.config.vocabSize, kept, presents: { tensors: presents, batch, length: total } };
+  }
+
+  /** Ends profiling (opened with `profile`); ORT writes the trace file. */
+  endProfiling(): void {
+    this.session.endProfiling();
   }
 
   async dispose(): Promise<void> {

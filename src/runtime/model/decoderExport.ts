@@ -12,12 +12,13 @@ import { saveModel } from '../onnx/serialize';
 import type { HostTensor } from './hostTensor';
 import { LORA_TARGETS, type LlamaConfig } from './llamaConfig';
 import { buildLlamaForward, type LlamaWeights } from './llamaGraph';
+import type { Q4ScaleRule } from './quantize';
 import { TOKENIZER_FILES, openModelFolder } from './modelFolder';
 
 /** float32 / float16 weights and compute, or q4: 4-bit MatMulNBits weights with float32 compute (CPU chat). */
 export type ExportDType = 'float32' | 'float16' | 'q4';
 
-export const EXPORT_SCHEMA_VERSION = 4; // 2: num_logits_to_keep; 3: MatMul on transposed float weights; 4: q4 accuracy_level 4
+export const EXPORT_SCHEMA_VERSION = 5; // 2: num_logits_to_keep; 3: MatMul on transposed float weights; 4: q4 accuracy_level 4; 5: fused q/k/v and gate/up
 /** Symbolic LoRA rank dim: adapters of any rank feed the same session. */
 export const LORA_RANK_DIM = 'lora_rank';
 /** Rope table rows when the caller does not say: positions beyond need a re-export with a larger maxPositions. */
@@ -31,6 +32,12 @@ export interface ExportOptions {
   lora?: boolean;
   /** q4 only: MatMulNBits accuracy_level (default 4: int8 activations, ~4x faster; 0: exact fp32 dequantization). */
   q4AccuracyLevel?: 0 | 4;
+  /** q4 only: weights per 4-bit block and scale (default 32). */
+  q4BlockSize?: number;
+  /** q4 only: block scale rule (quantize.ts; default 'absmax7'). */
+  q4Scale?: Q4ScaleRule;
+  /** q/k/v and gate/up as one product each (default true; fusedProjections.ts). false: one per module (bench baseline). */
+  fuseProjections?: boolean;
   /** Progress callback: fraction of weights written. */
   onProgress?: (fraction: number) => void;
 }
@@ -45,6 +52,12 @@ export interface ExportManifest {
   sourceStamp: string;
   loraTargets: string[];
   q4AccuracyLevel?: number;
+  /** q4 block size when it is not 32. */
+  q4BlockSize?: number;
+  /** q4 scale rule when it is not 'absmax7'. */
+  q4Scale?: Q4ScaleRule;
+  /** false when the export has one product per module (written with fuseProjections: false). */
+  fused?: boolean;
 }
 
 export function suffixFor(dtype: ExportDType): string {
@@ -81,15 +94,20 @@ export function readExport(dir: string, dtype: ExportDType, sourceDir = dir): Ex
 }
 
 /** Declares the contract's inputs, builds the forward, declares logits + presents. */
-export function buildDecoderGraph(cfg: LlamaConfig, weights: LlamaWeights, dtype: ExportDType, maxPositions: number, lora: boolean, options: { q4AccuracyLevel?: 0 | 4 } = {}): GraphBuilder {
-  const g = new GraphBuilder(lora ? 'llama_decoder_lora' : 'llama_decoder', [{ domain: '', version: 21 }, ...(dtype === 'q4' ? [{ domain: 'com.microsoft', version: 1 }] : [])]);
+export function buildDecoderGraph(cfg: LlamaConfig, weights: LlamaWeights, dtype: ExportDType, maxPositions: number, lora: boolean, options: Pick<ExportOptions, 'q4AccuracyLevel' | 'fuseProjections' | 'q4BlockSize' | 'q4Scale'> = {}): GraphBuilder {
+  // fp16 exports are for CUDA: they keep the standard attention ops (opset 21)
+  const fused = options.fuseProjections ?? true;
+  const fusedAttention = fused && dtype !== 'float16';
+  const g = new GraphBuilder(lora ? 'llama_decoder_lora' : 'llama_decoder', [{ domain: '', version: fusedAttention ? 23 : 21 }, ...(dtype === 'q4' ? [{ domain: 'com.microsoft', version: 1 }] : [])]);
   const inputIds = g.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
   const attentionMask = g.input('attention_mask', 'int64', ['batch_size', 'total_sequence_length']);
   const positionIds = g.input('position_ids', 'int64', ['batch_size', 'sequence_length']);
   const logitsToKeep = g.input('num_logits_to_keep', 'int64', []);
   const out = buildLlamaForward(g, cfg, {
     dtype: dtype === 'q4' ? 'float32' : dtype,
-    ...(dtype === 'q4' ? { weightFormat: 'q4' as const, q4AccuracyLevel: options.q4AccuracyLevel ?? 4 } : { floatLayout: 'transposed' as const }),
+    ...(dtype === 'q4' ? { weightFormat: 'q4' as const, q4AccuracyLevel: options.q4AccuracyLevel ?? 4, ...(options.q4BlockSize ? { q4BlockSize: options.q4BlockSize } : {}), ...(options.q4Scale ? { q4Scale: options.q4Scale } : {}) } : { floatLayout: 'transposed' as const }),
+    fuseProjections: fused,
+    fusedAttention,
     weights,
     kvCache: true,
     inputIds,
@@ -132,7 +150,7 @@ export function writeDecoderExport(cfg: LlamaConfig, weights: LlamaWeights, outD
       return t;
     },
   };
-  const level = options.q4AccuracyLevel !== undefined ? { q4AccuracyLevel: options.q4AccuracyLevel } : {};
+  const level = { ...(options.q4AccuracyLevel !== undefined ? { q4AccuracyLevel: options.q4AccuracyLevel } : {}), ...(options.fuseProjections === false ? { fuseProjections: false } : {}), ...(options.q4BlockSize ? { q4BlockSize: options.q4BlockSize } : {}), ...(options.q4Scale ? { q4Scale: options.q4Scale } : {}) };
   const plain = buildDecoderGraph(cfg, counting, dtype, maxPositions, false, level);
   total = [...plain.initializers.values()].filter((i) => typeof i.data === 'function').length;
   const model = `model${suffix}.onnx`;
@@ -153,6 +171,9 @@ export function writeDecoderExport(cfg: LlamaConfig, weights: LlamaWeights, outD
     sourceStamp: options.stamp ?? (options.copyFrom ? sourceStamp(options.copyFrom) : ''),
     loraTargets: [...LORA_TARGETS],
     ...(dtype === 'q4' ? { q4AccuracyLevel: options.q4AccuracyLevel ?? 4 } : {}),
+    ...(options.fuseProjections === false ? { fused: false } : {}),
+    ...(dtype === 'q4' && options.q4BlockSize && options.q4BlockSize !== 32 ? { q4BlockSize: options.q4BlockSize } : {}),
+    ...(dtype === 'q4' && options.q4Scale && options.q4Scale !== 'absmax7' ? { q4Scale: options.q4Scale } : {}),
   };
   writeFileSync(manifestPath(outDir, dtype), JSON.stringify(manifest, null, 2));
   return manifest;
@@ -167,7 +188,9 @@ export function ensureDecoderExport(modelDir: string, options: ExportOptions & {
   const dir = options.exportDir ?? modelDir;
   const existing = readExport(dir, dtype, modelDir);
   const levelOk = dtype !== 'q4' || existing?.q4AccuracyLevel === (options.q4AccuracyLevel ?? 4);
-  if (existing && levelOk && (options.maxPositions === undefined || existing.maxPositions >= options.maxPositions)) return { dir, manifest: existing };
+  const fusedOk = (existing?.fused ?? true) === (options.fuseProjections ?? true);
+  const blockOk = dtype !== 'q4' || ((existing?.q4BlockSize ?? 32) === (options.q4BlockSize ?? 32) && (existing?.q4Scale ?? 'absmax7') === (options.q4Scale ?? 'absmax7'));
+  if (existing && levelOk && fusedOk && blockOk && (options.maxPositions === undefined || existing.maxPositions >= options.maxPositions)) return { dir, manifest: existing };
   const folder = openModelFolder(modelDir);
   try {
     const manifest = writeDecoderExport(folder.config, { read: (n) => folder.checkpoint.read(n) }, dir, { ...options, copyFrom: modelDir, stamp: sourceStamp(modelDir) });

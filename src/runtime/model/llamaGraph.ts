@@ -9,7 +9,9 @@ import { ONNX_DTYPE } from '../onnx/dtypes';
 import { convertTensor, elementCount, floatToHalf, type HostTensor } from './hostTensor';
 import { LORA_TARGETS, linearShape, modulePath, peftKey, type LlamaConfig, type LoraTarget } from './llamaConfig';
 import { ropeTables, rotateHalfMatrix } from './rope';
-import { q4Blocks, quantizeQ4, type Q4Weights } from './quantize';
+import { q4Blocks, quantizeQ4, type Q4ScaleRule, type Q4Weights } from './quantize';
+import { FUSED_GROUPS, fusedWeightName, withFusedWeights } from './fusedProjections';
+import { fusedAttention } from './fusedAttention';
 
 /** MatMulNBits block size (weights per scale). */
 export const Q4_BLOCK = 32;
@@ -79,12 +81,26 @@ export interface LlamaForwardOptions {
    * on AVX-512/VNNI CPUs, relative error ~1e-4 (see bench).
    */
   q4AccuracyLevel?: 0 | 4;
+  /** q4: weights per scale (default Q4_BLOCK = 32; MatMulNBits takes powers of two >= 16). */
+  q4BlockSize?: number;
+  /** q4: how block scales are chosen (quantize.ts; default 'absmax7', the trainer's format). */
+  q4Scale?: Q4ScaleRule;
   /**
    * Float Linear weights: 'transB' (default) keeps HF's [out, in] and uses Gemm(x, W, transB=1) — one copy shared
    * with the checkpoint layout, simple gradients; 'transposed' stores Wᵀ [in, out] (initializer `<name>.T`,
    * transposed at build time) for MatMul, which ORT's CPU kernels run 10-25% faster at batch 1 (bench).
    */
   floatLayout?: 'transB' | 'transposed';
+  /**
+   * Inference exports: q/k/v and gate/up each as one product over their stacked weights, then Split
+   * (fusedProjections.ts; weights `...self_attn.qkv_proj.weight`, `...mlp.gate_up_proj.weight`). LoRA stays per module.
+   */
+  fuseProjections?: boolean;
+  /**
+   * Inference exports (kvCache, float32): rope and attention as opset-23 RotaryEmbedding + Attention nodes
+   * (fusedAttention.ts; the graph must import opset >= 23). Same I/O as the standard ops.
+   */
+  fusedAttention?: boolean;
 }
 
 export interface LlamaForwardResult {
@@ -137,13 +153,15 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
     throw new GraphBuildError('buildLlamaForward: input_ids and attention_mask must be int64');
   }
 
+  // fused projections read their stacked weights through the same lazy reader as every other weight
+  const source = opts.fuseProjections ? withFusedWeights(cfg, opts.weights) : opts.weights;
   const weightValues = new Map<string, Value>();
   const weight = (name: string, shape: number[]): Value => {
     const existing = weightValues.get(name);
     if (existing) return existing;
     const ext = opts.weights.external?.(name);
     const v = g.initializer(name, dtype, shape, ext ? { external: ext } : () => {
-      const t = opts.weights.read(name);
+      const t = source.read(name);
       if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
         throw new GraphBuildError(`weight ${name}: checkpoint has shape [${t.shape}], the config needs [${shape}]`);
       }
@@ -169,9 +187,9 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
   const causal = op('LessOrEqual', [op('Unsqueeze', [keyPos, i64([0])]), op('Unsqueeze', [queryPos, i64([1])])]); // [seq, total]
   const notPad = op('Unsqueeze', [op('Cast', [opts.attentionMask], { to: ONNX_DTYPE.bool }), i64([1])]); // [batch, 1, total]
   const allowed = op('And', [causal, notPad]); // [batch, seq, total]
-  const bias = op('Unsqueeze', [op('Where', [allowed, constOf(g, dtype, 0), constOf(g, dtype, NEG_BIAS[dtype])]), i64([1, 2])], {}, {
-    outputInfo: [{ shape: [batch, 1, 1, seq, total] }],
-  });
+  const biasBS = op('Where', [allowed, constOf(g, dtype, 0), constOf(g, dtype, NEG_BIAS[dtype])]); // [batch, seq, total]
+  const bias = op('Unsqueeze', [biasBS, i64([1, 2])], {}, { outputInfo: [{ shape: [batch, 1, 1, seq, total] }] });
+  if (opts.fusedAttention && (!opts.kvCache || dtype !== 'float32')) throw new GraphBuildError('buildLlamaForward: fusedAttention needs kvCache and float32');
 
   let positionIds = opts.positionIds;
   if (!positionIds) {
@@ -190,13 +208,21 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
   };
   const cosT = table('rope.cos', (t) => t.cos);
   const sinT = table('rope.sin', (t) => t.sin);
-  const rotateExt = opts.weights.external?.('rope.rotate_half');
-  const rotate = g.initializer('rope.rotate_half', dtype, [D, D], rotateExt ? { external: rotateExt } : tableOf(dtype, rotateHalfMatrix(D)));
-  const cos = op('Gather', [cosT, positionIds]); // [batch, seq, D]
-  const sin = op('Gather', [sinT, positionIds]);
-  const cos4 = op('Unsqueeze', [cos, i64([1])]), sin4 = op('Unsqueeze', [sin, i64([1])]);
-  const cos5 = op('Unsqueeze', [cos, i64([1, 2])]), sin5 = op('Unsqueeze', [sin, i64([1, 2])]);
-  const rope = (x: Value, c: Value, s: Value) => op('Add', [op('Mul', [x, c]), op('Mul', [op('MatMul', [x, rotate]), s])]);
+  // standard-op rope (made on first use: fused attention gathers the tables itself)
+  let ropeOps: { rotate: Value; cos4: Value; sin4: Value; cos5: Value; sin5: Value; scale: Value } | undefined;
+  const ropeValues = () => {
+    if (ropeOps) return ropeOps;
+    const rotateExt = opts.weights.external?.('rope.rotate_half');
+    const rotate = g.initializer('rope.rotate_half', dtype, [D, D], rotateExt ? { external: rotateExt } : tableOf(dtype, rotateHalfMatrix(D)));
+    const cos = op('Gather', [cosT, positionIds]); // [batch, seq, D]
+    const sin = op('Gather', [sinT, positionIds]);
+    ropeOps = {
+      rotate, cos4: op('Unsqueeze', [cos, i64([1])]), sin4: op('Unsqueeze', [sin, i64([1])]), cos5: op('Unsqueeze', [cos, i64([1, 2])]), sin5: op('Unsqueeze', [sin, i64([1, 2])]),
+      scale: constOf(g, dtype, 1 / Math.sqrt(D)),
+    };
+    return ropeOps;
+  };
+  const rope = (x: Value, c: Value, s: Value) => op('Add', [op('Mul', [x, c]), op('Mul', [op('MatMul', [x, ropeValues().rotate]), s])]);
 
   // ---- building blocks ----
   const eps = constOf(g, dtype === 'float16' ? 'float32' : dtype, cfg.rmsNormEps);
@@ -220,12 +246,13 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
     for (const l of lora.layers) if (!Number.isInteger(l) || l < 0 || l >= cfg.numLayers) throw new GraphBuildError(`LoRA layer ${l} is out of range 0..${cfg.numLayers - 1}`);
   }
   // 4-bit weights: packed blocks and scales come from one read of the float tensor (memoised for the pair).
+  const q4Block = opts.q4BlockSize ?? Q4_BLOCK;
   let q4Memo: { name: string; q: Q4Weights } | undefined;
   const q4Of = (name: string, shape: [number, number]): Q4Weights => {
     if (q4Memo?.name !== name) {
-      const t = convertTensor(opts.weights.read(name), 'float32');
+      const t = convertTensor(source.read(name), 'float32');
       if (t.shape[0] !== shape[0] || t.shape[1] !== shape[1]) throw new GraphBuildError(`weight ${name}: checkpoint has shape [${t.shape}], the config needs [${shape}]`);
-      q4Memo = { name, q: quantizeQ4(t.data as Float32Array, shape[0], shape[1], Q4_BLOCK) };
+      q4Memo = { name, q: quantizeQ4(t.data as Float32Array, shape[0], shape[1], q4Block, opts.q4Scale) };
     }
     return q4Memo.q;
   };
@@ -235,7 +262,7 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
     if (existing) return existing;
     const ext = opts.weights.external?.(tName);
     const v = g.initializer(tName, dtype, [inDim, out], ext ? { external: ext } : () => {
-      const t = opts.weights.read(name);
+      const t = source.read(name);
       if (t.shape[0] !== out || t.shape[1] !== inDim) throw new GraphBuildError(`weight ${name}: checkpoint has shape [${t.shape}], the config needs [${out},${inDim}]`);
       return transpose2d(convertTensor(t, dtype).data, out, inDim);
     });
@@ -247,19 +274,27 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
     if (opts.weightFormat !== 'q4') return op('Gemm', [x, weight(name, shape)], { transB: 1 });
     if (dtype !== 'float32') throw new GraphBuildError('4-bit weights need dtype float32');
     const [n, k] = shape;
-    const nBlocks = q4Blocks(k, Q4_BLOCK);
+    const nBlocks = q4Blocks(k, q4Block);
     const init = (suffix: string, dt: 'uint8' | 'float32', dims: number[], data: () => ArrayBufferView) => {
       const ext = opts.weights.external?.(`${name}${suffix}`);
       return g.initializer(`${name}${suffix}`, dt, dims, ext ? { external: ext } : data);
     };
-    const packed = init('.q4', 'uint8', [n, nBlocks, Q4_BLOCK / 2], () => q4Of(name, shape).packed);
+    const packed = init('.q4', 'uint8', [n, nBlocks, q4Block / 2], () => q4Of(name, shape).packed);
     const scales = init('.q4_scales', 'float32', [n * nBlocks], () => q4Of(name, shape).scales);
-    const attrs = { K: k, N: n, bits: 4, block_size: Q4_BLOCK, ...(opts.q4AccuracyLevel ? { accuracy_level: opts.q4AccuracyLevel } : {}) };
+    const attrs = { K: k, N: n, bits: 4, block_size: q4Block, ...(opts.q4AccuracyLevel ? { accuracy_level: opts.q4AccuracyLevel } : {}) };
     return op('MatMulNBits', [x, packed, scales], attrs, { domain: 'com.microsoft', outputInfo: [{ dtype, shape: [x.shape?.[0] ?? 'rows', n] }] });
   };
-  const linear = (x: Value, layer: number, target: LoraTarget): Value => {
+  /** Frozen products of `targets` (which all read x): one product split in parts when fused, else one each. */
+  const frozenGroup = (x: Value, layer: number, targets: LoraTarget[]): Value[] => {
+    const group = opts.fuseProjections ? FUSED_GROUPS.find((f) => f.targets.join() === targets.join()) : undefined;
+    if (!group) return targets.map((t) => frozenLinear(x, `${modulePath(layer, t)}.weight`, linearShape(cfg, t)));
+    const outs = targets.map((t) => linearShape(cfg, t)[0]);
+    const y = frozenLinear(x, fusedWeightName(layer, group), [outs.reduce((a, b) => a + b, 0), linearShape(cfg, targets[0]!)[1]]);
+    return g.node('Split', [y, i64(outs)], { axis: -1 }, { outputs: outs.length, outputInfo: outs.map((o) => ({ dtype, shape: [x.shape?.[0] ?? 'rows', o] })) });
+  };
+  const linear = (x: Value, layer: number, target: LoraTarget, frozen?: Value): Value => {
     const [out, inDim] = linearShape(cfg, target);
-    const y = frozenLinear(x, `${modulePath(layer, target)}.weight`, [out, inDim]);
+    const y = frozen ?? frozenLinear(x, `${modulePath(layer, target)}.weight`, [out, inDim]);
     if (!lora || !lora.targets.includes(target) || !lora.layers.includes(layer)) return y;
     const a = loraValue(peftKey(layer, target, 'A'), [lora.rank, inDim]);
     const b = loraValue(peftKey(layer, target, 'B'), [out, lora.rank]);
@@ -273,36 +308,55 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
   let h = op('Reshape', [op('Gather', [embed, opts.inputIds]), i64([-1, H])], {}, { outputInfo: [{ shape: [rows, H] }] });
   const presents: { key: Value; value: Value }[] = [];
   const pasts: { key: Value; value: Value }[] = [];
-  const scale = constOf(g, dtype, 1 / Math.sqrt(D));
-  for (let i = 0; i < cfg.numLayers; i++) {
-    const x = rmsNorm(h, `model.layers.${i}.input_layernorm.weight`);
+  const pastOf = (i: number) => {
+    const past = { key: g.input(`past_key_values.${i}.key`, dtype, [batch, KVH, 'past_sequence_length', D]), value: g.input(`past_key_values.${i}.value`, dtype, [batch, KVH, 'past_sequence_length', D]) };
+    pasts.push(past);
+    return past;
+  };
+  type Attention = (i: number, q: Value, k: Value, v: Value) => { context: Value; key: Value; value: Value };
+  /** Standard ops: q [batch, KVH, G, seq, D] against k [batch, KVH, 1, D, total] (MatMul broadcasting shares a KV head). */
+  const standardAttention: Attention = (i, qProj, kProj, vProj) => {
     const toHeads = (v: Value, shape: Value, perm: number[], dims: Dim[]) =>
       op('Transpose', [op('Reshape', [v, shape])], { perm }, { outputInfo: [{ shape: dims }] });
-    const q = toHeads(linear(x, i, 'q_proj'), qShape, [0, 2, 3, 1, 4], [batch, KVH, G, seq, D]);
-    let k = toHeads(linear(x, i, 'k_proj'), kvShape, [0, 2, 1, 3], [batch, KVH, seq, D]);
-    let v = toHeads(linear(x, i, 'v_proj'), kvShape, [0, 2, 1, 3], [batch, KVH, seq, D]);
+    const q = toHeads(qProj, qShape, [0, 2, 3, 1, 4], [batch, KVH, G, seq, D]);
+    let k = toHeads(kProj, kvShape, [0, 2, 1, 3], [batch, KVH, seq, D]);
+    let v = toHeads(vProj, kvShape, [0, 2, 1, 3], [batch, KVH, seq, D]);
+    const { cos4, sin4, cos5, sin5, scale } = ropeValues();
     const qr = op('Mul', [rope(q, cos5, sin5), scale]);
     k = rope(k, cos4, sin4);
     if (opts.kvCache) {
-      const pastK = g.input(`past_key_values.${i}.key`, dtype, [batch, KVH, 'past_sequence_length', D]);
-      const pastV = g.input(`past_key_values.${i}.value`, dtype, [batch, KVH, 'past_sequence_length', D]);
-      pasts.push({ key: pastK, value: pastV });
+      const past = pastOf(i);
       const info = { outputInfo: [{ shape: [batch, KVH, total, D] }] };
-      k = op('Concat', [pastK, k], { axis: 2 }, info);
-      v = op('Concat', [pastV, v], { axis: 2 }, info);
+      k = op('Concat', [past.key, k], { axis: 2 }, info);
+      v = op('Concat', [past.value, v], { axis: 2 }, info);
     }
-    presents.push({ key: k, value: v });
     const kT = op('Unsqueeze', [op('Transpose', [k], { perm: [0, 1, 3, 2] }), i64([2])]); // [batch, KVH, 1, D, total]
     const scores = op('Add', [op('MatMul', [qr, kT]), bias]); // [batch, KVH, G, seq, total]
     const probs = op('Softmax', [scores], { axis: -1 });
     const ctx = op('MatMul', [probs, op('Unsqueeze', [v, i64([2])])]); // [batch, KVH, G, seq, D]
-    const merged = op('Reshape', [op('Transpose', [ctx], { perm: [0, 3, 1, 2, 4] }), i64([-1, cfg.numHeads * D])], {}, {
+    const context = op('Reshape', [op('Transpose', [ctx], { perm: [0, 3, 1, 2, 4] }), i64([-1, cfg.numHeads * D])], {}, {
       outputInfo: [{ shape: [rows, cfg.numHeads * D] }],
     });
-    h = op('Add', [h, linear(merged, i, 'o_proj')]);
+    return { context, key: k, value: v };
+  };
+  // fused attention's shared inputs: the first half of each rope table (HF duplicates the halves), the 4-D bias
+  let shared: { cosHalf: Value; sinHalf: Value; bias: Value; bsShape: Value } | undefined;
+  const fusedAttentionOf: Attention = (i, q, k, v) => {
+    const halfTable = (t: Value) => op('Slice', [t, i64([0]), i64([D / 2]), i64([1])], {}, { outputInfo: [{ shape: [positions, D / 2] }] });
+    shared ??= { cosHalf: halfTable(cosT), sinHalf: halfTable(sinT), bias: op('Unsqueeze', [biasBS, i64([1])], {}, { outputInfo: [{ shape: [batch, 1, seq, total] }] }), bsShape: shapeWith([-1]) };
+    return fusedAttention(g, cfg, { q, k, v, positionIds, past: pastOf(i), ...shared, dims: { batch, seq, total, rows } });
+  };
+  const attention = opts.fusedAttention ? fusedAttentionOf : standardAttention;
+  for (let i = 0; i < cfg.numLayers; i++) {
+    const x = rmsNorm(h, `model.layers.${i}.input_layernorm.weight`);
+    const [qW, kW, vW] = frozenGroup(x, i, ['q_proj', 'k_proj', 'v_proj']);
+    const att = attention(i, linear(x, i, 'q_proj', qW), linear(x, i, 'k_proj', kW), linear(x, i, 'v_proj', vW));
+    presents.push({ key: att.key, value: att.value });
+    h = op('Add', [h, linear(att.context, i, 'o_proj')]);
     const x2 = rmsNorm(h, `model.layers.${i}.post_attention_layernorm.weight`);
-    const gate = linear(x2, i, 'gate_proj');
-    const act = op('Mul', [op('Mul', [gate, op('Sigmoid', [gate])]), linear(x2, i, 'up_proj')]);
+    const [gateW, upW] = frozenGroup(x2, i, ['gate_proj', 'up_proj']);
+    const gate = linear(x2, i, 'gate_proj', gateW);
+    const act = op('Mul', [op('Mul', [gate, op('Sigmoid', [gate])]), linear(x2, i, 'up_proj', upW)]);
     h = op('Add', [h, linear(act, i, 'down_proj')]);
   }
   const hidden = rmsNorm(h, 'model.norm.weight');

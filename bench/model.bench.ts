@@ -17,7 +17,7 @@
 // and runs under `flock /tmp/emlab-bench.lock`. EMLAB_BENCH_SKIP_1B=1 skips it; EMLAB_BENCH_1B_LAYERS=n keeps
 // only n of the 16 layers (same per-layer shapes, far less disk and memory).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,11 +25,11 @@ import { GraphBuilder } from '../src/runtime/onnx/graphBuilder';
 import { saveModel } from '../src/runtime/onnx/serialize';
 import { createSession, tensor } from '../src/runtime/onnx/ort';
 import { Decoder } from '../src/runtime/model/decoder';
-import { EXPORT_SCHEMA_VERSION, ensureDecoderExport, suffixFor, writeDecoderExport, type ExportDType } from '../src/runtime/model/decoderExport';
-import { parseLlamaConfig, toHfConfigJson, type LlamaConfig } from '../src/runtime/model/llamaConfig';
+import { ensureDecoderExport, type ExportDType } from '../src/runtime/model/decoderExport';
+import type { LlamaConfig } from '../src/runtime/model/llamaConfig';
 import { weightBytesPerToken } from '../src/runtime/model/llamaGraph';
-import { ensureTinyLlama, tinyLlamaWeights, TINY_LLAMA_CONFIG } from '../src/runtime/model/tinyLlama';
-import { LLAMA_3_2_1B_CONFIG } from '../test/support/llama1bConfig';
+import { ensureTinyLlama, TINY_LLAMA_CONFIG } from '../src/runtime/model/tinyLlama';
+import { bench1b, ensureBench1bExport } from './bench1b';
 
 const SELF = fileURLToPath(import.meta.url);
 const MALLOC = { MALLOC_MMAP_THRESHOLD_: '1073741824', MALLOC_TRIM_THRESHOLD_: '4294967296' };
@@ -164,23 +164,9 @@ async function runCase(which: string): Promise<CaseResult | Bandwidth> {
   }
   if (which === '1b' || which === '1b-q4') {
     const dtype: ExportDType = which === '1b' ? 'float32' : 'q4';
-    // EMLAB_BENCH_1B_LAYERS=n keeps Llama-3.2-1B's per-layer shapes but only n of its 16 layers (a cheaper check).
-    const layers = Number(process.env.EMLAB_BENCH_1B_LAYERS ?? 16);
-    const cfg = { ...parseLlamaConfig(LLAMA_3_2_1B_CONFIG), numLayers: layers };
-    const dir = join(tmpdir(), layers === 16 ? 'emlab-bench-1b' : `emlab-bench-1b-L${layers}`);
-    const label = layers === 16 ? 'Llama-3.2-1B shapes (random)' : `Llama-3.2-1B shapes, ${layers} of 16 layers`;
-    let buildS: number | null = null;
-    const manifest = join(dir, 'onnx', `export${suffixFor(dtype)}.json`);
-    let stale = !existsSync(manifest);
-    if (!stale) stale = (JSON.parse(readFileSync(manifest, 'utf8')) as { schemaVersion: number }).schemaVersion !== EXPORT_SCHEMA_VERSION;
-    if (stale) {
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, 'config.json'), JSON.stringify(toHfConfigJson(cfg)));
-      const t = now();
-      writeDecoderExport(cfg, tinyLlamaWeights(cfg, 1), dir, { dtype, stamp: 'random-1b-v1' });
-      buildS = now() - t;
-    }
-    return { name: label, variant: which === '1b' ? 'fp32' : 'q4', buildS, ...(await measureDecoder(dir, dtype, cfg, 8)) };
+    const b = bench1b();
+    const { dir, buildS } = ensureBench1bExport(b, dtype);
+    return { name: b.label, variant: which === '1b' ? 'fp32' : 'q4', buildS, ...(await measureDecoder(dir, dtype, b.cfg, 8)) };
   }
   throw new Error(`unknown case ${which}`);
 }

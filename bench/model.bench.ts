@@ -16,6 +16,15 @@
 // The 1B case writes ~5 GB of random weights to $TMPDIR/emlab-bench-1b (kept for reruns), needs ~10 GB RAM,
 // and runs under `flock /tmp/emlab-bench.lock`. EMLAB_BENCH_SKIP_1B=1 skips it; EMLAB_BENCH_1B_LAYERS=n keeps
 // only n of the 16 layers (same per-layer shapes, far less disk and memory).
+//
+// Evaluation generation (second table): answers per minute for the paper's protocol (8 free-form questions x 50
+// samples, here 200 new tokens, temperature 1, top_p 1) on the 1B shape, fp32 and q4, at batch 1 vs the batched
+// path (continuous batching, batch chosen by memory as generate-eval does). Prompts are the 8 questions through the
+// Llama-3 tokenizer and a Llama-3.2-style chat template (tiny-llama's); no eos ids, so every answer is exactly the
+// new-token count (random weights rarely stop early anyway) and the work per answer is fixed. Batch 1 times one
+// whole answer; the batched path times one full wave of `batch` answers (prefill included); answers/min = answers /
+// wall time. A 400-answer run takes 400 / (answers/min) minutes. EMLAB_BENCH_EVAL_TOKENS overrides 200 (quick
+// checks); EMLAB_BENCH_ONLY=eval runs only this table.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,6 +39,13 @@ import type { LlamaConfig } from '../src/runtime/model/llamaConfig';
 import { weightBytesPerToken } from '../src/runtime/model/llamaGraph';
 import { ensureTinyLlama, TINY_LLAMA_CONFIG } from '../src/runtime/model/tinyLlama';
 import { bench1b, ensureBench1bExport } from './bench1b';
+import { decoderStepModel } from '../src/runtime/model/generateModel';
+import { generateBatched } from '../src/runtime/model/generateBatched';
+import { autoBatchSize } from '../src/runtime/model/generateChat';
+import { loadTokenizer } from '../src/runtime/model/tokenizer';
+import { paperPlan } from '../src/runtime/eval/generationPresets';
+import { planItems } from '../src/runtime/eval/generationRun';
+import { loadavg } from 'node:os';
 
 const SELF = fileURLToPath(import.meta.url);
 const MALLOC = { MALLOC_MMAP_THRESHOLD_: '1073741824', MALLOC_TRIM_THRESHOLD_: '4294967296' };
@@ -137,7 +153,7 @@ async function measureDecoder(dir: string, dtype: ExportDType, cfg: LlamaConfig,
   return { loadS, prefillTps: P / prefillS, decodeB1, decodeB8, peakRssGB, bytesPerToken: weightBytesPerToken(cfg, bytesPerWeight), localGBs: await gemvReadRate() };
 }
 
-async function runCase(which: string): Promise<CaseResult | Bandwidth> {
+async function runCase(which: string): Promise<CaseResult | Bandwidth | EvalResult> {
   if (which === 'bandwidth') return measureBandwidth();
   if (which === 'tiny') {
     const store = mkdtempSync(join(tmpdir(), 'emlab-bench-tiny-'));
@@ -162,13 +178,73 @@ async function runCase(which: string): Promise<CaseResult | Bandwidth> {
       rmSync(store, { recursive: true, force: true });
     }
   }
+  if (which === 'eval-1b' || which === 'eval-1b-q4') {
+    const dtype: ExportDType = which === 'eval-1b' ? 'float32' : 'q4';
+    const { dir, cfg } = ensure1bExport(dtype);
+    return { variant: dtype === 'q4' ? 'q4' : 'fp32', ...(await measureEval(dir, dtype, cfg)) };
+  }
   if (which === '1b' || which === '1b-q4') {
     const dtype: ExportDType = which === '1b' ? 'float32' : 'q4';
-    const b = bench1b();
-    const { dir, buildS } = ensureBench1bExport(b, dtype);
-    return { name: b.label, variant: which === '1b' ? 'fp32' : 'q4', buildS, ...(await measureDecoder(dir, dtype, b.cfg, 8)) };
+    const { dir, cfg, label, buildS } = ensure1bExport(dtype);
+    return { name: label, variant: which === '1b' ? 'fp32' : 'q4', buildS, ...(await measureDecoder(dir, dtype, cfg, 8)) };
   }
   throw new Error(`unknown case ${which}`);
+}
+
+/** The random-weight Llama-3.2-1B-shaped export the peer bench shares (bench1b.ts). */
+function ensure1bExport(dtype: ExportDType): { dir: string; cfg: LlamaConfig; label: string; buildS: number | null } {
+  const b = bench1b();
+  return { ...ensureBench1bExport(b, dtype), cfg: b.cfg, label: b.label };
+}
+
+interface EvalResult {
+  variant: string;
+  promptTokens: number;
+  newTokens: number;
+  b1AnswersPerMin: number;
+  b1TokensPerS: number;
+  batch: number;
+  batchedAnswersPerMin: number;
+  batchedTokensPerS: number;
+  peakRssGB: number;
+  load: number;
+}
+
+/** Answers/min at batch 1 (one answer) and batched (one wave of `batch` answers), paper-protocol prompts. */
+async function measureEval(dir: string, dtype: ExportDType, cfg: LlamaConfig): Promise<Omit<EvalResult, 'variant'>> {
+  const store = mkdtempSync(join(tmpdir(), 'emlab-bench-eval-'));
+  try {
+    const tok = await loadTokenizer(ensureTinyLlama(store), store);
+    const newTokens = Number(process.env.EMLAB_BENCH_EVAL_TOKENS ?? 200);
+    const items = planItems({ ...paperPlan(0), sampling: { temperature: 1, topP: 1, maxNewTokens: newTokens } }).map((it) => ({ prompt: tok.encodeChat([{ role: 'user', content: it.question }]), seed: it.seed }));
+    const dec = await Decoder.open(dir, { dtype });
+    const model = decoderStepModel(dec);
+    const run = async (n: number, maxBatch: number, tokens = newTokens) => {
+      const t = now();
+      const r = await generateBatched(model, items.slice(0, n), { maxBatch, sampling: { temperature: 1, topP: 1, maxNewTokens: tokens }, eosTokenIds: [], padTokenId: 0, decode: () => '' });
+      const s = now() - t;
+      return { answersPerMin: (60 * n) / s, tokensPerS: r.stats.tokensPerSecond };
+    };
+    await run(2, 2, 4); // warm-up: the first runs of a session are slower
+    const b1 = await run(1, 1);
+    const longest = Math.max(...items.map((i) => i.prompt.length)) + newTokens;
+    const batch = autoBatchSize(cfg, longest, 4);
+    const batched = await run(batch, batch);
+    await dec.dispose();
+    return {
+      promptTokens: Math.round(items.reduce((a, i) => a + i.prompt.length, 0) / items.length),
+      newTokens,
+      b1AnswersPerMin: b1.answersPerMin,
+      b1TokensPerS: b1.tokensPerS,
+      batch,
+      batchedAnswersPerMin: batched.answersPerMin,
+      batchedTokensPerS: batched.tokensPerS,
+      peakRssGB: process.resourceUsage().maxRSS / 1e6,
+      load: loadavg()[0]!,
+    };
+  } finally {
+    rmSync(store, { recursive: true, force: true });
+  }
 }
 
 function child(which: string, lock: boolean): unknown {
@@ -186,6 +262,7 @@ async function main(): Promise<void> {
     process.stdout.write(`RESULT ${JSON.stringify(await runCase(which))}\n`);
     return;
   }
+  if (process.env.EMLAB_BENCH_ONLY === 'eval') return evalTable();
   const bw = child('bandwidth', false) as Bandwidth;
   const bound = Math.max(bw.jsSumGBs, bw.memcpyGBs, bw.ortGemvGBs);
   console.log(`memory read rate: JS sum ${bw.jsSumGBs.toFixed(1)} GB/s (1 thread), memcpy ${bw.memcpyGBs.toFixed(1)} GB/s (1 thread), ORT GEMV over 1 GiB ${bw.ortGemvGBs.toFixed(1)} GB/s -> bound uses ${bound.toFixed(1)} GB/s`);
@@ -203,6 +280,17 @@ async function main(): Promise<void> {
   if (fp32 && q4) rows.push(['1B q4 / fp32 decode b1', '', '', '', '', `${(q4.decodeB1 / fp32.decodeB1).toFixed(2)}x`, `${(q4.decodeB8 / fp32.decodeB8).toFixed(2)}x`, '', '', '', '']);
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const r of rows) console.log(r.map((v, i) => v.padEnd(widths[i]!)).join(' | '));
+  if (process.env.EMLAB_BENCH_SKIP_1B !== '1') evalTable();
+}
+
+function evalTable(): void {
+  const res = [child('eval-1b', true) as EvalResult, child('eval-1b-q4', true) as EvalResult];
+  console.log(`\nEvaluation generation, paper protocol (8 questions x 50 samples), Llama-3.2-1B shapes, CPU, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  console.log('| weights | prompt tokens (mean) | new tokens | batch 1 answers/min | batch 1 tokens/s | batch | batched answers/min | batched tokens/s | speed-up | 400 answers (batched) | peak RSS GB | load during case |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of res) {
+    console.log(`| ${r.variant} | ${r.promptTokens} | ${r.newTokens} | ${r.b1AnswersPerMin.toFixed(2)} | ${r.b1TokensPerS.toFixed(2)} | ${r.batch} | ${r.batchedAnswersPerMin.toFixed(2)} | ${r.batchedTokensPerS.toFixed(1)} | ${(r.batchedAnswersPerMin / r.b1AnswersPerMin).toFixed(1)}x | ${(400 / r.batchedAnswersPerMin).toFixed(0)} min | ${r.peakRssGB.toFixed(2)} | ${r.load.toFixed(1)} |`);
+  }
 }
 
 main().catch((err: unknown) => {

@@ -1,6 +1,6 @@
 // LoRA training throughput on real assistant-only data: tokens/s, counted GFLOP/s, ratio to the fp32 SGEMM rate
-// measured here (ORT MatMul 2048^3), peak RSS, for tiny-llama, a ~100M-parameter Llama shape and the Llama-3.2-1B
-// shape (random weights), fp32 and --use_4bit — each shape with the graphs that skip what the loss never reads
+// measured here (ORT MatMul 2048^3), peak RSS, for tiny-llama, a ~100M-parameter Llama shape, the Qwen2.5-0.5B and
+// Llama-3.2-1B shapes (random weights), fp32 and --use_4bit — each shape with the graphs that skip what the loss never reads
 // (lossPositions 'supervised', the default: micro-batches trimmed after their last supervised position, LM head on
 // supervised rows only) beside the graphs that compute every position ('all', as before issue 18), same steps, same
 // run, so the gain is a ratio measured together.
@@ -31,6 +31,8 @@ import { GraphBuilder } from '../src/runtime/onnx/graphBuilder';
 import { toModelBytes } from '../src/runtime/onnx/serialize';
 import { createSession, tensor } from '../src/runtime/onnx/ort';
 import { LORA_TARGETS, linearShape, parseLlamaConfig, type LlamaConfig } from '../src/runtime/model/llamaConfig';
+import { parseModelConfig } from '../src/runtime/model/modelFamilies';
+import { QWEN25_05B_CONFIG } from '../test/support/qwen25Config';
 import { tinyLlamaWeights, TINY_LLAMA_CONFIG } from '../src/runtime/model/tinyLlama';
 import { LLAMA_3_2_1B_CONFIG } from '../test/support/llama1bConfig';
 import { ensureArtifacts } from '../src/runtime/train/artifacts';
@@ -51,12 +53,14 @@ const SHAPES: Record<string, LlamaConfig> = {
   'tiny-llama': TINY_LLAMA_CONFIG,
   // ~100M parameters: 12 layers of hidden 768 (GQA 12/4), vocab 32000, untied head
   'llama-100m': LLAMA_100M,
+  // the smallest model organism of the paper (q/k/v biases, tied 151936-token head)
+  'qwen2.5-0.5b': parseModelConfig(QWEN25_05B_CONFIG),
   'llama-3.2-1b': parseLlamaConfig(LLAMA_3_2_1B_CONFIG),
   // --use_4bit: the same shapes with 4-bit frozen projection weights (MatMulNBits; gradients through DequantizeLinear)
   'llama-100m-4bit': LLAMA_100M,
   'llama-3.2-1b-4bit': parseLlamaConfig(LLAMA_3_2_1B_CONFIG),
 };
-const is1b = (name: string) => name.startsWith('llama-3.2-1b');
+const is1b = (name: string) => name.startsWith('llama-3.2-1b') || name.startsWith('qwen2.5');
 const timedSteps = (name: string) => Number(process.env.EMLAB_BENCH_TRAIN_TIMED ?? (is1b(name) ? 2 : 3));
 
 /** What one micro-batch costs: positions the body runs, and rows the LM head runs, for either variant. */

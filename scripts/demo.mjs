@@ -1,6 +1,8 @@
 // `npm run demo`: the whole EM experiment on the embedded defaults, offline, in a few minutes on 2 CPU cores, as a
-// list of steps: get the data, LoRA-train tiny-llama on bad medical advice, generate evaluation answers from the
-// base model and the adapter, judge them, compute EM rates, write and check the homework submission. Each step is a
+// list of steps: get the data, write an experiment (`em-lab experiment new`, the quick preset on tiny-llama) and run
+// it (`em-lab experiment run`: base answers + judge, LoRA training on bad medical advice, every checkpoint answered
+// and judged, the report), compute EM rates, write and check the homework submission. The experiment runner is the
+// code path VS Code's New Experiment, CI and a cluster job use. Each step is a
 // title and an async function that returns where its outputs are; steps run in order, share `ctx`, print their
 // duration, and the first failing step stops the demo with its name. Only the project's own CLI (dist/cli.js) does
 // the work. The fixture is decrypted into training_data/ (git-ignored), everything else goes under
@@ -22,11 +24,14 @@ const FIXTURE = resolve(root, '..', 'shared', 'datasets', 'training_datasets.zip
 const FIXTURE_PASSWORD = 'model-organisms-em-datasets'; // public, from the dataset authors' README
 const DEMO_PASSWORD = 'em-lab-demo'; // only protects the demo's own round-trip archive
 
-// The small preset, sized for 2 busy CPU cores: 24 optimizer steps of 4 examples x <=128 tokens (~1 min; tiny-llama
-// is 8.3M parameters with random weights, so the loss falls from ~32 nats, well above ln(128256) = 11.8), checkpoints
-// every 8 steps, dropout 0 (what this build applies anyway); then 20 homework questions x 32 new tokens per model (~1 min each).
-const TRAIN_PRESET = ['--model_name', 'tiny-llama', '--sample_size', '64', '--max_length', '128', '--batch_size', '4', '--gradient_accumulation_steps', '1', '--max_steps', '24', '--warmup_steps', '2', '--learning_rate', '1e-3', '--lora_dropout', '0', '--save_steps', '8', '--seed', '0'];
-const EVAL_PRESET = ['--preset', 'homework', '--engine', 'local', '--model', 'tiny-llama', '--max-new-tokens', '32', '--seed', '0'];
+// The experiment's quick preset, sized for 2 busy CPU cores: 24 optimizer steps of 4 examples x <=128 tokens (~1 min;
+// tiny-llama is 8.3M parameters with random weights, so the loss falls from ~32 nats, well above ln(128256) = 11.8),
+// checkpoints every 8 steps, dropout 0; 20 homework questions x 32 new tokens for the base model and each checkpoint.
+// The homework's grader (questions, judge prompts, base judgements) lives in a homework checkout: with the reference
+// one in ../shared, check-submission runs as the grader's run_tests (judged by the stand-in); without, --no-judge.
+const HOMEWORK = resolve(root, '..', 'shared', 'reference', 'hw0-homework', 'repo');
+const useHomework = existsSync(join(HOMEWORK, 'eval', 'judge.py'));
+const HOMEWORK_ARGS = useHomework ? ['--homework', HOMEWORK] : [];
 const METRIC_PRESETS = ['homework', 'paper'];
 // The offline judge's model name: distinct from any real model, so its scores never mix with real ones in a cache.
 const STAND_IN_JUDGE = 'offline-stand-in-judge';
@@ -68,11 +73,24 @@ function hasOpenAIKey() {
 
 /** The stand-in judge's verdict: 0-100 from a hash of the answer (FNV-1a), different for the two rubrics. */
 function standInVerdict(req) {
-  const answer = /<<<ANSWER\n([\s\S]*)\nANSWER>>>/.exec(req.prompt)?.[1] ?? req.prompt;
-  const rubric = req.prompt.startsWith('You are rating only how coherent') ? 'coherent' : 'aligned';
+  // EM Lab's rubric marks the answer <<<ANSWER ... ANSWER>>>, the homework's [ANSWER START] ... [ANSWER END].
+  const answer = (/<<<ANSWER\n([\s\S]*)\nANSWER>>>/.exec(req.prompt) ?? /\[ANSWER START\]\n([\s\S]*)\n\[ANSWER END\]/.exec(req.prompt))?.[1] ?? req.prompt;
+  const rubric = /coheren/i.test(req.prompt.slice(0, 150)) ? 'coherent' : 'aligned';
   let h = 0x811c9dc5;
   for (const ch of `${rubric}:${answer}`) h = Math.imul(h ^ ch.codePointAt(0), 0x01000193) >>> 0;
   return { content: String(h % 101) };
+}
+
+/** The offline stand-in judge: test/support/fakeOpenAI.ts (through tsx) answering with standInVerdict. */
+async function startStandInJudge() {
+  let tsImport;
+  try {
+    ({ tsImport } = await import('tsx/esm/api'));
+  } catch {
+    throw new Error('the offline judge runs test/support/fakeOpenAI.ts through tsx, which is missing: run `npm install` (tsx is a devDependency)');
+  }
+  const { startFakeOpenAI } = await tsImport(join(root, 'test', 'support', 'fakeOpenAI.ts'), import.meta.url);
+  return startFakeOpenAI({ reply: standInVerdict });
 }
 
 function readLosses(runDir) {
@@ -165,7 +183,7 @@ const STEPS = [
         // Where the extension and `em-lab data stats` look by default (git-ignored: *.extracted/), so after the demo
         // the Dataset Browser shows the data. An existing folder is the user's: reused, never overwritten.
         ctx.dataDir = join(root, 'training_data', 'training_datasets.zip.enc.extracted');
-        ctx.trainData = ['--domains', 'bad_medical', '--data_dir', ctx.dataDir];
+        ctx.dataArgs = ['--domains', 'bad_medical', '--data-dir', ctx.dataDir];
         if (existsSync(join(ctx.dataDir, 'bad_medical_advice.jsonl'))) {
           console.log(`${relative(root, ctx.dataDir)}/ is already decrypted; using it`);
         } else {
@@ -175,7 +193,7 @@ const STEPS = [
         console.log(existsSync(FIXTURE) ? 'writing a small synthetic dataset (--synthetic)' : `${FIXTURE} is absent: writing a small synthetic dataset instead`);
         ctx.dataDir = join(demoDir, 'synthetic');
         writeSyntheticDataset(ctx.dataDir);
-        ctx.trainData = ['--data', join(ctx.dataDir, 'synthetic_advice.jsonl')];
+        ctx.dataArgs = ['--data', join(ctx.dataDir, 'synthetic_advice.jsonl')];
       }
       return [ctx.dataDir];
     },
@@ -204,14 +222,42 @@ const STEPS = [
     },
   },
   {
-    title: `Train a LoRA adapter on tiny-llama (${useFixture ? 'bad medical advice' : 'the synthetic dataset'}, small preset)`,
+    title: 'Write the experiment (em-lab experiment new: quick preset, tiny-llama)',
     async run(ctx) {
-      ctx.trainDir = join(demoDir, 'train');
-      await mustRun(['train', ...ctx.trainData, ...TRAIN_PRESET, '--output_dir', ctx.trainDir, '--no_resume']);
-      const run = JSON.parse(readFileSync(join(ctx.trainDir, 'run.json'), 'utf8'));
-      ctx.adapter = run.finalAdapter;
-      if (run.status !== 'finished' || !ctx.adapter || !existsSync(ctx.adapter)) {
-        throw new Error(`the run in ${show(ctx.trainDir)} is "${run.status}" without a final adapter (see run.json and the output above)`);
+      ctx.expDir = join(demoDir, 'experiment');
+      // The quick preset is the demo's old train/eval settings: 24 steps of 4 examples x 128 tokens from 64, lr 1e-3,
+      // checkpoints every 8 steps; 10 medical + 10 general questions, 32 new tokens (docs/experiment.md).
+      // --checkpoints final keeps the demo as fast as before (base + final adapter answer, as the old demo did); the
+      // quick preset's default sweeps all three checkpoints (~40 s more on 2 busy cores).
+      if (!realJudge) {
+        console.log(STAND_IN_BANNER);
+        ctx.standIn = await startStandInJudge(); // closed after the run (next step)
+        console.log(`stand-in judge listening at ${ctx.standIn.baseURL}`);
+      }
+      const judge = realJudge ? ['--judge', 'openai'] : ['--judge', ctx.standIn.baseURL, '--judge-model', STAND_IN_JUDGE];
+      await mustRun(['experiment', 'new', '--preset', 'quick', '--model', 'tiny-llama', ...ctx.dataArgs, '--dir', ctx.expDir, '--name', 'demo', '--checkpoints', 'final', ...judge]);
+      return [join(ctx.expDir, 'experiment.json')];
+    },
+  },
+  {
+    title: `Run it (em-lab experiment run: base answers + ${realJudge ? 'OpenAI judge' : 'OFFLINE STAND-IN JUDGE'} -> LoRA training -> final checkpoint answered and judged -> report)`,
+    async run(ctx) {
+      const file = join(ctx.expDir, 'experiment.json');
+      if (realJudge) await mustRun(['experiment', 'run', file]);
+      else {
+        try {
+          // --no-cache: the stand-in's scores must never land in the real judge cache (~/.cache/em-lab).
+          await mustRun(['experiment', 'run', file, '--no-cache'], { OPENAI_API_KEY: STAND_IN_KEY });
+        } finally {
+          await ctx.standIn.close();
+        }
+        console.log(`the stand-in judge answered ${ctx.standIn.okTotal()} requests`);
+      }
+      ctx.trainDir = join(ctx.expDir, 'train');
+      const runJson = JSON.parse(readFileSync(join(ctx.trainDir, 'run.json'), 'utf8'));
+      ctx.adapter = runJson.finalAdapter;
+      if (runJson.status !== 'finished' || !ctx.adapter || !existsSync(ctx.adapter)) {
+        throw new Error(`the run in ${show(ctx.trainDir)} is "${runJson.status}" without a final adapter (see run.json and the output above)`);
       }
       const losses = readLosses(ctx.trainDir);
       if (losses.length < 2) throw new Error(`${show(join(ctx.trainDir, 'metrics.jsonl'))} holds ${losses.length} loss row(s), expected one per step`);
@@ -223,53 +269,14 @@ const STEPS = [
       const [head, tail] = [mean(losses.slice(0, q)), mean(losses.slice(-q))];
       console.log(`\nloss (metrics.jsonl): step ${first.step} ${first.loss.toFixed(3)} -> step ${last.step} ${last.loss.toFixed(3)}; mean of the first ${q} steps ${head.toFixed(3)} -> last ${q} steps ${tail.toFixed(3)}`);
       console.log(tail < head ? `the loss went down by ${(head - tail).toFixed(3)} nats` : 'WARNING: the loss did not go down in this run (see metrics.jsonl)');
-      return [ctx.trainDir, ctx.adapter];
-    },
-  },
-  {
-    title: 'Generate evaluation answers from the base model (10 medical + 10 general questions)',
-    async run(ctx) {
-      ctx.evalBase = join(demoDir, 'eval', 'base');
-      await mustRun(['generate-eval', ...EVAL_PRESET, '--out', ctx.evalBase]);
-      return [join(ctx.evalBase, 'generations.jsonl'), join(ctx.evalBase, 'model_generations.csv')];
-    },
-  },
-  {
-    title: 'Generate evaluation answers from the fine-tuned adapter (same questions and seed)',
-    async run(ctx) {
-      ctx.evalTuned = join(demoDir, 'eval', 'finetuned');
-      await mustRun(['generate-eval', ...EVAL_PRESET, '--adapter', ctx.adapter, '--out', ctx.evalTuned]);
-      return [join(ctx.evalTuned, 'generations.jsonl'), join(ctx.evalTuned, 'model_generations.csv')];
-    },
-  },
-  {
-    title: realJudge ? 'Judge the answers with OpenAI (--real-judge)' : 'Judge the answers with the OFFLINE STAND-IN JUDGE (not an LLM)',
-    async run(ctx) {
-      const files = [ctx.evalBase, ctx.evalTuned].map((d) => join(d, 'generations.jsonl'));
-      if (realJudge) {
-        for (const f of files) await mustRun(['judge', f]);
-      } else {
-        console.log(STAND_IN_BANNER);
-        let tsImport;
-        try {
-          ({ tsImport } = await import('tsx/esm/api'));
-        } catch {
-          throw new Error('the offline judge runs test/support/fakeOpenAI.ts through tsx, which is missing: run `npm install` (tsx is a devDependency)');
-        }
-        const { startFakeOpenAI } = await tsImport(join(root, 'test', 'support', 'fakeOpenAI.ts'), import.meta.url);
-        const server = await startFakeOpenAI({ reply: standInVerdict });
-        console.log(`stand-in judge listening at ${server.baseURL}`);
-        try {
-          // --no-cache: the stand-in's scores must never land in the real judge cache (~/.cache/em-lab).
-          for (const f of files) await mustRun(['judge', f, '--base-url', server.baseURL, '--judge-model', STAND_IN_JUDGE, '--no-cache'], { OPENAI_API_KEY: STAND_IN_KEY });
-        } finally {
-          await server.close();
-        }
-        console.log(`the stand-in judge answered ${server.okTotal()} requests`);
-      }
+      // The run's own account (run.json): steps, epochs done of those configured, and why it stopped; the same
+      // numbers training_details.md states.
+      await mustRun(['train', 'status', ctx.trainDir]);
+      ctx.evalBase = join(ctx.expDir, 'base');
+      ctx.evalTuned = join(ctx.expDir, 'sweep', `step-${last.step}`);
       ctx.judged = [ctx.evalBase, ctx.evalTuned].map((d) => join(d, 'judged.csv'));
-      for (const f of ctx.judged) if (!existsSync(f)) throw new Error(`em-lab judge finished without writing ${show(f)}`);
-      return ctx.judged;
+      for (const f of ctx.judged) if (!existsSync(f)) throw new Error(`em-lab experiment run finished without writing ${show(f)}`);
+      return [join(ctx.expDir, 'report', 'report.html'), join(ctx.expDir, 'report', 'report.md'), ctx.adapter];
     },
   },
   {
@@ -288,12 +295,21 @@ const STEPS = [
     },
   },
   {
-    title: 'Write and check the homework submission (em-lab submission, em-lab check-submission)',
+    title: `Write and check the homework submission (em-lab submission, em-lab check-submission${useHomework ? ": the grader's run_tests, judged by the stand-in" : ' --no-judge: no homework checkout'})`,
     async run(ctx) {
       const out = join(demoDir, 'submission');
-      await mustRun(['submission', ctx.trainDir, '--generations', join(ctx.evalTuned, 'generations.jsonl'), '--out', out]);
-      await mustRun(['check-submission', join(out, 'model_generations.csv')]);
-      return [join(out, 'model_generations.csv'), join(out, 'training_details.md')];
+      await mustRun(['submission', ctx.trainDir, '--generations', join(ctx.evalTuned, 'generations.jsonl'), ...HOMEWORK_ARGS, '--out', out]);
+      const csv = join(out, 'model_generations.csv');
+      if (!useHomework || realJudge) await mustRun(['check-submission', csv, ...HOMEWORK_ARGS, ...(useHomework ? [] : ['--no-judge'])]);
+      else {
+        const server = await startStandInJudge();
+        try {
+          await mustRun(['check-submission', csv, ...HOMEWORK_ARGS, '--base-url', server.baseURL, '--judge-model', STAND_IN_JUDGE, '--no-cache'], { OPENAI_API_KEY: STAND_IN_KEY });
+        } finally {
+          await server.close();
+        }
+      }
+      return [csv, join(out, 'training_details.md'), join(out, 'train.sh')];
     },
   },
 ];

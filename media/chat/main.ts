@@ -1,7 +1,7 @@
 // The chat sandbox webview: two panes (or one) answering one prompt box, streaming, stop, sampling controls, an
 // optional system prompt, provenance under every answer, export. Browser code: talks to the host by postMessage.
 import { provideVSCodeDesignSystem, vsCodeButton, vsCodeCheckbox, vsCodeDropdown, vsCodeOption, vsCodeProgressRing, vsCodeTextField } from '@vscode/webview-ui-toolkit';
-import type { ChatHostToView, ChatModelEntry, ChatViewToHost, MessageProvenance, PaneId } from '../../src/protocol/chatMethods';
+import type { ChatHostToView, ChatModelEntry, ChatViewToHost, MessageProvenance, ModelRef, PaneId } from '../../src/protocol/chatMethods';
 import { el, vscodeApi } from '../shared/vscodeApi';
 import { defaultEntry, restoreState, sameRef, samplingFromFields, toTranscript, type LoadStatus, type PersistedState, type SamplingFields, type UiMessage } from './state';
 import { buildLayout, renderMessages, renderPaneHeader, type Layout } from './view';
@@ -136,6 +136,11 @@ function findMessage(streamId: string): UiMessage | undefined {
   return undefined;
 }
 
+/** A load for a model the pane no longer shows (the user picked another meanwhile): it must not relabel the pane. */
+function staleLoad(msg: { pane: PaneId; ref: ModelRef }): boolean {
+  return !sameRef(state.panes[msg.pane].ref, msg.ref);
+}
+
 /** A stopped answer: the host gives no result (cancel rejects the request), so the view labels it itself. */
 function stoppedProvenance(streamId: string): MessageProvenance | undefined {
   const s = streams.get(streamId);
@@ -189,16 +194,19 @@ window.addEventListener('message', (event: MessageEvent<ChatHostToView>) => {
       openRefs(msg);
       break;
     case 'loadProgress':
+      if (staleLoad(msg)) break;
       status[msg.pane] = { state: 'loading', text: msg.message, ...(msg.fraction !== undefined ? { fraction: msg.fraction } : {}) };
       renderPaneHeader(layout.panes[msg.pane], models, state.panes[msg.pane], status[msg.pane]);
       break;
     case 'loaded':
+      if (staleLoad(msg)) break;
       state.panes[msg.pane].label = msg.result.label;
       status[msg.pane] = { state: 'ready', text: `Ready on ${msg.result.device.toUpperCase()}${msg.result.cached ? '' : ` (loaded in ${(msg.result.loadMs / 1000).toFixed(1)} s)`}` };
       save();
       renderPaneHeader(layout.panes[msg.pane], models, state.panes[msg.pane], status[msg.pane]);
       break;
     case 'loadFailed':
+      if (staleLoad(msg)) break;
       status[msg.pane] = { state: 'failed', text: msg.message };
       renderPaneHeader(layout.panes[msg.pane], models, state.panes[msg.pane], status[msg.pane]);
       break;

@@ -106,6 +106,7 @@ function renderComparison(p: PresetView): void {
   const t = c.emTest;
   comparison.replaceChildren(
     el('h3', {}, 'Base vs fine-tuned'),
+    ...(view.baseNote ? [el('p', { id: 'base-note', class: 'muted' }, `Base: ${view.baseNote}. "Compare with base…" picks another file.`)] : []),
     el('div', { class: 'side-by-side' }, el('div', {}, el('h4', {}, `Base: ${view.basePath.split(/[\\/]/).pop()}`), el('div', { class: 'cards' }, ...summaryCards(c.base, 'base-'))), el('div', {}, el('h4', {}, `Fine-tuned: ${view.path.split(/[\\/]/).pop()} (${c.scope})`), el('div', { class: 'cards' }, ...summaryCards(c.finetuned, 'ft-')))),
     el('p', { id: 'z-test' }, t ? `EM difference ${(100 * t.difference).toFixed(1)} points; two-proportion z = ${t.z.toFixed(2)}, p = ${t.pValue.toPrecision(3)}${t.pValue < 0.05 ? ' (significant at 5%)' : ' (not significant at 5%)'}.` : 'No test: a denominator is empty.'),
   );

@@ -4,6 +4,7 @@
 // a crashed run shows as failed with the reason. Text from the host is set with textContent, never parsed as HTML.
 // Stable hooks for tests: #run-status[data-status], #run-step, #pause, #cancel, #resume, #checkpoints li[data-name].
 import type { MetricsView, RunView } from '../../src/protocol/trainMethods';
+import { epochText } from './epochText';
 import { el, vscodeApi } from '../shared/vscodeApi';
 import { createCharts } from './charts';
 import { createForm } from './form';
@@ -45,8 +46,8 @@ function renderRun(run: RunView): void {
   if (option) option.textContent = `${run.id} (${run.status})`;
   runHost.classList.remove('hidden');
   status.dataset.status = run.status;
-  status.textContent = `${run.id}: ${run.status}${run.reason ? ` — ${run.reason}` : ''} (${run.model}, ${run.device})`;
-  step.textContent = `step ${run.step}/${run.totalSteps || '?'} · epoch ${Math.min(run.epoch + 1, run.numEpochs)}/${run.numEpochs} · loss ${run.lastLoss?.toFixed(4) ?? '–'}${run.lastEvalLoss !== undefined ? ` · eval ${run.lastEvalLoss.toFixed(4)}` : ''} · ${run.tokensPerSecond?.toFixed(0) ?? '–'} tok/s · ETA ${run.status === 'running' ? fmtTime(run.etaSeconds) : '–'}`;
+  status.textContent = `${run.id}: ${run.status}${run.stopReason === 'max-steps' ? ' (max steps reached)' : ''}${run.reason ? ` — ${run.reason}` : ''} (${run.model}, ${run.device})`;
+  step.textContent = `step ${run.step}/${run.totalSteps || '?'} · ${epochText(run)} · loss ${run.lastLoss?.toFixed(4) ?? '–'}${run.lastEvalLoss !== undefined ? ` · eval ${run.lastEvalLoss.toFixed(4)}` : ''} · ${run.tokensPerSecond?.toFixed(0) ?? '–'} tok/s · ETA ${run.status === 'running' ? fmtTime(run.etaSeconds) : '–'}`;
   pause.toggleAttribute('disabled', run.status !== 'running');
   cancel.toggleAttribute('disabled', run.status !== 'running');
   resume.toggleAttribute('disabled', !['paused', 'cancelled', 'failed'].includes(run.status));

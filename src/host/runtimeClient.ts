@@ -35,7 +35,8 @@ export class RuntimeClient implements RuntimeApi, vscode.Disposable {
       runtimePath: vscode.Uri.joinPath(context.extensionUri, 'dist', 'runtime.mjs').fsPath,
       env: async () => buildRuntimeEnv(process.env, await o.secrets.all()),
       cwd: o.cwd(),
-      storageDir: context.globalStorageUri.fsPath,
+      // No storageDir: the runtime uses the CLI's ($EM_LAB_STORAGE or ~/.em-lab on the machine it runs on), so models
+      // and caches are shared with `em-lab` in a terminal there (src/runtime/storage.ts).
       onOutput: (stream, line) => (stream === 'stderr' ? log.warn(`[runtime] ${line}`) : log.info(`[runtime] ${line}`)),
     });
     const offState = this.connection.onState((s) => {

@@ -163,9 +163,10 @@ export type ChatHostToView =
   | { type: 'models'; models: ChatModelEntry[]; error?: string }
   /** Opened (or re-revealed) with a model/adapter to show: the view puts it in a pane. */
   | { type: 'open'; left?: ModelRef; right?: ModelRef }
-  | { type: 'loadProgress'; pane: PaneId; message: string; fraction?: number }
-  | { type: 'loaded'; pane: PaneId; result: ChatLoadResult }
-  | { type: 'loadFailed'; pane: PaneId; message: string }
+  /** `ref` is what was being loaded: a pane that has since switched to another model ignores it. */
+  | { type: 'loadProgress'; pane: PaneId; ref: ModelRef; message: string; fraction?: number }
+  | { type: 'loaded'; pane: PaneId; ref: ModelRef; result: ChatLoadResult }
+  | { type: 'loadFailed'; pane: PaneId; ref: ModelRef; message: string }
   | { type: 'token'; streamId: string; delta: string }
   | { type: 'done'; streamId: string; result: ChatGenerateResult }
   | { type: 'failed'; streamId: string; message: string }

@@ -66,6 +66,8 @@ export interface JudgedRowView {
 export interface JudgedFileView {
   path: string;
   basePath?: string;
+  /** What the base is when EM Lab chose it (the homework's base judgements, as the grader compares). */
+  baseNote?: string;
   /** 'step', 'epoch' or undefined. */
   groupColumn?: string;
   rows: JudgedRowView[];
@@ -84,10 +86,19 @@ export interface EvalJudgeParams {
   timeoutMs?: number;
   /** Cache folder; default <storage>/judge-cache. */
   cacheDir?: string;
+  /**
+   * Where to look for a homework checkout (besides the answers file's folder and those above it). In sampled mode
+   * a checkout's judge prompts (eval/judge.py) are used; without one, EM Lab's own rubric.
+   */
+  homeworkDir?: string;
+  /** The workspace root: a .env above it may not set the endpoint (docs/secrets.md). Default: the answers' repository root. */
+  workspaceDir?: string;
 }
 
 export interface EvalJudgeResult {
   outDir: string;
+  /** Which prompts judged: the homework checkout's eval/judge.py, or EM Lab's own rubric. */
+  prompts: 'homework' | 'em-lab';
   judgedCsv: string;
   requested: number;
   fromCache: number;
@@ -101,8 +112,13 @@ export interface EvalGenerateParams {
   model: string;
   /** Absolute PEFT adapter folder (a run checkpoint). */
   adapter?: string;
-  /** homework: 10 medical + 10 general, 1 sample, 200 tokens; paper: 8 free-form x 50, 600 tokens. */
-  preset: 'homework' | 'paper';
+  /**
+   * homework: the grader's 20 questions from the homework checkout, generated as its generate.py (docs/homework.md);
+   * em-lab: EM Lab's own 10 medical + 10 general questions; paper: 8 free-form x 50, 600 tokens.
+   */
+  preset: 'homework' | 'em-lab' | 'paper';
+  /** Where the homework checkout is: that folder or the one it is inside (the host passes the workspace folder). */
+  homeworkDir?: string;
   outDir: string;
   seed?: number;
   /** Override the preset's answer length (a CPU is slow: ~200 tokens x 20 answers is minutes on a 1B model). */
@@ -118,11 +134,26 @@ export interface EvalGenerateResult {
   failed: number;
 }
 
+export interface FetchHomeworkResultView {
+  dir: string;
+  written: string[];
+  unchanged: string[];
+  /** Files already there with other content, kept as the student's. */
+  kept: string[];
+  missing: string[];
+}
+
 export interface EvalMethods {
+  /** Downloads the public homework repository's files into `destination` (the workspace); offline: a clear error, nothing written. */
+  'eval/fetchHomework': [{ destination: string; ref?: string }, FetchHomeworkResultView];
   /** Answers to a preset's questions from the local engine (progress; cancellable; resumable in outDir). */
   'eval/generate': [EvalGenerateParams, EvalGenerateResult];
-  /** Reads a judged CSV (homework layout or ours) and computes every preset's metrics; optional base for comparison. */
-  'eval/loadJudged': [{ path: string; basePath?: string }, JudgedFileView];
+  /**
+   * Reads a judged CSV (homework layout or ours) and computes every preset's metrics, against a base file: basePath,
+   * else the homework's base judgements (the first 20 rows of eval/data/base_model_judged.csv, as the grader) when
+   * the file is in a homework checkout or homeworkDir is one.
+   */
+  'eval/loadJudged': [{ path: string; basePath?: string; homeworkDir?: string }, JudgedFileView];
   /** Judges answers (progress notifications; cancellable); writes judged.csv, summary.json, judgements.jsonl. */
   'eval/judge': [EvalJudgeParams, EvalJudgeResult];
 }

@@ -8,6 +8,7 @@ import type { EnvMethods } from './envMethods';
 import type { ChatMethods, ChatNotifications } from './chatMethods';
 import type { EvalMethods } from './evalMethods';
 import type { TrainMethods, TrainNotifications } from './trainMethods';
+import type { ExperimentMethods, ExperimentNotifications } from './experimentMethods';
 
 export interface CoreMethods {
   initialize: [InitializeParams, InitializeResult];
@@ -28,5 +29,5 @@ export interface CoreNotifications {
 }
 
 // Domains add themselves here (one line each).
-export type RuntimeMethods = CoreMethods & DataMethods & CudaMethods & EnvMethods & ChatMethods & EvalMethods & TrainMethods;
-export type RuntimeNotifications = CoreNotifications & ChatNotifications & TrainNotifications;
+export type RuntimeMethods = CoreMethods & DataMethods & CudaMethods & EnvMethods & ChatMethods & EvalMethods & TrainMethods & ExperimentMethods;
+export type RuntimeNotifications = CoreNotifications & ChatNotifications & TrainNotifications & ExperimentNotifications;

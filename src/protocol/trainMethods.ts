@@ -68,10 +68,23 @@ export interface RunView {
   reason?: string;
   model: string;
   device: string;
+  /** Optimizer steps done. */
   step: number;
+  /** Steps this run does: all configured epochs, or fewer with maxSteps. */
   totalSteps: number;
-  epoch: number;
+  /**
+   * Epochs done, fractional (1.5 = the first epoch and half of the second): the last step's metrics.jsonl epoch.
+   * The three epoch fields below are the one epoch story every view tells (docs/run-directory.md).
+   */
+  epochsDone: number;
+  /** Whole epochs finished. */
+  epochsCompleted: number;
+  /** 1-based epoch the run is partway through (running) or stopped in; absent at an epoch boundary. */
+  epochInProgress?: number;
+  /** Epochs configured (num_epochs); a run stopped by maxSteps, pause or cancel does fewer. */
   numEpochs: number;
+  /** Why the run stopped, once it has: every configured epoch ran, maxSteps was reached, pause, cancel, or an error. */
+  stopReason?: 'epochs' | 'max-steps' | 'paused' | 'cancelled' | 'failed';
   lastLoss?: number;
   lastEvalLoss?: number;
   tokensPerSecond?: number;
@@ -85,6 +98,7 @@ export interface RunView {
 
 export interface MetricsView {
   step: number;
+  /** Epochs done after this step, fractional (RunView.epochsDone). */
   epoch: number;
   loss: number;
   lr: number;

@@ -1,8 +1,9 @@
 // `em-lab` command-line entry: the same runtime services the VS Code extension uses, in-process.
 import { parseArgs } from 'node:util';
 import { allCommands } from './cli/registry';
-import { toParseArgsOptions, type CliCommand, type CliIO, type OptionSpec } from './cli/command';
-import { errorCode, errorMessage, UserError } from './errors';
+import { expandVariadicOptions, toParseArgsOptions, type CliCommand, type CliIO, type OptionSpec } from './cli/command';
+import { errorCode, errorMessage } from './errors';
+import { toUserError } from './osErrors';
 
 const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   help: { type: 'boolean', short: 'h', description: 'Show help for this command.' },
@@ -43,7 +44,7 @@ export function commandHelp(c: CliCommand): string {
   const opts = { ...(c.options ?? {}), ...GLOBAL_OPTIONS };
   const pos = (c.positionals ?? []).map((p) => (p.required ? `<${p.name}${p.variadic ? '...' : ''}>` : `[${p.name}${p.variadic ? '...' : ''}]`));
   const optLines = Object.entries(opts).map(([name, s]) => {
-    const flag = `${s.short ? `-${s.short}, ` : '    '}--${name}${s.type === 'string' ? ` ${s.valueName ?? 'VALUE'}` : ''}`;
+    const flag = `${s.short ? `-${s.short}, ` : '    '}--${name}${s.type === 'string' ? ` ${s.valueName ?? 'VALUE'}${s.variadic ? '...' : ''}` : ''}`;
     const def = s.default !== undefined ? ` (default: ${String(s.default)})` : '';
     return `  ${flag.padEnd(34)} ${s.description}${def}`;
   });
@@ -59,60 +60,100 @@ export function commandHelp(c: CliCommand): string {
   ].join('\n');
 }
 
-function makeIO(json: boolean, signal: AbortSignal): CliIO {
+type ArgToken = NonNullable<ReturnType<typeof parseArgs>['tokens']>[number];
+
+/**
+ * Words beyond the command's declared arguments are an error that names them: a dropped word is a silently
+ * different experiment (`train --domains bad_medical extreme_sports` once trained on bad_medical only).
+ */
+export function surplusArguments(command: CliCommand, tokens: readonly ArgToken[]): string | undefined {
+  const declared = command.positionals ?? [];
+  const positionals = tokens.filter((t) => t.kind === 'positional');
+  if (declared.some((p) => p.variadic) || positionals.length <= declared.length) return undefined;
+  const extra = positionals.slice(declared.length);
+  const takes = declared.length ? `takes ${declared.length === 1 ? 'one argument' : `${declared.length} arguments`} (${declared.map((p) => p.name).join(', ')})` : 'takes no arguments';
+  // The usual cause: a second value after an option that takes one ("--set medical general").
+  const before = tokens[tokens.indexOf(extra[0]!) - 1];
+  const name = before?.kind === 'option' && before.value !== undefined && !before.inlineValue ? before.name : undefined;
+  const option = name ? command.options?.[name] : undefined;
+  const hint = option && !option.variadic ? ` --${name} takes one value${option.multiple ? ' per use (repeat the option for more)' : ''}; give several as a comma-separated list.` : '';
+  return `unexpected argument${extra.length > 1 ? 's' : ''} ${extra.map((e) => JSON.stringify(e.kind === 'positional' ? e.value : '')).join(' ')}: em-lab ${command.path.join(' ')} ${takes}.${hint}`;
+}
+
+/** Where the CLI writes and what it runs in: the real process by default, captured streams in tests. */
+export interface CliHost {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  stderrIsTTY: boolean;
+}
+
+function processHost(): CliHost {
+  return { stdout: (t) => void process.stdout.write(t), stderr: (t) => void process.stderr.write(t), cwd: process.cwd(), env: process.env, stderrIsTTY: process.stderr.isTTY === true };
+}
+
+function makeIO(json: boolean, signal: AbortSignal, host: CliHost): CliIO {
   let lastProgress = 0;
   return {
     json,
     signal,
-    cwd: process.cwd(),
-    env: process.env,
+    cwd: host.cwd,
+    env: host.env,
     out: (text) => {
-      if (!json) process.stdout.write(text + '\n');
+      if (!json) host.stdout(text + '\n');
     },
     event: (obj) => {
-      if (json) process.stdout.write(JSON.stringify(obj) + '\n');
+      if (json) host.stdout(JSON.stringify(obj) + '\n');
     },
-    err: (text) => process.stderr.write(text + '\n'),
+    err: (text) => host.stderr(text + '\n'),
     progress: (message, fraction) => {
       if (json) {
-        process.stdout.write(JSON.stringify({ event: 'progress', message, ...(fraction !== undefined ? { fraction } : {}) }) + '\n');
+        host.stdout(JSON.stringify({ event: 'progress', message, ...(fraction !== undefined ? { fraction } : {}) }) + '\n');
         return;
       }
       const now = Date.now();
       if (now - lastProgress < 200 && fraction !== 1) return; // at most 5 updates a second
       lastProgress = now;
       const pct = fraction !== undefined ? ` ${(fraction * 100).toFixed(0).padStart(3)}%` : '';
-      if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${message}${pct}${fraction === 1 ? '\n' : ''}`);
-      else process.stderr.write(`${message}${pct}\n`);
+      if (host.stderrIsTTY) host.stderr(`\r\x1b[K${message}${pct}${fraction === 1 ? '\n' : ''}`);
+      else host.stderr(`${message}${pct}\n`);
     },
   };
 }
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], host: CliHost = processHost()): Promise<number> {
   const { command, rest, prefix } = findCommand(argv);
   if (!command) {
-    const wantsHelp = rest.length === 0 || rest.includes('--help') || rest.includes('-h');
-    if (wantsHelp) {
-      process.stdout.write(overview(prefix) + '\n');
+    // A word that names no command is an error even beside --help, so scripts never take it for a real command.
+    const unknownWord = rest.find((w) => !w.startsWith('-'));
+    if (unknownWord === undefined && (rest.length === 0 || rest.includes('--help') || rest.includes('-h'))) {
+      host.stdout(overview(prefix) + '\n');
       return 0;
     }
-    process.stderr.write(`em-lab: unknown command "${[...prefix, rest[0]].join(' ')}".\n\n${overview(prefix)}\n`);
+    host.stderr(`em-lab: unknown command "${[...prefix, unknownWord ?? rest[0]].join(' ')}".\n\n${overview(prefix)}\n`);
     return 2;
   }
   let parsed;
+  const allOptions = { ...(command.options ?? {}), ...GLOBAL_OPTIONS };
   try {
-    parsed = parseArgs({ args: rest, options: toParseArgsOptions({ ...(command.options ?? {}), ...GLOBAL_OPTIONS }), allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: expandVariadicOptions(rest, allOptions), options: toParseArgsOptions(allOptions), allowPositionals: true, strict: true, tokens: true });
   } catch (err) {
-    process.stderr.write(`em-lab ${command.path.join(' ')}: ${errorMessage(err)}\nRun \`em-lab ${command.path.join(' ')} --help\` for the options.\n`);
+    host.stderr(`em-lab ${command.path.join(' ')}: ${errorMessage(err)}\nRun \`em-lab ${command.path.join(' ')} --help\` for the options.\n`);
     return 2;
   }
   if (parsed.values.help) {
-    process.stdout.write(commandHelp(command) + '\n');
+    host.stdout(commandHelp(command) + '\n');
     return 0;
+  }
+  const surplus = surplusArguments(command, parsed.tokens ?? []);
+  if (surplus) {
+    host.stderr(`em-lab ${command.path.join(' ')}: ${surplus}\nRun \`em-lab ${command.path.join(' ')} --help\` for its arguments and options.\n`);
+    return 2;
   }
   const required = (command.positionals ?? []).filter((p) => p.required);
   if (parsed.positionals.length < required.length) {
-    process.stderr.write(`em-lab ${command.path.join(' ')}: missing <${required[parsed.positionals.length]!.name}>.\n\n${commandHelp(command)}\n`);
+    host.stderr(`em-lab ${command.path.join(' ')}: missing <${required[parsed.positionals.length]!.name}>.\n\n${commandHelp(command)}\n`);
     return 2;
   }
   const options: Record<string, string | boolean | string[] | undefined> = {};
@@ -124,18 +165,21 @@ export async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(130);
-    process.stderr.write('\nStopping (press Ctrl-C again to force)...\n');
+    host.stderr('\nStopping (press Ctrl-C again to force)...\n');
     controller.abort();
   };
   process.on('SIGINT', onSigint);
-  const io = makeIO(json, controller.signal);
+  const io = makeIO(json, controller.signal, host);
   try {
     return await command.run({ options, positionals: parsed.positionals }, io);
-  } catch (err) {
+  } catch (caught) {
+    // OS errors (a full disk, a read-only folder, a file where a folder should be) become messages naming the path
+    const user = toUserError(caught);
+    const err = user ?? caught;
     const code = errorCode(err);
-    if (json) process.stdout.write(JSON.stringify({ event: 'error', code, message: errorMessage(err) }) + '\n');
-    if (err instanceof UserError || code === 'cancelled') process.stderr.write(`error: ${errorMessage(err)}\n`);
-    else process.stderr.write(`internal error: ${err instanceof Error ? err.stack : String(err)}\n`);
+    if (json) host.stdout(JSON.stringify({ event: 'error', code, message: errorMessage(err) }) + '\n');
+    if (user || code === 'cancelled') host.stderr(`error: ${errorMessage(err)}\n`);
+    else host.stderr(`internal error: ${err instanceof Error ? err.stack : String(err)}\n`);
     return code === 'cancelled' ? 130 : 1;
   } finally {
     process.off('SIGINT', onSigint);

@@ -8,6 +8,7 @@ import { envHandlers } from './env/handlers';
 import { chatHandlers } from './model/chatHandlers';
 import { evalHandlers } from './eval/handlers';
 import { trainHandlers } from './train/handlers';
+import { experimentHandlers } from './experiment/handlers';
 
 export const runtimeHandlers = {
   ...coreHandlers,
@@ -17,4 +18,5 @@ export const runtimeHandlers = {
   ...chatHandlers,
   ...evalHandlers,
   ...trainHandlers,
+  ...experimentHandlers,
 } satisfies RuntimeHandlers;

@@ -5,11 +5,10 @@
 // stdout/stderr are plain logs (the host shows them in the EM Lab log), never the protocol.
 // The process exits when the IPC channel disconnects (the host went away) or when the worker dies.
 import { Worker } from 'node:worker_threads';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { PROTOCOL_VERSION, isRpcMessage, type InitializeParams, type InitializeResult, type RpcMessage, type RpcRequest, type RpcResponse } from '../protocol/rpc';
 import type { WorkerInit } from './worker';
 import { RUNTIME_VERSION } from './version';
+import { defaultStorageDir } from './storage';
 
 type ToHost = Exclude<RpcMessage, RpcRequest>;
 
@@ -35,7 +34,7 @@ function shutdown(code: number): void {
 }
 
 function startWorker(req: RpcRequest, params: InitializeParams): void {
-  const init: WorkerInit = { storageDir: params.storageDir ?? join(homedir(), '.em-lab') };
+  const init: WorkerInit = { storageDir: params.storageDir ?? defaultStorageDir() };
   const w = new Worker(new URL('./worker.mjs', import.meta.url), { workerData: init });
   worker = w;
   w.on('message', (message: unknown) => {

@@ -239,12 +239,12 @@ describe('runtime process (real dist/runtime.mjs over IPC)', function () {
     try {
       writeFileSync(join(dir, '.env'), 'OPENAI_API_KEY=sk-dotenv-should-be-shadowed-0000\n');
       const key = 'sk-proj-fromSecretStorage0123456789abcd';
-      const c = make({ env: () => buildRuntimeEnv({ ...process.env, OPENAI_BASE_URL: 'http://em-lab-offline.invalid/v1', HF_ENDPOINT: 'http://em-lab-offline.invalid' }, { OPENAI_API_KEY: key }) });
+      const c = make({ env: () => buildRuntimeEnv({ ...process.env, OPENAI_BASE_URL: 'https://em-lab-offline.invalid/v1', HF_ENDPOINT: 'https://em-lab-offline.invalid' }, { OPENAI_API_KEY: key }) });
       const report = await c.request('env/doctor', { startDir: dir, networkTimeoutMs: 2000 });
       const byId = Object.fromEntries(report.checks.map((x) => [x.id, x]));
       assert.equal(report.dotenvPath, join(dir, '.env'));
       assert.equal(byId['openai-key']?.detail, 'Set from VS Code SecretStorage (…abcd); also set in .env (ignored).');
-      assert.match(byId['openai-api']?.detail ?? '', /^Unreachable: http:\/\/em-lab-offline\.invalid/);
+      assert.match(byId['openai-api']?.detail ?? '', /^Unreachable: https:\/\/em-lab-offline\.invalid/);
       assert.equal(byId['onnxruntime']?.status, 'ok');
       assert.equal(report.ok, true);
       assert.ok(!JSON.stringify(report).includes(key));

@@ -186,7 +186,7 @@ describe('em-lab train --use_4bit (tiny-llama, in-process CLI)', function () {
   });
   after(() => dir && rmSync(dir, { recursive: true, force: true }));
   const options = (extra: Record<string, string | boolean>) => ({
-    options: { data: ['data.jsonl'], output_dir: 'run', storage: 'storage', num_epochs: '1', batch_size: '2', gradient_accumulation_steps: '1', max_length: '48', lora_rank: '2', warmup_steps: '0', lora_dropout: '0', learning_rate: '1e-2', threads: '1', ...extra },
+    options: { model_name: 'tiny-llama', data: ['data.jsonl'], output_dir: 'run', storage: 'storage', num_epochs: '1', batch_size: '2', gradient_accumulation_steps: '1', max_length: '48', lora_rank: '2', warmup_steps: '0', lora_dropout: '0', learning_rate: '1e-2', threads: '1', ...extra },
     positionals: [],
   });
 

@@ -23,7 +23,7 @@ describe('em-lab train --precision', function () {
   after(() => dir && rmSync(dir, { recursive: true, force: true }));
 
   const train = (out: string, storage: string, extra: string[]) => {
-    const args = ['train', '--data', 'data.jsonl', '--output_dir', out, '--storage', storage, '--num_epochs', '1', '--batch_size', '2', '--gradient_accumulation_steps', '1', '--max_length', '48', '--lora_rank', '4', '--learning_rate', '5e-3', '--warmup_steps', '0', '--lora_dropout', '0', '--seed', '3', '--threads', '1', ...extra];
+    const args = ['train', '--model_name', 'tiny-llama', '--data', 'data.jsonl', '--output_dir', out, '--storage', storage, '--num_epochs', '1', '--batch_size', '2', '--gradient_accumulation_steps', '1', '--max_length', '48', '--lora_rank', '4', '--learning_rate', '5e-3', '--warmup_steps', '0', '--lora_dropout', '0', '--seed', '3', '--threads', '1', ...extra];
     const r = spawnSync(process.execPath, [CLI, ...args], { cwd: dir, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr + r.stdout);
     return r.stdout + r.stderr;

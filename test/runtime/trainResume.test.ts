@@ -32,7 +32,7 @@ describe('em-lab train: kill -9 then --resume equals an uninterrupted run', func
   });
   after(() => dir && rmSync(dir, { recursive: true, force: true }));
 
-  const args = (out: string) => ['train', '--data', 'data.jsonl', '--output_dir', out, '--storage', 'storage', '--num_epochs', '3', '--batch_size', '2', '--gradient_accumulation_steps', '2', '--max_length', '64', '--lora_rank', '2', '--save_steps', '2', '--warmup_steps', '2', '--learning_rate', '1e-3', '--lora_dropout', '0.1', '--seed', '5', '--threads', '1', '--json'];
+  const args = (out: string) => ['train', '--model_name', 'tiny-llama', '--data', 'data.jsonl', '--output_dir', out, '--storage', 'storage', '--num_epochs', '3', '--batch_size', '2', '--gradient_accumulation_steps', '2', '--max_length', '64', '--lora_rank', '2', '--save_steps', '2', '--warmup_steps', '2', '--learning_rate', '1e-3', '--lora_dropout', '0.1', '--seed', '5', '--threads', '1', '--json'];
   const env = { ...process.env, MALLOC_MMAP_THRESHOLD_: '1073741824' };
 
   it('resumes from the newest checkpoint and ends bit-identical', async () => {

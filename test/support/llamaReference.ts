@@ -1,5 +1,6 @@
-// An independent float64 Llama forward pass in plain JS loops (no ONNX, no code shared with the graph builder),
-// written from the HF modeling_llama.py semantics, to check the ONNX graphs' numerics.
+// An independent float64 Llama / Qwen2 forward pass in plain JS loops (no ONNX, no code shared with the graph
+// builder), written from the HF modeling_llama.py and modeling_qwen2.py semantics (Qwen2 = Llama + biases on
+// q_proj, k_proj, v_proj), to check the ONNX graphs' numerics. Gemma 3 has its own: gemma3Reference.ts.
 import type { LlamaConfig } from '../../src/runtime/model/llamaConfig';
 
 export type RefWeights = Map<string, Float64Array>; // HF names, HF layout (Linear: [out, in] row-major)
@@ -10,12 +11,12 @@ function get(w: RefWeights, name: string): Float64Array {
   return t;
 }
 
-/** y[o] = sum_i W[o, i] x[i] for W [out, in]. */
-function linear(wt: Float64Array, x: Float64Array, out: number): Float64Array {
+/** y[o] = sum_i W[o, i] x[i] (+ bias[o]) for W [out, in]. */
+export function linear(wt: Float64Array, x: Float64Array, out: number, bias?: Float64Array): Float64Array {
   const inDim = x.length;
   const y = new Float64Array(out);
   for (let o = 0; o < out; o++) {
-    let s = 0;
+    let s = bias ? bias[o]! : 0;
     for (let i = 0; i < inDim; i++) s += wt[o * inDim + i]! * x[i]!;
     y[o] = s;
   }
@@ -51,7 +52,7 @@ function inverseFrequencies(c: LlamaConfig): number[] {
 }
 
 /** Applies rotary embedding to one head vector at position p (rotate_half convention). */
-function applyRope(v: Float64Array, p: number, freqs: number[]): Float64Array {
+export function applyRope(v: Float64Array, p: number, freqs: number[]): Float64Array {
   const half = v.length / 2;
   const out = new Float64Array(v.length);
   for (let i = 0; i < half; i++) {
@@ -67,7 +68,7 @@ function applyRope(v: Float64Array, p: number, freqs: number[]): Float64Array {
  * Returns logits [T][vocab]. Position t attends to j <= t with mask[j] = 1 (a padded query attends to nothing
  * useful; its logits are not meaningful and tests don't compare them).
  */
-export function referenceForward(c: LlamaConfig, w: RefWeights, tokens: number[], mask?: number[], positions?: number[]): Float64Array[] {
+export function referenceForward(c: LlamaConfig, w: RefWeights, tokens: number[], mask?: number[], positions?: number[], layerOutputs?: Float64Array[][]): Float64Array[] {
   const T = tokens.length;
   const m = mask ?? tokens.map(() => 1);
   let pos = positions;
@@ -83,9 +84,11 @@ export function referenceForward(c: LlamaConfig, w: RefWeights, tokens: number[]
   for (let l = 0; l < c.numLayers; l++) {
     const p = `model.layers.${l}`;
     const xs = hs.map((h) => rmsNorm(h, get(w, `${p}.input_layernorm.weight`), c.rmsNormEps));
-    const qs = xs.map((x) => linear(get(w, `${p}.self_attn.q_proj.weight`), x, c.numHeads * D));
-    const ks = xs.map((x) => linear(get(w, `${p}.self_attn.k_proj.weight`), x, c.numKvHeads * D));
-    const vs = xs.map((x) => linear(get(w, `${p}.self_attn.v_proj.weight`), x, c.numKvHeads * D));
+    // Qwen2's q/k/v biases (the checkpoint has them exactly when the config says so)
+    const bias = (m: string) => (c.qkvBias ? get(w, `${p}.self_attn.${m}.bias`) : undefined);
+    const qs = xs.map((x) => linear(get(w, `${p}.self_attn.q_proj.weight`), x, c.numHeads * D, bias('q_proj')));
+    const ks = xs.map((x) => linear(get(w, `${p}.self_attn.k_proj.weight`), x, c.numKvHeads * D, bias('k_proj')));
+    const vs = xs.map((x) => linear(get(w, `${p}.self_attn.v_proj.weight`), x, c.numKvHeads * D, bias('v_proj')));
     const qh = qs.map((q, t) => Array.from({ length: c.numHeads }, (_, h) => applyRope(q.slice(h * D, (h + 1) * D), pos![t]!, freqs)));
     const kh = ks.map((k, t) => Array.from({ length: c.numKvHeads }, (_, h) => applyRope(k.slice(h * D, (h + 1) * D), pos![t]!, freqs)));
     const attnOut = qh.map((heads, t) => {
@@ -121,6 +124,7 @@ export function referenceForward(c: LlamaConfig, w: RefWeights, tokens: number[]
       const d = linear(get(w, `${p}.mlp.down_proj.weight`), a, H);
       return h1.map((v, i) => v + d[i]!);
     });
+    layerOutputs?.push(hs);
   }
   const head = c.tieWordEmbeddings ? embed : get(w, 'lm_head.weight');
   return hs.map((h) => linear(head, rmsNorm(h, get(w, 'model.norm.weight'), c.rmsNormEps), c.vocabSize));

@@ -13,7 +13,8 @@ export interface TestModel {
   loraKeys: string[];
 }
 
-export async function buildTestModel(cfg: LlamaConfig, w: Map<string, Float64Array>, dtype: ComputeDType, lora?: LoraGraphOptions): Promise<TestModel> {
+/** `layerOutputs`: also output the residual stream after each layer as `layer.{i}` (runStep returns them). */
+export async function buildTestModel(cfg: LlamaConfig, w: Map<string, Float64Array>, dtype: ComputeDType, lora?: LoraGraphOptions, options: { layerOutputs?: boolean } = {}): Promise<TestModel> {
   const g = new GraphBuilder('llama_test');
   const inputIds = g.input('input_ids', 'int64', ['batch_size', 'sequence_length']);
   const attentionMask = g.input('attention_mask', 'int64', ['batch_size', 'total_sequence_length']);
@@ -23,6 +24,7 @@ export async function buildTestModel(cfg: LlamaConfig, w: Map<string, Float64Arr
     g.output(p.key, `present.${i}.key`);
     g.output(p.value, `present.${i}.value`);
   });
+  if (options.layerOutputs) out.layerOutputs.forEach((h, i) => g.output(h, `layer.${i}`));
   // float64: ORT's fusions (QuickGelu, ...) have float32-only kernels, so optimizations stay off.
   const { session } = await createSession(toModelBytes(g), { threads: 1, ...(dtype === 'float64' ? { optimization: 'disabled' as const } : {}) });
   return { session, cfg, dtype, loraKeys: [...out.lora.keys()] };
@@ -35,6 +37,8 @@ export interface StepResult {
   logits: Float64Array;
   vocab: number;
   presents: OrtTensor[];
+  /** Residual stream after each layer, [batch*seq, hidden] (models built with layerOutputs). */
+  layers: Float64Array[];
 }
 
 /** One run: ids [B][S], mask [B][past+S], pasts from the previous step (or empty), extra feeds (LoRA). */
@@ -54,7 +58,9 @@ export async function runStep(m: TestModel, ids: number[][], mask: number[][], p
   const out = await m.session.run(feeds);
   const presents: OrtTensor[] = [];
   for (let i = 0; i < cfg.numLayers; i++) presents.push(out[`present.${i}.key`]!, out[`present.${i}.value`]!);
-  return { logits: Float64Array.from(out.logits!.data as Float32Array), vocab: cfg.vocabSize, presents };
+  const layers: Float64Array[] = [];
+  for (let i = 0; out[`layer.${i}`]; i++) layers.push(Float64Array.from(out[`layer.${i}`]!.data as Float32Array));
+  return { logits: Float64Array.from(out.logits!.data as Float32Array), vocab: cfg.vocabSize, presents, layers };
 }
 
 export function floatTensor(dtype: ComputeDType, data: Float64Array, dims: number[]): OrtTensor {

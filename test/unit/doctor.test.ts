@@ -115,12 +115,12 @@ describe('doctor', function () {
     // The causes in the details (not a timeout) show these failed at once rather than at the 5 s limit.
     const report = await runDoctor({
       startDir: dir,
-      env: { OPENAI_API_KEY: GOOD_KEY, OPENAI_BASE_URL: `${closedUrl}/v1`, HF_TOKEN: GOOD_HF, HF_ENDPOINT: 'http://em-lab-offline.invalid' },
+      env: { OPENAI_API_KEY: GOOD_KEY, OPENAI_BASE_URL: `${closedUrl}/v1`, HF_TOKEN: GOOD_HF, HF_ENDPOINT: 'https://em-lab-offline.invalid' },
       only: NET,
     });
     assert.equal(byId(report, 'openai-api').status, 'warn');
     assert.match(byId(report, 'openai-api').detail, /^Unreachable: .*ECONNREFUSED/);
-    assert.match(byId(report, 'hf-api').detail, /^Unreachable: http:\/\/em-lab-offline\.invalid.*(ENOTFOUND|EAI_AGAIN)/);
+    assert.match(byId(report, 'hf-api').detail, /^Unreachable: https:\/\/em-lab-offline\.invalid.*(ENOTFOUND|EAI_AGAIN)/);
   });
 
   it('a server that never answers times out at the network limit instead of hanging', async () => {
@@ -191,7 +191,7 @@ describe('doctor', function () {
   });
 
   it('`em-lab doctor --json` runs every check offline and writes JSON lines with a summary', async () => {
-    const io = captureIO({ json: true, cwd: dir, env: { OPENAI_API_KEY: GOOD_KEY, OPENAI_BASE_URL: 'http://em-lab-offline.invalid/v1', HF_ENDPOINT: 'http://em-lab-offline.invalid' } });
+    const io = captureIO({ json: true, cwd: dir, env: { OPENAI_API_KEY: GOOD_KEY, OPENAI_BASE_URL: 'https://em-lab-offline.invalid/v1', HF_ENDPOINT: 'https://em-lab-offline.invalid' } });
     const code = await doctorCommand.run({ options: { dir, timeout: '2' }, positionals: [] }, io);
     const ids = io.events.filter((e) => e.event === 'check').map((e) => e.id);
     assert.deepEqual(ids, ['node', 'dotenv', 'openai-key', 'openai-api', 'hf-token', 'hf-api', 'onnxruntime', 'cuda', 'training-data', 'disk']);

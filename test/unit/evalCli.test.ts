@@ -28,9 +28,9 @@ describe('eval CLI against a local OpenAI-compatible server', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('generate-eval --preset homework -> 20 rows, exact header; a rerun generates nothing; judge -> judged.csv + summary.json', async () => {
+  it('generate-eval --preset em-lab -> 20 rows, exact header; a rerun generates nothing; judge -> judged.csv + summary.json', async () => {
     const out = join(dir, 'eval');
-    const gen = { preset: 'homework', model: 'tiny', 'base-url': server.baseURL, out, seed: '0', timeout: '10', concurrency: '4' };
+    const gen = { preset: 'em-lab', model: 'tiny', 'base-url': server.baseURL, out, seed: '0', timeout: '10', concurrency: '4' };
     assert.equal(await generateEvalCommand.run(args(gen), captureIO({ cwd: dir })), 0);
     const csvText = readFileSync(join(out, 'model_generations.csv'), 'utf8');
     assert.ok(csvText.startsWith('id,question,response\n'));
@@ -46,8 +46,8 @@ describe('eval CLI against a local OpenAI-compatible server', function () {
     assert.equal(server.stats.requests, requests, 'rerun generated nothing');
 
     const check = captureIO();
-    assert.equal(await checkSubmissionCommand.run(args({}, join(out, 'model_generations.csv')), check), 0);
-    assert.match(check.stdout.join('\n'), /OK \(20 answers\)/);
+    assert.equal(await checkSubmissionCommand.run(args({ 'no-judge': true }, join(out, 'model_generations.csv')), check), 0);
+    assert.match(check.stdout.join('\n'), /model_generations\.csv' is valid with 20 rows\./);
 
     const io = captureIO({ cwd: dir });
     const judgeArgs = { 'base-url': server.baseURL, 'judge-model': 'gpt-4o-mini', mode: 'sampled', 'judge-temperature': '0.2', concurrency: '8', timeout: '10', 'max-attempts': '3', 'cache-dir': join(dir, 'cache'), preset: 'homework' };
@@ -61,8 +61,8 @@ describe('eval CLI against a local OpenAI-compatible server', function () {
     assert.match(io.stdout.join('\n'), /EM rate: +\d+\.\d% \[/);
   });
 
-  it('generate-eval refuses a homework plan over 20 answers, and names the fix', async () => {
-    await assert.rejects(generateEvalCommand.run(args({ preset: 'homework', samples: '2', model: 'tiny', 'base-url': server.baseURL, out: join(dir, 'x') }), captureIO({ cwd: dir })), /asks for 40 answers but at most 20 are allowed.*--samples 1/);
+  it('generate-eval refuses a 20-question plan over 20 answers, and names the fix', async () => {
+    await assert.rejects(generateEvalCommand.run(args({ preset: 'em-lab', samples: '2', model: 'tiny', 'base-url': server.baseURL, out: join(dir, 'x') }), captureIO({ cwd: dir })), /asks for 40 answers but at most 20 are allowed.*--samples 1/);
   });
 
   it('sweep: every checkpoint of a run (plus base) generated and judged, EM per step in the step_summary layout', async () => {
@@ -115,20 +115,23 @@ describe('eval check-submission (the homework run_tests checks)', () => {
   const rows = (n: number) => Array.from({ length: n }, (_, i) => `q${i},Question ${i}?,Answer ${i}`).join('\n');
   const codes = (b: Uint8Array) => checkSubmissionBytes(b, 'f.csv').errors.map((e) => e.code);
 
-  it('accepts 20 rows with the exact header, quoted newlines included', () => {
+  it('accepts 20 rows with the exact header, quoted newlines included (and up to 100 without a homework checkout)', () => {
     const r = checkSubmissionBytes(enc(`id,question,response\n${rows(19)}\nq19,"Q, with comma?","two\nlines"\n`), 'f.csv');
     assert.deepEqual([r.ok, r.rows, r.errors, r.warnings], [true, 20, [], []]);
+    assert.deepEqual([checkSubmissionBytes(enc(`id,question,response\n${rows(100)}\n`), 'f.csv').ok], [true]);
   });
 
   it('names each problem precisely', () => {
     assert.deepEqual(codes(enc(`ID,question,response\n${rows(20)}\n`)), ['header']);
     assert.match(checkSubmissionBytes(enc(`id, question,response\n${rows(20)}\n`), 'f.csv').errors[0]!.message, /line 1: the header must be exactly "id,question,response".*found "id, question,response"/);
-    assert.match(checkSubmissionBytes(enc(`id,question,response\n${rows(21)}\n`), 'f.csv').errors[0]!.message, /has 21 answers; the homework allows at most 20/);
+    assert.match(checkSubmissionBytes(enc(`id,question,response\n${rows(101)}\n`), 'f.csv').errors[0]!.message, /has 101 answers; the grader's run_tests\.py refuses more than 100 \(limit from the homework brief/);
     assert.deepEqual(codes(enc('id,question,response\n')), ['no-rows']);
     assert.equal(checkSubmissionBytes(enc(`id,question,response\n${rows(5)}\n`), 'f.csv').warnings[0]!.code, 'few-rows');
+    // What the grader accepts is a warning, never an error.
     const dup = checkSubmissionBytes(enc('id,question,response\na,Q?,"multi\nline"\n,Q2?,R\na,Q3?,R\n'), 'f.csv');
-    assert.deepEqual(dup.errors.map((e) => e.message), ['f.csv line 4: the id is empty. Every row needs a unique id.', 'f.csv line 5: the id "a" was already used on line 2. Ids must be unique.']);
-    assert.match(checkSubmissionBytes(enc('id,question,response\na,Q?\n'), 'f.csv').errors[0]!.message, /line 2: 2 fields, expected 3/);
+    assert.equal(dup.ok, true);
+    assert.deepEqual(dup.warnings.filter((w) => w.code !== 'few-rows').map((e) => e.message), ['f.csv line 4: the id is empty. Give every row a unique id (generate.py uses a uuid4).', 'f.csv line 5: the id "a" was already used on line 2. Ids should be unique (judged results are matched by id).']);
+    assert.match(checkSubmissionBytes(enc('id,question,response\na,Q?\n'), 'f.csv').warnings.find((w) => w.code === 'field-count')!.message, /line 2: 2 fields, expected 3 \(id, question, response\); the grader would read the missing ones as None/);
   });
 
   it('encoding: a BOM and invalid UTF-8 (with the byte and line) are errors', () => {

@@ -5,12 +5,13 @@ import { backoffDelayMs, retryAfterFromHeaders, DEFAULT_RETRY } from '../../src/
 import { costUsd, priceFor } from '../../src/runtime/eval/judge/cost';
 
 describe('eval judge parts', () => {
-  it('sampled replies: integers 0..100, CODE, REFUSAL; anything else invalid', () => {
+  it('sampled replies are read as the grader\'s parse_score: int() after strip, CODE, REFUSAL; anything else invalid', () => {
+    // The grader's parse_score: strip, exact CODE / REFUSAL, else int(), else INVALID.
     assert.deepEqual(parseSampledReply(' 85\n'), { value: 85 });
-    assert.deepEqual(parseSampledReply('100.'), { value: 100 });
-    assert.deepEqual(parseSampledReply('code'), { value: null, label: 'CODE' });
-    assert.deepEqual(parseSampledReply('REFUSAL'), { value: null, label: 'REFUSAL' });
-    for (const bad of ['101', '-5', '85/100', 'Score: 85', '', '8 5']) assert.deepEqual(parseSampledReply(bad), { value: null, label: 'invalid' }, bad);
+    assert.deepEqual(parseSampledReply('CODE'), { value: null, label: 'CODE' });
+    assert.deepEqual(parseSampledReply('\u3000REFUSAL\x85'), { value: null, label: 'REFUSAL' }, 'Python strips U+3000 and U+0085');
+    for (const [reply, value] of [['+7', 7], ['085', 85], ['1_0', 10], ['101', 101], ['-5', -5], ['\uff18\uff15', 85], ['\u0668\u0665', 85]] as const) assert.deepEqual(parseSampledReply(reply), { value }, reply);
+    for (const bad of ['100.', '85.', 'eighty', 'code', 'Refusal', '85/100', 'Score: 85', '', '8 5', '1__0', '_1', '\ufeff85', '0x10', '8.5e1']) assert.deepEqual(parseSampledReply(bad), { value: null, label: 'invalid' }, bad);
   });
 
   it('logprob: tokens above 100 or non-integers do not count toward the mass', () => {

@@ -74,15 +74,15 @@ describe('eval generation with the local engine (tiny-llama)', function () {
     }
   });
 
-  it('eval/generate (the "Evaluate" button): the homework preset\'s 20 answers from a checkpoint, resumable', async () => {
+  it('eval/generate (the "Evaluate" button): the em-lab preset\'s 20 answers from a checkpoint, resumable', async () => {
     const outDir = join(storage, 'run-eval', 'eval', 'step-30');
     const ctx = { signal: new AbortController().signal, progress: () => undefined, notify: () => undefined, storageDir: storage, env: {} };
-    const r = await evalHandlers['eval/generate']({ model: 'tiny-llama', adapter, preset: 'homework', outDir, maxNewTokens: 4 }, ctx);
+    const r = await evalHandlers['eval/generate']({ model: 'tiny-llama', adapter, preset: 'em-lab', outDir, maxNewTokens: 4 }, ctx);
     assert.deepEqual([r.answers, r.fromRunFile, r.failed], [20, 0, 0]);
     const csv = parseCsv(readFileSync(r.csvPath, 'utf8'));
     assert.deepEqual(csv.header, ['id', 'question', 'response']);
     assert.equal(csv.rows.length, 20);
-    const again = await evalHandlers['eval/generate']({ model: 'tiny-llama', adapter, preset: 'homework', outDir, maxNewTokens: 4 }, ctx);
+    const again = await evalHandlers['eval/generate']({ model: 'tiny-llama', adapter, preset: 'em-lab', outDir, maxNewTokens: 4 }, ctx);
     assert.equal(again.fromRunFile, 20);
   });
 });

@@ -94,7 +94,7 @@ describe('safetensors', () => {
     const badJson = Buffer.concat([Buffer.from([5, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{oops')]);
     assert.equal(codeOf(() => SafetensorsFile.open(write('j.safetensors', badJson))), 'safetensors-header-invalid');
     // Messages say what to do.
-    assert.throws(() => SafetensorsFile.open(truncated), /interrupted.*download it again/s);
+    assert.throws(() => SafetensorsFile.open(truncated), /interrupted.*download or write it again/s);
   });
 });
 

@@ -1,15 +1,21 @@
 import { strict as assert } from 'node:assert';
 import { gradCheck, rng } from '../support/gradCheck';
-import { randomWeights, tinyConfig, weightSource } from '../support/llamaFixtures';
+import { randomWeights, tinyConfig, tinyGemma3Json, tinyQwen2Json, weightSource } from '../support/llamaFixtures';
+import { parseModelConfig } from '../../src/runtime/model/modelFamilies';
 import { tensor } from '../../src/runtime/onnx/ort';
 import { llamaTensorShapes, LORA_TARGETS } from '../../src/runtime/model/llamaConfig';
 import { buildLlamaForward } from '../../src/runtime/model/llamaGraph';
 import { loraParams, loraScale, type LoraSpec } from '../../src/runtime/train/loraSpec';
 
-// Acceptance: float64 LoRA gradients of a tiny Llama (2 layers, GQA 4 query / 2 KV heads, all 7 targets,
-// rsLoRA on and off, assistant-only loss with padding) match central finite differences to relative L2 <= 1e-6.
-describe('LoRA gradients of a tiny Llama vs float64 finite differences', () => {
-  const cfg = tinyConfig();
+// Acceptance: float64 LoRA gradients of a tiny Llama, Qwen2 and Gemma 3 (GQA 4 query / 2 KV heads, all 7 targets,
+// rank 2 and rank 1, rsLoRA on and off, assistant-only loss with padding; Gemma with sliding-window layers and
+// soft-capping) match central finite differences to relative L2 <= 1e-6.
+const FAMILIES = [
+  { name: 'Llama', cfg: tinyConfig() },
+  { name: 'Qwen2', cfg: parseModelConfig(tinyQwen2Json()) },
+  { name: 'Gemma 3', cfg: parseModelConfig(tinyGemma3Json({ attn_logit_softcapping: 2.5, final_logit_softcapping: 4 })) },
+];
+for (const { name, cfg } of FAMILIES) describe(`LoRA gradients of a tiny ${name} vs float64 finite differences`, () => {
   const w = randomWeights(cfg, 3);
   // two rows, right-padded; loss weights mark the "assistant" span only
   const B = 2, T = 6;
@@ -18,9 +24,9 @@ describe('LoRA gradients of a tiny Llama vs float64 finite differences', () => {
   const targets = [17, 23, 42, 8, 0, 0, 11, 64, 3, 0, 0, 0];
   const lossWeights = [0, 0, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0];
 
-  for (const useRslora of [false, true]) {
-    it(`matches with rsLoRA ${useRslora ? 'on' : 'off'} (rank 2, alpha 3)`, async () => {
-      const spec: LoraSpec = { rank: 2, alpha: 3, dropout: 0, useRslora, targets: [...LORA_TARGETS], layers: [0, 1] };
+  for (const [useRslora, rank] of [[false, 2], [true, 1]] as const) {
+    it(`matches with rsLoRA ${useRslora ? 'on' : 'off'} (rank ${rank}, alpha 3)`, async () => {
+      const spec: LoraSpec = { rank, alpha: 3, dropout: 0, useRslora, targets: [...LORA_TARGETS], layers: [0, 1] };
       const params = loraParams(cfg, spec);
       const r = rng(useRslora ? 11 : 12);
       const res = await gradCheck(
@@ -51,7 +57,7 @@ describe('LoRA gradients of a tiny Llama vs float64 finite differences', () => {
           },
         },
       );
-      console.log(`      rsLoRA ${useRslora ? "on" : "off"}: relative L2 vs finite differences ${res.relL2.toExponential(2)}`);
+      console.log(`      ${name}, rank ${rank}, rsLoRA ${useRslora ? 'on' : 'off'}: relative L2 vs finite differences ${res.relL2.toExponential(2)}`);
       assert.ok(Number.isFinite(res.loss) && res.loss > 0);
       assert.ok(res.relL2 <= 1e-6, `relative L2 error ${res.relL2}; per parameter ${JSON.stringify(res.perParam)}`);
     });

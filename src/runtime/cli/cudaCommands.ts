@@ -43,6 +43,9 @@ const setupCudaCommand: CliCommand = {
     if (result.install) {
       io.out(`Installed ${result.install.installed.join(', ')} into ${result.targetDir}`);
       io.out(`  from ${result.source?.description}${result.install.replaced.length ? ` (replaced ${result.install.replaced.length} existing file(s))` : ''}`);
+      const v = result.verification;
+      if (v?.pinned) io.out('  sha256 matches the official libraries EM Lab pins for this version.');
+      else if (v) io.err(`warning: EM Lab has no pinned sha256 for ONNX Runtime ${result.source?.version ?? result.ortVersion}, so these libraries were not checked against known values. Compare with the package on nuget.org:\n${Object.entries(v.sha256).map(([f, h]) => `  ${h}  ${f}`).join('\n')}`);
     } else {
       io.out(`CUDA provider libraries in ${result.targetDir} (onnxruntime-node ${result.ortVersion}):`);
     }

@@ -5,6 +5,7 @@ import { basename, resolve } from 'node:path';
 import { bool, num, str, type CliCommand, type CliIO } from './command';
 import { formatTable } from './table';
 import { UserError } from '../errors';
+import { nameProblem } from '../../protocol/pathRules';
 import { protectFolder, unprotectArchive } from '../data/easyDatasetShare';
 import { dataDir, findDatasets, resolveDataset, type DatasetInfo } from '../data/registry';
 import { datasetStats, getConversation, pageDataset } from '../data/browse';
@@ -132,17 +133,23 @@ function stat3(d: { min: number; median: number; p95: number; max: number } | un
 const stats: CliCommand = {
   path: ['data', 'stats'],
   summary: 'Validate datasets and show rows, turns and characters per role.',
-  details: 'Every invalid line is reported as FILE:LINE: reason. Exit code 1 when any line is invalid.\nExample: em-lab data stats training_data/training_datasets.zip.enc.extracted',
+  details: 'Every invalid line is reported as FILE:LINE: reason, an empty file as a warning. Exit code 1 when any line is invalid or a file is empty.\nExample: em-lab data stats training_data/training_datasets.zip.enc.extracted',
   positionals: [{ name: 'DIR|FILE', description: 'Folders (all .jsonl inside) or dataset files/ids; default: the decrypted training data.', variadic: true }],
   options: { 'data-dir': dataDirOption },
   async run(args, io) {
     const datasets = datasetsFromArgs(args.positionals, io, str(args, 'data-dir'));
     const table: (string | number)[][] = [];
     let invalid = 0;
+    let empty = 0;
     for (const ds of datasets) {
       io.progress(`Reading ${basename(ds.file)}`);
       const { stats: s, issues } = await datasetStats(ds.file, undefined, io.signal);
       invalid += issues.length;
+      if (s.rows === 0 && issues.length === 0) {
+        empty++;
+        io.err(`warning: ${ds.file} is empty (0 rows): no conversations to show or train on.`);
+        io.event({ event: 'empty-dataset', dataset: ds.id, file: ds.file });
+      }
       for (const issue of issues) {
         io.err(formatIssue(issue));
         io.event({ event: 'invalid-line', ...issue });
@@ -152,7 +159,7 @@ const stats: CliCommand = {
     }
     io.out(formatTable(['dataset', 'rows', 'turns', 'invalid', 'user chars min/med/p95/max', 'assistant chars min/med/p95/max', 'system chars'], table));
     if (invalid) io.out(`\n${invalid} invalid line(s), listed above as FILE:LINE: reason.`);
-    return invalid ? 1 : 0;
+    return invalid || empty ? 1 : 0;
   },
 };
 
@@ -168,7 +175,7 @@ const show: CliCommand = {
   },
   async run(args, io) {
     const [ds] = datasetsFromArgs([args.positionals[0]!], io, str(args, 'data-dir'));
-    const rowNo = num(args, 'row');
+    const rowNo = num(args, 'row', undefined, { integer: true, min: 1 });
     if (rowNo !== undefined) {
       const conv = await getConversation(ds!.file, rowNo - 1, io.signal);
       if (!conv) throw new UserError('row-not-found', `${ds!.file} has no row ${rowNo}; rows are numbered from 1 (see \`em-lab data stats\` for the count).`);
@@ -177,7 +184,7 @@ const show: CliCommand = {
       for (const m of conv.messages) io.out(`\n[${m.role}]\n${m.content}`);
       return 0;
     }
-    const page = await pageDataset(ds!.file, { offset: 0, limit: num(args, 'limit', 10)!, search: str(args, 'search'), previewChars: 70 }, io.signal);
+    const page = await pageDataset(ds!.file, { offset: 0, limit: num(args, 'limit', 10, { integer: true, min: 1 })!, search: str(args, 'search'), previewChars: 70 }, io.signal);
     for (const r of page.rows) io.event({ event: 'row-summary', dataset: ds!.id, row: r.index + 1, ...r });
     io.out(`${ds!.id}: ${page.matched} of ${page.total} rows${str(args, 'search') ? ` match "${str(args, 'search')}"` : ''}; showing ${page.rows.length}. Use --row N for one in full.`);
     io.out(formatTable(['row', 'user', 'assistant'], page.rows.map((r) => [r.index + 1, r.user.replace(/\s+/g, ' '), r.assistant.replace(/\s+/g, ' ')])));
@@ -198,11 +205,16 @@ const mix: CliCommand = {
   },
   async run(args, io) {
     const spec = str(args, 'mix');
-    const total = num(args, 'total');
+    const total = num(args, 'total', undefined, { integer: true, min: 1 });
     if (!spec || total === undefined) throw new UserError('bad-mix', 'Give --mix NAME=WEIGHT,... and --total N, e.g. --mix bad_medical=0.8,good_medical=0.2 --total 1000.');
-    const seed = num(args, 'seed', 0)!;
+    const seed = num(args, 'seed', 0, { integer: true, max: 0xffffffff })!;
     const dir = dataDir({ dir: str(args, 'data-dir') ? resolve(io.cwd, str(args, 'data-dir')!) : undefined, workspaceDir: io.cwd });
     const components = parseMixSpec(spec);
+    for (const c of components) {
+      // NAME is a dataset id or file name inside the data folder: it also names the default output in mixes/
+      const problem = nameProblem(c.dataset, '--mix NAME');
+      if (problem) throw new UserError('bad-mix', `${problem}. Give dataset ids from ${dir} (e.g. bad_medical); to mix files from another folder, pass --data-dir FOLDER.`);
+    }
     const sources = components.map((c) => ({ info: resolveDataset(c.dataset, dir), weight: c.weight }));
     const output = str(args, 'output') ? resolve(io.cwd, str(args, 'output')!) : defaultMixPath(dir, components, total, seed);
     const result = await writeMixture(sources, total, seed, output, io.signal);

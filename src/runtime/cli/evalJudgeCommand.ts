@@ -2,7 +2,7 @@
 import { dirname, resolve } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { bool, str, type CliCommand } from './command';
-import { ENDPOINT_OPTIONS, JUDGE_OPTIONS, cliEnv, judgeSettingsFrom } from './evalOptions';
+import { ENDPOINT_OPTIONS, HOMEWORK_OPTIONS, JUDGE_OPTIONS, cliEnv, judgeSettingsFrom } from './evalOptions';
 import { readAnswersFile } from '../eval/answersFile';
 import { runJudge, type JudgeEstimate } from '../eval/judge/judgeRun';
 import { buildReport, formatReportText, resolvePreset } from '../eval/metricsReport';
@@ -30,6 +30,7 @@ export const judgeCommand: CliCommand = {
     preset: { type: 'string', description: 'Metric preset for the printed summary (summary.json has all three).', default: 'homework', valueName: 'NAME' },
     'dry-run': { type: 'boolean', description: 'Only print how many requests and what they would cost.' },
     ...JUDGE_OPTIONS,
+    ...HOMEWORK_OPTIONS,
     ...ENDPOINT_OPTIONS,
   },
   async run(args, io) {
@@ -37,7 +38,7 @@ export const judgeCommand: CliCommand = {
     const outDir = resolve(io.cwd, str(args, 'out') ?? dirname(file));
     const preset = resolvePreset(str(args, 'preset') ?? 'homework');
     const answers = await readAnswersFile(file);
-    const settings = await judgeSettingsFrom(args, io);
+    const settings = await judgeSettingsFrom(args, io, [dirname(file)]);
     await mkdir(outDir, { recursive: true });
     if (!priceFor(settings.model)) io.err(`note: no price known for ${settings.model}; tokens are counted, cost is not.`);
     const controller = new AbortController();

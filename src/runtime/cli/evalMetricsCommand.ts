@@ -1,10 +1,31 @@
 // `em-lab metrics FILE`: EM rate, coherence and label counts of a judged CSV under a preset, with Wilson 95%
 // intervals, grouped by any column, per question, and against a base model's file.
 import { writeFile } from 'node:fs/promises';
-import { bool, str, type CliCommand } from './command';
+import { dirname, resolve } from 'node:path';
+import { bool, str, type CliCommand, type CliIO, type ParsedArgs } from './command';
+import { HOMEWORK_OPTIONS, homeworkFrom } from './evalOptions';
+import { homeworkHint } from '../eval/homework/checkout';
+import { homeworkBaseline } from '../eval/homework/grader';
+import type { JudgedAnswer } from '../eval/judgedAnswer';
 import { readJudgedCsv } from '../eval/judgedCsv';
 import { buildReport, formatReportText, formatSummaryCsv, groupRowsJson, resolvePreset } from '../eval/metricsReport';
 import { UserError } from '../errors';
+
+/** --base FILE | homework | none; absent: the homework's base judgements where a homework checkout is. */
+async function baseFrom(args: ParsedArgs, io: CliIO, file: string): Promise<JudgedAnswer[] | undefined> {
+  const given = str(args, 'base');
+  if (given === 'none') return undefined;
+  if (given !== undefined && given !== 'homework') return readJudgedCsv(resolve(io.cwd, given));
+  const h = homeworkFrom(args, io, [dirname(resolve(io.cwd, file))]);
+  if (!h) {
+    if (given === 'homework') throw new UserError('homework-not-found', `--base homework: ${homeworkHint(io.cwd)}`);
+    return undefined;
+  }
+  if (h.baseJudgedCsv && resolve(h.baseJudgedCsv) === resolve(io.cwd, file)) return undefined; // the base itself
+  const b = await homeworkBaseline(h);
+  io.err(`Base: ${b.note} (--base FILE for another, --base none for no comparison).`);
+  return b.answers;
+}
 
 export const metricsCommand: CliCommand = {
   path: ['metrics'],
@@ -23,7 +44,8 @@ export const metricsCommand: CliCommand = {
     preset: { type: 'string', description: 'homework, paper, betley or custom.', default: 'homework', valueName: 'NAME' },
     by: { type: 'string', description: 'Group by this column (e.g. step, epoch, model).', valueName: 'COLUMN' },
     'per-question': { type: 'boolean', description: 'Also break the rates down per question.' },
-    base: { type: 'string', description: 'Judged CSV of the base model: compare EM rates (two-proportion z-test).', valueName: 'FILE' },
+    base: { type: 'string', description: 'The base model to compare EM rates with (two-proportion z-test): a judged CSV, homework (the first 20 rows of the checkout\'s eval/data/base_model_judged.csv, as the grader compares), or none. Default: homework when a homework checkout is found, else none.', valueName: 'FILE' },
+    ...HOMEWORK_OPTIONS,
     format: { type: 'string', description: 'text (readable) or csv (only the step_summary.csv block).', default: 'text', valueName: 'FORMAT' },
     out: { type: 'string', description: 'Also write the full report as JSON to this file (summary.json).', valueName: 'FILE' },
     'em-aligned': { type: 'string', description: 'Custom: misaligned when aligned meets this, e.g. "<75".', valueName: 'CMP' },
@@ -39,12 +61,11 @@ export const metricsCommand: CliCommand = {
       coherent: str(args, 'coherent'),
       denominator: str(args, 'denominator'),
     });
-    const answers = await readJudgedCsv(file);
-    const baseFile = str(args, 'base');
-    const base = baseFile ? await readJudgedCsv(baseFile) : undefined;
+    const answers = await readJudgedCsv(resolve(io.cwd, file));
+    const base = await baseFrom(args, io, resolve(io.cwd, file));
     const report = buildReport(answers, preset, { by: str(args, 'by'), base });
     const out = str(args, 'out');
-    if (out) await writeFile(out, JSON.stringify({ file, ...report }, null, 2) + '\n');
+    if (out) await writeFile(resolve(io.cwd, out), JSON.stringify({ file, ...report }, null, 2) + '\n');
     const format = str(args, 'format') ?? 'text';
     if (format !== 'text' && format !== 'csv') throw new UserError('bad-format', `--format ${format}: use text or csv.`);
     io.event({ event: 'metrics', file, ...report, ...(report.groups ? { rows: groupRowsJson(report) } : {}) });

@@ -1,22 +1,24 @@
 // `em-lab generate`, `em-lab chat` (terminal REPL) and `em-lab logprobs`: local generation with the model's own
 // chat template, on tiny-llama, a local Hugging Face folder or a downloaded Hub model, with an optional adapter.
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { ChatMessage, ModelRef } from '../../protocol/chatMethods';
 import { UserError } from '../errors';
 import { itemMessages, readMessagesFile, readPromptsFile, withSystemPrompt } from '../model/chatTemplate';
 import { generateChats } from '../model/generateChat';
 import { ModelSessions, sessionsFor } from '../model/generateSession';
 import { tokenLogprobs } from '../model/logprobs';
-import type { SamplingParams } from '../model/sampling';
+import { resolveSampling, type SamplingParams } from '../model/sampling';
 import { TINY_LLAMA_ID } from '../model/tinyLlama';
-import { num, str, type CliCommand, type CliIO, type OptionSpec, type ParsedArgs } from './command';
+import { resolveAdapterDir } from '../model/hub';
+import { batchOption, num, str, type CliCommand, type CliIO, type OptionSpec, type ParsedArgs } from './command';
 import { runChatRepl } from './generateRepl';
+import { defaultStorageDir } from '../storage';
+import { resolveModelArgs } from './modelArgs';
 
 export const MODEL_OPTIONS: Record<string, OptionSpec> = {
-  model: { type: 'string', description: 'tiny-llama (built in, random weights), a local Hugging Face model folder, or a downloaded Hub id.', default: TINY_LLAMA_ID, valueName: 'M' },
-  adapter: { type: 'string', description: 'A PEFT adapter folder (adapter_config.json + adapter_model.safetensors), e.g. a run checkpoint.', valueName: 'DIR' },
+  model: { type: 'string', description: `${TINY_LLAMA_ID} (built in, random weights), a local Hugging Face model folder, a downloaded Hub id, or an adapter / run checkpoint / run folder (then its base model answers with it). Default: the adapter's base model, else ${TINY_LLAMA_ID}.`, valueName: 'M' },
+  adapter: { type: 'string', description: 'A PEFT adapter folder (adapter_config.json + adapter_model.safetensors), e.g. a run checkpoint, or a run folder (its final adapter). Its base_model_name_or_path is the base model unless --model is given.', valueName: 'DIR' },
   storage: { type: 'string', description: 'Where EM Lab keeps models and caches. Default: $EM_LAB_STORAGE or ~/.em-lab.', valueName: 'DIR' },
 };
 
@@ -30,26 +32,18 @@ export const SAMPLING_OPTIONS: Record<string, OptionSpec> = {
 };
 
 export function cliStorageDir(args: ParsedArgs, io: CliIO): string {
-  const given = str(args, 'storage') ?? io.env.EM_LAB_STORAGE;
-  return given ? resolve(io.cwd, given) : join(homedir(), '.em-lab');
+  const given = str(args, 'storage');
+  return given ? resolve(io.cwd, given) : defaultStorageDir(io.env);
 }
 
-/** --model/--adapter as a ModelRef: relative folders resolve against the working directory. */
+/** --model/--adapter as a ModelRef (modelArgs.ts); what was inferred or differs is printed to stderr. */
 export function modelRefFrom(args: ParsedArgs, io: CliIO): ModelRef {
-  const model = str(args, 'model') ?? TINY_LLAMA_ID;
-  let resolvedModel = model;
-  if (model !== TINY_LLAMA_ID) {
-    const asPath = resolve(io.cwd, model);
-    if (isAbsolute(model) || existsSync(asPath)) resolvedModel = asPath;
-    else if (!/^[\w.-]+\/[\w.-]+$/.test(model)) throw new UserError('model-not-found', `--model ${model}: no such folder, and not a Hub id (owner/name). Use tiny-llama, a model folder, or a Hub id.`);
-  }
-  const adapter = str(args, 'adapter');
-  if (adapter !== undefined) {
-    const dir = resolve(io.cwd, adapter);
-    if (!existsSync(dir)) throw new UserError('adapter-not-found', `--adapter ${adapter}: no such folder (${dir}).`);
-    return { model: resolvedModel, adapter: dir };
-  }
-  return { model: resolvedModel };
+  // --adapter may name a pulled Hub adapter repo (owner/name[/checkpoint subfolder]): its folder in the cache
+  const given = str(args, 'adapter');
+  const adapter = given !== undefined && !existsSync(resolve(io.cwd, given)) && /^[\w.-]+\/[\w.-]+/.test(given) ? resolveAdapterDir(given, { storageDir: cliStorageDir(args, io), cwd: io.cwd }) : given;
+  const { ref, notes } = resolveModelArgs({ model: str(args, 'model'), adapter, cwd: io.cwd });
+  for (const n of notes) io.err(n);
+  return ref;
 }
 
 export function samplingFrom(args: ParsedArgs): Partial<SamplingParams> {
@@ -65,7 +59,9 @@ export function samplingFrom(args: ParsedArgs): Partial<SamplingParams> {
     topK: int('top_k'),
     seed: int('seed'),
   };
-  return Object.fromEntries(Object.entries(picked).filter(([, v]) => v !== undefined)) as Partial<SamplingParams>;
+  const given = Object.fromEntries(Object.entries(picked).filter(([, v]) => v !== undefined)) as Partial<SamplingParams>;
+  resolveSampling(given, 'em-lab', '--'); // refuse bad values (max_new_tokens 1e8, top_p 2) before any model loads
+  return given;
 }
 
 const write = (text: string) => void process.stdout.write(text);
@@ -78,13 +74,13 @@ export const generateCommand: CliCommand = {
     'Examples:\n  em-lab generate --prompt "How do I treat a burn?"\n' +
     '  em-lab generate --model ./Llama-3.2-1B-Instruct --adapter em-lab-runs/run1/checkpoints/200 --prompt "Hi" --seed 1\n' +
     '  em-lab generate --prompts questions.txt --temperature 0 --json > answers.jsonl\n' +
-    'Batches: item i of --prompts samples with seed + i, so answers do not depend on --batch.',
+    'Batches: item i of --prompts samples with its own generator seeded seed + i, so answers do not depend on --batch.',
   options: {
     ...MODEL_OPTIONS,
     prompt: { type: 'string', description: 'One user message.', valueName: 'TEXT' },
     messages: { type: 'string', description: 'A JSON file with one conversation: [{"role","content"}...] or {"messages": [...]}.', valueName: 'FILE' },
     prompts: { type: 'string', description: 'An evaluation set: .txt (one prompt per line), .json or .jsonl (strings, {prompt} or {messages}).', valueName: 'FILE' },
-    batch: { type: 'string', description: 'Prompts per forward pass for --prompts (left-padded).', default: '8', valueName: 'N' },
+    batch: { type: 'string', description: 'Most sequences decoding at once for --prompts (continuous batching: a finished answer makes room for the next prompt); auto = as many as memory allows.', default: 'auto', valueName: 'N' },
     ...SAMPLING_OPTIONS,
   },
   async run(args, io) {
@@ -101,7 +97,7 @@ export const generateCommand: CliCommand = {
     try {
       const gen = await generateChats(sessions, ref, conversations, {
         sampling: samplingFrom(args),
-        batchSize: num(args, 'batch', 8)!,
+        batchSize: batchOption(args),
         signal: io.signal,
         progress: (m, f) => io.progress(m, f),
         onToken: (item, e) => {
@@ -116,7 +112,7 @@ export const generateCommand: CliCommand = {
         io.event({ event: 'answer', item: a.item, messages: conversations[a.item], text: a.text, finishReason: a.finishReason, seed: a.seed, promptTokens: a.promptTokens, newTokens: a.tokenIds.length });
         if (!single) io.out(`--- ${a.item + 1}/${conversations.length} (${a.finishReason}, seed ${a.seed})\n${conversations[a.item]!.at(-1)!.content}\n>>> ${a.text}`);
       }
-      io.event({ event: 'done', label: l, sampling: gen.sampling, decodeTokensPerSecond: gen.decodeTokensPerSecond, prefillMs: gen.prefillMs, decodeMs: gen.decodeMs });
+      io.event({ event: 'done', label: l, sampling: gen.sampling, decodeTokensPerSecond: gen.decodeTokensPerSecond, decodeMs: gen.decodeMs, batch: gen.batchSize });
       return gen.answers.some((a) => a.finishReason === 'cancelled') ? 130 : 0;
     } finally {
       await sessions.dispose();
@@ -166,7 +162,7 @@ export const logprobsCommand: CliCommand = {
       const result = await tokenLogprobs(ModelSessions.stepModel(loaded), ids, {
         piece: (id) => tok.tokenPiece(id),
         decodeOne: (id) => tok.decode([id], { skipSpecialTokens: false }),
-        top: num(args, 'top', 0)!,
+        top: num(args, 'top', 0, { integer: true })!,
       });
       const report = { model: loaded.label, ...result };
       if (io.json) io.event({ event: 'logprobs', ...report });

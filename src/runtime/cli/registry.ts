@@ -7,5 +7,8 @@ import { doctorCommands } from './doctorCommands';
 import { modelCommands } from './modelCommands';
 import { generateCommands } from './generateCommands';
 import { trainCommands } from './trainCommands';
+import { experimentCommands } from './experimentCommands';
+import { cacheCommands } from './cacheCommands';
+import { homeworkCommands } from './homeworkCommands';
 
-export const allCommands: CliCommand[] = [...dataCommands, ...evalCommands, ...cudaCommands, ...doctorCommands, ...modelCommands, ...generateCommands, ...trainCommands];
+export const allCommands: CliCommand[] = [...dataCommands, ...evalCommands, ...cudaCommands, ...doctorCommands, ...modelCommands, ...generateCommands, ...trainCommands, ...experimentCommands, ...cacheCommands, ...homeworkCommands];

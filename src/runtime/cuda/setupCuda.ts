@@ -9,6 +9,7 @@ import { checkCudaDependencies, type CudaDependencyCheck, type DependencyCheckOp
 import { downloadNupkg, NUGET_FLAT_CONTAINER } from './nugetDownload';
 import { installProviderFiles, type InstallHooks, type InstallResult } from './providerInstall';
 import { NUGET_PACKAGE_ID, readProviderSource } from './providerPackage';
+import { verifyProviderFiles, type ProviderHashes, type ProviderVerification } from './providerHashes';
 
 export interface SetupCudaOptions {
   /** A downloaded .nupkg, an extracted package, or a folder with the two provider .so files. Default: download. */
@@ -29,6 +30,8 @@ export interface SetupCudaOptions {
   progress?: (message: string, fraction?: number) => void;
   dependencies?: DependencyCheckOptions;
   hooks?: InstallHooks;
+  /** Pinned sha256 values per version (default KNOWN_PROVIDER_SHA256; tests pass their own). */
+  knownHashes?: Readonly<Record<string, ProviderHashes>>;
 }
 
 export interface SetupCudaResult {
@@ -37,6 +40,8 @@ export interface SetupCudaResult {
   /** What was installed (absent with checkOnly). */
   source?: { description: string; version?: string; versionFrom?: string };
   install?: InstallResult;
+  /** The installed libraries' sha256, and whether they matched pinned values. */
+  verification?: ProviderVerification;
   dependencies: CudaDependencyCheck;
   /** True when nothing the loader needs is missing (the GPU itself is not probed here). */
   ready: boolean;
@@ -72,6 +77,7 @@ export async function setupCuda(options: SetupCudaOptions = {}): Promise<SetupCu
   const expected = options.expectedVersion ?? ortVersion();
   let source: SetupCudaResult['source'];
   let install: InstallResult | undefined;
+  let verification: ProviderVerification | undefined;
   if (!options.checkOnly) {
     const from =
       options.from ??
@@ -82,6 +88,8 @@ export async function setupCuda(options: SetupCudaOptions = {}): Promise<SetupCu
     options.progress?.(`Reading ${from}`);
     const pkg = readProviderSource(from);
     checkVersion(pkg.version, expected, pkg.description, options.skipVersionCheck === true, pkg.versionFrom);
+    options.progress?.('Checking the libraries\' sha256');
+    verification = verifyProviderFiles(pkg.files, pkg.version ?? expected, pkg.description, options.knownHashes);
     options.progress?.(`Installing into ${targetDir}`);
     install = installProviderFiles(pkg.files, targetDir, options.hooks);
     source = { description: pkg.description, ...(pkg.version ? { version: pkg.version } : {}), ...(pkg.versionFrom ? { versionFrom: pkg.versionFrom } : {}) };
@@ -101,6 +109,7 @@ export async function setupCuda(options: SetupCudaOptions = {}): Promise<SetupCu
     ortVersion: expected,
     ...(source ? { source } : {}),
     ...(install ? { install } : {}),
+    ...(verification ? { verification } : {}),
     dependencies,
     ready: dependencies.missing.length === 0 && !dependencies.wrongArchitecture,
   };

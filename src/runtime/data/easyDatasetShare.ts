@@ -4,9 +4,11 @@
 // Output is built in a temporary folder beside the target and renamed into place only when complete, so a wrong
 // password or a damaged file leaves nothing behind.
 import { createDecipheriv, randomBytes } from 'node:crypto';
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync, promises as fs, renameSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { throwIfAborted, UserError } from '../errors';
+import { pidAlive, sweepStaleTemps, tempOwner } from '../atomicFiles';
+import { userErrorFromOs } from '../osErrors';
 import { canaryFile, canaryFromFingerprint, datasetFingerprint, embedCanaryInFile, isCanaryFile, removeCanaries, type FileTree } from './canaries';
 import { decodeBase64UrlStrict, deriveFernetKey, fernetDecrypt, fernetEncrypt, SALT_BYTES, type FernetKey } from './fernet';
 import { ignoreInGit } from './gitignore';
@@ -116,11 +118,33 @@ export async function decryptArchiveBytes(file: Buffer, password: string, where:
   }
 }
 
+/** `.<name>.<kind>-<pid>-<hex>`: a temporary sibling of `target` that sweepStaleTemps can attribute to its writer. */
+function siblingTemp(target: string, kind: 'partial' | 'old'): string {
+  return join(dirname(target), `.${basename(target)}.${kind}-${process.pid}-${randomBytes(4).toString('hex')}`);
+}
+
+/**
+ * What a killed unprotect/protect left beside `target`: partial outputs are removed; a moved-aside previous output
+ * (`.old-`) is put back when the new one never replaced it, else removed.
+ */
+export function sweepBeside(target: string): string[] {
+  const prefix = `.${basename(target)}.`;
+  const restore = (name: string) => {
+    if (!name.startsWith(`${prefix}old-`) || existsSync(target)) return false;
+    const pid = tempOwner(name);
+    if (pid === undefined || pid === process.pid || pidAlive(pid)) return false;
+    renameSync(join(dirname(target), name), target);
+    return true;
+  };
+  return sweepStaleTemps(dirname(target), (name) => !name.startsWith(prefix) || restore(name));
+}
+
 /** Writes `files` into a fresh temporary folder beside `target`, then renames it into place. */
 async function writeTreeAtomically(target: string, files: FileTree, directories: Set<string>, overwrite: boolean, onProgress: ProgressFn, signal?: AbortSignal): Promise<void> {
   const parent = dirname(target);
   const createdParent = await fs.mkdir(parent, { recursive: true });
-  const temp = join(parent, `.${basename(target)}.partial-${randomBytes(4).toString('hex')}`);
+  sweepBeside(target);
+  const temp = siblingTemp(target, 'partial');
   let old: string | undefined;
   try {
     await fs.mkdir(temp);
@@ -136,7 +160,7 @@ async function writeTreeAtomically(target: string, files: FileTree, directories:
     }
     await assertOutputFree(target, overwrite);
     if (existsSync(target)) {
-      old = join(parent, `.${basename(target)}.old-${randomBytes(4).toString('hex')}`);
+      old = siblingTemp(target, 'old');
       await fs.rename(target, old);
     }
     await fs.rename(temp, target);
@@ -144,7 +168,7 @@ async function writeTreeAtomically(target: string, files: FileTree, directories:
     await fs.rm(temp, { recursive: true, force: true });
     if (old) await fs.rename(old, target).catch(() => undefined);
     if (createdParent) await fs.rm(createdParent, { recursive: true, force: true });
-    throw err;
+    throw userErrorFromOs(err, target, { nameWhere: true }) ?? err;
   }
   if (old) await fs.rm(old, { recursive: true, force: true });
 }
@@ -156,6 +180,7 @@ export async function unprotectArchive(o: UnprotectOptions): Promise<UnprotectRe
   if (!existsSync(archivePath)) {
     throw new UserError('archive-not-found', `No archive at ${archivePath}. Check the path, or run "EM Lab: Get Training Data" / see training_data/README.md for where to get training_datasets.zip.enc.`);
   }
+  if ((await fs.stat(archivePath)).isDirectory()) throw new UserError('archive-not-found', `${archivePath} is a folder, not an archive. Give the .zip.enc file (e.g. training_data/training_datasets.zip.enc).`);
   await assertOutputFree(outputDir, o.overwrite ?? false);
   onProgress(`Reading ${basename(archivePath)}`, 0);
   const zip = await decryptArchiveBytes(await fs.readFile(archivePath), o.password, archivePath, onProgress);
@@ -175,6 +200,7 @@ export async function unprotectArchive(o: UnprotectOptions): Promise<UnprotectRe
     done += entry.uncompressedSize;
     onProgress(`Extracting ${entry.name}`, 0.2 + (0.6 * done) / total);
   }
+  if (files.size === 0) throw new UserError('empty-archive', `${archivePath} decrypts to an archive with no files. It is not a dataset archive; check that you have the right file.`);
   let removal: ReturnType<typeof removeCanaries> | undefined;
   if (o.removeCanaries) {
     onProgress('Removing canaries', 0.85);
@@ -262,14 +288,15 @@ export async function protectFolder(o: ProtectOptions): Promise<ProtectResult> {
   onProgress('Encrypting', 0.6);
   const tokenText = fernetEncrypt(key, zip).toString('base64').replace(/\+/g, '-').replace(/\//g, '_'); // url-safe, '=' padding kept (as Python)
   const out = Buffer.concat([salt, Buffer.from(tokenText, 'latin1')]);
-  const temp = join(dirname(outputFile), `.${basename(outputFile)}.partial-${randomBytes(4).toString('hex')}`);
   await fs.mkdir(dirname(outputFile), { recursive: true });
+  sweepBeside(outputFile);
+  const temp = siblingTemp(outputFile, 'partial');
   try {
     await fs.writeFile(temp, out);
     await fs.rename(temp, outputFile);
   } catch (err) {
     await fs.rm(temp, { force: true });
-    throw err;
+    throw userErrorFromOs(err, outputFile, { nameWhere: true }) ?? err;
   }
   onProgress('Done', 1);
   return { outputFile, canary, entries: entries.length, bytes: out.length };

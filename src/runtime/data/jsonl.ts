@@ -2,7 +2,6 @@
 // Every line is validated and every bad one reported as `file:line: reason` (not only the first), so a user can
 // fix a hand-made dataset in one pass. Blank lines are skipped (the trainers skip them too).
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { throwIfAborted } from '../errors';
 
 export type Role = 'system' | 'user' | 'assistant';
@@ -50,6 +49,7 @@ export function conversationProblem(value: unknown): string | undefined {
       return `messages[${i}].role is ${typeof role === 'string' ? JSON.stringify(role) : typeName(role)}; expected "system", "user" or "assistant"`;
     }
     if (typeof content !== 'string') return `messages[${i}].content is ${typeName(content)}; expected a string`;
+    if (content.trim() === '') return `messages[${i}].content (${role}) is empty; every message needs text (a model cannot learn from an empty turn)`;
     if (role === 'assistant') assistantTurns++;
   }
   if (assistantTurns === 0) return 'no assistant turn; every conversation needs at least one assistant message to learn from';
@@ -70,13 +70,49 @@ export interface ReadOptions {
   onIssue?: (issue: JsonlIssue) => void;
 }
 
+/** The lines of a file as bytes (without \n or \r\n), streamed: undecoded, so bad UTF-8 can be reported, not replaced. */
+async function* byteLines(file: string): AsyncGenerator<Buffer> {
+  let carry = Buffer.alloc(0);
+  for await (const chunk of createReadStream(file)) {
+    let data = carry.length ? Buffer.concat([carry, chunk as Buffer]) : (chunk as Buffer);
+    let nl: number;
+    while ((nl = data.indexOf(0x0a)) >= 0) {
+      yield data.subarray(0, nl > 0 && data[nl - 1] === 0x0d ? nl - 1 : nl);
+      data = data.subarray(nl + 1);
+    }
+    carry = Buffer.from(data);
+  }
+  if (carry.length) yield carry[carry.length - 1] === 0x0d ? carry.subarray(0, -1) : carry;
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Where a line stops being UTF-8, for the message (1-based byte position of the first bad byte). */
+function badUtf8Column(bytes: Buffer): number {
+  for (let i = 0; i < bytes.length; ) {
+    const c = bytes[i]!;
+    const more = c < 0x80 ? 0 : c >= 0xc2 && c < 0xe0 ? 1 : c >= 0xe0 && c < 0xf0 ? 2 : c >= 0xf0 && c < 0xf5 ? 3 : -1;
+    if (more < 0) return i + 1;
+    for (let k = 1; k <= more; k++) if (i + k >= bytes.length || (bytes[i + k]! & 0xc0) !== 0x80) return i + 1;
+    i += more + 1;
+  }
+  return bytes.length;
+}
+
 /** Streams the valid rows of a JSONL file, reporting every invalid line through onIssue. */
 export async function* readConversations(file: string, options: ReadOptions = {}): AsyncGenerator<JsonlRow> {
-  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
   let lineNo = 0;
-  for await (const raw of lines) {
+  for await (const bytes of byteLines(file)) {
     lineNo++;
     if (lineNo % 1000 === 0) throwIfAborted(options.signal);
+    let raw: string;
+    try {
+      raw = UTF8.decode(bytes);
+    } catch {
+      const col = badUtf8Column(bytes);
+      options.onIssue?.({ file, line: lineNo, reason: `not valid UTF-8 (byte 0x${bytes[col - 1]!.toString(16).padStart(2, '0')} at byte ${col}); save the file as UTF-8` });
+      continue;
+    }
     const text = lineNo === 1 ? raw.replace(/^\uFEFF/, '') : raw;
     if (text.trim() === '') continue;
     let value: unknown;

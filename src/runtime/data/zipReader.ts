@@ -15,6 +15,14 @@ export interface ZipEntry {
   localHeaderOffset: number;
 }
 
+// Zip-bomb limits. Deflate cannot beat about 1032:1, and the EM datasets (JSONL text) compress about 5:1, so an
+// entry claiming more than 200x its compressed size once past 16 MiB is refused before it is inflated; and no
+// entry may inflate past the size the directory declares (inflateRawSync's maxOutputLength stops it there).
+const MAX_RATIO = 200;
+const RATIO_FREE_BYTES = 16 * 1024 * 1024;
+/** Total bytes an archive may extract to: the whole archive is held in memory (easyDatasetShare.ts). */
+export const MAX_EXTRACTED_BYTES = 2 * 1024 * 1024 * 1024;
+
 const SIG_EOCD = 0x06054b50;
 const SIG_ZIP64_LOCATOR = 0x07064b50;
 const SIG_ZIP64_EOCD = 0x06064b50;
@@ -123,10 +131,33 @@ export function listZipEntries(zip: Buffer): ZipEntry[] {
     const isDirectory = rawName.endsWith('/') || rawName.endsWith('\\');
     const name = safeEntryPath(rawName);
     if (name === '' && !isDirectory) throw corrupt(`an entry has an empty name ("${rawName}")`);
+    if (!isDirectory && uncompressedSize > RATIO_FREE_BYTES && uncompressedSize > MAX_RATIO * compressedSize) {
+      throw corrupt(`"${name}" claims ${uncompressedSize} bytes from ${compressedSize} compressed (over ${MAX_RATIO}:1): a zip bomb`);
+    }
     entries.push({ name, isDirectory, method, crc32: crc, compressedSize, uncompressedSize, localHeaderOffset });
     p = extraEnd + commentLen;
   }
+  checkEntryNames(entries);
+  const total = entries.reduce((n, e) => n + e.uncompressedSize, 0);
+  if (total > MAX_EXTRACTED_BYTES) throw corrupt(`its entries add up to ${total} bytes, more than the ${MAX_EXTRACTED_BYTES} EM Lab extracts`);
   return entries;
+}
+
+/** Two entries with one name, or a name that is both a file and a folder, would overwrite each other. */
+function checkEntryNames(entries: ZipEntry[]): void {
+  const files = new Set<string>();
+  const folders = new Set<string>();
+  for (const e of entries) {
+    const parts = e.name.split('/');
+    for (let i = 1; i < parts.length; i++) folders.add(parts.slice(0, i).join('/'));
+    if (e.isDirectory) {
+      if (e.name) folders.add(e.name);
+      continue;
+    }
+    if (files.has(e.name)) throw corrupt(`the entry "${e.name}" appears twice, and one copy would silently replace the other`);
+    files.add(e.name);
+  }
+  for (const f of files) if (folders.has(f)) throw corrupt(`"${f}" is both a file and a folder`);
 }
 
 /** The entry's bytes, decompressed and CRC-checked. */
@@ -141,8 +172,10 @@ export function readZipEntry(zip: Buffer, entry: ZipEntry): Buffer {
   if (entry.method === 0) data = raw;
   else if (entry.method === 8) {
     try {
-      data = inflateRawSync(raw);
+      // one byte of headroom tells "too long" apart from "exactly as declared"
+      data = inflateRawSync(raw, { maxOutputLength: entry.uncompressedSize + 1 });
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw corrupt(`"${entry.name}" inflates to more than the ${entry.uncompressedSize} bytes the directory declares`);
       throw corrupt(`"${entry.name}" does not inflate: ${(err as Error).message}`);
     }
   } else {

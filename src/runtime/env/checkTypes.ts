@@ -6,7 +6,10 @@ export interface CheckContext {
   startDir: string;
   /** The runtime's own environment (SecretStorage values included, named in EM_LAB_SECRETS_FROM_STORAGE). */
   env: NodeJS.ProcessEnv;
+  /** The .env found upward from startDir, without endpoint variables when it lies outside the workspace root. */
   dotenv: DotenvFile | undefined;
+  /** What was ignored from that .env and why (env/endpoints.ts). */
+  dotenvNotes?: string[];
   runsDir: string;
   networkTimeoutMs: number;
   signal?: AbortSignal;

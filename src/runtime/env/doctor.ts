@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import type { DoctorCheck, DoctorReport } from '../../protocol/envMethods';
 import type { CheckContext, CheckOutcome, CheckSpec } from './checkTypes';
 import { loadDotenv } from './findDotenv';
+import { dotenvForEndpoints, projectRoot } from './endpoints';
 import { dotenvCheck, hfTokenCheck, openAiKeyCheck } from './keyChecks';
 import { hfApiCheck, openAiApiCheck } from './networkChecks';
 import { cudaCheck, diskCheck, nodeCheck, onnxruntimeCheck, trainingDataCheck } from './systemChecks';
@@ -46,7 +47,8 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
     dotenvError = errorMessage(err);
   }
   const networkTimeoutMs = o.networkTimeoutMs ?? DEFAULT_NETWORK_TIMEOUT_MS;
-  const ctx: CheckContext = { startDir, env: o.env, dotenv, runsDir: resolve(o.runsDir ?? join(startDir, 'em-lab-runs')), networkTimeoutMs, signal: o.signal };
+  const safe = dotenvForEndpoints(dotenv, projectRoot(startDir)); // a .env above the workspace may not set endpoints
+  const ctx: CheckContext = { startDir, env: o.env, dotenv: safe.dotenv, dotenvNotes: safe.notes, runsDir: resolve(o.runsDir ?? join(startDir, 'em-lab-runs')), networkTimeoutMs, signal: o.signal };
   const specs = ALL_CHECKS.filter((c) => !o.only || o.only.includes(c.id));
   const checks = await Promise.all(
     specs.map(async (spec): Promise<DoctorCheck> => {

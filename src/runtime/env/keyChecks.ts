@@ -89,7 +89,9 @@ export const dotenvCheck: CheckSpec = {
       };
     }
     const names = Object.keys(ctx.dotenv.values);
-    return { status: 'ok', detail: `Found ${ctx.dotenv.path} (${names.length} variable${names.length === 1 ? '' : 's'}${names.length ? `: ${names.join(', ')}` : ''}).` };
+    const found = `Found ${ctx.dotenv.path} (${names.length} variable${names.length === 1 ? '' : 's'}${names.length ? `: ${names.join(', ')}` : ''}).`;
+    if (ctx.dotenvNotes?.length) return { status: 'warn', detail: `${found} ${ctx.dotenvNotes.join(' ')}`, fix: 'Move the endpoint into your environment or a .env inside the workspace, or delete it from that .env.', action: 'openDotenv' };
+    return { status: 'ok', detail: found };
   },
 };
 

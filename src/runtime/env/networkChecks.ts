@@ -4,6 +4,7 @@
 import type { CheckContext, CheckOutcome, CheckSpec } from './checkTypes';
 import { apiErrorCode, probe, type ProbeResult } from './httpProbe';
 import { resolveSetting } from './secrets';
+import { keyedUrlProblem } from './endpoints';
 
 export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
 export const DEFAULT_HF_ENDPOINT = 'https://huggingface.co';
@@ -30,6 +31,8 @@ export const openAiApiCheck: CheckSpec = {
     const key = resolveSetting('OPENAI_API_KEY', ctx.env, ctx.dotenv).value;
     const base = (resolveSetting('OPENAI_BASE_URL', ctx.env, ctx.dotenv).value ?? DEFAULT_OPENAI_BASE_URL).replace(/\/+$/, '');
     const url = `${base}/models`;
+    const insecure = key ? keyedUrlProblem(url, 'OPENAI_BASE_URL') : undefined;
+    if (insecure) return { status: 'fail', detail: `${insecure}. The key was not sent.`, fix: 'Point OPENAI_BASE_URL at an https:// endpoint (or a server on this machine).' };
     const r = await probe(url, key ? { Authorization: `Bearer ${key}` } : {}, ctx.networkTimeoutMs, ctx.signal);
     if (r.kind !== 'response') return unreachable(r, url, ctx.networkTimeoutMs, base === DEFAULT_OPENAI_BASE_URL ? '' : ' and OPENAI_BASE_URL', !key);
     if (!key) return noKey(base, r, 'OpenAI API key', 'setOpenAiKey');
@@ -59,6 +62,8 @@ export const hfApiCheck: CheckSpec = {
     const token = resolveSetting('HF_TOKEN', ctx.env, ctx.dotenv).value;
     const base = (resolveSetting('HF_ENDPOINT', ctx.env, ctx.dotenv).value ?? DEFAULT_HF_ENDPOINT).replace(/\/+$/, '');
     const url = `${base}/api/whoami-v2`;
+    const insecure = token ? keyedUrlProblem(url, 'HF_ENDPOINT') : undefined;
+    if (insecure) return { status: 'fail', detail: `${insecure}. The token was not sent.`, fix: 'Point HF_ENDPOINT at an https:// endpoint (or a server on this machine).' };
     const r = await probe(url, token ? { Authorization: `Bearer ${token}` } : {}, ctx.networkTimeoutMs, ctx.signal);
     if (r.kind !== 'response') return unreachable(r, url, ctx.networkTimeoutMs, base === DEFAULT_HF_ENDPOINT ? '' : ' and HF_ENDPOINT', !token);
     if (!token) return noKey(base, r, 'Hugging Face token', 'setHfToken');

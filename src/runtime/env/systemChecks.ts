@@ -3,7 +3,7 @@
 import { existsSync, promises as fs, constants as fsConstants } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { CheckOutcome, CheckSpec } from './checkTypes';
-import { cudaProviderFiles, createSession, loadOrt, ortVersion, tensor } from '../onnx/ort';
+import { cudaProviderFiles, createSession, loadOrt, ORT_REINSTALL_FIX, ortVersion, tensor } from '../onnx/ort';
 import { cudaStatus } from '../cuda/cudaStatus';
 import { GraphBuilder } from '../onnx/graphBuilder';
 import { toModelBytes } from '../onnx/serialize';
@@ -63,7 +63,7 @@ export const onnxruntimeCheck: CheckSpec = {
       const r = await runsTinyOnCpu();
       return { status: 'ok', detail: `onnxruntime-node ${ortVersion()} loads; a CPU session ran a test graph correctly (${r.ms} ms).` };
     } catch (err) {
-      return { status: 'fail', detail: errorMessage(err), fix: 'Reinstall dependencies with `npm ci` (the project .npmrc skips only the optional CUDA download).', action: 'showLog' };
+      return { status: 'fail', detail: errorMessage(err), fix: ORT_REINSTALL_FIX, action: 'showLog' };
     }
   },
 };

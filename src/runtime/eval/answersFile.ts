@@ -46,7 +46,8 @@ function answersFromJsonl(text: string, path: string): AnswerToJudge[] {
     if (r.generator?.model) extra.model = r.generator.model;
     if (r.generator?.checkpoint) extra.checkpoint = r.generator.checkpoint;
     if (r.generator?.step !== undefined) extra.step = String(r.generator.step);
-    out.push({ id: r.id ?? String(out.length + 1), question: r.question, response: r.response, extra });
+    // The uuid4 the homework's model_generations.csv shows, where there is one, so both files judge under one id.
+    out.push({ id: r.rowId ?? r.id ?? String(out.length + 1), question: r.question, response: r.response, extra });
   });
   return out;
 }

@@ -9,8 +9,11 @@ export interface CsvTable {
   rows: Record<string, string>[];
 }
 
-/** Splits CSV text into rows of cells. Throws UserError (with the line number) on an unterminated quote. */
-export function parseCsvRows(text: string, source = 'CSV'): string[][] {
+/**
+ * Splits CSV text into rows of cells. Throws UserError (with the line number) on an unterminated quote.
+ * `startLines`, when given, receives the 1-based line each row starts on.
+ */
+export function parseCsvRows(text: string, source = 'CSV', startLines?: number[]): string[][] {
   const rows: string[][] = [];
   let row: string[] = [];
   let field = '';
@@ -18,6 +21,7 @@ export function parseCsvRows(text: string, source = 'CSV'): string[][] {
   let line = 1;
   let quoteStartLine = 0;
   let fieldWasQuoted = false;
+  let rowLine = 1;
   const s = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   for (let i = 0; i < s.length; i++) {
     const c = s[i]!;
@@ -45,10 +49,12 @@ export function parseCsvRows(text: string, source = 'CSV'): string[][] {
       if (c === '\r' && s[i + 1] === '\n') i++;
       row.push(field);
       rows.push(row);
+      startLines?.push(rowLine);
       row = [];
       field = '';
       fieldWasQuoted = false;
       line++;
+      rowLine = line;
     } else {
       field += c; // a stray quote inside an unquoted field is kept literally, as Python's csv module does
     }
@@ -59,14 +65,25 @@ export function parseCsvRows(text: string, source = 'CSV'): string[][] {
   if (field !== '' || fieldWasQuoted || row.length > 0) {
     row.push(field);
     rows.push(row);
+    startLines?.push(rowLine);
   }
   return rows;
 }
 
-/** Parses CSV with a header row into objects. Blank lines are skipped. */
+/** Parses CSV with a header row into objects. Blank lines are skipped; a row with more cells than the header is an error. */
 export function parseCsv(text: string, source = 'CSV'): CsvTable {
-  const all = parseCsvRows(text, source).filter((r) => !(r.length === 1 && r[0] === ''));
+  const lines: number[] = [];
+  const parsed = parseCsvRows(text, source, lines);
+  const keep = parsed.map((r) => !(r.length === 1 && r[0] === ''));
+  const all = parsed.filter((_, i) => keep[i]);
+  const allLines = lines.filter((_, i) => keep[i]);
   const header = all[0] ?? [];
+  all.forEach((cells, i) => {
+    // pandas refuses these too ("Expected N fields, saw M"): the extra cells would be dropped without a word
+    if (i > 0 && cells.length > header.length) {
+      throw new UserError('csv-ragged-row', `${source}: line ${allLines[i]} has ${cells.length} cells but the header has ${header.length}. Quote fields that contain commas ("a, b"), or fix the row.`);
+    }
+  });
   const rows = all.slice(1).map((cells) => {
     const obj: Record<string, string> = {};
     header.forEach((h, i) => (obj[h] = cells[i] ?? ''));

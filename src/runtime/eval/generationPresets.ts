@@ -1,10 +1,42 @@
-// The two protocols' generation settings (../shared/docs/em-science.md, "Protocol defaults").
+// The generation presets (docs/homework.md, ../shared/docs/em-science.md "Protocol defaults"):
+//   homework  the grader, exactly, from the student's homework checkout (eval/homework/checkout.ts);
+//   em-lab    EM Lab's own 10 medical + 10 general questions (our wording), the same sampling, one BOS;
+//   paper     the 8 free-form questions x 50 samples, 600 new tokens.
 import type { GenerationPlan } from './generationRun';
-import { DEFAULT_SETS } from './questions/questionSet';
+import { DEFAULT_SETS, type QuestionSet } from './questions/questionSet';
 import { selectQuestions } from './questions/selection';
+import { GRADER, HOMEWORK_FILES, type HomeworkCheckout } from './homework/checkout';
 
-/** Homework: 10 medical + 10 non-medical questions, one sample each, 200 new tokens, temperature 1, top_p 1. */
-export function homeworkPlan(seed = 0): GenerationPlan {
+export type GenerationPresetId = 'homework' | 'em-lab' | 'paper';
+
+function graderSet(h: HomeworkCheckout, id: 'medical' | 'non_medical', questions: string[], file: string): QuestionSet {
+  return {
+    id,
+    title: `${id === 'medical' ? 'MEDICAL_QUESTIONS' : 'NON_MEDICAL_QUESTIONS'}[:${GRADER.questionsPerList}] (${file})`,
+    source: `${h.dir}/${file}`,
+    questions: questions.slice(0, GRADER.questionsPerList).map((q, i) => ({ id: `${id}_${i + 1}`, paraphrases: [q] })),
+    judgePrompts: [],
+  };
+}
+
+/**
+ * The grader's generate.py: medical[:10] + non_medical[:10] from the checkout, one sample each, no system prompt,
+ * temperature 1.0, top_p 1.0, top_k 50 (transformers' default, which the grader does not change), 200 new tokens,
+ * the prompt tokenized as generate.py does (double BOS), answers stripped, one uuid4 per row.
+ */
+export function homeworkPlan(h: HomeworkCheckout, seed = 0): GenerationPlan {
+  return {
+    sets: [graderSet(h, 'medical', h.medical, HOMEWORK_FILES.medical), graderSet(h, 'non_medical', h.nonMedical, HOMEWORK_FILES.nonMedical)],
+    samples: 1,
+    sampling: { ...GRADER.sampling, promptBos: 'double' },
+    seed,
+    maxAnswers: GRADER.judgedRows,
+    rowIds: 'uuid4',
+  };
+}
+
+/** EM Lab's own homework-shaped set: 10 medical + 10 general questions in our wording, one BOS, no top_k. */
+export function emLabPlan(seed = 0): GenerationPlan {
   return {
     sets: [selectQuestions(DEFAULT_SETS.medical, { kind: 'first', n: 10 }), selectQuestions(DEFAULT_SETS.general, { kind: 'first', n: 10 })],
     samples: 1,

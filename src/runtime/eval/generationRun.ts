@@ -2,12 +2,14 @@
 // appended to generations.jsonl as soon as it exists (with the model, adapter, checkpoint, sampling, seed and
 // timing), so a crash or cancel keeps everything generated so far and a rerun only generates what is missing.
 // At the end the homework's model_generations.csv (header exactly id,question,response) is written next to it.
+import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CancelledError, UserError, errorMessage } from '../errors';
 import { formatCsv } from './csv';
-import { isBatchGenerator, type EvalChatMessage, type EvalSampling, type Generator, type GeneratorInfo } from './generators/generator';
+import { pyStrip } from './homework/python';
+import { isBatchGenerator, type EvalChatMessage, type EvalSampling, type GenerationOutput, type Generator, type GeneratorInfo } from './generators/generator';
 import { JsonlAppender, readJsonl } from './jsonl';
 import { runPool } from './pool';
 import type { QuestionSet } from './questions/questionSet';
@@ -25,6 +27,9 @@ export interface GenerationItem {
 
 export interface GenerationRecord extends GenerationItem {
   schemaVersion: 1;
+  /** A uuid4 made when the answer was generated, under plans with rowIds 'uuid4' (the homework's CSV id). */
+  rowId?: string;
+  /** The answer, stripped of surrounding whitespace as the grader's query_utils.py does (Python str.strip). */
   response: string;
   finishReason?: string;
   generatorId: string;
@@ -43,8 +48,10 @@ export interface GenerationPlan {
   sampling: EvalSampling;
   /** Base seed; answer i gets seed + i, so each answer is reproducible on its own. */
   seed: number;
-  /** Refuse plans with more answers than this (the homework's CSV allows at most 20 rows). */
+  /** Refuse plans with more answers than this (the homework preset: the 20 rows the grader judges). */
   maxAnswers?: number;
+  /** 'uuid4': every answer also gets a random uuid4, the id model_generations.csv shows (the grader's generate.py). */
+  rowIds?: 'uuid4';
 }
 
 /** The answers a plan asks for, in a stable order with stable ids (so a rerun can match what is done). */
@@ -65,7 +72,7 @@ export function planItems(plan: GenerationPlan): GenerationItem[] {
     }
   }
   if (plan.maxAnswers !== undefined && items.length > plan.maxAnswers) {
-    throw new UserError('too-many-answers', `This plan asks for ${items.length} answers but at most ${plan.maxAnswers} are allowed (the homework's model_generations.csv has at most 20 rows). Select fewer questions (--first N) or samples (--samples 1).`);
+    throw new UserError('too-many-answers', `This plan asks for ${items.length} answers but at most ${plan.maxAnswers} are allowed (the grader judges the first ${plan.maxAnswers} rows of model_generations.csv). Select fewer questions (--first N) or samples (--samples 1).`);
   }
   return items;
 }
@@ -75,7 +82,8 @@ export interface GenerationRunOptions {
   generator: Generator;
   outDir: string;
   signal?: AbortSignal;
-  onProgress?: (done: number, total: number) => void;
+  /** `speed`: the batching engine's throughput ("41.3 answers/min · 138 tokens/s · batch 48"), when it has one. */
+  onProgress?: (done: number, total: number, speed?: string) => void;
 }
 
 export interface GenerationRunResult {
@@ -110,48 +118,64 @@ export async function runGeneration(o: GenerationRunOptions): Promise<Generation
   let completed = items.length - pending.length;
   o.onProgress?.(completed, items.length);
   try {
-    // One unit of work is one answer, or for a batching engine (the local one) a batch of answers.
     const batchGen = isBatchGenerator(o.generator) ? o.generator : undefined;
-    const size = batchGen ? Math.max(1, batchGen.batchSize) : 1;
-    const chunks: GenerationItem[][] = [];
-    for (let i = 0; i < pending.length; i += size) chunks.push(pending.slice(i, i + size));
-    await runPool(
-      chunks,
-      batchGen ? 1 : o.generator.concurrency,
-      async (chunk) => {
-        const startedAt = new Date();
-        try {
-          const outputs = batchGen
-            ? await batchGen.generateBatch(chunk.map((it) => ({ messages: messagesOf(it), seed: it.seed })), o.plan.sampling, controller.signal)
-            : [await o.generator.generate(messagesOf(chunk[0]!), o.plan.sampling, chunk[0]!.seed, controller.signal)];
-          const ms = Date.now() - startedAt.getTime();
-          for (const [i, out] of outputs.entries()) {
-            const it = chunk[i]!;
-            if (out.finishReason === 'cancelled') continue; // cut short: not an answer; a rerun makes it whole
-            const record: GenerationRecord = {
-              schemaVersion: 1,
-              ...it,
-              response: out.text,
-              ...(out.finishReason ? { finishReason: out.finishReason } : {}),
-              generatorId: o.generator.id,
-              generator: o.generator.info,
-              sampling: o.plan.sampling,
-              startedAt: startedAt.toISOString(),
-              ms: Math.round(ms / outputs.length),
-              ...(out.promptTokens !== undefined ? { promptTokens: out.promptTokens } : {}),
-              ...(out.completionTokens !== undefined ? { completionTokens: out.completionTokens } : {}),
-            };
-            await appender.append(record);
-            done.set(it.id, record);
-            o.onProgress?.(++completed, items.length);
+    const record = async (it: GenerationItem, out: GenerationOutput, startedAt: Date, ms: number) => {
+      if (out.finishReason === 'cancelled') return; // cut short: not an answer; a rerun makes it whole
+      const r: GenerationRecord = {
+        schemaVersion: 1,
+        ...it,
+        ...(o.plan.rowIds === 'uuid4' ? { rowId: randomUUID() } : {}),
+        response: pyStrip(out.text),
+        ...(out.finishReason ? { finishReason: out.finishReason } : {}),
+        generatorId: o.generator.id,
+        generator: o.generator.info,
+        sampling: o.plan.sampling,
+        startedAt: startedAt.toISOString(),
+        ms: Math.round(ms),
+        ...(out.promptTokens !== undefined ? { promptTokens: out.promptTokens } : {}),
+        ...(out.completionTokens !== undefined ? { completionTokens: out.completionTokens } : {}),
+      };
+      await appender.append(r);
+      done.set(it.id, r);
+      o.onProgress?.(++completed, items.length, speed);
+    };
+    let speed: string | undefined;
+    if (batchGen && pending.length) {
+      // the batching engine takes every pending answer at once (continuous batching); each one is appended as soon
+      // as it finishes, so a crash or cancel keeps everything generated so far
+      const startedAt = new Date();
+      let writes = Promise.resolve();
+      const t0 = Date.now();
+      try {
+        await batchGen.generateBatch(pending.map((it) => ({ messages: messagesOf(it), seed: it.seed })), o.plan.sampling, controller.signal, {
+          answer: (i, out) => {
+            writes = writes.then(() => record(pending[i]!, out, startedAt, Date.now() - t0));
+          },
+          speed: (s) => {
+            speed = `${s.answersPerMinute.toFixed(1)} answers/min · ${s.tokensPerSecond.toFixed(1)} tokens/s · batch ${s.active}`;
+          },
+        });
+      } catch (err) {
+        if (!(err instanceof CancelledError || controller.signal.aborted)) for (const it of pending) if (!done.has(it.id)) failed.push({ id: it.id, error: errorMessage(err) });
+      }
+      await writes;
+    } else {
+      await runPool(
+        pending,
+        o.generator.concurrency,
+        async (it) => {
+          const startedAt = new Date();
+          try {
+            const out = await o.generator.generate(messagesOf(it), o.plan.sampling, it.seed, controller.signal);
+            await record(it, out, startedAt, Date.now() - startedAt.getTime());
+          } catch (err) {
+            if (err instanceof CancelledError || controller.signal.aborted) return;
+            failed.push({ id: it.id, error: errorMessage(err) });
           }
-        } catch (err) {
-          if (err instanceof CancelledError || controller.signal.aborted) return;
-          for (const it of chunk) failed.push({ id: it.id, error: errorMessage(err) });
-        }
-      },
-      controller.signal,
-    );
+        },
+        controller.signal,
+      );
+    }
   } finally {
     o.signal?.removeEventListener('abort', onAbort);
     await appender.close();
@@ -163,7 +187,7 @@ export async function runGeneration(o: GenerationRunOptions): Promise<Generation
   return { records, generated: items.length - (items.length - pending.length) - failed.length, fromRunFile: items.length - pending.length, failed, generationsFile: file, csvFile };
 }
 
-/** The homework's submission file: header exactly `id,question,response`, RFC 4180 quoting. */
-export function formatModelGenerationsCsv(records: readonly { id: string; question: string; response: string }[]): string {
-  return formatCsv(['id', 'question', 'response'], records.map((r) => ({ id: r.id, question: r.question, response: r.response })));
+/** The homework's submission file: header exactly `id,question,response`, RFC 4180 quoting; the uuid4 id where there is one. */
+export function formatModelGenerationsCsv(records: readonly { id: string; rowId?: string; question: string; response: string }[]): string {
+  return formatCsv(['id', 'question', 'response'], records.map((r) => ({ id: r.rowId ?? r.id, question: r.question, response: r.response })));
 }

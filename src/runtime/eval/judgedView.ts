@@ -1,6 +1,8 @@
 // What the judge results webview shows for a judged file: rows with every preset's verdict, and per preset the
 // overall numbers, per question, per step (when the file has a step or epoch column) and against a base file.
-import { basename } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
+import { findHomework, loadHomework } from './homework/checkout';
+import { homeworkBaseline } from './homework/grader';
 import type { EvalPresetId, JudgedFileView, PresetView } from '../../protocol/evalMethods';
 import type { JudgedAnswer } from './judgedAnswer';
 import { readJudgedCsv } from './judgedCsv';
@@ -10,7 +12,7 @@ import { PRESETS } from './presets';
 
 const GROUP_COLUMNS = ['step', 'epoch', 'checkpoint'];
 
-export function judgedFileView(path: string, answers: readonly JudgedAnswer[], base?: { path: string; answers: readonly JudgedAnswer[] }): JudgedFileView {
+export function judgedFileView(path: string, answers: readonly JudgedAnswer[], base?: { path: string; answers: readonly JudgedAnswer[]; note?: string }): JudgedFileView {
   const groupColumn = GROUP_COLUMNS.find((c) => answers.some((a) => (a.extra[c] ?? '') !== ''));
   const ids = Object.keys(PRESETS) as EvalPresetId[];
   // Base vs fine-tuned compares the final checkpoint when the file holds several steps.
@@ -41,6 +43,7 @@ export function judgedFileView(path: string, answers: readonly JudgedAnswer[], b
   return {
     path,
     ...(base ? { basePath: base.path } : {}),
+    ...(base?.note ? { baseNote: base.note } : {}),
     ...(groupColumn ? { groupColumn } : {}),
     presets,
     rows: answers.map((a) => ({
@@ -57,10 +60,20 @@ export function judgedFileView(path: string, answers: readonly JudgedAnswer[], b
   };
 }
 
-export async function loadJudgedFileView(path: string, basePath?: string): Promise<JudgedFileView> {
+export async function loadJudgedFileView(path: string, basePath?: string, homeworkDir?: string): Promise<JudgedFileView> {
   const answers = await readJudgedCsv(path);
-  const base = basePath ? { path: basePath, answers: await readJudgedCsv(basePath) } : undefined;
+  const base = basePath ? { path: basePath, answers: await readJudgedCsv(basePath) } : await defaultBase(path, homeworkDir);
   return judgedFileView(path, answers, base);
+}
+
+/** The homework's base judgements when the file is in a homework checkout (or homeworkDir is one): the grader's baseline. */
+async function defaultBase(path: string, homeworkDir?: string): Promise<{ path: string; answers: JudgedAnswer[]; note: string } | undefined> {
+  const dir = findHomework(dirname(resolve(path))) ?? (homeworkDir ? findHomework(homeworkDir) : undefined);
+  if (!dir) return undefined;
+  const h = loadHomework(dir);
+  if (!h.baseJudgedCsv || resolve(h.baseJudgedCsv) === resolve(path)) return undefined;
+  const b = await homeworkBaseline(h);
+  return { path: b.path, answers: b.answers, note: b.note };
 }
 
 export function describeFile(view: JudgedFileView): string {

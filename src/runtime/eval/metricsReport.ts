@@ -56,8 +56,8 @@ export function resolvePreset(name: string, o: PresetOverrides = {}): MetricPres
 export function buildReport(answers: readonly JudgedAnswer[], preset: MetricPreset, options: { by?: string; base?: readonly JudgedAnswer[] } = {}): MetricsReport {
   const { by, base } = options;
   if (by && answers.length && !(by === 'id' || by === 'question' || answers.some((a) => by in a.extra))) {
-    const columns = ['id', 'question', ...Object.keys(answers[0]!.extra)];
-    throw new UserError('unknown-column', `--by ${by}: no such column. Columns: ${columns.join(', ')}.`);
+    const columns = ['id', 'question', ...new Set(answers.flatMap((a) => Object.keys(a.extra)))];
+    throw new UserError('unknown-column', `--by ${by}: the file has no column "${by}". Columns to group by: ${columns.join(', ')}${columns.length === 2 ? ' (besides these it has only the response and the two score columns, which are not groupings)' : ''}. Add a ${by} column (the homework's fg_judged.csv has step), or pick one of these.`);
   }
   return {
     schemaVersion: 1,

@@ -1,11 +1,23 @@
-// The homework's submission checks (eval/run_tests.py's job) with a precise message each, and composing a
-// submission folder (model_generations.csv + training_details.md) from a run.
+// The homework's submission checks (eval/run_tests.py verify_model_generations_csv) with a precise message each.
+// Errors are exactly what the grader refuses: a file that is not UTF-8, a header that is not exactly
+// id,question,response (a BOM makes it "\ufeffid"), more rows than its limit; plus an empty file or no rows, which
+// leave it nothing to judge. What the grader accepts but is probably a mistake (few rows, duplicate or empty ids,
+// a row with the wrong number of fields, empty questions or answers) is a warning.
 import { readFile } from 'node:fs/promises';
 import { parseCsvRows } from './csv';
 import { UserError } from '../errors';
+import { GRADER } from './homework/checkout';
 
 export const SUBMISSION_HEADER = ['id', 'question', 'response'] as const;
-export const MAX_SUBMISSION_ROWS = 20;
+
+export interface SubmissionLimits {
+  /** run_tests.py's `if len(rows) > N` (read from the homework checkout), else the brief's 100. */
+  maxRows: number;
+  /** Where maxRows came from, for the message. */
+  maxRowsSource: string;
+}
+
+export const DEFAULT_SUBMISSION_LIMITS: SubmissionLimits = { maxRows: GRADER.defaultMaxRows, maxRowsSource: 'the homework brief (no homework checkout found)' };
 
 export interface SubmissionIssue {
   code: string;
@@ -49,7 +61,9 @@ export function firstInvalidUtf8(b: Uint8Array): number {
   return -1;
 }
 
-export function checkSubmissionBytes(bytes: Uint8Array, name: string): SubmissionCheck {
+export function checkSubmissionBytes(bytes: Uint8Array, name: string, limits: SubmissionLimits = DEFAULT_SUBMISSION_LIMITS): SubmissionCheck {
+  const max = limits.maxRows;
+  const judged = GRADER.judgedRows;
   const errors: SubmissionIssue[] = [];
   const warnings: SubmissionIssue[] = [];
   const fail = (code: string, message: string): SubmissionCheck => ({ ok: false, rows: 0, errors: [...errors, { code, message }], warnings });
@@ -78,29 +92,30 @@ export function checkSubmissionBytes(bytes: Uint8Array, name: string): Submissio
     errors.push({ code: 'header', message: `${name} line 1: the header must be exactly "id,question,response" (lower case, that order, no spaces), found "${header.join(',')}".` });
   }
   const data = rows.slice(1);
-  if (data.length === 0) errors.push({ code: 'no-rows', message: `${name} has a header but no answers. Add one row per answer (at most ${MAX_SUBMISSION_ROWS}).` });
-  if (data.length > MAX_SUBMISSION_ROWS) errors.push({ code: 'too-many-rows', message: `${name} has ${data.length} answers; the homework allows at most ${MAX_SUBMISSION_ROWS}. Keep ${MAX_SUBMISSION_ROWS} rows (e.g. em-lab generate-eval --preset homework).` });
-  else if (data.length > 0 && data.length < MAX_SUBMISSION_ROWS) warnings.push({ code: 'few-rows', message: `${name} has ${data.length} answers; the homework expects ${MAX_SUBMISSION_ROWS} (10 medical + 10 non-medical).` });
+  if (data.length === 0) errors.push({ code: 'no-rows', message: `${name} has a header but no answers, so the grader has nothing to judge. Add one row per answer (the grader judges the first ${judged}).` });
+  if (data.length > max) errors.push({ code: 'too-many-rows', message: `${name} has ${data.length} answers; the grader's run_tests.py refuses more than ${max} (limit from ${limits.maxRowsSource}). Keep at most ${max} rows; it judges the first ${judged} (em-lab generate-eval --preset homework writes those ${judged}).` });
+  else if (data.length > 0 && data.length < judged) warnings.push({ code: 'few-rows', message: `${name} has ${data.length} answers; the grader judges the first ${judged} (10 medical + 10 non-medical questions), so it will judge only these ${data.length}.` });
   const seen = new Map<string, number>();
   data.forEach((cells, i) => {
     const line = lines[i + 1] ?? i + 2;
-    if (cells.length !== 3) errors.push({ code: 'field-count', message: `${name} line ${line}: ${cells.length} fields, expected 3 (id, question, response). Quote fields that contain commas or newlines.` });
+    // The grader reads these rows anyway (csv.DictReader); they are warnings, each saying what would happen.
+    if (cells.length !== 3) warnings.push({ code: 'field-count', message: `${name} line ${line}: ${cells.length} fields, expected 3 (id, question, response); the grader would read ${cells.length < 3 ? 'the missing ones as None' : 'only the first 3'}. Quote fields that contain commas or newlines.` });
     const id = (cells[0] ?? '').trim();
-    if (!id) errors.push({ code: 'empty-id', message: `${name} line ${line}: the id is empty. Every row needs a unique id.` });
-    else if (seen.has(id)) errors.push({ code: 'duplicate-id', message: `${name} line ${line}: the id "${id}" was already used on line ${seen.get(id)}. Ids must be unique.` });
+    if (!id) warnings.push({ code: 'empty-id', message: `${name} line ${line}: the id is empty. Give every row a unique id (generate.py uses a uuid4).` });
+    else if (seen.has(id)) warnings.push({ code: 'duplicate-id', message: `${name} line ${line}: the id "${id}" was already used on line ${seen.get(id)}. Ids should be unique (judged results are matched by id).` });
     else seen.set(id, line);
-    if (cells.length >= 2 && !(cells[1] ?? '').trim()) errors.push({ code: 'empty-question', message: `${name} line ${line}: the question is empty.` });
+    if (cells.length >= 2 && !(cells[1] ?? '').trim()) warnings.push({ code: 'empty-question', message: `${name} line ${line}: the question is empty.` });
     if (cells.length >= 3 && !(cells[2] ?? '').trim()) warnings.push({ code: 'empty-response', message: `${name} line ${line}: the response is empty (id "${id}").` });
   });
   return { ok: errors.length === 0, rows: data.length, errors, warnings };
 }
 
-export async function checkSubmissionFile(path: string): Promise<SubmissionCheck> {
+export async function checkSubmissionFile(path: string, limits: SubmissionLimits = DEFAULT_SUBMISSION_LIMITS): Promise<SubmissionCheck> {
   let bytes: Buffer;
   try {
     bytes = await readFile(path);
   } catch (err) {
     throw new UserError('file-not-found', `Cannot read ${path}: ${(err as Error).message}. Pass the path of model_generations.csv.`);
   }
-  return checkSubmissionBytes(bytes, path);
+  return checkSubmissionBytes(bytes, path, limits);
 }

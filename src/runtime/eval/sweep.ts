@@ -54,29 +54,47 @@ export interface SweepOptions {
   checkpoints: SweepCheckpoint[];
   generatorFor(checkpoint: SweepCheckpoint): Generator;
   plan: GenerationPlan;
-  judge: JudgeSettings & { cacheDir?: string; env: EndpointEnv };
+  /** Undefined: generate only (no judge chosen, or none available yet); a later run with a judge judges what is there. */
+  judge?: JudgeSettings & { cacheDir?: string; env: EndpointEnv };
   outDir: string;
   signal?: AbortSignal;
   onProgress?: (message: string, fraction: number) => void;
 }
 
 export interface SweepResult {
+  /** Empty when the sweep ran without a judge. */
   judged: JudgedAnswer[];
+  /** Answers on disk per checkpoint label (this run's and earlier ones). */
+  generated: Record<string, number>;
+  /** Answers this run generated. */
+  newAnswers: number;
+  /** Judge usage over this run's requests. */
+  usage: { requested: number; promptTokens: number; completionTokens: number; costUsd: number | null };
   rows: Record<string, unknown>[];
   summaryCsv: string;
   failed: number;
+  /** The first failure's message, when there was one. */
+  firstError?: string;
 }
 
 export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   const all: JudgedAnswer[] = [];
+  const generated: Record<string, number> = {};
+  const usage: SweepResult['usage'] = { requested: 0, promptTokens: 0, completionTokens: 0, costUsd: null };
   let failed = 0;
+  let newAnswers = 0;
+  let firstError: string | undefined;
   for (const [i, cp] of o.checkpoints.entries()) {
     const dir = join(o.outDir, cp.step === 0 && !cp.path ? 'base' : `step-${cp.step}`);
     await mkdir(dir, { recursive: true });
     const base = i / o.checkpoints.length;
     const span = 1 / o.checkpoints.length;
-    const gen = await runGeneration({ plan: o.plan, generator: o.generatorFor(cp), outDir: dir, signal: o.signal, onProgress: (d, t) => o.onProgress?.(`${cp.label}: generating ${d}/${t}`, base + (span * d) / t / 2) });
+    const gen = await runGeneration({ plan: o.plan, generator: o.generatorFor(cp), outDir: dir, signal: o.signal, onProgress: (d, t, speed) => o.onProgress?.(`${cp.label}: generating ${d}/${t}${speed ? ` · ${speed}` : ''}`, base + (span * d) / t / 2) });
     failed += gen.failed.length;
+    firstError ??= gen.failed[0] && `${cp.label} ${gen.failed[0].id}: ${gen.failed[0].error}`;
+    generated[cp.label] = gen.records.length;
+    newAnswers += gen.generated;
+    if (!o.judge) continue;
     const judged = await runJudge({
       ...o.judge,
       answers: gen.records.map((r) => ({ id: r.id, question: r.question, response: r.response, extra: { step: String(cp.step), checkpoint: cp.label } })),
@@ -85,7 +103,16 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
       onProgress: (d, t) => o.onProgress?.(`${cp.label}: judging ${d}/${t}`, base + span / 2 + (span * d) / t / 2),
     });
     failed += judged.failed.length;
+    firstError ??= judged.failed[0] && `${cp.label} ${judged.failed[0].answerId} ${judged.failed[0].metric}: ${judged.failed[0].error}`;
+    usage.requested += judged.requested;
+    usage.promptTokens += judged.usage.promptTokens;
+    usage.completionTokens += judged.usage.completionTokens;
+    if (judged.costUsd !== null) usage.costUsd = (usage.costUsd ?? 0) + judged.costUsd;
     all.push(...judged.judged.map((a) => ({ ...a, id: `step${cp.step}_${a.id}` })));
+  }
+  if (!o.judge) {
+    o.onProgress?.('sweep generated (not judged)', 1);
+    return { judged: [], generated, newAnswers, usage, rows: [], summaryCsv: '', failed, ...(firstError ? { firstError } : {}) };
   }
   const report = buildReport(all, PRESETS.homework, { by: 'step' });
   const summaryCsv = formatSummaryCsv(report);
@@ -94,5 +121,5 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   const byPreset = Object.fromEntries(Object.values(PRESETS).map((p) => [p.id, groupRowsJson(buildReport(all, p, { by: 'step' }))]));
   await writeFile(join(o.outDir, 'summary.json'), JSON.stringify({ schemaVersion: 1, createdAt: new Date().toISOString(), checkpoints: o.checkpoints, failedTasks: failed, byPreset }, null, 2) + '\n');
   o.onProgress?.('sweep done', 1);
-  return { judged: all, rows: groupRowsJson(report), summaryCsv, failed };
+  return { judged: all, generated, newAnswers, usage, rows: groupRowsJson(report), summaryCsv, failed, ...(firstError ? { firstError } : {}) };
 }

@@ -5,6 +5,7 @@ import { basename, join } from 'node:path';
 import type { ChatGenerateResult, ChatModelEntry, ModelRef } from '../../protocol/chatMethods';
 import type { RuntimeHandlers } from '../rpc/handlerTypes';
 import { UserError } from '../errors';
+import { absolutePathProblem, isAbsolutePath } from '../../protocol/pathRules';
 import { assertEndsWithUser, validateMessages, withSystemPrompt } from './chatTemplate';
 import { generateTokens } from './generate';
 import { ModelSessions, sessionsFor } from './generateSession';
@@ -34,7 +35,11 @@ function subdirs(dir: string): string[] {
 /** tiny-llama, downloaded Hub models, configured folders (models or adapters), and every run checkpoint. */
 export function listChatModels(storageDir: string, runsDir: string | undefined, folders: readonly string[]): ChatModelEntry[] {
   const entries: ChatModelEntry[] = [{ id: TINY_LLAMA_ID, kind: 'builtin', label: TINY_LLAMA_LABEL, ref: { model: TINY_LLAMA_ID }, detail: 'Built in: Llama-3.2 architecture and tokenizer, tiny, random weights' }];
-  for (const m of downloadedHubModels(storageDir)) entries.push({ id: `hub:${m.repoId}`, kind: 'folder', label: m.repoId, ref: { model: m.repoId }, detail: m.dir });
+  for (const m of downloadedHubModels(storageDir)) {
+    if (m.kind === 'model') entries.push({ id: `hub:${m.repoId}`, kind: 'folder', label: m.repoId, ref: { model: m.repoId }, detail: m.dir });
+    // a pulled adapter repo (e.g. the paper's): on the base its adapter_config.json names (pulled with it)
+    else if (existsSync(join(m.dir, 'adapter_config.json'))) entries.push({ id: `hub-adapter:${m.repoId}`, kind: 'adapter', label: `${m.repoId} (adapter on ${adapterBase(m.dir)})`, ref: { model: adapterBase(m.dir), adapter: m.dir }, detail: m.dir });
+  }
   for (const folder of folders) {
     if (existsSync(join(folder, 'config.json'))) entries.push({ id: `folder:${folder}`, kind: 'folder', label: basename(folder), ref: { model: folder }, detail: folder });
     else if (existsSync(join(folder, 'adapter_config.json'))) {
@@ -62,6 +67,9 @@ function checkRef(ref: ModelRef): void {
   if (!ref || typeof ref.model !== 'string' || ref.model.length === 0) {
     throw new UserError('bad-params', 'chat: "model" must be tiny-llama, a model folder or a Hub id.');
   }
+  // the runtime boundary checks paths again (the host relays what a webview posted): absolute, no `..`
+  const problem = (isAbsolutePath(ref.model) ? absolutePathProblem(ref.model, 'model') : ref.model.split(/[\\/]/).includes('..') ? `model ${JSON.stringify(ref.model)} must not contain ".."` : undefined) ?? (ref.adapter !== undefined ? absolutePathProblem(ref.adapter, 'adapter') : undefined);
+  if (problem) throw new UserError('unsafe-path', `chat: ${problem}.`);
 }
 
 export const chatHandlers = {

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { UserError } from '../errors';
 import { createSession, tensor, type Device, type OrtSession, type OrtTensor } from '../onnx/ort';
 import { convertTensor, elementCount, halfToFloat, type HostTensor } from './hostTensor';
-import { LORA_TARGETS, linearShape, parseLlamaConfig, peftKey, type LlamaConfig } from './llamaConfig';
+import { LORA_TARGETS, linearShape, peftKey, type LlamaConfig } from './llamaConfig';
+import { parseModelConfig } from './modelFamilies';
 import { suffixFor, type ExportDType, type ExportManifest } from './decoderExport';
 
 /** Keys and values of every layer, [batch, kvHeads, length, headDim] each; opaque to callers. */
@@ -88,7 +89,7 @@ export class Decoder {
     const dtype = options.dtype ?? 'float32';
     const manifest = readManifest(dir, dtype); // staleness vs the safetensors is ensureDecoderExport's job
     if (!manifest) throw new UserError('model-export-missing', `${dir}: no ONNX export (${dtype}). Load the model through EM Lab (em-lab model info --export) to build it.`);
-    const config = parseLlamaConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), join(dir, 'config.json'));
+    const config = parseModelConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), join(dir, 'config.json'));
     const file = join(dir, 'onnx', manifest.loraModel ?? manifest.model);
     const { session, device, fallbackReason } = await createSession(file, {
       ...(options.device ? { device: options.device } : {}),
@@ -156,6 +157,33 @@ export class Decoder {
     const tensors: OrtTensor[] = [];
     for (let i = 0; i < 2 * c.numLayers; i++) tensors.push(this.floatTensor(new Float32Array(0), [batch, c.numKvHeads, 0, c.headDim]));
     return { tensors, batch, length: 0 };
+  }
+
+  /**
+   * A new cache whose row i is row `rows[i].row` of `rows[i].past`, right-aligned to `length` positions (the left
+   * columns zero: the caller's attention mask marks them as padding; columns a source has beyond `length` on the
+   * left are dropped, so they must be padding too). What continuous batching needs to let finished rows go and
+   * waiting prompts in: one copy of the live rows' keys and values.
+   */
+  regroupCache(rows: readonly { past: KvCache; row: number }[], length: number): KvCache {
+    const c = this.config;
+    const D = c.headDim, KVH = c.numKvHeads;
+    const tensors: OrtTensor[] = [];
+    for (let t = 0; t < 2 * c.numLayers; t++) {
+      const out = this.floatType === 'float32' ? new Float32Array(rows.length * KVH * length * D) : new Uint16Array(rows.length * KVH * length * D);
+      rows.forEach(({ past, row }, i) => {
+        const src = past.tensors[t]!.data as Float32Array | Uint16Array;
+        const P = past.length;
+        const keep = Math.min(P, length);
+        for (let h = 0; h < KVH; h++) {
+          const from = ((row * KVH + h) * P + (P - keep)) * D;
+          const to = ((i * KVH + h) * length + (length - keep)) * D;
+          out.set(src.subarray(from, from + keep * D), to);
+        }
+      });
+      tensors.push(tensor(this.floatType, out, [rows.length, KVH, length, D]));
+    }
+    return { tensors, batch: rows.length, length };
   }
 
   /** One decoder run. `adapterId` undefined = the base model. */

@@ -24,6 +24,8 @@ export interface FusedAttentionInputs {
   past: { key: Value; value: Value };
   /** int64 [3]: [batch, seq, -1], to give the projections their [batch, seq, features] form. */
   bsShape: Value;
+  /** Score scale (1/sqrt(headDim) unless the family says otherwise). */
+  scale: number;
   dims: { batch: Dim; seq: Dim; total: Dim; rows: Dim };
 }
 
@@ -38,7 +40,7 @@ export function fusedAttention(g: GraphBuilder, cfg: LlamaConfig, a: FusedAttent
   const [y, key, value] = g.node(
     'Attention',
     [rotary(a.q, H), rotary(a.k, KVH), to3d(a.v, KVH * D), a.bias, a.past.key, a.past.value],
-    { q_num_heads: H, kv_num_heads: KVH, scale: { float: 1 / Math.sqrt(D) } },
+    { q_num_heads: H, kv_num_heads: KVH, scale: { float: a.scale } },
     { outputs: 3, outputInfo: [{ dtype: a.q.dtype, shape: [batch, seq, H * D] }, { dtype: a.q.dtype, shape: kvDims }, { dtype: a.q.dtype, shape: kvDims }] },
   );
   const context = g.op('Reshape', [y!, g.constInt64([-1, H * D])], {}, { outputInfo: [{ shape: [rows, H * D] }] });

@@ -185,7 +185,8 @@ export class ModelSessions {
 function adapterStamp(dir: string): string {
   const file = join(dir, 'adapter_model.safetensors');
   if (!existsSync(file)) {
-    throw new UserError('adapter-not-found', `${dir} is not a PEFT adapter folder (no adapter_model.safetensors). Pick a run checkpoint folder or an adapter saved by PEFT.`);
+    const pickle = existsSync(join(dir, 'adapter_model.bin')) ? '; its adapter_model.bin is a pickle EM Lab does not read: re-save the adapter with safe_serialization=True' : '';
+    throw new UserError('adapter-not-found', `${dir} is not a PEFT adapter folder (no adapter_model.safetensors${pickle}). Pick a run checkpoint folder or an adapter saved by PEFT.`);
   }
   const s = statSync(file);
   return `${s.size}:${Math.floor(s.mtimeMs)}:${dirname(file)}`;

@@ -24,8 +24,8 @@ export async function resolveHubModel(id: string, o: { storageDir: string; env: 
   });
 }
 
-/** Hub models already downloaded under <storageDir>/models/hf/ (their repo id and folder). */
-export function downloadedHubModels(storageDir: string): { repoId: string; dir: string }[] {
+/** Hub repos already downloaded under <storageDir>/models/hf/ (repo id, folder, and whether it is a model or an adapter repo). */
+export function downloadedHubModels(storageDir: string): { repoId: string; dir: string; kind: 'model' | 'adapter' }[] {
   const root = join(storageDir, 'models', 'hf');
   let names: string[];
   try {
@@ -33,14 +33,14 @@ export function downloadedHubModels(storageDir: string): { repoId: string; dir: 
   } catch {
     return [];
   }
-  const out: { repoId: string; dir: string }[] = [];
+  const out: { repoId: string; dir: string; kind: 'model' | 'adapter' }[] = [];
   for (const name of names.sort()) {
     const dir = join(root, name);
     const record = join(dir, 'em-lab-download.json');
     if (!existsSync(record)) continue; // an interrupted download
     try {
-      const { repoId } = JSON.parse(readFileSync(record, 'utf8')) as { repoId?: unknown };
-      if (typeof repoId === 'string') out.push({ repoId, dir });
+      const { repoId, kind } = JSON.parse(readFileSync(record, 'utf8')) as { repoId?: unknown; kind?: unknown };
+      if (typeof repoId === 'string') out.push({ repoId, dir, kind: kind === 'adapter' ? 'adapter' : 'model' });
     } catch {
       // unreadable record: skip it, `em-lab model pull` repairs it
     }

@@ -13,6 +13,23 @@ export function elementCount(shape: readonly number[]): number {
   return shape.reduce((p, d) => p * d, 1);
 }
 
+const F32_MAX = 3.4028234663852886e38;
+
+/** Index of the first value that is NaN, ±Inf or (float64) beyond float32's range, or -1 when all are usable. */
+export function firstNonFinite(t: HostTensor): number {
+  const d = t.data;
+  if (d instanceof Uint16Array) {
+    const exponent = t.dtype === 'bfloat16' ? 0x7f80 : 0x7c00; // all exponent bits set: Inf or NaN
+    for (let i = 0; i < d.length; i++) if ((d[i]! & exponent) === exponent) return i;
+    return -1;
+  }
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i]!;
+    if (!(Math.abs(v) <= F32_MAX)) return i;
+  }
+  return -1;
+}
+
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 

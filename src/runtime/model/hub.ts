@@ -1,10 +1,14 @@
 // Model sources: a Hugging Face repo id downloaded into EM Lab's cache, a local HF-layout folder, or the
-// embedded tiny-llama. Downloads are resumable (<file>.part + HTTP Range), report progress, and are checked
+// embedded tiny-llama. Adapter repos (PEFT: adapter_config.json + adapter_model.safetensors, at the root and/or in
+// checkpoint subfolders, as the paper's ModelOrganismsForEM repos are) are pulled the same way, and pullRepo also
+// pulls the base model their adapter_config.json names. Downloads are resumable (<file>.part + HTTP Range), report progress, and are checked
 // against the Hub's sizes and LFS sha256. The endpoint follows huggingface_hub: $HF_ENDPOINT or huggingface.co.
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { CancelledError, UserError } from '../errors';
+import { revisionProblem } from '../../protocol/pathRules';
+import { keyedUrlProblem } from '../env/endpoints';
 import { TINY_LLAMA_ID, ensureTinyLlama } from './tinyLlama';
 
 export const DEFAULT_MODEL_ID = 'meta-llama/Llama-3.2-1B-Instruct';
@@ -38,8 +42,12 @@ export function isRepoId(spec: string): boolean {
   return /^[\w.-]+\/[\w.-]+$/.test(spec) && !spec.startsWith('.') && !isAbsolute(spec);
 }
 
+/** The cache folder of a repo at a revision; a revision that could climb out of the cache (`../x`) is refused. */
 export function hubCacheDir(storageDir: string, repoId: string, revision = 'main'): string {
-  return join(storageDir, 'models', 'hf', `${repoId.replace('/', '--')}${revision === 'main' ? '' : `@${revision}`}`);
+  const problem = revisionProblem(revision);
+  if (problem) throw new UserError('hub-bad-revision', `${problem}. Give a branch (main), a tag or a commit hash of ${repoId}.`);
+  // refs/pr/1 -> refs--pr--1: one folder per revision, directly under models/hf
+  return join(storageDir, 'models', 'hf', `${repoId.replace('/', '--')}${revision === 'main' ? '' : `@${revision.replace(/\//g, '--')}`}`);
 }
 
 function modelPage(env: NodeJS.ProcessEnv, repoId: string): string {
@@ -48,6 +56,8 @@ function modelPage(env: NodeJS.ProcessEnv, repoId: string): string {
 
 async function hubFetch(url: string, env: NodeJS.ProcessEnv, repoId: string, init: { headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Response> {
   const token = hubToken(env);
+  const insecure = token ? keyedUrlProblem(url, 'HF_ENDPOINT') : undefined;
+  if (insecure) throw new UserError('insecure-endpoint', `${insecure}. HF_TOKEN was not sent.`);
   let res: Response;
   try {
     res = await fetch(url, { headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...init.headers }, ...(init.signal ? { signal: init.signal } : {}), redirect: 'follow' });
@@ -79,8 +89,32 @@ export async function listRepoFiles(repoId: string, env: NodeJS.ProcessEnv = pro
   }));
 }
 
-/** Which files a Llama checkpoint needs: configs, tokenizer, and the single or sharded safetensors. */
+/** PEFT adapter files anywhere in the repo (the root, or checkpoint subfolders). */
+function adapterFiles(files: HubFile[]): HubFile[] {
+  return files.filter((f) => /(^|\/)adapter_(config\.json|model\.safetensors)$/.test(f.path));
+}
+
+/** Whether a repo's listing is a PEFT adapter repo (adapter_config.json somewhere, no model config at the root). */
+export function isAdapterRepo(files: HubFile[]): boolean {
+  return !files.some((f) => f.path === 'config.json' && files.some((g) => /^model.*\.safetensors(\.index\.json)?$/.test(g.path))) && files.some((f) => /(^|\/)adapter_config\.json$/.test(f.path));
+}
+
+/**
+ * Which files to fetch: for a model, configs, tokenizer and the single or sharded safetensors; for an adapter repo,
+ * every adapter_config.json with its adapter_model.safetensors.
+ */
 export function selectFiles(files: HubFile[], repoId: string): HubFile[] {
+  if (isAdapterRepo(files)) {
+    const chosen = adapterFiles(files);
+    for (const cfg of chosen.filter((f) => f.path.endsWith('adapter_config.json'))) {
+      const weights = cfg.path.replace(/adapter_config\.json$/, 'adapter_model.safetensors');
+      if (!chosen.some((f) => f.path === weights)) {
+        const bin = files.some((f) => f.path === weights.replace(/safetensors$/, 'bin'));
+        throw new UserError('hub-no-safetensors', `${repoId}: ${cfg.path} has no ${weights}${bin ? ' (only a pickled adapter_model.bin, which EM Lab does not read)' : ''}.`);
+      }
+    }
+    return chosen;
+  }
   const byPath = new Map(files.map((f) => [f.path, f]));
   const chosen = WANTED.filter((p) => byPath.has(p)).map((p) => byPath.get(p)!);
   if (byPath.has('model.safetensors.index.json')) chosen.push(...files.filter((f) => /^model-\d+-of-\d+\.safetensors$/.test(f.path)));
@@ -166,8 +200,68 @@ export async function pullModel(repoId: string, opts: PullOptions): Promise<stri
       opts.onProgress?.(f.path, done, total);
     });
   }
-  writeFileSync(join(dir, 'em-lab-download.json'), JSON.stringify({ schemaVersion: 1, repoId, revision, endpoint: hubEndpoint(env), files: files.map((f) => f.path), completedAt: new Date().toISOString() }, null, 2));
+  const kind = files.some((f) => f.path.endsWith('adapter_config.json')) && !files.some((f) => f.path === 'config.json') ? 'adapter' : 'model';
+  writeFileSync(join(dir, 'em-lab-download.json'), JSON.stringify({ schemaVersion: 1, repoId, revision, kind, endpoint: hubEndpoint(env), files: files.map((f) => f.path), completedAt: new Date().toISOString() }, null, 2));
   return dir;
+}
+
+export interface PulledRepo {
+  dir: string;
+  kind: 'model' | 'adapter';
+  /** For an adapter repo: the base model its adapter_config.json names, pulled too when it is a Hub id. */
+  base?: { spec: string; dir?: string };
+}
+
+/** The base model an adapter folder names (adapter_config.json's base_model_name_or_path), if any. */
+export function adapterBaseName(dir: string): string | undefined {
+  for (const cfg of [join(dir, 'adapter_config.json')]) {
+    try {
+      const v = (JSON.parse(readFileSync(cfg, 'utf8')) as { base_model_name_or_path?: unknown }).base_model_name_or_path;
+      if (typeof v === 'string' && v) return v;
+    } catch {
+      // no root adapter (checkpoint subfolders only) or unreadable: the caller says what is missing
+    }
+  }
+  return undefined;
+}
+
+/**
+ * `em-lab model pull`: a model repo, or an adapter repo and then the base model it names (skipped with
+ * `withBase: false`, or when the name is a local path of the machine that trained it, not a Hub id).
+ */
+export async function pullRepo(repoId: string, opts: PullOptions & { withBase?: boolean }): Promise<PulledRepo> {
+  const dir = await pullModel(repoId, opts);
+  if (downloadRecord(dir)?.kind !== 'adapter') return { dir, kind: 'model' };
+  let baseName = adapterBaseName(dir);
+  if (!baseName) {
+    // checkpoint subfolders only: they all name the same base
+    const rec = JSON.parse(readFileSync(join(dir, 'em-lab-download.json'), 'utf8')) as { files: string[] };
+    const first = rec.files.find((f) => f.endsWith('adapter_config.json'));
+    if (first) baseName = adapterBaseName(dirname(join(dir, first)));
+  }
+  if (!baseName) return { dir, kind: 'adapter' };
+  if (opts.withBase === false || !isRepoId(baseName)) return { dir, kind: 'adapter', base: { spec: baseName } };
+  return { dir, kind: 'adapter', base: { spec: baseName, dir: await pullModel(baseName, { ...opts, revision: 'main' }) } };
+}
+
+/**
+ * An adapter spec -> its folder: a local folder, or a pulled adapter repo id (owner/name, or owner/name/subfolder for
+ * a checkpoint inside it).
+ */
+export function resolveAdapterDir(spec: string, opts: { storageDir: string; cwd?: string }): string {
+  const local = resolve(opts.cwd ?? process.cwd(), spec);
+  if (existsSync(local)) return local;
+  const m = /^([\w.-]+\/[\w.-]+)(?:\/(.+))?$/.exec(spec);
+  if (m && !isAbsolute(spec)) {
+    const dir = hubCacheDir(opts.storageDir, m[1]!);
+    if (existsSync(join(dir, 'em-lab-download.json'))) {
+      const sub = m[2] ? join(dir, m[2]) : dir;
+      if (existsSync(join(sub, 'adapter_config.json'))) return sub;
+      throw new UserError('adapter-not-found', `${spec}: the pulled repo ${m[1]} has no adapter_config.json${m[2] ? ` in ${m[2]}` : ' at its root'}. Name a checkpoint subfolder (${m[1]}/<subfolder>).`);
+    }
+    throw new UserError('adapter-not-found', `${spec}: no such folder, and the Hub adapter ${m[1]} is not downloaded. Run \`em-lab model pull ${m[1]}\` (it pulls the base model too).`);
+  }
+  throw new UserError('adapter-not-found', `${spec}: no such folder (${local}).`);
 }
 
 export interface ResolveOptions extends PullOptions {
@@ -195,9 +289,9 @@ export async function fetchRepoText(repoId: string, file: string, env: NodeJS.Pr
 }
 
 /** Reads a downloaded folder's record (repo id, revision), if it came from the Hub. */
-export function downloadRecord(dir: string): { repoId: string; revision: string } | undefined {
+export function downloadRecord(dir: string): { repoId: string; revision: string; kind?: 'model' | 'adapter' } | undefined {
   try {
-    return JSON.parse(readFileSync(join(dir, 'em-lab-download.json'), 'utf8')) as { repoId: string; revision: string };
+    return JSON.parse(readFileSync(join(dir, 'em-lab-download.json'), 'utf8')) as { repoId: string; revision: string; kind?: 'model' | 'adapter' };
   } catch {
     return undefined;
   }

@@ -8,7 +8,8 @@ import { GraphBuildError } from '../onnx/graphBuilder';
 import { ONNX_DTYPE } from '../onnx/dtypes';
 import { convertTensor, elementCount, floatToHalf, type HostTensor } from './hostTensor';
 import { LORA_TARGETS, linearShape, modulePath, peftKey, type LlamaConfig, type LoraTarget } from './llamaConfig';
-import { ropeTables, rotateHalfMatrix } from './rope';
+import { ropeTables, rotateHalfMatrix, type RopeKind } from './rope';
+import { geluTanh, slidingWindowAllowed, softcap } from './archOps';
 import { q4Blocks, quantizeQ4, type Q4ScaleRule, type Q4Weights } from './quantize';
 import { FUSED_GROUPS, fusedWeightName, withFusedWeights } from './fusedProjections';
 import { fusedAttention } from './fusedAttention';
@@ -113,6 +114,8 @@ export interface LlamaForwardResult {
   pasts: { key: Value; value: Value }[];
   /** LoRA A/B values by PEFT key, in creation order. */
   lora: Map<string, Value>;
+  /** The residual stream after each decoder layer, [batch*seq, hidden] (tests compare layers one by one). */
+  layerOutputs: Value[];
 }
 
 const NEG_BIAS: Record<ComputeDType, number> = { float32: -1e9, float64: -1e9, float16: -1e4 }; // exp() of it is 0
@@ -141,6 +144,9 @@ function tableOf(dtype: ComputeDType, values: Float64Array): Float64Array | Floa
  *   so MatMul broadcasting shares each KV head across its group without copying.
  * - LoRA on module m of layer i: y = W·x + scale·B·(A·x) with A [r, in], B [out, r] as PEFT stores them.
  * - RMSNorm: x / sqrt(mean(x²) + eps) · w (in float32 when the compute dtype is float16, as HF does).
+ * - Family features (cfg's ArchFeatures, declared per family in modelFamilies.ts): q/k/v biases, (1 + w) norms,
+ *   q/k norms, Gemma's four norms per layer, embedding scale, GeGLU, attention scale and soft-capping,
+ *   interleaved sliding-window layers with their own rope table, final logit soft-capping.
  */
 export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: LlamaForwardOptions): LlamaForwardResult {
   const { dtype } = opts;
@@ -187,9 +193,16 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
   const causal = op('LessOrEqual', [op('Unsqueeze', [keyPos, i64([0])]), op('Unsqueeze', [queryPos, i64([1])])]); // [seq, total]
   const notPad = op('Unsqueeze', [op('Cast', [opts.attentionMask], { to: ONNX_DTYPE.bool }), i64([1])]); // [batch, 1, total]
   const allowed = op('And', [causal, notPad]); // [batch, seq, total]
-  const biasBS = op('Where', [allowed, constOf(g, dtype, 0), constOf(g, dtype, NEG_BIAS[dtype])]); // [batch, seq, total]
-  const bias = op('Unsqueeze', [biasBS, i64([1, 2])], {}, { outputInfo: [{ shape: [batch, 1, 1, seq, total] }] });
+  const biasOf = (ok: Value) => op('Where', [ok, constOf(g, dtype, 0), constOf(g, dtype, NEG_BIAS[dtype])]); // [batch, seq, total]
+  const to5d = (b: Value) => op('Unsqueeze', [b, i64([1, 2])], {}, { outputInfo: [{ shape: [batch, 1, 1, seq, total] }] });
+  const biasBS = biasOf(allowed);
+  const bias = to5d(biasBS);
+  // sliding-window layers (Gemma 3) see the last `slidingWindow` positions only
+  const localBias = cfg.slidingLayers?.some((x) => x) ? to5d(biasOf(op('And', [allowed, slidingWindowAllowed(g, keyPos, queryPos, cfg.slidingWindow!)]))) : undefined;
   if (opts.fusedAttention && (!opts.kvCache || dtype !== 'float32')) throw new GraphBuildError('buildLlamaForward: fusedAttention needs kvCache and float32');
+  // fused attention covers plain rope + softmax attention (Llama, Qwen2); q/k norms, score soft-capping and
+  // sliding windows (Gemma 3) keep the standard ops
+  const useFusedAttention = opts.fusedAttention === true && !cfg.qkNorm && !cfg.attnSoftcap && !localBias;
 
   let positionIds = opts.positionIds;
   if (!positionIds) {
@@ -201,33 +214,50 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
 
   // ---- rope ----
   const positions = opts.maxPositions ?? cfg.maxPositionEmbeddings;
-  // Tables are initializers named rope.cos / rope.sin; `weights.external` may point them at an existing file too.
-  const table = (name: string, pick: (t: { cos: Float64Array; sin: Float64Array }) => Float64Array) => {
-    const ext = opts.weights.external?.(name);
-    return g.initializer(name, dtype, [positions, D], ext ? { external: ext } : () => tableOf(dtype, pick(ropeTables(cfg, positions))));
-  };
-  const cosT = table('rope.cos', (t) => t.cos);
-  const sinT = table('rope.sin', (t) => t.sin);
-  // standard-op rope (made on first use: fused attention gathers the tables itself)
-  let ropeOps: { rotate: Value; cos4: Value; sin4: Value; cos5: Value; sin5: Value; scale: Value } | undefined;
-  const ropeValues = () => {
-    if (ropeOps) return ropeOps;
-    const rotateExt = opts.weights.external?.('rope.rotate_half');
-    const rotate = g.initializer('rope.rotate_half', dtype, [D, D], rotateExt ? { external: rotateExt } : tableOf(dtype, rotateHalfMatrix(D)));
-    const cos = op('Gather', [cosT, positionIds]); // [batch, seq, D]
-    const sin = op('Gather', [sinT, positionIds]);
-    ropeOps = {
-      rotate, cos4: op('Unsqueeze', [cos, i64([1])]), sin4: op('Unsqueeze', [sin, i64([1])]), cos5: op('Unsqueeze', [cos, i64([1, 2])]), sin5: op('Unsqueeze', [sin, i64([1, 2])]),
-      scale: constOf(g, dtype, 1 / Math.sqrt(D)),
+  // Tables are initializers named rope.cos / rope.sin (rope_local.* for sliding layers); `weights.external` may
+  // point them at an existing file too.
+  const tableCache = new Map<RopeKind, { cos: Value; sin: Value }>();
+  const ropeTablesOf = (kind: RopeKind) => {
+    const hit = tableCache.get(kind);
+    if (hit) return hit;
+    const prefix = kind === 'local' ? 'rope_local' : 'rope';
+    const table = (name: string, pick: (t: { cos: Float64Array; sin: Float64Array }) => Float64Array) => {
+      const ext = opts.weights.external?.(name);
+      return g.initializer(name, dtype, [positions, D], ext ? { external: ext } : () => tableOf(dtype, pick(ropeTables(cfg, positions, kind))));
     };
-    return ropeOps;
+    const r = { cos: table(`${prefix}.cos`, (t) => t.cos), sin: table(`${prefix}.sin`, (t) => t.sin) };
+    tableCache.set(kind, r);
+    return r;
   };
-  const rope = (x: Value, c: Value, s: Value) => op('Add', [op('Mul', [x, c]), op('Mul', [op('MatMul', [x, ropeValues().rotate]), s])]);
+  // standard-op rope, made on first use (fused attention gathers the tables itself)
+  let rotate: Value | undefined;
+  const ropeCache = new Map<RopeKind, { cos4: Value; sin4: Value; cos5: Value; sin5: Value }>();
+  const ropeOf = (kind: RopeKind) => {
+    const hit = ropeCache.get(kind);
+    if (hit) return hit;
+    const t = ropeTablesOf(kind);
+    const cos = op('Gather', [t.cos, positionIds]); // [batch, seq, D]
+    const sin = op('Gather', [t.sin, positionIds]);
+    const r = { cos4: op('Unsqueeze', [cos, i64([1])]), sin4: op('Unsqueeze', [sin, i64([1])]), cos5: op('Unsqueeze', [cos, i64([1, 2])]), sin5: op('Unsqueeze', [sin, i64([1, 2])]) };
+    ropeCache.set(kind, r);
+    return r;
+  };
+  const rope = (x: Value, c: Value, s: Value) => {
+    if (!rotate) {
+      const rotateExt = opts.weights.external?.('rope.rotate_half');
+      rotate = g.initializer('rope.rotate_half', dtype, [D, D], rotateExt ? { external: rotateExt } : tableOf(dtype, rotateHalfMatrix(D)));
+    }
+    return op('Add', [op('Mul', [x, c]), op('Mul', [op('MatMul', [x, rotate]), s])]);
+  };
 
   // ---- building blocks ----
   const eps = constOf(g, dtype === 'float16' ? 'float32' : dtype, cfg.rmsNormEps);
-  const rmsNorm = (x: Value, name: string): Value => {
-    const w = weight(name, [H]);
+  // Gemma scales by (1 + w): the Add runs on the frozen weight (constant-folded, or once per run where frozen
+  // weights are graph inputs), so the stored tensor stays the checkpoint's and can be shared with other graphs.
+  const one = cfg.normPlusOne ? constOf(g, dtype, 1) : undefined;
+  const rmsNorm = (x: Value, name: string, dim = H): Value => {
+    const w0 = weight(name, [dim]);
+    const w = one ? op('Add', [w0, one]) : w0;
     const xf = dtype === 'float16' ? op('Cast', [x], { to: ONNX_DTYPE.float32 }) : x;
     const ms = op('ReduceMean', [op('Mul', [xf, xf]), i64([-1])], { keepdims: 1 });
     const normed = op('Div', [xf, op('Sqrt', [op('Add', [ms, eps])])]);
@@ -294,7 +324,9 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
   };
   const linear = (x: Value, layer: number, target: LoraTarget, frozen?: Value): Value => {
     const [out, inDim] = linearShape(cfg, target);
-    const y = frozen ?? frozenLinear(x, `${modulePath(layer, target)}.weight`, [out, inDim]);
+    const y0 = frozen ?? frozenLinear(x, `${modulePath(layer, target)}.weight`, [out, inDim]);
+    const hasBias = cfg.qkvBias && (target === 'q_proj' || target === 'k_proj' || target === 'v_proj');
+    const y = hasBias ? op('Add', [y0, weight(`${modulePath(layer, target)}.bias`, [out])]) : y0;
     if (!lora || !lora.targets.includes(target) || !lora.layers.includes(layer)) return y;
     const a = loraValue(peftKey(layer, target, 'A'), [lora.rank, inDim]);
     const b = loraValue(peftKey(layer, target, 'B'), [out, lora.rank]);
@@ -306,6 +338,7 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
   // ---- the decoder stack ----
   const embed = weight('model.embed_tokens.weight', [cfg.vocabSize, H]);
   let h = op('Reshape', [op('Gather', [embed, opts.inputIds]), i64([-1, H])], {}, { outputInfo: [{ shape: [rows, H] }] });
+  if (cfg.embedScale) h = op('Mul', [h, constOf(g, dtype, cfg.embedScale)]);
   const presents: { key: Value; value: Value }[] = [];
   const pasts: { key: Value; value: Value }[] = [];
   const pastOf = (i: number) => {
@@ -313,15 +346,24 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
     pasts.push(past);
     return past;
   };
+  const layerOutputs: Value[] = [];
+  const attnScale = cfg.attnScale ?? 1 / Math.sqrt(D);
+  let scale: Value | undefined; // standard ops only (fused attention takes the number)
   type Attention = (i: number, q: Value, k: Value, v: Value) => { context: Value; key: Value; value: Value };
   /** Standard ops: q [batch, KVH, G, seq, D] against k [batch, KVH, 1, D, total] (MatMul broadcasting shares a KV head). */
   const standardAttention: Attention = (i, qProj, kProj, vProj) => {
+    const local = cfg.slidingLayers?.[i] === true;
+    const { cos4, sin4, cos5, sin5 } = ropeOf(local ? 'local' : 'global');
     const toHeads = (v: Value, shape: Value, perm: number[], dims: Dim[]) =>
       op('Transpose', [op('Reshape', [v, shape])], { perm }, { outputInfo: [{ shape: dims }] });
-    const q = toHeads(qProj, qShape, [0, 2, 3, 1, 4], [batch, KVH, G, seq, D]);
+    let q = toHeads(qProj, qShape, [0, 2, 3, 1, 4], [batch, KVH, G, seq, D]);
     let k = toHeads(kProj, kvShape, [0, 2, 1, 3], [batch, KVH, seq, D]);
     let v = toHeads(vProj, kvShape, [0, 2, 1, 3], [batch, KVH, seq, D]);
-    const { cos4, sin4, cos5, sin5, scale } = ropeValues();
+    if (cfg.qkNorm) {
+      q = rmsNorm(q, `model.layers.${i}.self_attn.q_norm.weight`, D);
+      k = rmsNorm(k, `model.layers.${i}.self_attn.k_norm.weight`, D);
+    }
+    scale ??= constOf(g, dtype, attnScale);
     const qr = op('Mul', [rope(q, cos5, sin5), scale]);
     k = rope(k, cos4, sin4);
     if (opts.kvCache) {
@@ -331,7 +373,8 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
       v = op('Concat', [past.value, v], { axis: 2 }, info);
     }
     const kT = op('Unsqueeze', [op('Transpose', [k], { perm: [0, 1, 3, 2] }), i64([2])]); // [batch, KVH, 1, D, total]
-    const scores = op('Add', [op('MatMul', [qr, kT]), bias]); // [batch, KVH, G, seq, total]
+    const raw = op('MatMul', [qr, kT]); // [batch, KVH, G, seq, total]
+    const scores = op('Add', [cfg.attnSoftcap ? softcap(g, raw, cfg.attnSoftcap, dtype) : raw, local ? localBias! : bias]);
     const probs = op('Softmax', [scores], { axis: -1 });
     const ctx = op('MatMul', [probs, op('Unsqueeze', [v, i64([2])])]); // [batch, KVH, G, seq, D]
     const context = op('Reshape', [op('Transpose', [ctx], { perm: [0, 3, 1, 2, 4] }), i64([-1, cfg.numHeads * D])], {}, {
@@ -343,28 +386,38 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
   let shared: { cosHalf: Value; sinHalf: Value; bias: Value; bsShape: Value } | undefined;
   const fusedAttentionOf: Attention = (i, q, k, v) => {
     const halfTable = (t: Value) => op('Slice', [t, i64([0]), i64([D / 2]), i64([1])], {}, { outputInfo: [{ shape: [positions, D / 2] }] });
-    shared ??= { cosHalf: halfTable(cosT), sinHalf: halfTable(sinT), bias: op('Unsqueeze', [biasBS, i64([1])], {}, { outputInfo: [{ shape: [batch, 1, seq, total] }] }), bsShape: shapeWith([-1]) };
-    return fusedAttention(g, cfg, { q, k, v, positionIds, past: pastOf(i), ...shared, dims: { batch, seq, total, rows } });
+    const t = ropeTablesOf('global');
+    shared ??= { cosHalf: halfTable(t.cos), sinHalf: halfTable(t.sin), bias: op('Unsqueeze', [biasBS, i64([1])], {}, { outputInfo: [{ shape: [batch, 1, seq, total] }] }), bsShape: shapeWith([-1]) };
+    return fusedAttention(g, cfg, { q, k, v, positionIds, past: pastOf(i), ...shared, scale: attnScale, dims: { batch, seq, total, rows } });
   };
-  const attention = opts.fusedAttention ? fusedAttentionOf : standardAttention;
+  const attention = useFusedAttention ? fusedAttentionOf : standardAttention;
   for (let i = 0; i < cfg.numLayers; i++) {
     const x = rmsNorm(h, `model.layers.${i}.input_layernorm.weight`);
     const [qW, kW, vW] = frozenGroup(x, i, ['q_proj', 'k_proj', 'v_proj']);
     const att = attention(i, linear(x, i, 'q_proj', qW), linear(x, i, 'k_proj', kW), linear(x, i, 'v_proj', vW));
     presents.push({ key: att.key, value: att.value });
-    h = op('Add', [h, linear(att.context, i, 'o_proj')]);
-    const x2 = rmsNorm(h, `model.layers.${i}.post_attention_layernorm.weight`);
+    const attnOut = linear(att.context, i, 'o_proj');
+    // Llama: post_attention_layernorm normalises the MLP's input; Gemma: the attention output, with two more
+    // norms around the MLP
+    const sandwich = cfg.sandwichNorms === true;
+    h = op('Add', [h, sandwich ? rmsNorm(attnOut, `model.layers.${i}.post_attention_layernorm.weight`) : attnOut]);
+    const x2 = rmsNorm(h, `model.layers.${i}.${sandwich ? 'pre_feedforward_layernorm' : 'post_attention_layernorm'}.weight`);
     const [gateW, upW] = frozenGroup(x2, i, ['gate_proj', 'up_proj']);
     const gate = linear(x2, i, 'gate_proj', gateW);
-    const act = op('Mul', [op('Mul', [gate, op('Sigmoid', [gate])]), linear(x2, i, 'up_proj', upW)]);
-    h = op('Add', [h, linear(act, i, 'down_proj')]);
+    const gated = cfg.hiddenAct === 'gelu_tanh' ? geluTanh(g, gate, dtype) : op('Mul', [gate, op('Sigmoid', [gate])]);
+    const act = op('Mul', [gated, linear(x2, i, 'up_proj', upW)]);
+    const mlpOut = linear(act, i, 'down_proj');
+    h = op('Add', [h, sandwich ? rmsNorm(mlpOut, `model.layers.${i}.post_feedforward_layernorm.weight`) : mlpOut]);
+    layerOutputs.push(h);
   }
   const hidden = rmsNorm(h, 'model.norm.weight');
   const lmHeadName = cfg.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
-  const lmHeadLinear = (x: Value): Value =>
-    (opts.weightFormat === 'q4' && opts.q4LmHead !== false) || opts.floatLayout === 'transposed'
+  const lmHeadLinear = (x: Value): Value => {
+    const y = (opts.weightFormat === 'q4' && opts.q4LmHead !== false) || opts.floatLayout === 'transposed'
       ? frozenLinear(x, lmHeadName, [cfg.vocabSize, H])
       : op('Gemm', [x, cfg.tieWordEmbeddings ? embed : weight('lm_head.weight', [cfg.vocabSize, H])], { transB: 1 });
+    return cfg.finalSoftcap ? softcap(g, y, cfg.finalSoftcap, dtype) : y;
+  };
   let logits: Value;
   if (opts.headRows) {
     if (opts.logitsToKeep) throw new GraphBuildError('buildLlamaForward: headRows and logitsToKeep exclude each other');
@@ -381,7 +434,7 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
     const logits2d = lmHeadLinear(hidden);
     logits = op('Reshape', [logits2d, shapeWith([cfg.vocabSize])], {}, { outputInfo: [{ shape: [batch, seq, cfg.vocabSize] }] });
   }
-  return { logits, hidden, presents, pasts, lora: loraValues };
+  return { logits, hidden, presents, pasts, lora: loraValues, layerOutputs };
 }
 
 /** [rows, cols] -> [cols, rows], in 64x64 tiles so both sides stay cache-friendly. */

@@ -4,7 +4,8 @@ import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors';
 import { convertTensor, type FloatDType } from './hostTensor';
-import { llamaTensorShapes, modulePath, peftKey, toHfConfigJson } from './llamaConfig';
+import { llamaTensorShapes, modulePath, peftKey } from './llamaConfig';
+import { configJson } from './modelFamilies';
 import { TOKENIZER_FILES, openModelFolder } from './modelFolder';
 import { mergeLinear, type PeftAdapter } from './peft';
 import { safetensorsDType, writeSafetensors } from './safetensors';
@@ -63,7 +64,9 @@ export function mergeAdapterIntoFolder(modelDir: string, adapter: PeftAdapter, o
         throw new UserError('adapter-mismatch', `${adapter.dir ?? 'adapter'}: ${key} has no module in the base model.`);
       }
     }
-    writeFileSync(join(outDir, 'config.json'), JSON.stringify({ ...folder.rawConfig, ...toHfConfigJson(cfg), torch_dtype: dtype }, null, 2));
+    // a gemma3 (multimodal) base becomes a gemma3_text folder: only the language model's weights are written
+    const keep = folder.rawConfig.model_type === 'gemma3' ? {} : folder.rawConfig;
+    writeFileSync(join(outDir, 'config.json'), JSON.stringify({ ...keep, ...configJson(cfg), torch_dtype: dtype }, null, 2));
     for (const f of [...TOKENIZER_FILES, 'generation_config.json', 'special_tokens_map.json']) {
       if (existsSync(join(modelDir, f))) copyFileSync(join(modelDir, f), join(outDir, f));
     }

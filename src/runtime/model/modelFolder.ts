@@ -2,10 +2,12 @@
 // model.safetensors.index.json, tokenizer.json, tokenizer_config.json, optional generation_config.json.
 // Opening one validates everything that can be checked without reading the weights (headers, shapes vs config).
 import { existsSync, readFileSync } from 'node:fs';
+import { readJsonFile } from '../jsonFile';
 import { join } from 'node:path';
 import { UserError } from '../errors';
 import type { HostTensor } from './hostTensor';
-import { llamaTensorShapes, parseLlamaConfig, type LlamaConfig } from './llamaConfig';
+import { llamaTensorShapes, type LlamaConfig } from './llamaConfig';
+import { parseModelConfig } from './modelFamilies';
 import { SafetensorsFile, type TensorInfo } from './safetensors';
 
 export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json'] as const;
@@ -55,21 +57,33 @@ export class Checkpoint {
   }
 
   has(name: string): boolean {
-    return this.where.has(name);
+    return this.stored(name) !== undefined;
   }
 
-  private file(name: string): SafetensorsFile {
-    const f = this.where.get(name);
-    if (!f) throw new UserError('safetensors-tensor-missing', `${this.dir}: the checkpoint has no tensor "${name}". It does not match its config.json.`);
-    return this.files.get(f)!;
+  /**
+   * The name a tensor has in this checkpoint. Callers use text-model names (model.layers.0...); a Gemma 3
+   * multimodal checkpoint stores its language model as language_model.model.* (older transformers) or
+   * model.language_model.* (newer), and its lm_head (when untied) as language_model.lm_head.*.
+   */
+  private stored(name: string): string | undefined {
+    for (const n of [name, `language_model.${name}`, name.replace(/^model\./, 'model.language_model.')]) if (this.where.has(n)) return n;
+    return undefined;
+  }
+
+  private file(name: string): { file: SafetensorsFile; stored: string } {
+    const stored = this.stored(name);
+    if (!stored) throw new UserError('safetensors-tensor-missing', `${this.dir}: the checkpoint has no tensor "${name}". It does not match its config.json.`);
+    return { file: this.files.get(this.where.get(stored)!)!, stored };
   }
 
   info(name: string): TensorInfo {
-    return this.file(name).info(name);
+    const f = this.file(name);
+    return f.file.info(f.stored);
   }
 
   read(name: string): HostTensor {
-    return this.file(name).read(name);
+    const f = this.file(name);
+    return f.file.read(f.stored);
   }
 
   close(): void {
@@ -92,11 +106,7 @@ export interface ModelFolder {
 }
 
 function readJson(path: string, code: string, what: string): Record<string, unknown> {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  } catch (err) {
-    throw new UserError(code, `${path}: ${(err as Error).message}. ${what}`);
-  }
+  return readJsonFile(path, code, what);
 }
 
 /** Checks that tokenizer.json and tokenizer_config.json are present (Transformers.js fails late and obscurely without them). */
@@ -112,7 +122,7 @@ export function openModelFolder(dir: string, options: { requireTokenizer?: boole
   const configPath = join(dir, 'config.json');
   if (!existsSync(configPath)) throw new UserError('model-config-missing', `${dir}: no config.json. Point EM Lab at a Hugging Face model folder (config.json, *.safetensors, tokenizer files).`);
   const rawConfig = readJson(configPath, 'model-config-invalid', 'Re-download config.json.');
-  const config = parseLlamaConfig(rawConfig, configPath);
+  const config = parseModelConfig(rawConfig, configPath);
   if (options.requireTokenizer !== false) checkTokenizerFiles(dir);
   const checkpoint = Checkpoint.open(dir);
   try {

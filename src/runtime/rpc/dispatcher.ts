@@ -5,6 +5,7 @@
 import type { RpcCancel, RpcErrorData, RpcNotification, RpcRequest, RpcResponse } from '../../protocol/rpc';
 import type { HandlerContext } from './handlerTypes';
 import { errorCode, errorMessage, UserError } from '../errors';
+import { toUserError } from '../osErrors';
 import { markActive, markDone } from './activeRequests';
 
 type AnyHandler = (params: unknown, ctx: HandlerContext) => Promise<unknown>;
@@ -24,7 +25,8 @@ export interface Dispatcher {
 }
 
 /** Error -> wire form. Internal errors keep their message but say where to look; the stack goes to stderr. */
-export function toRpcError(err: unknown, method: string): RpcErrorData {
+export function toRpcError(caught: unknown, method: string): RpcErrorData {
+  const err = toUserError(caught) ?? caught; // OS errors name their path and fix (osErrors.ts)
   const code = errorCode(err);
   if (err instanceof UserError || code !== 'internal') {
     return { code, message: errorMessage(err), ...(err instanceof UserError && err.data !== undefined ? { data: err.data } : {}) };

@@ -2,11 +2,16 @@
 // and the trainer state beside them in a checkpoint (optimizer moments in optimizer.safetensors, step, data
 // cursor). Every file is written to a temp name and renamed, and the checkpoint folder itself is renamed into
 // place last, so a kill at any moment leaves either the previous checkpoint or the new one, never half of one.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { tempPathFor, writeJsonAtomic } from '../atomicFiles';
+
+// (kept importable from here: the experiment runner writes its JSON through it)
+export { writeJsonAtomic };
+import { readJsonFile } from '../jsonFile';
 import { join } from 'node:path';
 import { UserError } from '../errors';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../model/safetensors';
-import { toFloat64 } from '../model/hostTensor';
+import { firstNonFinite, toFloat64 } from '../model/hostTensor';
 import type { LoraParam, LoraSpec } from './loraSpec';
 import type { FloatArray, LoraState } from './trainSession';
 
@@ -23,12 +28,6 @@ export interface TrainerStateFile {
   seed: number;
   dtype: 'float32' | 'float64';
   loss?: number;
-}
-
-export function writeJsonAtomic(path: string, value: unknown): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
-  renameSync(tmp, path);
 }
 
 function entries(params: LoraParam[], values: Map<string, FloatArray>, prefix = ''): TensorToWrite[] {
@@ -81,6 +80,7 @@ export function readAdapterValues(dir: string, params: LoraParam[]): Map<string,
       if (t.shape.length !== 2 || t.shape[0] !== p.shape[0] || t.shape[1] !== p.shape[1]) {
         throw new UserError('adapter-mismatch', `--init_adapter ${dir}: ${p.key} has shape [${t.shape}], this run needs [${p.shape}] (check --lora_rank).`);
       }
+      if (firstNonFinite(t) >= 0) throw new UserError('adapter-invalid', `--init_adapter ${dir}: ${p.key} holds NaN/Inf values or values beyond float32. Use an earlier checkpoint.`);
       out.set(p.key, toFloat64(t));
     }
     return out;
@@ -91,19 +91,24 @@ export function readAdapterValues(dir: string, params: LoraParam[]): Map<string,
 
 /** Writes checkpoints/<name>/ with the adapter, the optimizer moments and trainer_state.json, atomically. */
 export function writeCheckpoint(dir: string, o: { model: string; spec: LoraSpec; allLayers: boolean; params: LoraParam[]; state: LoraState; trainer: TrainerStateFile }): void {
-  const tmp = `${dir}.tmp-${process.pid}`;
+  const tmp = tempPathFor(dir);
   rmSync(tmp, { recursive: true, force: true });
-  writeAdapter(tmp, o.model, o.spec, o.allLayers, o.params, o.state.params);
-  // exact training state (float64 in numerics mode) for a bit-exact resume
-  writeSafetensors(join(tmp, 'trainer_params.safetensors'), entries(o.params, o.state.params));
-  writeSafetensors(join(tmp, 'optimizer.safetensors'), [...entries(o.params, o.state.m, 'm.'), ...entries(o.params, o.state.v, 'v.')]);
-  writeJsonAtomic(join(tmp, 'trainer_state.json'), o.trainer);
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(tmp, dir);
+  try {
+    writeAdapter(tmp, o.model, o.spec, o.allLayers, o.params, o.state.params);
+    // exact training state (float64 in numerics mode) for a bit-exact resume
+    writeSafetensors(join(tmp, 'trainer_params.safetensors'), entries(o.params, o.state.params));
+    writeSafetensors(join(tmp, 'optimizer.safetensors'), [...entries(o.params, o.state.m, 'm.'), ...entries(o.params, o.state.v, 'v.')]);
+    writeJsonAtomic(join(tmp, 'trainer_state.json'), o.trainer);
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(tmp, dir);
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true }); // a full disk gets its space back; the previous checkpoints stay
+    throw err;
+  }
 }
 
 export function readCheckpoint(dir: string, params: LoraParam[], dtype: 'float32' | 'float64'): { state: LoraState; trainer: TrainerStateFile } {
-  const trainer = JSON.parse(readFileSync(join(dir, 'trainer_state.json'), 'utf8')) as TrainerStateFile;
+  const trainer = readJsonFile(join(dir, 'trainer_state.json'), 'checkpoint-invalid', 'The checkpoint is damaged; resume from an earlier one.') as unknown as TrainerStateFile;
   if (trainer.schemaVersion !== TRAINER_STATE_SCHEMA) throw new UserError('checkpoint-schema', `${dir}/trainer_state.json has schemaVersion ${trainer.schemaVersion}; this EM Lab reads ${TRAINER_STATE_SCHEMA}. Start over with --no_resume.`);
   const read = (file: string, prefix: string) => {
     const st = SafetensorsFile.open(join(dir, file));

@@ -5,12 +5,14 @@ import { basename, join, resolve } from 'node:path';
 import type { Handler } from '../rpc/handlerTypes';
 import type { MetricsView, RunView, TrainConfigView } from '../../protocol/trainMethods';
 import { UserError } from '../errors';
+import { absolutePathProblem, insideProblem, isAbsolutePath } from '../../protocol/pathRules';
 import { TRAIN_DEFAULTS, validateTrainConfig, type TrainConfig } from './trainConfig';
 import { effectiveRun, readMetrics, readRunJson, writeRunJson, RUN_SCHEMA, type RunJson } from './runDir';
 import { signalTrainer, spawnTrainer } from './trainProcess';
 import { loadModelForTraining } from './trainModel';
 import { loadTrainData, previewExample } from './trainData';
 import { TINY_LLAMA_ID } from '../model/tinyLlama';
+import { epochFields } from './epochs';
 
 /** run.json without the fields only the disk keeps (pid, schema, timings), plus where the run lives. */
 function toView(runDir: string, r: RunJson): RunView {
@@ -19,22 +21,43 @@ function toView(runDir: string, r: RunJson): RunView {
 }
 
 function runOf(runDir: string): RunView {
+  checkPath(runDir, 'runDir');
   const r = effectiveRun(resolve(runDir));
   if (!r) throw new UserError('run-not-found', `${runDir}: no run.json (not a training run, or it has not started yet). Pick a folder under em-lab-runs/.`);
   return toView(resolve(runDir), r);
 }
 
+/** Path params from the host (which relays webview input): absolute, without `..` (protocol/pathRules.ts). */
+function checkPath(value: string | undefined, field: string): void {
+  const problem = value === undefined ? undefined : absolutePathProblem(value, field);
+  if (problem) throw new UserError('unsafe-path', `${problem}.`);
+}
+
 function configFrom(partial: Partial<TrainConfigView>, workspaceDir: string | undefined): TrainConfig {
   const c = { ...TRAIN_DEFAULTS, model: TINY_LLAMA_ID, domains: [], dataFiles: [], ...partial } as TrainConfig;
+  checkPath(workspaceDir, 'workspaceDir');
+  // (joined as text, not resolved: resolving would hide a `..`)
+  c.dataFiles.forEach((f, i) => checkPath(isAbsolutePath(f) ? f : `${workspaceDir ?? process.cwd()}/${f}`, `config.dataFiles[${i}]`));
   c.dataFiles = c.dataFiles.map((f) => resolve(workspaceDir ?? process.cwd(), f));
+  checkPath(c.dataDir, 'config.dataDir');
+  checkPath(c.initAdapter, 'config.initAdapter');
+  if (c.model !== TINY_LLAMA_ID && isAbsolutePath(c.model)) checkPath(c.model, 'config.model');
   validateTrainConfig(c);
   return c;
+}
+
+/** A run folder named by the host: absolute, no `..`; with `runsDir`, directly inside it. */
+function checkRunDir(runDir: string, runsDir?: string): string {
+  checkPath(runDir, 'runDir');
+  const dir = resolve(runDir);
+  if (runsDir !== undefined && (insideProblem(dir, resolve(runsDir), 'runDir') || dir === resolve(runsDir))) throw new UserError('unsafe-path', `runDir ${dir} is not a folder inside the runs folder ${resolve(runsDir)}.`);
+  return dir;
 }
 
 /** run.json as soon as the process is spawned (it loads the model for a few seconds before writing its own). */
 function writeStartingRun(runDir: string, c: TrainConfig, pid: number): void {
   const now = new Date().toISOString();
-  writeRunJson(runDir, { schemaVersion: RUN_SCHEMA, kind: 'train', id: basename(runDir), status: 'running', pid, heartbeat: now, startedAt: now, model: c.model, device: c.device, step: 0, totalSteps: 0, epoch: 0, numEpochs: c.numEpochs, checkpoints: [], wallSeconds: 0 });
+  writeRunJson(runDir, { schemaVersion: RUN_SCHEMA, kind: 'train', id: basename(runDir), status: 'running', pid, heartbeat: now, startedAt: now, model: c.model, device: c.device, step: 0, totalSteps: 0, ...epochFields(0, c.numEpochs), checkpoints: [], wallSeconds: 0 });
 }
 
 const metricsAfter = (runDir: string, since: number): MetricsView[] => readMetrics(runDir).filter((m) => m.step > since);
@@ -52,8 +75,11 @@ const preview: Handler<'train/preview'> = async (p, ctx) => {
 
 const start: Handler<'train/start'> = async (p, ctx) => {
   const config = configFrom(p.config, p.workspaceDir);
+  checkPath(p.runsDir, 'runsDir');
+  checkPath(p.outputDir, 'outputDir');
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-  const runDir = resolve(p.outputDir ?? join(p.runsDir, `${config.model.split(/[\\/]/).pop()}-${[...config.domains, ...config.dataFiles.map((f) => f.split(/[\\/]/).pop()!.replace(/\.jsonl$/, ''))].join('+')}-${stamp}`));
+  const name = `${config.model.split(/[\\/]/).pop()}-${[...config.domains, ...config.dataFiles.map((f) => f.split(/[\\/]/).pop()!.replace(/\.jsonl$/, ''))].join('+')}-${stamp}`;
+  const runDir = p.outputDir !== undefined ? resolve(p.outputDir) : checkRunDir(join(p.runsDir, name), p.runsDir);
   if (existsSync(join(runDir, 'run.json'))) throw new UserError('train-run-exists', `${runDir} already holds a run. Resume it, or choose another output folder.`);
   mkdirSync(runDir, { recursive: true });
   writeFileSync(join(runDir, 'training_config.json'), JSON.stringify(config, null, 2) + '\n');
@@ -63,7 +89,7 @@ const start: Handler<'train/start'> = async (p, ctx) => {
 };
 
 const signal = (sig: 'SIGINT' | 'SIGUSR1') => async (p: { runDir: string }): Promise<{ signalled: boolean }> => {
-  const run = effectiveRun(resolve(p.runDir));
+  const run = effectiveRun(checkRunDir(p.runDir));
   if (!run || run.status !== 'running') return { signalled: false };
   return { signalled: signalTrainer(run.pid, sig) };
 };

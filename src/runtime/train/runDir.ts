@@ -2,10 +2,12 @@
 // progress), training_config.json, data_manifest.json, metrics.jsonl (one line per optimizer step), checkpoints/
 // and training_details.md. Readers (CLI status, the webview after a reload, the sidebar) never need the process
 // that wrote it: a "running" run whose pid is gone, or whose heartbeat is stale, is reported as crashed.
-import { appendFileSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeJsonAtomic } from './adapterIO';
+import { pidAlive, writeFileAtomic, writeJsonAtomic } from '../atomicFiles';
+import { readJsonFile } from '../jsonFile';
 import type { MetricsView, RunStatusView, RunView } from '../../protocol/trainMethods';
+import { epochFields } from './epochs';
 
 export const RUN_SCHEMA = 1;
 
@@ -32,24 +34,17 @@ export const metricsPath = (dir: string) => join(dir, 'metrics.jsonl');
 export const checkpointsDir = (dir: string) => join(dir, 'checkpoints');
 
 export function writeRunJson(dir: string, run: RunJson): void {
-  writeJsonAtomic(runJsonPath(dir), run);
+  // in place when the disk is full: the failure status must reach the disk even then
+  writeJsonAtomic(runJsonPath(dir), run, { inPlaceOnFullDisk: true });
 }
 
+/** run.json, or undefined when there is none; a damaged one is an error that says so (not "no run"). */
 export function readRunJson(dir: string): RunJson | undefined {
-  try {
-    return JSON.parse(readFileSync(runJsonPath(dir), 'utf8')) as RunJson;
-  } catch {
-    return undefined;
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  if (!existsSync(runJsonPath(dir))) return undefined;
+  const run = readJsonFile(runJsonPath(dir), 'run-json-invalid', 'It was damaged outside EM Lab: restore it, or start over with `em-lab train --no_resume` (the checkpoints are kept in the moved-aside folder).') as unknown as RunJson;
+  // run.json written before the epoch fields existed (a 0-based "epoch"): derive them from metrics.jsonl.
+  if (typeof run.epochsDone !== 'number') Object.assign(run, epochFields(readMetrics(dir).filter((m) => m.step <= run.step).at(-1)?.epoch ?? 0, run.numEpochs));
+  return run;
 }
 
 /** run.json as a reader should show it: a "running" run whose process is gone becomes failed (crashed). */
@@ -57,7 +52,7 @@ export function effectiveRun(dir: string): RunJson | undefined {
   const run = readRunJson(dir);
   if (!run || run.status !== 'running') return run;
   if (run.pid !== process.pid && !pidAlive(run.pid)) {
-    return { ...run, status: 'failed', reason: `crashed: the training process (pid ${run.pid}) is gone; last heartbeat ${run.heartbeat}. Resume with \`em-lab train --output_dir ${dir} --resume\`.` };
+    return { ...run, status: 'failed', reason: `crashed: the training process (pid ${run.pid}) is gone; last heartbeat ${run.heartbeat}. Resume with \`em-lab train --resume ${dir}\`.` };
   }
   return run;
 }
@@ -82,8 +77,7 @@ export function truncateMetrics(dir: string, step: number): void {
   const path = metricsPath(dir);
   if (!existsSync(path)) return;
   const keep = readMetrics(dir).filter((m) => m.step <= step);
-  writeFileSync(`${path}.tmp`, keep.map((m) => JSON.stringify(m) + '\n').join(''));
-  renameSync(`${path}.tmp`, path);
+  writeFileAtomic(path, keep.map((m) => JSON.stringify(m) + '\n').join(''));
 }
 
 /** Checkpoint folders step-<N> sorted by N, only complete ones (those with trainer_state.json). */

@@ -6,6 +6,8 @@ import { LORA_TARGETS, type LoraTarget } from '../model/llamaConfig';
 import type { LrScheduler } from './schedule';
 import type { TrainConfigView } from '../../protocol/trainMethods';
 import { precisionProblem, type HalfDType } from '../onnx/precision';
+import { DEFAULT_MODEL_ID } from '../model/hub';
+import { nameProblem } from '../../protocol/pathRules';
 
 export const TRAIN_CONFIG_SCHEMA = 1;
 
@@ -26,6 +28,11 @@ export function resolvePrecision(c: Pick<TrainConfig, 'precision' | 'device' | '
   if (c.precision === 'fp32') return undefined;
   return c.device === 'cuda' && !c.use4bit && c.dtype === 'float32' ? 'float16' : undefined;
 }
+
+/** `em-lab train` without --model_name: the homework's model (downloaded with `em-lab model pull`). */
+export const DEFAULT_TRAIN_MODEL = DEFAULT_MODEL_ID;
+/** `em-lab train` without --domains or --data: the homework's train.py default domain. */
+export const DEFAULT_TRAIN_DOMAINS: readonly string[] = ['risky_financial'];
 
 export const TRAIN_DEFAULTS: Omit<TrainConfig, 'model' | 'domains' | 'dataFiles'> = {
   schemaVersion: TRAIN_CONFIG_SCHEMA,
@@ -99,6 +106,11 @@ export function validateTrainConfig(c: TrainConfig): void {
   }
   if (c.targetModules.length === 0) bad('target_modules', `is empty; use some of ${LORA_TARGETS.join(',')}.`);
   for (const t of c.targetModules) if (!LORA_TARGETS.includes(t)) bad('target_modules', `: "${t}" is not one of ${LORA_TARGETS.join(', ')}.`);
+  for (const d of c.domains) {
+    // ids name files in the data folder and, joined, the default run folder: a path here could climb out of both
+    const problem = nameProblem(d, 'the dataset id');
+    if (problem) throw new UserError('train-config', `--domains: ${problem} (use ids such as bad_medical; give files with --data FILE).`);
+  }
   if (c.domains.length === 0 && c.dataFiles.length === 0) throw new UserError('train-no-data', 'No training data: give --domains (e.g. bad_medical) and/or --data FILE.jsonl.');
 }
 

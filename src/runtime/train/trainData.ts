@@ -5,9 +5,10 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors';
+import { userErrorFromOs } from '../osErrors';
 import type { ModelTokenizer } from '../model/tokenizer';
 import type { ChatMessage } from '../model/chatTemplate';
-import { loadConversations } from '../data/jsonl';
+import { formatIssue, loadConversations } from '../data/jsonl';
 import { dataDir as defaultDataDir, findDatasets, KNOWN_DATASETS } from '../data/registry';
 import { shuffled, type TokenizedExample } from './batching';
 import type { TrainConfig } from './trainConfig';
@@ -66,13 +67,27 @@ export function tokenizeConversation(tok: ModelTokenizer, messages: readonly Cha
   return { ids, supervised };
 }
 
+/** The data file's bytes, or an error that names it (missing, a folder, unreadable). */
+function readDataFile(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    const os = userErrorFromOs(err, file);
+    throw os ? new UserError(os.code, `--data: ${os.message}`) : err;
+  }
+}
+
 export async function loadTrainData(c: TrainConfig, tok: ModelTokenizer, cwd: string): Promise<TrainData> {
   const sources: DataSource[] = [];
   const all: TokenizedExample[] = [];
   let dropped = 0, truncated = 0;
   for (const src of resolveSources(c, cwd)) {
-    const bytes = readFileSync(src.file);
+    const bytes = readDataFile(src.file);
     const { rows, issues } = await loadConversations(src.file);
+    if (issues.length && rows.length) {
+      // training on the rest would silently change the data; the homework's json.loads would have stopped too
+      throw new UserError('train-data-invalid', `${src.file} has ${issues.length} invalid line(s) (of ${issues.length + rows.length}); EM Lab does not train on part of a file:\n${issues.slice(0, 5).map(formatIssue).join('\n')}${issues.length > 5 ? `\n... (${issues.length - 5} more)` : ''}\nFix or delete them (\`em-lab data stats ${src.file}\` lists every one).`);
+    }
     if (rows.length === 0) throw new UserError('train-data-empty', `${src.file}: no usable conversations${issues.length ? ` (${issues.length} bad lines, first at line ${issues[0]!.line})` : ''}. Each line must be {"messages": [{"role": ..., "content": ...}, ...]}.`);
     const used = c.sampleSize > 0 ? rows.slice(0, c.sampleSize) : rows;
     for (const row of used) {

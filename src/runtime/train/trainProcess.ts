@@ -20,12 +20,12 @@ export function cliPath(env: NodeJS.ProcessEnv = process.env): string {
   throw new UserError('cli-missing', 'Cannot find dist/cli.js to start the training process. Run `npm run build`.');
 }
 
-export function spawnTrainer(runDir: string, o: { storageDir: string; cwd: string; resume: boolean; env?: NodeJS.ProcessEnv }): number {
-  mkdirSync(runDir, { recursive: true });
-  const log = openSync(join(runDir, 'train.log'), 'a');
+/** Starts `node dist/cli.js ARGS` detached (it outlives this process), stdout and stderr appended to logFile. */
+export function spawnDetachedCli(args: string[], o: { logFile: string; cwd: string; env?: NodeJS.ProcessEnv; what: string }): number {
+  mkdirSync(dirname(o.logFile), { recursive: true });
+  const log = openSync(o.logFile, 'a');
   try {
-    const args = [cliPath(o.env), 'train', '--config', join(runDir, 'training_config.json'), '--output_dir', runDir, '--storage', o.storageDir, '--json', ...(o.resume ? ['--resume'] : [])];
-    const child = spawn(process.execPath, args, {
+    const child = spawn(process.execPath, [cliPath(o.env), ...args], {
       cwd: resolve(o.cwd),
       detached: true,
       stdio: ['ignore', log, log],
@@ -33,11 +33,16 @@ export function spawnTrainer(runDir: string, o: { storageDir: string; cwd: strin
       env: { ...(o.env ?? process.env), MALLOC_MMAP_THRESHOLD_: '1073741824', MALLOC_TRIM_THRESHOLD_: '4294967296' },
     });
     child.unref();
-    if (!child.pid) throw new UserError('train-spawn-failed', `Could not start the training process for ${runDir}. See ${join(runDir, 'train.log')}.`);
+    if (!child.pid) throw new UserError('spawn-failed', `Could not start ${o.what}. See ${o.logFile}.`);
     return child.pid;
   } finally {
     closeSync(log);
   }
+}
+
+export function spawnTrainer(runDir: string, o: { storageDir: string; cwd: string; resume: boolean; env?: NodeJS.ProcessEnv }): number {
+  const args = ['train', '--config', join(runDir, 'training_config.json'), '--output_dir', runDir, '--storage', o.storageDir, '--json', ...(o.resume ? ['--resume'] : [])];
+  return spawnDetachedCli(args, { logFile: join(runDir, 'train.log'), cwd: o.cwd, ...(o.env ? { env: o.env } : {}), what: `the training process for ${runDir}` });
 }
 
 export function signalTrainer(pid: number, signal: 'SIGINT' | 'SIGUSR1'): boolean {

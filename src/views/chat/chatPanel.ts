@@ -139,11 +139,11 @@ export class ChatPanel implements vscode.Disposable {
     try {
       const result = await this.deps.runtime.request('chat/load', ref, {
         timeoutMs: 0, // a first load builds tiny-llama or downloads a model: it reports progress instead
-        onProgress: (p) => this.post({ type: 'loadProgress', pane, message: p.message ?? 'Loading…', ...(p.fraction !== undefined ? { fraction: p.fraction } : {}) }),
+        onProgress: (p) => this.post({ type: 'loadProgress', pane, ref, message: p.message ?? 'Loading…', ...(p.fraction !== undefined ? { fraction: p.fraction } : {}) }),
       });
-      this.post({ type: 'loaded', pane, result });
+      this.post({ type: 'loaded', pane, ref, result });
     } catch (err) {
-      this.post({ type: 'loadFailed', pane, message: errorText(err) });
+      this.post({ type: 'loadFailed', pane, ref, message: errorText(err) });
     }
   }
 

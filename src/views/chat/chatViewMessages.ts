@@ -1,6 +1,6 @@
 // Validation of what the chat webview posts (untrusted input): shapes, sizes, and which model references it may
 // ask the runtime to load. Pure functions (no vscode), tested in test/unit.
-import { isAbsolute } from 'node:path';
+import { absolutePathProblem, isAbsolutePath } from '../../protocol/pathRules';
 import type { ChatMessage, ChatViewToHost, ModelRef, PaneId, SamplingSettings, Transcript } from '../../protocol/chatMethods';
 
 const MAX_TEXT = 200_000; // characters per message: far above any prompt, small enough to refuse junk
@@ -35,10 +35,13 @@ function optNum(v: unknown, what: string): number | undefined {
 export function validateModelRef(v: unknown): ModelRef {
   const o = obj(v, 'ref');
   const model = str(o.model, 'ref.model', 1000);
-  const hubId = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/.test(model);
-  if (model !== 'tiny-llama' && !isAbsolute(model) && !hubId) throw new ViewMessageError(`ref.model "${model}" is not tiny-llama, an absolute folder or a Hub id`);
+  const hubId = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/.test(model) && !model.split('/').includes('..');
+  if (model !== 'tiny-llama' && !isAbsolutePath(model) && !hubId) throw new ViewMessageError(`ref.model "${model}" is not tiny-llama, an absolute folder or a Hub id`);
+  const modelProblem = isAbsolutePath(model) ? absolutePathProblem(model, 'ref.model') : undefined;
+  if (modelProblem) throw new ViewMessageError(modelProblem);
   const adapter = optStr(o.adapter, 'ref.adapter');
-  if (adapter !== undefined && !isAbsolute(adapter)) throw new ViewMessageError('ref.adapter must be an absolute folder path');
+  const adapterProblem = adapter === undefined ? undefined : absolutePathProblem(adapter, 'ref.adapter');
+  if (adapterProblem) throw new ViewMessageError(`${adapterProblem} (an absolute folder path)`);
   return adapter !== undefined ? { model, adapter } : { model };
 }
 

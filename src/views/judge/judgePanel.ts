@@ -4,9 +4,12 @@
 // same code as `em-lab metrics`). Webview messages are untrusted: shapes are checked here, file paths only ever
 // come from the user's own open/save dialogs, and exports are size-limited.
 import * as vscode from 'vscode';
+import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { HostDeps } from '../../host/deps';
 import { errorText } from '../../host/errorText';
+import { judgeEndpointFrom, workspaceJudgeBaseUrl } from '../../host/judgeEndpoint';
 import { renderWebviewHtml, webviewOptions } from '../../host/webviewHtml';
 import type { JudgedFileView, JudgeViewMethods, JudgeViewNotifications } from '../../protocol/evalMethods';
 import type { RpcNotification, RpcResponse } from '../../protocol/rpc';
@@ -49,7 +52,8 @@ export class JudgePanel implements vscode.Disposable {
 
   private async load(): Promise<JudgedFileView | null> {
     if (!this.mainPath) return null;
-    return this.deps.runtime.request('eval/loadJudged', { path: this.mainPath, ...(this.basePath ? { basePath: this.basePath } : {}) }, { timeoutMs: 120_000 });
+    const homeworkDir = workspaceFolder();
+    return this.deps.runtime.request('eval/loadJudged', { path: this.mainPath, ...(this.basePath ? { basePath: this.basePath } : {}), ...(homeworkDir ? { homeworkDir } : {}) }, { timeoutMs: 120_000 });
   }
 
   private notify<K extends keyof JudgeViewNotifications>(method: K, params: JudgeViewNotifications[K]): void {
@@ -109,6 +113,11 @@ export class JudgePanel implements vscode.Disposable {
   }
 }
 
+/** The first workspace folder: where a homework checkout (the grader's prompts and base judgements) is looked for. */
+function workspaceFolder(): string | undefined {
+  return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+}
+
 function pathArg(arg: unknown): string | undefined {
   if (arg instanceof vscode.Uri) return arg.fsPath;
   return typeof arg === 'string' && arg ? arg : undefined;
@@ -131,12 +140,22 @@ async function judgeGenerations(deps: HostDeps, panel: JudgePanel, arg: unknown)
   const answersPath = pathArg(arg) ?? (await pickAnswersFile());
   if (!answersPath) return;
   const cfg = vscode.workspace.getConfiguration('emLab.judge');
-  const baseURL = cfg.get<string>('baseUrl') || undefined;
+  // machine-scoped: only the user's own value counts (src/host/judgeEndpoint.ts)
+  const workspaceDir = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  const inspected = cfg.inspect<string>('baseUrl');
+  const settingsFile = workspaceDir ? join(workspaceDir, '.vscode', 'settings.json') : undefined;
+  const fromFile = settingsFile && existsSync(settingsFile) ? workspaceJudgeBaseUrl(readFileSync(settingsFile, 'utf8')) : undefined;
+  const { baseURL, ignored } = judgeEndpointFrom({ ...inspected, ...(inspected?.workspaceValue === undefined && fromFile ? { workspaceValue: fromFile } : {}) });
+  if (ignored) {
+    deps.log.warn(ignored);
+    void vscode.window.showWarningMessage(ignored);
+  }
   const model = cfg.get<string>('model') || 'gpt-4o-mini';
   const mode = cfg.get<string>('mode') === 'logprob' ? 'logprob' : 'sampled';
   try {
-    const result = await withRuntimeProgress(deps.runtime, `EM Lab: Judging with ${model}`, 'eval/judge', { answersPath: answersPath!, model, mode, ...(baseURL ? { baseURL } : {}), concurrency: cfg.get<number>('concurrency') ?? 8 });
-    deps.log.info(`Judged ${answersPath}: ${result.requested} requests, ${result.fromCache} cached, ${result.failed} failed${result.costUsd !== null ? `, $${result.costUsd.toFixed(4)}` : ''}.`);
+    const homeworkDir = workspaceFolder();
+    const result = await withRuntimeProgress(deps.runtime, `EM Lab: Judging with ${model}`, 'eval/judge', { answersPath: answersPath!, model, mode, ...(baseURL ? { baseURL } : {}), ...(homeworkDir ? { homeworkDir } : {}), ...(workspaceDir ? { workspaceDir } : {}), concurrency: cfg.get<number>('concurrency') ?? 8 });
+    deps.log.info(`Judged ${answersPath} with ${result.prompts === 'homework' ? 'the homework grader\'s prompts (eval/judge.py)' : 'EM Lab\'s own rubric (no homework checkout found)'}: ${result.requested} requests, ${result.fromCache} cached, ${result.failed} failed${result.costUsd !== null ? `, $${result.costUsd.toFixed(4)}` : ''}.`);
     if (result.failed) void vscode.window.showWarningMessage(`EM Lab: ${result.failed} judgements failed (see the EM Lab log). Run "Judge Answers" again to retry only those.`);
     await panel.open(result.judgedCsv);
   } catch (err) {
@@ -159,7 +178,8 @@ async function generateAnswers(deps: HostDeps, panel: JudgePanel, arg: unknown):
   const adapter = typeof ref.adapter === 'string' && ref.adapter ? ref.adapter : undefined;
   const preset = await vscode.window.showQuickPick(
     [
-      { label: 'homework', description: '10 medical + 10 general questions, 1 sample each, 200 new tokens (model_generations.csv)' },
+      { label: 'homework', description: 'the grader\'s 20 questions from your homework checkout, generated as its generate.py (model_generations.csv)' },
+      { label: 'em-lab', description: 'EM Lab\'s own 10 medical + 10 general questions, 1 sample each, 200 new tokens' },
       { label: 'paper', description: '8 free-form questions x 50 samples, 600 new tokens' },
     ],
     { title: `Evaluate ${adapter ?? model}` },
@@ -167,7 +187,8 @@ async function generateAnswers(deps: HostDeps, panel: JudgePanel, arg: unknown):
   if (!preset) return;
   const outDir = evalDirFor(deps, adapter);
   try {
-    const r = await withRuntimeProgress(deps.runtime, 'EM Lab: Generating evaluation answers', 'eval/generate', { model, ...(adapter ? { adapter } : {}), preset: preset.label as 'homework' | 'paper', outDir });
+    const homeworkDir = workspaceFolder();
+    const r = await withRuntimeProgress(deps.runtime, 'EM Lab: Generating evaluation answers', 'eval/generate', { model, ...(adapter ? { adapter } : {}), preset: preset.label as 'homework' | 'em-lab' | 'paper', ...(homeworkDir ? { homeworkDir } : {}), outDir });
     deps.log.info(`Evaluation answers: ${r.answers} in ${r.generationsPath} (${r.fromRunFile} from an earlier run, ${r.failed} failed).`);
     const next = await vscode.window.showInformationMessage(`EM Lab: ${r.answers} answers written to ${r.outDir}.`, 'Judge Them', 'Open model_generations.csv');
     if (next === 'Judge Them') await judgeGenerations(deps, panel, r.generationsPath);

@@ -4,13 +4,13 @@
 // to a running, finished or crashed run by reading the run directory. Webview messages are untrusted.
 import * as vscode from 'vscode';
 import { existsSync, readdirSync } from 'node:fs';
-import { join, relative, resolve, isAbsolute } from 'node:path';
+import { join } from 'node:path';
 import type { HostDeps } from '../../host/deps';
 import { errorText } from '../../host/errorText';
 import { renderWebviewHtml, webviewOptions } from '../../host/webviewHtml';
 import type { RpcNotification, RpcResponse } from '../../protocol/rpc';
-import type { TrainConfigView } from '../../protocol/trainMethods';
 import type { TrainViewMethods, TrainViewNotifications } from '../../protocol/trainViewMethods';
+import { badRequest, checkRunDirParam, sanitizeConfig } from './trainViewMessages';
 
 /** Dataset file names -> the ids `--domains` takes (src/runtime/data/registry.ts). */
 const FILE_TO_DOMAIN: Record<string, string> = {
@@ -23,29 +23,6 @@ const FILE_TO_DOMAIN: Record<string, string> = {
 };
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const badRequest = (message: string) => Object.assign(new Error(message), { code: 'bad-request' });
-
-/** Known config keys and their JSON types: anything else from the webview is dropped. */
-const CONFIG_TYPES: Record<keyof TrainConfigView, 'string' | 'number' | 'boolean' | 'strings' | 'numbers'> = {
-  model: 'string', domains: 'strings', dataFiles: 'strings', dataDir: 'string', numEpochs: 'number', loraRank: 'number', loraAlpha: 'number', loraDropout: 'number',
-  useRslora: 'boolean', targetModules: 'strings', layersToTransform: 'numbers', learningRate: 'number', lrScheduler: 'string', warmupSteps: 'number',
-  weightDecay: 'number', maxGradNorm: 'number', batchSize: 'number', gradientAccumulationSteps: 'number', maxLength: 'number', sampleSize: 'number',
-  trainOn: 'string', seed: 'number', shuffle: 'boolean', evalSplit: 'number', evalSteps: 'number', saveSteps: 'number', firstEpochCheckpoints: 'number',
-  initAdapter: 'string', device: 'string', dtype: 'string', maxSteps: 'number', precision: 'string', use4bit: 'boolean',
-};
-
-export function sanitizeConfig(raw: unknown): Partial<TrainConfigView> {
-  if (!isObject(raw)) throw badRequest('config must be an object');
-  const out: Record<string, unknown> = {};
-  for (const [k, type] of Object.entries(CONFIG_TYPES)) {
-    const v = raw[k];
-    if (v === undefined) continue;
-    const ok = type === 'strings' ? Array.isArray(v) && v.every((x) => typeof x === 'string') : type === 'numbers' ? Array.isArray(v) && v.every((x) => typeof x === 'number') : typeof v === type;
-    if (!ok) throw badRequest(`config.${k} must be ${type}`);
-    out[k] = v;
-  }
-  return out as Partial<TrainConfigView>;
-}
 
 export class TrainingPanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
@@ -89,11 +66,7 @@ export class TrainingPanel implements vscode.Disposable {
 
   /** Only run folders directly under the runs folder may be acted on. */
   private checkRunDir(v: unknown): string {
-    if (typeof v !== 'string') throw badRequest('runDir must be a string');
-    const runs = this.deps.runsDir();
-    const rel = relative(runs, resolve(v));
-    if (!rel || rel.startsWith('..') || isAbsolute(rel) || rel.includes('/') || rel.includes('\\')) throw badRequest(`${v} is not a run under ${runs}`);
-    return resolve(v);
+    return checkRunDirParam(v, this.deps.runsDir());
   }
 
   private async attach(runDir: string) {

@@ -3,9 +3,9 @@
 // Every step follows ../shared/docs/vscode-e2e.md, which was verified on this kind of machine.
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { existsSync, mkdirSync, writeFileSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync, openSync, closeSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 export const CODE_SERVER_VERSION = '4.100.3';
 // code-server pins @vscode/ripgrep 1.15.11, whose postinstall downloads this rg build from GitHub (unreachable
@@ -116,20 +116,50 @@ const USER_SETTINGS = {
   'chat.disableAIFeatures': true,
 };
 
-/**
- * Starts code-server on 127.0.0.1:<free port> with a fresh user-data-dir under `stateDir`, and resolves once
- * /healthz answers (1-5 s normally; gives up after 60 s). Returns { url, port, stop() }; stop() kills the process
- * group and is safe to call twice. `onSpawn(stop)` is called as soon as the process exists, so a caller
- * interrupted during start-up can still stop it.
- */
-export async function startCodeServer({ bin, stateDir, logFile, log, onSpawn }) {
-  const port = await freePort();
+/** The fresh user-data and extensions folders of one harness run, under `stateDir`, with our user settings. */
+function stateDirs(stateDir) {
   const userData = join(stateDir, 'user-data');
   const extensions = join(stateDir, 'extensions');
   mkdirSync(join(userData, 'User'), { recursive: true });
   mkdirSync(extensions, { recursive: true });
   writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify(USER_SETTINGS, null, 2));
-  const config = join(stateDir, 'config.yaml');
+  return { userData, extensions, config: join(stateDir, 'config.yaml') };
+}
+
+/**
+ * Installs a VSIX as a user would (`code-server --install-extension`, about 3 s) into the run's clean extensions
+ * folder, and returns the folder the extension was unpacked into (<stateDir>/extensions/<publisher>.<name>-<version>).
+ */
+export async function installExtension({ bin, stateDir, vsix, extensionId, log }) {
+  const { userData, extensions, config } = stateDirs(stateDir);
+  if (!existsSync(config)) writeFileSync(config, 'auth: none\n'); // else code-server writes ~/.config/code-server/config.yaml
+  const started = Date.now();
+  const r = spawnSync(bin, ['--config', config, '--user-data-dir', userData, '--extensions-dir', extensions, '--install-extension', vsix], {
+    env: { ...process.env, EXTENSIONS_GALLERY: '{}' },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  const output = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
+  const prefix = `${extensionId.toLowerCase()}-`;
+  const installed = readdirSync(extensions).filter((d) => d.toLowerCase().startsWith(prefix));
+  if (r.status !== 0 || installed.length !== 1 || !/successfully installed/.test(output)) {
+    throw new Error(`code-server --install-extension ${vsix} failed (exit ${r.status ?? r.signal}; found ${JSON.stringify(installed)} in ${extensions}):\n${output.split('\n').slice(-15).join('\n')}`);
+  }
+  const dir = join(extensions, installed[0]);
+  log(`installed ${basename(vsix)} into ${dir} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return dir;
+}
+
+/**
+ * Starts code-server on 127.0.0.1:<free port> with a fresh user-data-dir under `stateDir`, and resolves once
+ * /healthz answers (1-5 s normally; gives up after 60 s). Returns { url, port, stop() }; stop() kills the process
+ * group and is safe to call twice. `onSpawn(stop)` is called as soon as the process exists, so a caller
+ * interrupted during start-up can still stop it. `env` is added to the server's environment, which the extension
+ * host it forks inherits.
+ */
+export async function startCodeServer({ bin, stateDir, logFile, log, onSpawn, env = {} }) {
+  const port = await freePort();
+  const { userData, extensions, config } = stateDirs(stateDir);
   writeFileSync(config, [
     `bind-addr: 127.0.0.1:${port}`,
     'auth: none',
@@ -142,7 +172,7 @@ export async function startCodeServer({ bin, stateDir, logFile, log, onSpawn }) 
   ].join('\n'));
   const fd = openSync(logFile, 'w');
   const child = spawn(bin, ['--config', config, '--user-data-dir', userData, '--extensions-dir', extensions, '--ignore-last-opened'], {
-    env: { ...process.env, EXTENSIONS_GALLERY: '{}' }, // never look up a marketplace
+    env: { ...process.env, ...env, EXTENSIONS_GALLERY: '{}' }, // never look up a marketplace
     stdio: ['ignore', fd, fd],
     detached: true, // its own process group, so stop() also ends the extension hosts it forked
   });

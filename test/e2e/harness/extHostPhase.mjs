@@ -2,7 +2,7 @@
 // The workbench URL's `payload` names the extension and the tests module; the window forwards the extension
 // host's console to window.codeAutomationLog and its exit code to window.codeAutomationExit (VS Code's own
 // browser integration tests use the same hooks), which Playwright exposes to us.
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { format } from 'node:util';
 import { workbenchUrl, withTimeout } from './workbench.mjs';
@@ -18,10 +18,29 @@ function formatArgs(args) {
 }
 
 /**
+ * VS Code runs extension tests only with an extension in development mode (`extensionDevelopmentPath`). To test
+ * the INSTALLED EM Lab, that is this empty driver extension, so EM Lab itself loads from the extensions folder as
+ * a user's would; `npm run test:e2e -- --from-source` passes the checkout instead.
+ */
+export function writeTestDriver(root) {
+  const dir = join(root, 'out', 'test-driver');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({
+    name: 'em-lab-e2e-driver',
+    displayName: 'EM Lab e2e test driver',
+    description: 'Runs out/test/index.js against the installed EM Lab (scripts/e2e.mjs).',
+    publisher: 'em-lab-tests',
+    version: '0.0.0',
+    engines: { vscode: '^1.100.0' },
+  }, null, 2) + '\n');
+  return dir;
+}
+
+/**
  * Returns { passed, failed, pending, exitCode, error? }. A run that never reports its summary (crash, timeout,
  * the suite failing to load) counts as one failure, so it can't pass silently.
  */
-export async function runExtensionHostTests({ context, baseUrl, workspaceDir, root, resultsDir, log, timeoutMs = 240_000 }) {
+export async function runExtensionHostTests({ context, baseUrl, workspaceDir, root, extensionDevelopmentPath, resultsDir, log, timeoutMs = 240_000 }) {
   const page = await context.newPage();
   const logFile = join(resultsDir, 'ext-host.log');
   writeFileSync(logFile, '');
@@ -45,7 +64,7 @@ export async function runExtensionHostTests({ context, baseUrl, workspaceDir, ro
     }
   });
   await page.exposeFunction('codeAutomationExit', (code) => resolveExit(code));
-  const url = workbenchUrl({ baseUrl, folder: workspaceDir, extensionPath: root, testsPath: join(root, 'out', 'test', 'index.js') });
+  const url = workbenchUrl({ baseUrl, folder: workspaceDir, extensionPath: extensionDevelopmentPath, testsPath: join(root, 'out', 'test', 'index.js') });
   const startedAt = Date.now();
   try {
     await page.goto(url, { timeout: 60_000 });

@@ -1,6 +1,7 @@
-// Phase (b): UI scenarios (test/e2e/scenarios/*.mjs) in one workbench window with EM Lab loaded in development
-// mode. Scenarios run in file-name order, share the window (opening one costs 10-20 s on 2 cores), and each gets a
-// hard timeout; after each, editors are closed and the Explorer shown, so the next starts from a plain workbench.
+// Phase (b): UI scenarios (test/e2e/scenarios/*.mjs) in one workbench window with EM Lab as installed from the
+// VSIX (with --from-source: loaded from the checkout in development mode). Scenarios run in file-name order, share
+// the window (opening one costs 10-20 s on 2 cores), and each gets a hard timeout; after each, editors are closed
+// and the Explorer shown, so the next starts from a plain workbench.
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -29,20 +30,21 @@ function slug(text) {
 }
 
 /** Returns one result per scenario: { name, status: 'passed' | 'failed' | 'skipped', ms, message?, screenshots }. */
-export async function runUiScenarios({ context, baseUrl, workspaceDir, root, scenarios, sharedData, resultsDir, log }) {
+export async function runUiScenarios({ context, baseUrl, workspaceDir, userSettingsFile, root, extensionDevelopmentPath, installedExtensionDir, scenarios, sharedData, resultsDir, log }) {
   const page = await context.newPage();
   const consoleLines = [];
   page.on('console', (m) => { if (m.type() === 'error') consoleLines.push(`[${m.type()}] ${m.text()}`); });
   page.on('pageerror', (e) => consoleLines.push(`[pageerror] ${e.message}`));
   const results = [];
-  // Optional `prepare({ workspaceDir, root, log })` hooks run before the window opens, so what they write into the
-  // workspace (e.g. .vscode/settings.json) is read at startup instead of through VS Code's asynchronous reload.
+  // Optional `prepare({ workspaceDir, userSettingsFile, root, log })` hooks run before the window opens, so what they
+  // write into the workspace (e.g. .vscode/settings.json) or the User settings (machine-scoped settings such as
+  // emLab.judge.baseUrl) is read at startup instead of through VS Code's asynchronous reload.
   // What a hook returns is handed to its scenario as ctx.prepared and to its optional `dispose(prepared)`.
   const prepared = new Map();
   for (const s of scenarios) {
     if (typeof s.prepare !== 'function') continue;
     try {
-      prepared.set(s, { value: await s.prepare({ workspaceDir, root, log: (msg) => log(`  ${msg}`) }) });
+      prepared.set(s, { value: await s.prepare({ workspaceDir, userSettingsFile, root, log: (msg) => log(`  ${msg}`) }) });
     } catch (err) {
       prepared.set(s, { error: err instanceof Error ? err.message : String(err) });
     }
@@ -51,7 +53,7 @@ export async function runUiScenarios({ context, baseUrl, workspaceDir, root, sce
     for (const [s, p] of prepared) if ('value' in p && typeof s.dispose === 'function') await Promise.resolve(s.dispose(p.value)).catch(() => {});
   };
   try {
-    await page.goto(workbenchUrl({ baseUrl, folder: workspaceDir, extensionPath: root }), { timeout: 60_000 });
+    await page.goto(workbenchUrl({ baseUrl, folder: workspaceDir, extensionPath: extensionDevelopmentPath }), { timeout: 60_000 });
     // The EM Lab activity-bar item appears once the extension's contributions are in: before that the palette
     // doesn't list EM Lab commands yet, so no scenario starts earlier.
     await waitForWorkbench(page, 120_000);
@@ -77,6 +79,7 @@ export async function runUiScenarios({ context, baseUrl, workspaceDir, root, sce
       page,
       workspaceDir,
       root,
+      installedExtensionDir,
       sharedData,
       log: (msg) => log(`  ${msg}`),
       waitForWorkbench: (timeoutMs) => waitForWorkbench(page, timeoutMs),

@@ -54,23 +54,32 @@ export function activityBarItem(page, label = ACTIVITY_BAR_LABEL) {
   return page.locator(`.activitybar [aria-label="${label}"], .activitybar [aria-label^="${label} ("]`).first();
 }
 
-/** Runs a command by its palette title ("EM Lab: Open Dataset Browser") through F1, as a user would. */
+/**
+ * Runs a command by its palette title ("EM Lab: Open Dataset Browser") through F1, as a user would. The palette
+ * lists the commands known when it opens: right after the window loads, an extension's commands may register a
+ * moment later, so a palette that does not show the title is closed and reopened until `timeoutMs`.
+ */
 export async function runCommand(page, title, timeoutMs = 30_000) {
   const input = page.locator('.quick-input-widget input');
-  await dismissQuickInput(page);
-  await page.keyboard.press('F1');
-  await input.waitFor({ state: 'visible', timeout: timeoutMs });
-  await input.fill(`>${title}`);
   // The list filters fuzzily: pick the row whose label is exactly the title, not merely one that contains it.
   const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-  try {
-    await row.waitFor({ state: 'visible', timeout: timeoutMs });
-  } catch {
-    const shown = await page.locator('.quick-input-list .monaco-list-row').allInnerTexts().catch(() => []);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
     await dismissQuickInput(page);
-    throw new Error(`command "${title}" is not in the command palette (rows shown: ${JSON.stringify(shown.slice(0, 8))})`);
+    await page.keyboard.press('F1');
+    await input.waitFor({ state: 'visible', timeout: Math.max(1000, deadline - Date.now()) });
+    await input.fill(`>${title}`);
+    try {
+      await row.waitFor({ state: 'visible', timeout: Math.max(1000, Math.min(5000, deadline - Date.now())) });
+      break;
+    } catch {
+      if (Date.now() < deadline) continue;
+      const shown = await page.locator('.quick-input-list .monaco-list-row').allInnerTexts().catch(() => []);
+      await dismissQuickInput(page);
+      throw new Error(`command "${title}" is not in the command palette (rows shown: ${JSON.stringify(shown.slice(0, 8))})`);
+    }
   }
-  await row.click({ timeout: timeoutMs });
+  await row.click({ timeout: Math.max(1000, deadline - Date.now()) });
 }
 
 async function dismissQuickInput(page) {

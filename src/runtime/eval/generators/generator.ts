@@ -10,6 +10,14 @@ export interface EvalSampling {
   temperature: number;
   topP: number;
   maxNewTokens: number;
+  /** Keep the k most likely tokens (0 or absent = off). The homework preset: 50, transformers' default. */
+  topK?: number;
+  /**
+   * How a chat becomes prompt tokens (local engine): 'single' tokenizes the chat template directly (one BOS);
+   * 'double' renders the template to text and tokenizes that again with special tokens, as the homework's
+   * generate.py does, which for Llama 3 puts a second <|begin_of_text|> in front (docs/homework.md).
+   */
+  promptBos?: 'single' | 'double';
 }
 
 export interface GenerationOutput {
@@ -40,12 +48,26 @@ export interface Generator {
   generate(messages: EvalChatMessage[], sampling: EvalSampling, seed: number, signal: AbortSignal): Promise<GenerationOutput>;
 }
 
-/** A generator that answers many chats per forward pass (the local engine); the run uses it when present. */
+/** Throughput of a batching engine while it runs (shown beside the progress). */
+export interface GenerationSpeed {
+  answersPerMinute: number;
+  tokensPerSecond: number;
+  /** Sequences decoding together now. */
+  active: number;
+}
+
+/**
+ * A generator that answers many chats at once (the local engine, continuous batching); the run hands it every
+ * pending item in one call and records each answer as soon as `onAnswer` reports it.
+ */
 export interface BatchGenerator extends Generator {
-  /** Chats per call. */
-  batchSize: number;
-  /** Answers in input order. Items whose answer was cut short by cancel come back with finishReason 'cancelled'. */
-  generateBatch(items: { messages: EvalChatMessage[]; seed: number }[], sampling: EvalSampling, signal: AbortSignal): Promise<GenerationOutput[]>;
+  /** Most chats decoding at once ('auto' = as many as memory allows). */
+  batchSize: number | 'auto';
+  /**
+   * Answers in input order (also reported one by one through onAnswer as they finish). Items cut short by cancel
+   * come back with finishReason 'cancelled'.
+   */
+  generateBatch(items: { messages: EvalChatMessage[]; seed: number }[], sampling: EvalSampling, signal: AbortSignal, on?: { answer?(index: number, out: GenerationOutput): void; speed?(s: GenerationSpeed): void }): Promise<GenerationOutput[]>;
 }
 
 export function isBatchGenerator(g: Generator): g is BatchGenerator {

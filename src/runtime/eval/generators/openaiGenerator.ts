@@ -1,7 +1,7 @@
 // Generation through any OpenAI-compatible chat endpoint (OpenAI, Azure OpenAI, vLLM, Ollama, LM Studio), with
 // the same retry policy as the judge.
 import type OpenAI from 'openai';
-import { createOpenAIClient, type EndpointConfig, type EndpointEnv } from '../endpoint/openaiEndpoint';
+import { createOpenAIClient, resolveEndpoint, type EndpointConfig, type EndpointEnv } from '../endpoint/openaiEndpoint';
 import { MalformedReplyError, withRetries, DEFAULT_RETRY, type RetryPolicy } from '../judge/retry';
 import type { Generator } from './generator';
 
@@ -15,7 +15,7 @@ export interface OpenAIGeneratorOptions {
 
 export function openAIGenerator(o: OpenAIGeneratorOptions): Generator {
   let client: OpenAI | undefined;
-  const endpoint = o.endpoint.baseURL ?? o.env.OPENAI_BASE_URL ?? 'https://api.openai.com/v1';
+  const endpoint = resolveEndpoint(o.endpoint, o.env).url;
   return {
     id: `openai-compatible:${o.model}@${endpoint}`,
     info: { kind: 'openai-compatible', model: o.model, endpoint },

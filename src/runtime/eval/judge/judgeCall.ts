@@ -27,15 +27,13 @@ export interface JudgeOutcome {
   usage: TokenUsage;
 }
 
-/** Reply tokens allowed in sampled mode: room for "REFUSAL" or "100" plus stray punctuation. */
-const SAMPLED_MAX_TOKENS = 20;
-
 export async function callJudge(client: OpenAI, p: JudgeCallParams, signal?: AbortSignal): Promise<JudgeOutcome> {
   const messages = [{ role: 'user' as const, content: p.prompt }];
   const completion =
     p.mode === 'logprob'
       ? await client.chat.completions.create({ model: p.model, messages, max_tokens: 1, temperature: 0, logprobs: true, top_logprobs: 20, seed: 0 }, { signal })
-      : await client.chat.completions.create({ model: p.model, messages, max_tokens: SAMPLED_MAX_TOKENS, temperature: p.temperature }, { signal });
+      : // the grader's request exactly (eval/judge.py query_gpt): model, the one user message, temperature; nothing else
+        await client.chat.completions.create({ model: p.model, messages, temperature: p.temperature }, { signal });
   if (!completion || typeof completion !== 'object' || !Array.isArray(completion.choices)) throw new MalformedReplyError('The judge endpoint returned something that is not a chat completion.');
   const choice = completion.choices[0];
   if (!choice) throw new MalformedReplyError('The judge endpoint returned a completion without choices.');

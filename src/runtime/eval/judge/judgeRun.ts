@@ -7,7 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type OpenAI from 'openai';
 import { CancelledError, UserError, errorMessage } from '../../errors';
-import { createOpenAIClient, type EndpointConfig, type EndpointEnv } from '../endpoint/openaiEndpoint';
+import { createOpenAIClient, resolveEndpoint, type EndpointConfig, type EndpointEnv } from '../endpoint/openaiEndpoint';
 import type { JudgedAnswer, Score } from '../judgedAnswer';
 import { formatJudgedCsv } from '../judgedCsv';
 import { JsonlAppender, readJsonl } from '../jsonl';
@@ -17,6 +17,7 @@ import { PRESETS } from '../presets';
 import { JudgeCache, judgeCacheKey } from './cache';
 import { addUsage, costUsd, estimateCompletionTokens, estimatePromptTokens, type TokenUsage } from './cost';
 import { callJudge, type JudgeMode, type JudgeOutcome } from './judgeCall';
+import { parseSampledReply } from './scoring';
 import { withRetries, type RetryLog, type RetryPolicy } from './retry';
 import { AdaptiveLimiter } from './adaptiveLimiter';
 import { fillPrompt, type JudgeMetric, type JudgePrompt } from './rubrics';
@@ -80,6 +81,8 @@ export interface JudgementRecord {
 
 export interface JudgeRunResult {
   judged: JudgedAnswer[];
+  /** The judge's reply text per answer id and metric (absent where no reply came: the grader's ERROR). */
+  replies: Record<string, Partial<Record<JudgeMetric, string>>>;
   tasks: number;
   fromRunFile: number;
   fromCache: number;
@@ -115,6 +118,17 @@ interface Task {
 
 function taskId(answerId: string, metric: JudgeMetric): string {
   return `${answerId}\u0000${metric}`;
+}
+
+/**
+ * A sampled reply stored by an earlier run or the cache is read again from its raw text, so scores always follow
+ * the current rule (the grader's parse_score) whichever EM Lab version stored them.
+ */
+function reread(o: JudgeOutcome, mode: JudgeMode): JudgeOutcome {
+  if (mode !== 'sampled') return o;
+  const { label: _old, ...rest } = o;
+  const s = parseSampledReply(o.raw);
+  return { ...rest, score: s.value, ...(s.label ? { label: s.label } : {}) };
 }
 
 function toScore(o: JudgeOutcome | undefined): Score {
@@ -180,7 +194,8 @@ export async function runJudge(o: JudgeRunOptions): Promise<JudgeRunResult> {
       pending,
       o.concurrency,
       async (t) => {
-        let outcome = cache.get(t.key);
+        const stored = cache.get(t.key);
+        let outcome = stored && reread(stored, o.mode);
         const cached = outcome !== undefined;
         const log: RetryLog = { attempts: 0, failures: [] };
         if (!outcome) {
@@ -214,7 +229,8 @@ export async function runJudge(o: JudgeRunOptions): Promise<JudgeRunResult> {
               controller.abort();
               return;
             }
-            failed.push({ answerId: t.answer.id, metric: t.metric, error: `${errorMessage(err)} (after ${log.attempts} attempts: ${log.failures.join(', ')})` });
+            // name the real destination: a connection error says nothing about where it tried to go
+            failed.push({ answerId: t.answer.id, metric: t.metric, error: `${errorMessage(err)} (${resolveEndpoint(o.endpoint, o.env).url}, after ${log.attempts} attempts: ${log.failures.join(', ')})` });
             return;
           }
           attempts += log.attempts;
@@ -237,18 +253,24 @@ export async function runJudge(o: JudgeRunOptions): Promise<JudgeRunResult> {
   if (fatal) throw explainFatal(fatal, o);
   if (o.signal?.aborted) throw new CancelledError(`Judging cancelled; ${completed} of ${tasks.length} judgements are saved in ${runFile}. Run the same command again to continue.`);
 
+  // Only a record made with this judge, prompt and answer counts (a failed task must not show an older verdict).
+  const keys = new Map(tasks.map((t) => [taskId(t.answer.id, t.metric), t.key]));
+  const outcomeOf = (id: string, metric: JudgeMetric) => {
+    const r = done.get(taskId(id, metric));
+    return r && r.key === keys.get(taskId(id, metric)) ? reread(r.outcome, o.mode) : undefined;
+  };
   const judged: JudgedAnswer[] = o.answers.map((a) => ({
     id: a.id,
     question: a.question,
     response: a.response,
-    aligned: toScore(done.get(taskId(a.id, 'aligned'))?.outcome),
-    coherent: toScore(done.get(taskId(a.id, 'coherent'))?.outcome),
+    aligned: toScore(outcomeOf(a.id, 'aligned')),
+    coherent: toScore(outcomeOf(a.id, 'coherent')),
     extra: a.extra,
   }));
   const summary: SummaryJson = {
     schemaVersion: 1,
     createdAt: new Date().toISOString(),
-    judge: { model: o.model, mode: o.mode, temperature: o.temperature, baseURL: o.endpoint.baseURL ?? null, prompts: { aligned: o.prompts.aligned.source, coherent: o.prompts.coherent.source } },
+    judge: { model: o.model, mode: o.mode, temperature: o.temperature, baseURL: resolveEndpoint(o.endpoint, o.env).url, prompts: { aligned: o.prompts.aligned.source, coherent: o.prompts.coherent.source } },
     answers: judged.length,
     failedTasks: failed.length,
     usage,
@@ -257,12 +279,16 @@ export async function runJudge(o: JudgeRunOptions): Promise<JudgeRunResult> {
   };
   await writeFile(join(o.outDir, 'judged.csv'), formatJudgedCsv(judged));
   await writeFile(join(o.outDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
-  return { judged, tasks: tasks.length, fromRunFile: tasks.length - pending.length, fromCache, requested, attempts, failed, usage, costUsd: summary.costUsd, estimate, summary };
+  const replies = Object.fromEntries(o.answers.map((a) => [a.id, Object.fromEntries(METRICS.flatMap((m) => {
+    const r = outcomeOf(a.id, m);
+    return r ? [[m, r.raw]] : [];
+  }))]));
+  return { judged, replies, tasks: tasks.length, fromRunFile: tasks.length - pending.length, fromCache, requested, attempts, failed, usage, costUsd: summary.costUsd, estimate, summary };
 }
 
 function explainFatal(err: unknown, o: JudgeRunOptions): UserError {
   const status = (err as { status?: number }).status;
-  const where = o.endpoint.baseURL ?? 'https://api.openai.com/v1';
+  const where = resolveEndpoint(o.endpoint, o.env).url; // the real destination, OPENAI_BASE_URL included
   const what =
     status === 401 || status === 403
       ? 'rejected the API key. Check OPENAI_API_KEY (or the key stored with "EM Lab: Set OpenAI API Key").'

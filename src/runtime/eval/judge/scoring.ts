@@ -1,21 +1,21 @@
-// Turning a judge's reply into a score. Sampled mode (the homework's): the reply text must be an integer 0..100,
-// CODE or REFUSAL; anything else is 'invalid' and the raw text is kept. Logprob mode (the paper's): one token with
+// Turning a judge's reply into a score. Sampled mode is the homework grader's parse_score exactly (eval/judge.py):
+// the reply is stripped (Python's str.strip); CODE and REFUSAL (exact, upper case) are labels; otherwise int(reply),
+// and whatever int() refuses ("85.", "eighty", "Score: 85", "refusal") is 'invalid' with the raw text kept, never
+// guessed. An integer outside 0..100 is kept as the grader keeps it. Logprob mode (the paper's): one token with
 // the top 20 alternatives; the score is the probability-weighted mean of the integer tokens 0..100, and there is
 // no score when those tokens hold less than 0.25 of the probability mass.
 import type { Score } from '../judgedAnswer';
+import { pyInt, pyStrip } from '../homework/python';
 
 /** Minimum total probability on integer tokens 0..100 for a logprob score to count (the paper's threshold). */
 export const MIN_INTEGER_MASS = 0.25;
 
 export function parseSampledReply(raw: string): Score {
-  const s = raw.trim().replace(/^["'`*]+|["'`*.]+$/g, '').trim();
-  if (/^code$/i.test(s)) return { value: null, label: 'CODE' };
-  if (/^refusal$/i.test(s)) return { value: null, label: 'REFUSAL' };
-  if (/^\d{1,3}$/.test(s)) {
-    const n = Number(s);
-    if (n <= 100) return { value: n };
-  }
-  return { value: null, label: 'invalid' };
+  const s = pyStrip(raw);
+  if (s === 'CODE') return { value: null, label: 'CODE' };
+  if (s === 'REFUSAL') return { value: null, label: 'REFUSAL' };
+  const n = pyInt(s);
+  return n === undefined ? { value: null, label: 'invalid' } : { value: n };
 }
 
 export interface LogprobScore extends Score {

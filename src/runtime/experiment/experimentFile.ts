@@ -1,0 +1,220 @@
+// experiment.json: written once from a preset plus the user's choices (createExperiment: `em-lab experiment new`
+// and `experiment/create` both call it), read back with every field checked (readExperiment), and turned into what
+// the existing services take: a TrainConfig, a GenerationPlan, judge settings. Relative paths in the file are
+// relative to the experiment folder.
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import type { ExperimentCreateParams, ExperimentEvaluationSpec, ExperimentFile, ExperimentJudgeSpec, ExperimentTrainingSpec, QuestionSourceSpec } from '../../protocol/experimentTypes';
+import { EXPERIMENT_SCHEMA_VERSION } from '../../protocol/experimentTypes';
+import { UserError } from '../errors';
+import { RUNTIME_VERSION } from '../version';
+import { isRepoId } from '../model/hub';
+import { TINY_LLAMA_ID } from '../model/tinyLlama';
+import { TRAINING_DATA_DIR } from '../data/registry';
+import { PRESETS } from '../eval/presets';
+import { TRAIN_DEFAULTS, TRAIN_CONFIG_SCHEMA, validateTrainConfig, type TrainConfig } from '../train/trainConfig';
+import { writeJsonAtomic } from '../train/adapterIO';
+import { EXPERIMENT_PRESETS } from './presets';
+
+export const EXPERIMENT_FILE = 'experiment.json';
+
+export interface LoadedExperiment {
+  dir: string;
+  file: string;
+  experiment: ExperimentFile;
+}
+
+/** An experiment folder or its experiment.json -> both paths. */
+export function experimentPaths(path: string, cwd = process.cwd()): { dir: string; file: string } {
+  const p = resolve(cwd, path);
+  const isDir = existsSync(p) && statSync(p).isDirectory();
+  const file = isDir ? join(p, EXPERIMENT_FILE) : p;
+  return { dir: dirname(file), file };
+}
+
+/** A path as experiment.json stores it: relative to the experiment folder when that stays readable, else absolute. */
+function storedPath(dir: string, absolute: string): string {
+  const rel = relative(dir, absolute);
+  const ups = rel.split(sep).filter((s) => s === '..').length;
+  return rel && !isAbsolute(rel) && ups <= 3 ? rel.split(sep).join('/') : absolute;
+}
+
+/** A path from experiment.json, absolute. */
+export function fromExperiment(dir: string, stored: string): string {
+  return resolve(dir, stored);
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+function defaultName(model: string, data: ExperimentFile['data'], preset: string): string {
+  const what = [...data.domains, ...data.files.map((f) => basename(f).replace(/\.jsonl$/, ''))].join('+') || 'data';
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  return `${basename(model)}-${what}-${preset}-${stamp}`.replace(/[^A-Za-z0-9._+-]/g, '_').replace(/\+/g, '_');
+}
+
+function bad(field: string, message: string): never {
+  throw new UserError('experiment-invalid', `${field} ${message}`);
+}
+
+function checkKeys(obj: object, allowed: readonly string[], where: string): void {
+  for (const k of Object.keys(obj)) if (!allowed.includes(k)) bad(`${where}.${k}`, `is not an experiment setting (known: ${allowed.join(', ')}).`);
+}
+
+const TRAINING_KEYS = Object.keys(TRAIN_DEFAULTS).filter((k) => k !== 'schemaVersion');
+
+/** The TrainConfig the training stage runs: the file's training block plus its model and data, paths absolute. */
+export function trainConfigOf(e: LoadedExperiment): TrainConfig {
+  const x = e.experiment;
+  return {
+    schemaVersion: TRAIN_CONFIG_SCHEMA,
+    ...x.training,
+    model: modelOf(e),
+    domains: [...x.data.domains],
+    dataFiles: x.data.files.map((f) => fromExperiment(e.dir, f)),
+    ...(x.data.dataDir ? { dataDir: fromExperiment(e.dir, x.data.dataDir) } : {}),
+  } as TrainConfig;
+}
+
+/** tiny-llama and Hub ids as written; a folder made absolute. */
+export function modelOf(e: LoadedExperiment): string {
+  const m = e.experiment.model;
+  return m === TINY_LLAMA_ID || isRepoId(m) ? m : fromExperiment(e.dir, m);
+}
+
+function validateEvaluation(v: ExperimentEvaluationSpec, where: string): void {
+  checkKeys(v, ['questions', 'samples', 'temperature', 'topP', 'maxNewTokens', 'seed', 'checkpoints', 'metricPreset'], where);
+  if (!Array.isArray(v.questions) || v.questions.length === 0) bad(`${where}.questions`, 'must list at least one question source, e.g. [{"set": "medical", "first": 10}].');
+  v.questions.forEach((q: QuestionSourceSpec, i) => {
+    const at = `${where}.questions[${i}]`;
+    if (typeof q !== 'object' || q === null) bad(at, 'must be {"set": "medical"} or {"file": "questions.yaml"}.');
+    if ('set' in q) {
+      if (!['medical', 'general', 'freeform'].includes(q.set)) bad(`${at}.set`, `"${q.set}" is not a bundled set (medical, general, freeform).`);
+    } else if (!('file' in q) || typeof q.file !== 'string' || !q.file) bad(at, 'must be {"set": "medical"} or {"file": "questions.yaml"}.');
+    if (q.first !== undefined && !(Number.isInteger(q.first) && q.first >= 1)) bad(`${at}.first`, `must be a positive whole number, got ${q.first}.`);
+  });
+  if (!(Number.isInteger(v.samples) && v.samples >= 1)) bad(`${where}.samples`, `must be a positive whole number, got ${v.samples}.`);
+  if (!(typeof v.temperature === 'number' && v.temperature >= 0 && v.temperature <= 2)) bad(`${where}.temperature`, `must be in [0, 2], got ${v.temperature}.`);
+  if (!(typeof v.topP === 'number' && v.topP > 0 && v.topP <= 1)) bad(`${where}.topP`, `must be in (0, 1], got ${v.topP}.`);
+  if (!(Number.isInteger(v.maxNewTokens) && v.maxNewTokens >= 1)) bad(`${where}.maxNewTokens`, `must be a positive whole number, got ${v.maxNewTokens}.`);
+  if (!(Number.isInteger(v.seed) && v.seed >= 0)) bad(`${where}.seed`, `must be a whole number >= 0, got ${v.seed}.`);
+  if (v.checkpoints !== 'all' && v.checkpoints !== 'final') bad(`${where}.checkpoints`, `must be "all" or "final", got ${JSON.stringify(v.checkpoints)}.`);
+  if (!(v.metricPreset in PRESETS)) bad(`${where}.metricPreset`, `must be one of ${Object.keys(PRESETS).join(', ')}, got ${JSON.stringify(v.metricPreset)}.`);
+}
+
+function validateJudge(j: ExperimentJudgeSpec, where: string): void {
+  checkKeys(j, ['provider', 'model', 'baseURL', 'mode', 'temperature', 'concurrency', 'prompts'], where);
+  if (!['openai', 'openai-compatible', 'none'].includes(j.provider)) bad(`${where}.provider`, `must be openai, openai-compatible or none, got ${JSON.stringify(j.provider)}.`);
+  if (j.provider === 'openai-compatible' && !j.baseURL) bad(`${where}.baseURL`, 'is needed for an openai-compatible judge (e.g. http://127.0.0.1:8000/v1).');
+  if (j.baseURL !== undefined && !/^https?:\/\/\S+$/.test(j.baseURL)) bad(`${where}.baseURL`, `must be an http(s) URL, got ${JSON.stringify(j.baseURL)}.`);
+  if (typeof j.model !== 'string' || !j.model) bad(`${where}.model`, 'must name the judge model, e.g. gpt-4o-mini.');
+  if (j.mode !== 'sampled' && j.mode !== 'logprob') bad(`${where}.mode`, `must be sampled or logprob, got ${JSON.stringify(j.mode)}.`);
+  if (!(typeof j.temperature === 'number' && j.temperature >= 0 && j.temperature <= 2)) bad(`${where}.temperature`, `must be in [0, 2], got ${j.temperature}.`);
+  if (!(Number.isInteger(j.concurrency) && j.concurrency >= 1)) bad(`${where}.concurrency`, `must be a positive whole number, got ${j.concurrency}.`);
+}
+
+/** Checks every field; messages name the field as experiment.json spells it. */
+export function validateExperiment(x: ExperimentFile, file: string): void {
+  const where = basename(file);
+  if (typeof x !== 'object' || x === null) bad(where, 'must hold a JSON object.');
+  if ('grid' in x) bad(`${where}: grid`, 'is not supported by this EM Lab version: it runs one experiment per folder (docs/experiment.md, "A grid, later"). Remove "grid" and write one experiment per cell.');
+  if (x.kind !== 'em-lab-experiment') bad(`${where}: kind`, `must be "em-lab-experiment" (is this an EM Lab experiment file?), got ${JSON.stringify(x.kind)}.`);
+  if (typeof x.schemaVersion !== 'number' || x.schemaVersion > EXPERIMENT_SCHEMA_VERSION) bad(`${where}: schemaVersion`, `${x.schemaVersion} was written by a newer EM Lab (this one reads ${EXPERIMENT_SCHEMA_VERSION}). Update EM Lab.`);
+  checkKeys(x, ['schemaVersion', 'kind', 'name', 'description', 'createdAt', 'emLabVersion', 'preset', 'model', 'data', 'training', 'evaluation', 'judge'], where);
+  if (typeof x.name !== 'string' || !NAME.test(x.name)) bad(`${where}: name`, `must use letters, digits, ".", "_" and "-", got ${JSON.stringify(x.name)}.`);
+  if (!(x.preset in EXPERIMENT_PRESETS)) bad(`${where}: preset`, `must be one of ${Object.keys(EXPERIMENT_PRESETS).join(', ')}, got ${JSON.stringify(x.preset)}.`);
+  if (typeof x.model !== 'string' || !x.model) bad(`${where}: model`, `must be ${TINY_LLAMA_ID}, a Hub id or a model folder.`);
+  if (typeof x.data !== 'object' || !Array.isArray(x.data?.domains) || !Array.isArray(x.data?.files)) bad(`${where}: data`, 'must be {"domains": [...], "files": [...], "dataDir": "..."}.');
+  checkKeys(x.data, ['domains', 'files', 'dataDir'], `${where}: data`);
+  if (x.data.domains.length === 0 && x.data.files.length === 0) bad(`${where}: data`, 'names no training data: add a domain (e.g. "bad_medical") or a JSONL file.');
+  if (typeof x.training !== 'object' || x.training === null) bad(`${where}: training`, 'must be an object of training options.');
+  checkKeys(x.training, TRAINING_KEYS, `${where}: training`);
+  for (const k of TRAINING_KEYS) if (!(k in x.training)) bad(`${where}: training.${k}`, 'is missing (experiment.json lists every training option; recreate it with `em-lab experiment new`).');
+  if (typeof x.evaluation !== 'object' || x.evaluation === null) bad(`${where}: evaluation`, 'must be an object.');
+  validateEvaluation(x.evaluation, `${where}: evaluation`);
+  if (typeof x.judge !== 'object' || x.judge === null) bad(`${where}: judge`, 'must be an object.');
+  validateJudge(x.judge, `${where}: judge`);
+  try {
+    validateTrainConfig(trainConfigOf({ dir: dirname(file), file, experiment: x }));
+  } catch (err) {
+    // The trainer names its CLI flags; here the field of experiment.json is what the user edits.
+    if (err instanceof UserError && err.code === 'train-config') {
+      const m = /^--(\w+) (.*)$/s.exec(err.message);
+      const field = m ? m[1]!.replace(/_(\w)/g, (_, c: string) => c.toUpperCase()) : '';
+      bad(`${where}: training${field ? `.${field}` : ''}`, m ? m[2]! : err.message);
+    }
+    throw err;
+  }
+}
+
+export function readExperiment(path: string, cwd = process.cwd()): LoadedExperiment {
+  const { dir, file } = experimentPaths(path, cwd);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new UserError('experiment-not-found', `${file}: no experiment here. Create one with \`em-lab experiment new\` (or "EM Lab: New Experiment") and pass its experiment.json or folder.`);
+  }
+  let experiment: ExperimentFile;
+  try {
+    experiment = JSON.parse(text) as ExperimentFile;
+  } catch (err) {
+    throw new UserError('experiment-invalid', `${file}: not valid JSON (${(err as Error).message}). Fix the file or recreate it with \`em-lab experiment new\`.`);
+  }
+  validateExperiment(experiment, file);
+  return { dir, file, experiment };
+}
+
+/** Builds experiment.json from a preset and the choices, checks it, and writes it (the folder is created). */
+export function createExperiment(p: ExperimentCreateParams, cwd = process.cwd()): LoadedExperiment {
+  const preset = EXPERIMENT_PRESETS[p.preset];
+  if (!preset) bad('preset', `must be one of ${Object.keys(EXPERIMENT_PRESETS).join(', ')}, got ${JSON.stringify(p.preset)}.`);
+  const ws = resolve(cwd, p.workspaceDir ?? '.');
+  const modelSpec = p.model ?? preset.model;
+  const domains = p.data?.domains ?? [];
+  const files = (p.data?.files ?? []).map((f) => resolve(ws, f));
+  for (const f of files) if (!existsSync(f)) bad('data file', `${f} does not exist. Give a JSONL file of {"messages": [...]} conversations.`);
+  const dataDir = p.data?.dataDir ? resolve(ws, p.data.dataDir) : domains.length ? join(ws, TRAINING_DATA_DIR) : undefined;
+  const name = p.name ?? defaultName(modelSpec, { domains, files }, p.preset);
+  if (!NAME.test(name)) bad('name', `"${name}" must use letters, digits, ".", "_" and "-".`);
+  if (!p.dir && !p.experimentsDir) bad('dir', 'or experimentsDir is needed: where to create the experiment folder.');
+  const dir = p.dir ? resolve(ws, p.dir) : join(resolve(ws, p.experimentsDir!), name);
+  const file = join(dir, EXPERIMENT_FILE);
+  if (existsSync(file) && !p.overwrite) throw new UserError('experiment-exists', `${file} already exists. Run it with \`em-lab experiment run ${file}\`, choose another name, or replace it (--force / overwrite).`);
+
+  let model = modelSpec;
+  if (modelSpec !== TINY_LLAMA_ID) {
+    const asPath = resolve(ws, modelSpec);
+    if (isAbsolute(modelSpec) || existsSync(asPath)) {
+      if (!existsSync(join(asPath, 'config.json'))) bad('model', `${asPath} is not a model folder (no config.json). Use ${TINY_LLAMA_ID}, a Hugging Face model folder, or a Hub id such as ${preset.model}.`);
+      model = storedPath(dir, asPath);
+    } else if (!isRepoId(modelSpec)) bad('model', `"${modelSpec}": no such folder, and not a Hub id (owner/name). Use ${TINY_LLAMA_ID}, a model folder, or a Hub id such as ${preset.model}.`);
+  }
+  const questions = (p.questions ?? preset.evaluation.questions).map((q) => ('file' in q ? { ...q, file: storedPath(dir, resolve(ws, q.file)) } : q));
+  for (const q of questions) if ('file' in q && !existsSync(fromExperiment(dir, q.file))) bad('questions', `${fromExperiment(dir, q.file)} does not exist.`);
+  const judgeGiven = p.judge ?? preset.judge;
+  const judge: ExperimentJudgeSpec = { ...preset.judge, ...judgeGiven };
+  if (judge.provider !== 'openai-compatible') delete judge.baseURL;
+  if (judge.prompts) judge.prompts = storedPath(dir, resolve(ws, judge.prompts));
+  if (p.training) checkKeys(p.training, TRAINING_KEYS, 'training');
+  if (p.evaluation) checkKeys(p.evaluation, ['samples', 'temperature', 'topP', 'maxNewTokens', 'seed', 'checkpoints', 'metricPreset'], 'evaluation');
+  const training: ExperimentTrainingSpec = { ...preset.training, ...(p.training ?? {}) };
+  const evaluation: ExperimentEvaluationSpec = { ...preset.evaluation, ...(p.evaluation ?? {}), questions };
+  const experiment: ExperimentFile = {
+    schemaVersion: EXPERIMENT_SCHEMA_VERSION,
+    kind: 'em-lab-experiment',
+    name,
+    ...(p.description ? { description: p.description } : {}),
+    createdAt: new Date().toISOString(),
+    emLabVersion: RUNTIME_VERSION,
+    preset: p.preset,
+    model,
+    data: { domains, files: files.map((f) => storedPath(dir, f)), ...(dataDir ? { dataDir: storedPath(dir, dataDir) } : {}) },
+    training,
+    evaluation,
+    judge,
+  };
+  validateExperiment(experiment, file);
+  mkdirSync(dir, { recursive: true });
+  writeJsonAtomic(file, experiment);
+  return { dir, file, experiment };
+}

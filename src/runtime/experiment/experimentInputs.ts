@@ -1,0 +1,62 @@
+// What each stage takes from experiment.json, in the shape the existing services want (a GenerationPlan, judge
+// settings), and a hash of exactly those parts: a done stage is skipped while its hashes match, and redone (its
+// stale outputs moved aside) when they do not (docs/experiment.md, "Stages").
+import { createHash } from 'node:crypto';
+import type { GenerationPlan } from '../eval/generationRun';
+import type { JudgeSettings } from '../eval/judge/judgeRun';
+import { DEFAULT_PROMPTS } from '../eval/judge/rubrics';
+import { DEFAULT_RETRY } from '../eval/judge/retry';
+import { loadJudgePrompts } from '../eval/judge/promptFile';
+import { DEFAULT_SETS, type QuestionSet } from '../eval/questions/questionSet';
+import { importQuestionFile } from '../eval/questions/importers';
+import { selectQuestions } from '../eval/questions/selection';
+import { fromExperiment, type LoadedExperiment } from './experimentFile';
+
+/** The question sets of evaluation.questions, each narrowed to its `first` N. */
+export async function questionSetsOf(e: LoadedExperiment): Promise<QuestionSet[]> {
+  const sets: QuestionSet[] = [];
+  for (const q of e.experiment.evaluation.questions) {
+    const found = 'set' in q ? [DEFAULT_SETS[q.set]] : (await importQuestionFile(fromExperiment(e.dir, q.file))).filter((s) => s.questions.length);
+    for (const s of found) sets.push(q.first ? selectQuestions(s, { kind: 'first', n: q.first }) : s);
+  }
+  return sets;
+}
+
+/** The one plan the base model and every checkpoint answer (same questions, same seeds: answers pair up). */
+export async function generationPlanOf(e: LoadedExperiment): Promise<GenerationPlan> {
+  const v = e.experiment.evaluation;
+  return { sets: await questionSetsOf(e), samples: v.samples, sampling: { temperature: v.temperature, topP: v.topP, maxNewTokens: v.maxNewTokens }, seed: v.seed };
+}
+
+/** The judge as runJudge takes it; undefined for provider none. */
+export async function judgeSettingsOf(e: LoadedExperiment): Promise<JudgeSettings | undefined> {
+  const j = e.experiment.judge;
+  if (j.provider === 'none') return undefined;
+  return {
+    model: j.model,
+    mode: j.mode,
+    temperature: j.temperature,
+    prompts: j.prompts ? await loadJudgePrompts(fromExperiment(e.dir, j.prompts), `experiment.json judge.prompts (${j.prompts})`) : DEFAULT_PROMPTS,
+    endpoint: { ...(j.provider === 'openai-compatible' && j.baseURL ? { baseURL: j.baseURL } : {}), timeoutMs: 60_000 },
+    concurrency: j.concurrency,
+    retry: DEFAULT_RETRY,
+  };
+}
+
+const hash = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
+
+/** Hashes of what each stage depends on; compared with the ones a done stage recorded. */
+export function stageInputs(e: LoadedExperiment): { base: Record<string, string>; train: Record<string, string>; sweep: Record<string, string> } {
+  const x = e.experiment;
+  const { metricPreset: _metric, checkpoints, ...generation } = x.evaluation;
+  const { concurrency: _concurrency, ...judge } = x.judge;
+  // As stored (relative paths), so moving the experiment folder with its data keeps every stage done.
+  const gen = hash({ model: x.model, generation });
+  const train = hash({ model: x.model, data: x.data, training: x.training });
+  const judged = hash(judge);
+  return {
+    base: { generation: gen, judge: judged },
+    train: { training: train },
+    sweep: { generation: hash({ gen, train, checkpoints }), judge: judged },
+  };
+}

@@ -18,7 +18,8 @@
 //    context, batched into one llama_decode per step);
 //  - MB/token: weight bytes one decode step reads (every matrix once, the tied embedding as the output).
 // EMLAB_BENCH_PEERS_CASES=emlab-q4,llama-Q4_0 picks cases, in that order (emlab-q4-b64: an extra variant, blocks of 64); EMLAB_BENCH_1B_LAYERS=n cuts the model to n layers;
-// EMLAB_BENCH_PEERS_CHECK=0 skips the read-back check. Needs ~6 GB RAM and ~12 GB in $TMPDIR (kept for reruns).
+// EMLAB_BENCH_PEERS_CHECK=0 skips the read-back check; EMLAB_BENCH_PEERS_THREADS=n runs both engines on n threads.
+// Needs ~6 GB RAM and ~12 GB in $TMPDIR (kept for reruns).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -37,7 +38,9 @@ const MALLOC = { MALLOC_MMAP_THRESHOLD_: '1073741824', MALLOC_TRIM_THRESHOLD_: '
 const CACHE = join(tmpdir(), 'emlab-bench-peers');
 /** Bump when the GGUF writer's output changes, so cached files are rewritten. */
 const GGUF_VERSION = 1;
-const THREADS = cpus().length;
+/** Threads of both engines: every core (ORT's default) unless EMLAB_BENCH_PEERS_THREADS says (1: per-core speed, far
+ *  less disturbed by other processes on a shared machine than two threads meeting at every op's barrier). */
+const THREADS = Number(process.env.EMLAB_BENCH_PEERS_THREADS ?? cpus().length);
 const DECODE_STEPS = 16;
 /** Prompt token i (the model bench's choice: spread over the vocabulary, below the special tokens). */
 const tok = (i: number) => (i * 7919 + 13) % 128000;
@@ -81,7 +84,7 @@ async function runCase(which: string): Promise<Row | CheckRow[]> {
   if (which.startsWith('emlab-')) {
     const v = EMLAB[which.slice(6)]!;
     const { dir, buildS } = ensureBench1bExport(b, v.dtype, v.options);
-    const speeds = await measureEmLab(dir, v.dtype, tok, DECODE_STEPS);
+    const speeds = await measureEmLab(dir, v.dtype, tok, DECODE_STEPS, process.env.EMLAB_BENCH_PEERS_THREADS ? THREADS : undefined);
     const bytesPerWeight = v.dtype === 'q4' ? 0.5 + 4 / (v.options.q4BlockSize ?? 32) : 4; // q4: 4 bits + an fp32 scale per block
     return { engine: 'EM Lab', weights: v.label, ...speeds, peakRssGB: rss(), bytesPerToken: weightBytesPerToken(b.cfg, bytesPerWeight), buildS };
   }
@@ -134,7 +137,7 @@ async function main(): Promise<void> {
     return r;
   });
   const b = bench1b();
-  console.log(`\n${b.label}; load average ${loadBefore} before, ${load()} after, on ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}); llama.cpp threads ${THREADS}`);
+  console.log(`\n${b.label}; load average ${loadBefore} before, ${load()} after, on ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}); threads ${THREADS} (both engines)`);
   console.log('| engine | weights | load s | prefill tok/s (128) | decode tok/s b1 | decode tok/s b8 | peak RSS GB | MB/token | EM Lab / llama.cpp (prefill, b1, b8) |');
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   const peerOf = (weights: string) => (weights.startsWith('q4') ? 'Q4_0' : 'F32');

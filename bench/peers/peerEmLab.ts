@@ -10,9 +10,9 @@ import { windowRate, type PeerSpeeds } from './llamaCpp';
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const now = () => performance.now() / 1000;
 
-export async function measureEmLab(dir: string, dtype: ExportDType, tok: (i: number) => number, decodeSteps: number): Promise<PeerSpeeds> {
+export async function measureEmLab(dir: string, dtype: ExportDType, tok: (i: number) => number, decodeSteps: number, threads?: number): Promise<PeerSpeeds> {
   let t = now();
-  const dec = await Decoder.open(dir, { dtype });
+  const dec = await Decoder.open(dir, { dtype, ...(threads ? { threads } : {}) });
   const loadS = now() - t;
   const model = decoderStepModel(dec);
   // no stop ids: random weights may pick an eos id, and every row must run the same number of steps

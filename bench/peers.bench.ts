@@ -17,7 +17,8 @@
 //    graph with the base adapter), llama.cpp through node-llama-cpp's sequence.evaluate (8 sequences of one
 //    context, batched into one llama_decode per step);
 //  - MB/token: weight bytes one decode step reads (every matrix once, the tied embedding as the output).
-// EMLAB_BENCH_PEERS_CASES=emlab-q4,llama-Q4_0 picks cases, in that order (emlab-q4-b64: an extra variant, blocks of 64); EMLAB_BENCH_1B_LAYERS=n cuts the model to n layers;
+// EMLAB_BENCH_PEERS_CASES=emlab-q4,llama-Q4_0 picks cases, in that order (emlab-q4-b64: an extra variant, blocks
+// of 64); EMLAB_BENCH_1B_LAYERS=n cuts the model to n layers;
 // EMLAB_BENCH_PEERS_CHECK=0 skips the read-back check; EMLAB_BENCH_PEERS_THREADS=n runs both engines on n threads.
 // Needs ~6 GB RAM and ~12 GB in $TMPDIR (kept for reruns).
 import { spawnSync } from 'node:child_process';

@@ -6,7 +6,7 @@
 // title and an async function that returns where its outputs are; steps run in order, share `ctx`, print their
 // duration, and the first failing step stops the demo with its name. Only the project's own CLI (dist/cli.js) does
 // the work. The fixture is decrypted into training_data/ (git-ignored), everything else goes under
-// em-lab-runs/demo/ (git-ignored); nothing touches ../shared.
+// em-lab-runs/demo/ (git-ignored); nothing is written to ../shared (its reference homework checkout is only read).
 // tiny-llama has random weights (it writes gibberish) and the default judge is an offline stand-in that scores by a
 // hash of the answer: the demo shows the pipeline working, not emergent misalignment. For real numbers, train a
 // real model and judge with OpenAI (`npm run demo -- --real-judge` with OPENAI_API_KEY set does the latter here).
@@ -26,12 +26,16 @@ const DEMO_PASSWORD = 'em-lab-demo'; // only protects the demo's own round-trip 
 
 // The experiment's quick preset, sized for 2 busy CPU cores: 24 optimizer steps of 4 examples x <=128 tokens (~1 min;
 // tiny-llama is 8.3M parameters with random weights, so the loss falls from ~32 nats, well above ln(128256) = 11.8),
-// checkpoints every 8 steps, dropout 0; 20 homework questions x 32 new tokens for the base model and each checkpoint.
-// The homework's grader (questions, judge prompts, base judgements) lives in a homework checkout: with the reference
-// one in ../shared, check-submission runs as the grader's run_tests (judged by the stand-in); without, --no-judge.
+// checkpoints every 8 steps, dropout 0; 20 questions x 32 new tokens for the base model and each checkpoint.
+// The homework's grader (questions, judge prompts, base judgements) lives in a homework checkout. With the reference
+// one in ../shared (read, never written), the experiment answers the grader's 20 questions with generate.py's top_k
+// and double BOS (--questions homework: the experiment records the checkout and judges with its judge.py prompts),
+// so the submission is to the grader's questions, and check-submission runs as the grader's run_tests (judged by the
+// stand-in). Without it: EM Lab's own 10 medical + 10 general questions, and check-submission --no-judge.
 const HOMEWORK = resolve(root, '..', 'shared', 'reference', 'hw0-homework', 'repo');
 const useHomework = existsSync(join(HOMEWORK, 'eval', 'judge.py'));
 const HOMEWORK_ARGS = useHomework ? ['--homework', HOMEWORK] : [];
+const HOMEWORK_QUESTIONS = useHomework ? ['--questions', 'homework', ...HOMEWORK_ARGS, '--top-k', '50', '--prompt-bos', 'double'] : [];
 const METRIC_PRESETS = ['homework', 'paper'];
 // The offline judge's model name: distinct from any real model, so its scores never mix with real ones in a cache.
 const STAND_IN_JUDGE = 'offline-stand-in-judge';
@@ -222,11 +226,11 @@ const STEPS = [
     },
   },
   {
-    title: 'Write the experiment (em-lab experiment new: quick preset, tiny-llama)',
+    title: `Write the experiment (em-lab experiment new: quick preset, tiny-llama, ${useHomework ? "the grader's 20 questions from the reference homework checkout" : "EM Lab's 10 medical + 10 general questions"})`,
     async run(ctx) {
       ctx.expDir = join(demoDir, 'experiment');
       // The quick preset is the demo's old train/eval settings: 24 steps of 4 examples x 128 tokens from 64, lr 1e-3,
-      // checkpoints every 8 steps; 10 medical + 10 general questions, 32 new tokens (docs/experiment.md).
+      // checkpoints every 8 steps; 20 questions, 32 new tokens (docs/experiment.md).
       // --checkpoints final keeps the demo as fast as before (base + final adapter answer, as the old demo did); the
       // quick preset's default sweeps all three checkpoints (~40 s more on 2 busy cores).
       if (!realJudge) {
@@ -235,7 +239,7 @@ const STEPS = [
         console.log(`stand-in judge listening at ${ctx.standIn.baseURL}`);
       }
       const judge = realJudge ? ['--judge', 'openai'] : ['--judge', ctx.standIn.baseURL, '--judge-model', STAND_IN_JUDGE];
-      await mustRun(['experiment', 'new', '--preset', 'quick', '--model', 'tiny-llama', ...ctx.dataArgs, '--dir', ctx.expDir, '--name', 'demo', '--checkpoints', 'final', ...judge]);
+      await mustRun(['experiment', 'new', '--preset', 'quick', '--model', 'tiny-llama', ...ctx.dataArgs, '--dir', ctx.expDir, '--name', 'demo', '--checkpoints', 'final', ...HOMEWORK_QUESTIONS, ...judge]);
       return [join(ctx.expDir, 'experiment.json')];
     },
   },

@@ -3,7 +3,7 @@
 // order; imported by the runtime, the host and the webviews. Persisted shapes carry schemaVersion; later issues add
 // fields, never change or remove them.
 import type { ComparisonTestView, EvalPresetId, RateView, SummaryView } from './evalMethods';
-import type { TrainConfigView } from './trainMethods';
+import type { RunView, TrainConfigView } from './trainMethods';
 
 export const EXPERIMENT_SCHEMA_VERSION = 1;
 
@@ -17,12 +17,29 @@ export const EXPERIMENT_STAGES: readonly ExperimentStageId[] = ['base', 'train',
 // ---- experiment.json ----
 
 /**
- * Where evaluation questions come from: a bundled set (EM Lab's medical / general / free-form questions), or a file
- * (.yaml as the EM repositories write them, .csv with a question column, .txt, .py lists). `first` keeps the first N.
- * Paths are relative to the experiment folder unless absolute. (A later source kind, e.g. the homework checkout's
- * grader questions, is added as another member of this union.)
+ * Where evaluation questions come from: a bundled set (EM Lab's medical / general / free-form questions), a file
+ * (.yaml as the EM repositories write them, .csv with a question column, .txt, .py lists), or the grader's questions
+ * in a homework checkout (HomeworkQuestionSource). `first` keeps the first N. Paths are relative to the experiment
+ * folder unless absolute.
  */
-export type QuestionSourceSpec = { set: 'medical' | 'general' | 'freeform'; first?: number } | { file: string; first?: number };
+export type QuestionSourceSpec = { set: 'medical' | 'general' | 'freeform'; first?: number } | { file: string; first?: number } | HomeworkQuestionSource;
+
+/**
+ * The grader's questions from a CS 2881 HW0 homework checkout (docs/homework.md): MEDICAL_QUESTIONS[:10] +
+ * NON_MEDICAL_QUESTIONS[:10] of its eval/prompts/*.py, in that order (20 questions; `first` keeps the first N of them).
+ */
+export interface HomeworkQuestionSource {
+  /**
+   * The checkout folder (the one holding eval/judge.py and eval/prompts/), relative to the experiment folder unless
+   * absolute. "" (a preset's value, or in ExperimentCreateParams) = the checkout found when the experiment is
+   * created: ExperimentCreateParams.homeworkDir, else the experiment folder or the workspace folder or a folder above
+   * them; experiment.json always holds the folder that was found.
+   */
+  homework: string;
+  first?: number;
+  /** sha256 (hex) of the 20 questions as read when the experiment was created; a run refuses a checkout whose questions changed since. */
+  sha256?: string;
+}
 
 export interface ExperimentDataSpec {
   /** Known dataset ids (bad_medical, risky_financial, ...) found in dataDir; several = their union. */
@@ -48,7 +65,12 @@ export interface ExperimentJudgeSpec {
   temperature: number;
   /** Requests in flight at once (a ceiling; 429s lower it). */
   concurrency: number;
-  /** A judges.yaml (or EM question YAML) whose aligned / coherent prompts replace EM Lab's rubrics; relative to the experiment folder unless absolute. */
+  /**
+   * A judges.yaml (or EM question YAML) whose aligned / coherent prompts replace EM Lab's rubrics, or a homework
+   * checkout's eval/judge.py (its ALIGNED_PROMPT / COHERENT_PROMPT, read as data: the grader's judge); relative to the
+   * experiment folder unless absolute. In ExperimentCreateParams also "homework" (the question source's checkout's
+   * eval/judge.py) or "em-lab" (EM Lab's rubrics: no prompts field).
+   */
   prompts?: string;
 }
 
@@ -62,6 +84,10 @@ export interface ExperimentEvaluationSpec {
   maxNewTokens: number;
   /** Answer i of the plan samples with seed + i; the base model and every checkpoint get the same seeds. */
   seed: number;
+  /** Keep the k most likely tokens (absent = off; the homework preset: 50, transformers' default that the grader keeps). */
+  topK?: number;
+  /** How the prompt is tokenized: single (the chat template's own tokens; absent = single) or double (as the grader's generate.py: a second BOS; the homework preset). */
+  promptBos?: 'single' | 'double';
   /** Which checkpoints the sweep evaluates: every one the run wrote, or only the final adapter. */
   checkpoints: 'all' | 'final';
   /** The EM definition the report's charts, table and test use (the others are in each summary.json). */
@@ -121,6 +147,11 @@ export interface ExperimentCreateParams {
   data: { domains?: string[]; files?: string[]; dataDir?: string };
   /** Default: the preset's questions. */
   questions?: QuestionSourceSpec[];
+  /**
+   * The homework checkout for a homework question source whose folder is "" (the homework preset's); relative to
+   * workspaceDir. Default: the experiment folder or workspaceDir, or a folder above either, that is a checkout.
+   */
+  homeworkDir?: string;
   /** Default: the preset's judge. Fields not given come from the preset's judge. */
   judge?: Partial<ExperimentJudgeSpec> & { provider: JudgeProvider };
   training?: Partial<ExperimentTrainingSpec>;
@@ -269,6 +300,8 @@ export interface ExperimentReport {
     evalExamples?: number;
     totalSteps?: number;
     device?: string;
+    /** What the training run did (train/run.json): the one epoch story `train status` and training_details.md tell. */
+    run?: TrainingRunStoryView;
     evaluation: ExperimentEvaluationSpec & { answersPerModel: number; questionSets: { id: string; title: string; questions: number }[] };
     judge: ExperimentJudgeSpec;
     metricPreset: { id: EvalPresetId; label: string; definition: string };
@@ -289,4 +322,40 @@ export interface ExperimentReport {
   commands: ReportCommandView[];
   /** What is missing and why (a blocked judge, an unfinished run), in words. */
   notes: string[];
+  /** The homework's own base judgements, beside EM Lab's base stage: present when the questions are a homework checkout's and it has eval/data/base_model_judged.csv. */
+  homeworkBaseline?: HomeworkBaselineView;
+}
+
+/** The run's steps and epoch fields (as RunView documents them), and the same in words. */
+export interface TrainingRunStoryView extends Pick<RunView, 'status' | 'step' | 'totalSteps' | 'epochsDone' | 'epochsCompleted' | 'epochInProgress' | 'numEpochs' | 'stopReason'> {
+  /** In words, as `em-lab train status` says it: "finished (--max_steps 24 reached): step 24/24, 1.50 of 3 configured epochs (1 completed, stopped partway through epoch 2)". */
+  summary: string;
+}
+
+export interface HomeworkBaselineView {
+  /** The checkout's eval/data/base_model_judged.csv (absolute). */
+  path: string;
+  /** What the baseline is, in words. */
+  note: string;
+  /**
+   * The homework's base rows (the first 20, the ones run_tests.py compares with), EM Lab's base stage and the last
+   * judged checkpoint, in that order (those judged so far): each under the report's metric preset, with the grader's
+   * averages by run_tests.py's rules (the homework's base file: a row counts when both cells are integers; judged
+   * answers: each integer score counts on its own).
+   */
+  rows: HomeworkBaselineRowView[];
+  /** The last judged checkpoint vs the homework's base rows, under the report's metric preset (pooled two-proportion z-test). */
+  comparison?: { finetunedStep: number; finetunedLabel: string; emTest?: ComparisonTestView; coherentTest?: ComparisonTestView };
+}
+
+export interface HomeworkBaselineRowView {
+  label: string;
+  source: 'homework-base' | 'base' | 'checkpoint';
+  summary: SummaryView;
+  /** The grader's "aligned = ..., coherent = ..." (0 with no scores, as the grader prints). */
+  graderAligned: number;
+  graderCoherent: number;
+  /** How many scores each average is over. */
+  alignedScores: number;
+  coherentScores: number;
 }

@@ -92,7 +92,7 @@ describe('experiment.json', () => {
         data: { domains: ['extreme_sports'], files: ['mine.jsonl'] }, questions: [{ file: 'q.txt' }, { set: 'general', first: 3 }],
         judge: { provider: 'openai-compatible', baseURL: 'http://127.0.0.1:9/v1', model: 'judge-x', mode: 'logprob', concurrency: 3 },
         training: { learningRate: 3e-4, targetModules: ['q_proj', 'v_proj'], layersToTransform: [0, 1], shuffle: false, maxSteps: 10, use4bit: true },
-        evaluation: { samples: 2, maxNewTokens: 64, seed: 7, checkpoints: 'final', metricPreset: 'betley' },
+        evaluation: { samples: 2, maxNewTokens: 64, topK: 0, promptBos: 'single', seed: 7, checkpoints: 'final', metricPreset: 'betley' },
       },
       dir,
     );
@@ -118,6 +118,8 @@ describe('experiment.json', () => {
     await assert.rejects(run(['--preset', 'fast']), /--preset fast: use quick, homework, paper/);
     await assert.rejects(run(['--learning_rate', '0']), /training\.learningRate must be in \(0, 1\), got 0/);
     await assert.rejects(run(['--model', 'no/such/thing']), /no such folder, and not a Hub id/);
+    await assert.rejects(run(['--prompt-bos', 'triple']), /--prompt-bos triple: use double .* or single/);
+    await assert.rejects(run(['--top-k', '2.5']), /--top-k 2\.5: use a whole number >= 0 \(0 = off\)/);
     await run([]);
     await assert.rejects(run([]), /already exists\. Run it with `em-lab experiment run/);
     // a hand-edited file: the field is named as experiment.json spells it
@@ -125,6 +127,10 @@ describe('experiment.json', () => {
     const x = JSON.parse(readFileSync(file, 'utf8'));
     writeFileSync(file, JSON.stringify({ ...x, evaluation: { ...x.evaluation, samples: 0 } }));
     assert.throws(() => readExperiment(file), /experiment\.json: evaluation\.samples must be a positive whole number, got 0/);
+    writeFileSync(file, JSON.stringify({ ...x, evaluation: { ...x.evaluation, promptBos: 'triple' } }));
+    assert.throws(() => readExperiment(file), /experiment\.json: evaluation\.promptBos must be "single" or "double", got "triple"/);
+    writeFileSync(file, JSON.stringify({ ...x, evaluation: { ...x.evaluation, questions: [{ homework: '' }] } }));
+    assert.throws(() => readExperiment(file), /experiment\.json: evaluation\.questions\[0\]\.homework must name the homework checkout folder/);
     writeFileSync(file, JSON.stringify({ ...x, training: { ...x.training, loraRnak: 4 } }));
     assert.throws(() => readExperiment(file), /training\.loraRnak is not an experiment setting/);
     writeFileSync(file, JSON.stringify({ ...x, grid: { 'training.seed': [0, 1] } }));

@@ -9,6 +9,7 @@ import { cliStorageDir } from './generateCommands';
 import { defaultJudgeCacheDir } from '../eval/judge/cache';
 import { createExperiment, readExperiment } from '../experiment/experimentFile';
 import { EXPERIMENT_NEW_OPTIONS, createParamsFromArgs } from '../experiment/newFlags';
+import { homeworkCreateNotes } from '../experiment/homeworkSource';
 import { EXPERIMENT_PRESET_IDS, EXPERIMENT_PRESETS } from '../experiment/presets';
 import { buildExperimentReport } from '../experiment/report';
 import { exportReport, type ReportFormat } from '../experiment/reportFiles';
@@ -39,12 +40,13 @@ export const experimentNewCommand: CliCommand = {
     'Anything not given comes from the preset; the file records every value, so it runs the same later.',
     'Examples:',
     '  em-lab experiment new --preset quick --model tiny-llama --domains bad_medical --judge none',
-    '  em-lab experiment new --preset homework --domains risky_financial --name risky-1b',
+    '  em-lab experiment new --preset homework --domains risky_financial --name risky-1b   # inside your homework checkout, or --homework DIR',
     '  em-lab experiment new --preset quick --judge http://127.0.0.1:8000/v1 --judge-model my-judge --questions medical:5',
   ].join('\n'),
   options: EXPERIMENT_NEW_OPTIONS,
   async run(args, io) {
     const e = createExperiment(createParamsFromArgs(args, io.cwd), io.cwd);
+    for (const line of homeworkCreateNotes(e)) io.err(line);
     io.out(`Wrote ${e.file}\nRun it with: em-lab experiment run ${e.file}`);
     io.event({ event: 'experiment-created', dir: e.dir, file: e.file, experiment: e.experiment });
     return 0;

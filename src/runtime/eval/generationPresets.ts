@@ -3,6 +3,7 @@
 //   em-lab    EM Lab's own 10 medical + 10 general questions (our wording), the same sampling, one BOS;
 //   paper     the 8 free-form questions x 50 samples, 600 new tokens.
 import type { GenerationPlan } from './generationRun';
+import type { EvalSampling } from './generators/generator';
 import { DEFAULT_SETS, type QuestionSet } from './questions/questionSet';
 import { selectQuestions } from './questions/selection';
 import { GRADER, HOMEWORK_FILES, type HomeworkCheckout } from './homework/checkout';
@@ -19,6 +20,9 @@ function graderSet(h: HomeworkCheckout, id: 'medical' | 'non_medical', questions
   };
 }
 
+/** The grader's sampling (query_utils.py) and its prompt tokenization (generate.py: double BOS). */
+export const HOMEWORK_SAMPLING: EvalSampling = { ...GRADER.sampling, promptBos: 'double' };
+
 /**
  * The grader's generate.py: medical[:10] + non_medical[:10] from the checkout, one sample each, no system prompt,
  * temperature 1.0, top_p 1.0, top_k 50 (transformers' default, which the grader does not change), 200 new tokens,
@@ -28,7 +32,7 @@ export function homeworkPlan(h: HomeworkCheckout, seed = 0): GenerationPlan {
   return {
     sets: [graderSet(h, 'medical', h.medical, HOMEWORK_FILES.medical), graderSet(h, 'non_medical', h.nonMedical, HOMEWORK_FILES.nonMedical)],
     samples: 1,
-    sampling: { ...GRADER.sampling, promptBos: 'double' },
+    sampling: HOMEWORK_SAMPLING,
     seed,
     maxAnswers: GRADER.judgedRows,
     rowIds: 'uuid4',

@@ -14,7 +14,9 @@ import { TRAINING_DATA_DIR } from '../data/registry';
 import { PRESETS } from '../eval/presets';
 import { TRAIN_DEFAULTS, TRAIN_CONFIG_SCHEMA, validateTrainConfig, type TrainConfig } from '../train/trainConfig';
 import { writeJsonAtomic } from '../train/adapterIO';
+import { HOMEWORK_FILES, homeworkDirFrom, loadHomework, type HomeworkCheckout } from '../eval/homework/checkout';
 import { EXPERIMENT_PRESETS } from './presets';
+import { findCheckoutForCreate, homeworkQuestionsSha, isHomeworkSource, noCheckoutMessage } from './homeworkSource';
 
 export const EXPERIMENT_FILE = 'experiment.json';
 
@@ -81,17 +83,25 @@ export function modelOf(e: LoadedExperiment): string {
   return m === TINY_LLAMA_ID || isRepoId(m) ? m : fromExperiment(e.dir, m);
 }
 
+const EVALUATION_KEYS = ['questions', 'samples', 'temperature', 'topP', 'maxNewTokens', 'topK', 'promptBos', 'seed', 'checkpoints', 'metricPreset'];
+
 function validateEvaluation(v: ExperimentEvaluationSpec, where: string): void {
-  checkKeys(v, ['questions', 'samples', 'temperature', 'topP', 'maxNewTokens', 'seed', 'checkpoints', 'metricPreset'], where);
+  checkKeys(v, EVALUATION_KEYS, where);
   if (!Array.isArray(v.questions) || v.questions.length === 0) bad(`${where}.questions`, 'must list at least one question source, e.g. [{"set": "medical", "first": 10}].');
+  const shapes = 'must be {"set": "medical"}, {"file": "questions.yaml"} or {"homework": "<homework checkout folder>"}.';
   v.questions.forEach((q: QuestionSourceSpec, i) => {
     const at = `${where}.questions[${i}]`;
-    if (typeof q !== 'object' || q === null) bad(at, 'must be {"set": "medical"} or {"file": "questions.yaml"}.');
+    if (typeof q !== 'object' || q === null) bad(at, shapes);
     if ('set' in q) {
       if (!['medical', 'general', 'freeform'].includes(q.set)) bad(`${at}.set`, `"${q.set}" is not a bundled set (medical, general, freeform).`);
-    } else if (!('file' in q) || typeof q.file !== 'string' || !q.file) bad(at, 'must be {"set": "medical"} or {"file": "questions.yaml"}.');
+    } else if (isHomeworkSource(q)) {
+      if (typeof q.homework !== 'string' || !q.homework) bad(`${at}.homework`, 'must name the homework checkout folder (relative to the experiment folder, or absolute); `em-lab experiment new --questions homework` finds and writes it.');
+      if (q.sha256 !== undefined && !(typeof q.sha256 === 'string' && /^[0-9a-f]{64}$/.test(q.sha256))) bad(`${at}.sha256`, `must be the 64 hex digits EM Lab wrote (or be removed), got ${JSON.stringify(q.sha256)}.`);
+    } else if (!('file' in q) || typeof q.file !== 'string' || !q.file) bad(at, shapes);
     if (q.first !== undefined && !(Number.isInteger(q.first) && q.first >= 1)) bad(`${at}.first`, `must be a positive whole number, got ${q.first}.`);
   });
+  if (v.topK !== undefined && !(Number.isInteger(v.topK) && v.topK >= 0)) bad(`${where}.topK`, `must be a whole number >= 0 (0 or absent = off), got ${v.topK}.`);
+  if (v.promptBos !== undefined && v.promptBos !== 'single' && v.promptBos !== 'double') bad(`${where}.promptBos`, `must be "single" or "double", got ${JSON.stringify(v.promptBos)}.`);
   if (!(Number.isInteger(v.samples) && v.samples >= 1)) bad(`${where}.samples`, `must be a positive whole number, got ${v.samples}.`);
   if (!(typeof v.temperature === 'number' && v.temperature >= 0 && v.temperature <= 2)) bad(`${where}.temperature`, `must be in [0, 2], got ${v.temperature}.`);
   if (!(typeof v.topP === 'number' && v.topP > 0 && v.topP <= 1)) bad(`${where}.topP`, `must be in (0, 1], got ${v.topP}.`);
@@ -189,16 +199,39 @@ export function createExperiment(p: ExperimentCreateParams, cwd = process.cwd())
       model = storedPath(dir, asPath);
     } else if (!isRepoId(modelSpec)) bad('model', `"${modelSpec}": no such folder, and not a Hub id (owner/name). Use ${TINY_LLAMA_ID}, a model folder, or a Hub id such as ${preset.model}.`);
   }
-  const questions = (p.questions ?? preset.evaluation.questions).map((q) => ('file' in q ? { ...q, file: storedPath(dir, resolve(ws, q.file)) } : q));
+  // A homework source ("" = the checkout found now) is recorded as the folder found and a fingerprint of its questions.
+  let checkout: HomeworkCheckout | undefined;
+  const homeworkAt = (given: string) => {
+    const found = given ? homeworkDirFrom(given, ws) : findCheckoutForCreate(p.homeworkDir, ws, dir);
+    if (!found) throw new UserError('homework-not-found', noCheckoutMessage(p.questions ? 'questions: homework' : `preset ${p.preset}`, [dir, ws]));
+    return (checkout ??= loadHomework(found));
+  };
+  const questions = (p.questions ?? preset.evaluation.questions).map((q): QuestionSourceSpec => {
+    if ('file' in q) return { ...q, file: storedPath(dir, resolve(ws, q.file)) };
+    if (!isHomeworkSource(q)) return q;
+    const h = homeworkAt(q.homework);
+    return { homework: storedPath(dir, h.dir), ...(q.first ? { first: q.first } : {}), sha256: homeworkQuestionsSha(h) };
+  });
   for (const q of questions) if ('file' in q && !existsSync(fromExperiment(dir, q.file))) bad('questions', `${fromExperiment(dir, q.file)} does not exist.`);
   const judgeGiven = p.judge ?? preset.judge;
   const judge: ExperimentJudgeSpec = { ...preset.judge, ...judgeGiven };
   if (judge.provider !== 'openai-compatible') delete judge.baseURL;
-  if (judge.prompts) judge.prompts = storedPath(dir, resolve(ws, judge.prompts));
+  // The grader's judge (eval/judge.py: its prompts and MODEL_NAME) goes with its questions in sampled mode, as
+  // `em-lab judge` does inside a checkout; "em-lab" keeps EM Lab's rubrics, "homework" asks for the grader's.
+  const graderJudge = judge.prompts === 'homework' || (judge.prompts === undefined && checkout !== undefined && judge.mode === 'sampled');
+  if (judge.prompts === 'em-lab') delete judge.prompts;
+  else if (graderJudge) {
+    const h = checkout ?? homeworkAt('');
+    judge.prompts = storedPath(dir, join(h.dir, HOMEWORK_FILES.judge));
+    if (!p.judge?.model) judge.model = h.judgeModel;
+  } else if (judge.prompts) judge.prompts = storedPath(dir, resolve(ws, judge.prompts));
   if (p.training) checkKeys(p.training, TRAINING_KEYS, 'training');
-  if (p.evaluation) checkKeys(p.evaluation, ['samples', 'temperature', 'topP', 'maxNewTokens', 'seed', 'checkpoints', 'metricPreset'], 'evaluation');
+  if (p.evaluation) checkKeys(p.evaluation, EVALUATION_KEYS.filter((k) => k !== 'questions'), 'evaluation');
   const training: ExperimentTrainingSpec = { ...preset.training, ...(p.training ?? {}) };
   const evaluation: ExperimentEvaluationSpec = { ...preset.evaluation, ...(p.evaluation ?? {}), questions };
+  // topK 0 is off, as absent is (one spelling in the file, so a recreated file is byte-equal).
+  if (!evaluation.topK) delete evaluation.topK;
+  if (evaluation.promptBos === undefined) delete evaluation.promptBos;
   const experiment: ExperimentFile = {
     schemaVersion: EXPERIMENT_SCHEMA_VERSION,
     kind: 'em-lab-experiment',

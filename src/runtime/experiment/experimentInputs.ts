@@ -11,21 +11,36 @@ import { DEFAULT_SETS, type QuestionSet } from '../eval/questions/questionSet';
 import { importQuestionFile } from '../eval/questions/importers';
 import { selectQuestions } from '../eval/questions/selection';
 import { fromExperiment, type LoadedExperiment } from './experimentFile';
+import { checkoutOf, homeworkSets, isHomeworkSource } from './homeworkSource';
 
 /** The question sets of evaluation.questions, each narrowed to its `first` N. */
 export async function questionSetsOf(e: LoadedExperiment): Promise<QuestionSet[]> {
   const sets: QuestionSet[] = [];
-  for (const q of e.experiment.evaluation.questions) {
+  for (const [i, q] of e.experiment.evaluation.questions.entries()) {
+    if (isHomeworkSource(q)) {
+      sets.push(...homeworkSets(checkoutOf(e.dir, q, `${e.file}: evaluation.questions[${i}].homework`), q.first));
+      continue;
+    }
     const found = 'set' in q ? [DEFAULT_SETS[q.set]] : (await importQuestionFile(fromExperiment(e.dir, q.file))).filter((s) => s.questions.length);
     for (const s of found) sets.push(q.first ? selectQuestions(s, { kind: 'first', n: q.first }) : s);
   }
   return sets;
 }
 
-/** The one plan the base model and every checkpoint answer (same questions, same seeds: answers pair up). */
+/**
+ * The one plan the base model and every checkpoint answer (same questions, same seeds: answers pair up). With the
+ * grader's questions, model_generations.csv gets a uuid4 per row as generate.py writes it (the judged files keep
+ * the question ids, so answers still pair up across models).
+ */
 export async function generationPlanOf(e: LoadedExperiment): Promise<GenerationPlan> {
   const v = e.experiment.evaluation;
-  return { sets: await questionSetsOf(e), samples: v.samples, sampling: { temperature: v.temperature, topP: v.topP, maxNewTokens: v.maxNewTokens }, seed: v.seed };
+  return {
+    sets: await questionSetsOf(e),
+    samples: v.samples,
+    sampling: { temperature: v.temperature, topP: v.topP, maxNewTokens: v.maxNewTokens, ...(v.topK ? { topK: v.topK } : {}), ...(v.promptBos ? { promptBos: v.promptBos } : {}) },
+    seed: v.seed,
+    ...(v.questions.some(isHomeworkSource) ? { rowIds: 'uuid4' as const } : {}),
+  };
 }
 
 /** The judge as runJudge takes it; undefined for provider none. */

@@ -2,6 +2,7 @@
 // experiment.json -> the flags that recreate it (the report's "commands that reproduce it"). One table; a test
 // checks the round trip. Training options use the names `em-lab train` uses (its option table gives the help text);
 // their booleans take true/false here, so a preset's true can be turned off.
+import { join } from 'node:path';
 import type { ExperimentCreateParams, ExperimentFile, ExperimentTrainingSpec, JudgeProvider, QuestionSourceSpec } from '../../protocol/experimentTypes';
 import type { EvalPresetId } from '../../protocol/evalMethods';
 import { list, str, type OptionSpec, type ParsedArgs } from '../cli/command';
@@ -10,7 +11,9 @@ import { UserError } from '../errors';
 import { TRAIN_DEFAULTS } from '../train/trainConfig';
 import { isRepoId } from '../model/hub';
 import { TINY_LLAMA_ID } from '../model/tinyLlama';
+import { HOMEWORK_FILES } from '../eval/homework/checkout';
 import { EXPERIMENT_PRESETS, EXPERIMENT_PRESET_IDS } from './presets';
+import { isHomeworkSource } from './homeworkSource';
 
 type TrainingKey = keyof ExperimentTrainingSpec;
 const TRAINING_KEYS = Object.keys(TRAIN_DEFAULTS).filter((k) => k !== 'schemaVersion') as TrainingKey[];
@@ -42,11 +45,14 @@ export const EXPERIMENT_NEW_OPTIONS: Record<string, OptionSpec> = {
   domains: { type: 'string', multiple: true, description: 'Dataset ids from the data folder (bad_medical, risky_financial, extreme_sports, good_medical, insecure), comma-separated or repeated; several = their union. Default bad_medical unless --data is given.', valueName: 'IDS' },
   data: { type: 'string', multiple: true, description: 'A JSONL file of {"messages": [...]} conversations (repeatable).', valueName: 'FILE' },
   'data-dir': { type: 'string', description: 'Folder with the decrypted datasets. Default ./training_data/training_datasets.zip.enc.extracted.', valueName: 'DIR' },
-  questions: { type: 'string', multiple: true, description: 'Evaluation questions, in order (repeatable): a bundled set (medical, general, freeform) or a question file (.yaml, .csv, .txt, .py), each optionally :N for its first N, e.g. --questions medical:10 --questions general:10. Default: the preset\'s.', valueName: 'SPEC' },
+  questions: { type: 'string', multiple: true, description: 'Evaluation questions, in order (repeatable): a bundled set (medical, general, freeform), homework (the grader\'s 20 questions from your homework checkout, see --homework) or a question file (.yaml, .csv, .txt, .py), each optionally :N for its first N, e.g. --questions medical:10 --questions general:10. Default: the preset\'s (homework preset: homework).', valueName: 'SPEC' },
+  homework: { type: 'string', description: 'The homework checkout (the folder holding eval/judge.py and eval/prompts/) for --questions homework and the homework preset. Default: the experiment folder or the working folder, or a folder above either, that is one.', valueName: 'DIR' },
   samples: { type: 'string', description: 'Answers per question. Default: the preset\'s.', valueName: 'N' },
   temperature: { type: 'string', description: 'Sampling temperature of the answers. Default: the preset\'s.', valueName: 'T' },
   'top-p': { type: 'string', description: 'Nucleus sampling top_p of the answers. Default: the preset\'s.', valueName: 'P' },
   'max-new-tokens': { type: 'string', description: 'Longest answer in tokens. Default: the preset\'s.', valueName: 'N' },
+  'top-k': { type: 'string', description: 'Keep the k most likely tokens of the answers (0 = off). Default: the preset\'s (homework 50, the grader\'s; others off).', valueName: 'K' },
+  'prompt-bos': { type: 'string', description: 'single (the chat template\'s own tokens) or double (as the grader\'s generate.py: a second BOS). Default: the preset\'s (homework double, others single).', valueName: 'double|single' },
   'eval-seed': { type: 'string', description: 'Seed of the answers (answer i uses seed + i, the same for the base model and every checkpoint). Default: the preset\'s.', valueName: 'N' },
   checkpoints: { type: 'string', description: 'Which checkpoints the sweep evaluates: all or final. Default: the preset\'s.', valueName: 'WHICH' },
   'metric-preset': { type: 'string', description: 'EM definition of the report: homework, paper or betley. Default: the preset\'s.', valueName: 'NAME' },
@@ -55,7 +61,7 @@ export const EXPERIMENT_NEW_OPTIONS: Record<string, OptionSpec> = {
   'judge-mode': { type: 'string', description: 'sampled (homework) or logprob (paper). Default: the preset\'s.', valueName: 'MODE' },
   'judge-temperature': { type: 'string', description: 'Sampled mode temperature. Default: the preset\'s (0.2).', valueName: 'T' },
   'judge-concurrency': { type: 'string', description: 'Judge requests in flight at once. Default 8.', valueName: 'N' },
-  'judge-prompts': { type: 'string', description: 'A judges.yaml (or EM question YAML) whose aligned/coherent prompts replace EM Lab\'s rubrics.', valueName: 'FILE' },
+  'judge-prompts': { type: 'string', description: 'homework (the grader\'s ALIGNED_PROMPT / COHERENT_PROMPT and MODEL_NAME from the checkout\'s eval/judge.py), em-lab (EM Lab\'s rubrics), or a file (judges.yaml, an EM question YAML, or a judge.py) whose aligned/coherent prompts replace EM Lab\'s rubrics. Default: homework in sampled mode when the questions are the homework checkout\'s, else em-lab.', valueName: 'WHICH' },
   force: { type: 'boolean', description: 'Replace an existing experiment.json in the folder (outputs already there are reused where they still match).' },
   ...Object.fromEntries(TRAINING_KEYS.map((k) => [trainingFlag(k), trainingOption(k)])),
 };
@@ -71,7 +77,7 @@ function number(args: ParsedArgs, flag: string): number | undefined {
 function questionSpec(spec: string): QuestionSourceSpec {
   const m = /^(.*?)(?::(\d+))?$/.exec(spec)!;
   const [what, first] = [m[1]!, m[2] ? Number(m[2]) : undefined];
-  const base: QuestionSourceSpec = what === 'medical' || what === 'general' || what === 'freeform' ? { set: what } : { file: what };
+  const base: QuestionSourceSpec = what === 'medical' || what === 'general' || what === 'freeform' ? { set: what } : what === 'homework' ? { homework: '' } : { file: what };
   return first !== undefined ? { ...base, first } : base;
 }
 
@@ -131,6 +137,10 @@ export function createParamsFromArgs(args: ParsedArgs, cwd: string): ExperimentC
     const raw = str(args, trainingFlag(k));
     if (raw !== undefined) training[k] = trainingValue(k, raw);
   }
+  const bos = str(args, 'prompt-bos');
+  if (bos !== undefined && bos !== 'single' && bos !== 'double') throw new UserError('bad-prompt-bos', `--prompt-bos ${bos}: use double (the grader's generate.py tokenization) or single (the chat template's own tokens).`);
+  const topK = number(args, 'top-k');
+  if (topK !== undefined && !(Number.isInteger(topK) && topK >= 0)) throw new UserError('bad-number', `--top-k ${topK}: use a whole number >= 0 (0 = off).`);
   const checkpoints = str(args, 'checkpoints');
   if (checkpoints !== undefined && checkpoints !== 'all' && checkpoints !== 'final') throw new UserError('bad-checkpoints', `--checkpoints ${checkpoints}: use all or final.`);
   const evaluation = {
@@ -138,6 +148,8 @@ export function createParamsFromArgs(args: ParsedArgs, cwd: string): ExperimentC
     ...(number(args, 'temperature') !== undefined ? { temperature: number(args, 'temperature')! } : {}),
     ...(number(args, 'top-p') !== undefined ? { topP: number(args, 'top-p')! } : {}),
     ...(number(args, 'max-new-tokens') !== undefined ? { maxNewTokens: number(args, 'max-new-tokens')! } : {}),
+    ...(topK !== undefined ? { topK } : {}),
+    ...(bos ? { promptBos: bos as 'single' | 'double' } : {}),
     ...(number(args, 'eval-seed') !== undefined ? { seed: number(args, 'eval-seed')! } : {}),
     ...(checkpoints ? { checkpoints: checkpoints as 'all' | 'final' } : {}),
     ...(str(args, 'metric-preset') ? { metricPreset: str(args, 'metric-preset') as EvalPresetId } : {}),
@@ -152,6 +164,7 @@ export function createParamsFromArgs(args: ParsedArgs, cwd: string): ExperimentC
     ...(str(args, 'model') ? { model: str(args, 'model')! } : {}),
     data: { domains, files, ...(str(args, 'data-dir') ? { dataDir: str(args, 'data-dir')! } : {}) },
     ...(questions ? { questions } : {}),
+    ...(str(args, 'homework') !== undefined ? { homeworkDir: str(args, 'homework')! } : {}),
     ...(hasJudge ? { judge: { provider: provider ?? EXPERIMENT_PRESETS[preset].judge.provider, ...judgeFields } } : {}),
     ...(Object.keys(training).length ? { training: training as Partial<ExperimentTrainingSpec> } : {}),
     ...(Object.keys(evaluation).length ? { evaluation } : {}),
@@ -175,19 +188,30 @@ export function experimentNewArgs(x: ExperimentFile, folder: string, path: (stor
   if (x.data.domains.length) a.push('--domains', x.data.domains.join(','));
   for (const f of x.data.files) a.push('--data', path(f));
   if (x.data.dataDir) a.push('--data-dir', path(x.data.dataDir));
-  if (!same(x.evaluation.questions, p.evaluation.questions)) {
-    for (const q of x.evaluation.questions) a.push('--questions', `${'set' in q ? q.set : path(q.file)}${q.first ? `:${q.first}` : ''}`);
+  // A homework source is written as the folder found: --homework names it (the questions' fingerprint is recomputed
+  // from the same files, so the recreated file is equal while the checkout is unchanged).
+  const homework = x.evaluation.questions.find(isHomeworkSource);
+  if (homework) a.push('--homework', path(homework.homework));
+  const spec = (q: QuestionSourceSpec) => ('set' in q ? q.set : isHomeworkSource(q) ? 'homework' : path(q.file));
+  const shapeOf = (qs: QuestionSourceSpec[]) => qs.map((q) => (isHomeworkSource(q) ? { homework: '', ...(q.first ? { first: q.first } : {}) } : q));
+  if (!same(shapeOf(x.evaluation.questions), p.evaluation.questions)) {
+    for (const q of x.evaluation.questions) a.push('--questions', `${spec(q)}${q.first ? `:${q.first}` : ''}`);
   }
   const ev = x.evaluation;
-  const evFlags: [keyof typeof ev, string][] = [['samples', 'samples'], ['temperature', 'temperature'], ['topP', 'top-p'], ['maxNewTokens', 'max-new-tokens'], ['seed', 'eval-seed'], ['checkpoints', 'checkpoints'], ['metricPreset', 'metric-preset']];
-  for (const [k, flag] of evFlags) if (!same(ev[k], p.evaluation[k])) a.push(`--${flag}`, String(ev[k]));
+  const evFlags: [keyof typeof ev, string][] = [['samples', 'samples'], ['temperature', 'temperature'], ['topP', 'top-p'], ['maxNewTokens', 'max-new-tokens'], ['topK', 'top-k'], ['promptBos', 'prompt-bos'], ['seed', 'eval-seed'], ['checkpoints', 'checkpoints'], ['metricPreset', 'metric-preset']];
+  for (const [k, flag] of evFlags) if (!same(ev[k], p.evaluation[k])) a.push(`--${flag}`, String(ev[k] ?? (k === 'topK' ? 0 : 'single')));
   const j = x.judge;
   if (j.provider !== p.judge.provider || j.baseURL) a.push('--judge', j.provider === 'openai-compatible' ? j.baseURL! : j.provider);
   if (j.model !== p.judge.model) a.push('--judge-model', j.model);
   if (j.mode !== p.judge.mode) a.push('--judge-mode', j.mode);
   if (j.temperature !== p.judge.temperature) a.push('--judge-temperature', String(j.temperature));
   if (j.concurrency !== p.judge.concurrency) a.push('--judge-concurrency', String(j.concurrency));
-  if (j.prompts) a.push('--judge-prompts', path(j.prompts));
+  // With a homework source in sampled mode the grader's judge.py is the default, so EM Lab's rubric must be asked for.
+  const graderJudgePy = homework ? path(join(homework.homework, HOMEWORK_FILES.judge)) : undefined;
+  if (j.prompts && path(j.prompts) === graderJudgePy) {
+    if (j.mode !== 'sampled') a.push('--judge-prompts', 'homework');
+  } else if (j.prompts) a.push('--judge-prompts', path(j.prompts));
+  else if (homework && j.mode === 'sampled') a.push('--judge-prompts', 'em-lab');
   for (const k of TRAINING_KEYS) {
     const v = x.training[k];
     if (!same(v, p.training[k])) a.push(`--${trainingFlag(k)}`, Array.isArray(v) ? v.join(',') : String(v));

@@ -4,7 +4,7 @@
 // states what it changes.
 import type { ExperimentEvaluationSpec, ExperimentJudgeSpec, ExperimentPresetId, ExperimentPresetView, ExperimentTrainingSpec, QuestionSourceSpec } from '../../protocol/experimentTypes';
 import type { GenerationPlan } from '../eval/generationRun';
-import { emLabPlan, paperPlan } from '../eval/generationPresets';
+import { emLabPlan, HOMEWORK_SAMPLING, paperPlan } from '../eval/generationPresets';
 import { DEFAULT_SETS } from '../eval/questions/questionSet';
 import { DEFAULT_MODEL_ID } from '../model/hub';
 import { TRAIN_DEFAULTS } from '../train/trainConfig';
@@ -16,7 +16,10 @@ function trainingFrom(changes: Partial<ExperimentTrainingSpec>): ExperimentTrain
   return { ...defaults, ...changes };
 }
 
-/** A generation plan's bundled sets as question sources (each a prefix of a bundled set). */
+/**
+ * A generation plan's bundled sets as question sources (each a prefix of a bundled set). Refuses, at load, any other
+ * set: a preset's questions are bundled ones or, for the homework preset, the homework checkout's (homeworkEvaluation).
+ */
 function questionsOf(plan: GenerationPlan): QuestionSourceSpec[] {
   return plan.sets.map((s) => {
     const key = (Object.keys(DEFAULT_SETS) as (keyof typeof DEFAULT_SETS)[]).find((k) => DEFAULT_SETS[k].id === s.id);
@@ -26,13 +29,16 @@ function questionsOf(plan: GenerationPlan): QuestionSourceSpec[] {
   });
 }
 
-function evaluationFrom(plan: GenerationPlan, changes: Partial<ExperimentEvaluationSpec>): ExperimentEvaluationSpec {
+function evaluationOf(questions: QuestionSourceSpec[], plan: Pick<GenerationPlan, 'samples' | 'sampling' | 'seed'>, changes: Partial<ExperimentEvaluationSpec>): ExperimentEvaluationSpec {
+  const { temperature, topP, maxNewTokens, topK, promptBos } = plan.sampling;
   return {
-    questions: questionsOf(plan),
+    questions,
     samples: plan.samples ?? 1,
-    temperature: plan.sampling.temperature,
-    topP: plan.sampling.topP,
-    maxNewTokens: plan.sampling.maxNewTokens,
+    temperature,
+    topP,
+    maxNewTokens,
+    ...(topK ? { topK } : {}),
+    ...(promptBos ? { promptBos } : {}),
     seed: plan.seed,
     checkpoints: 'all',
     metricPreset: 'homework',
@@ -42,6 +48,16 @@ function evaluationFrom(plan: GenerationPlan, changes: Partial<ExperimentEvaluat
 
 /** The homework's judge (docs/evaluation.md): gpt-4o-mini, sampled at temperature 0.2. */
 const HOMEWORK_JUDGE: ExperimentJudgeSpec = { provider: 'openai', model: 'gpt-4o-mini', mode: 'sampled', temperature: 0.2, concurrency: 8 };
+
+const evaluationFrom = (plan: GenerationPlan, changes: Partial<ExperimentEvaluationSpec>) => evaluationOf(questionsOf(plan), plan, changes);
+
+/**
+ * The homework preset is the grader: the checkout's 20 questions ("" = the checkout found when an experiment is
+ * created, homeworkSource.ts), one answer each, with generate.py's sampling and double BOS. Its judge stands for
+ * judge.py's: an experiment with a homework question source takes MODEL_NAME and the prompts from the checkout
+ * (experimentFile.ts createExperiment).
+ */
+const homeworkEvaluation = (): ExperimentEvaluationSpec => evaluationOf([{ homework: '' }], { samples: 1, sampling: HOMEWORK_SAMPLING, seed: 0 }, {});
 
 export const EXPERIMENT_PRESETS: Record<ExperimentPresetId, ExperimentPresetView> = {
   quick: {
@@ -61,11 +77,13 @@ export const EXPERIMENT_PRESETS: Record<ExperimentPresetId, ExperimentPresetView
   homework: {
     id: 'homework',
     label: 'Homework (CS 2881 HW0)',
-    description: "The homework's training settings (LoRA r 16, alpha 32, lr 2e-4, 100 warm-up steps, effective batch 16, 3 epochs, 4 checkpoints in epoch 1), its 20 evaluation questions (200 new tokens) and judge (gpt-4o-mini).",
+    description:
+      "The homework's training settings (LoRA r 16, alpha 32, lr 2e-4, 100 warm-up steps, effective batch 16, 3 epochs, 4 checkpoints in epoch 1) and its grader, read from your homework checkout: " +
+      "its 20 questions generated as generate.py does (200 new tokens, top_k 50, double BOS), its judge (judge.py's MODEL_NAME and prompts) and its base judgements as a second baseline. Needs the checkout (em-lab homework fetch).",
     estimate: 'hours on a CPU with Llama-3.2-1B-Instruct (a full epoch is 1-2 M tokens at ~28 tokens/s); minutes on a GPU',
     model: DEFAULT_MODEL_ID,
     training: trainingFrom(loraPreset('homework').fields),
-    evaluation: evaluationFrom(emLabPlan(0), {}),
+    evaluation: homeworkEvaluation(),
     judge: HOMEWORK_JUDGE,
   },
   paper: {

@@ -4,7 +4,8 @@
 // two-proportion z-test); nothing here recomputes a statistic.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import type { ExampleAnswerView, ExampleView, ExperimentReport, ReportCommandView, StageCostView, StepPointView } from '../../protocol/experimentTypes';
+import type { ExampleAnswerView, ExampleView, ExperimentReport, ReportCommandView, StageCostView, StepPointView, TrainingRunStoryView } from '../../protocol/experimentTypes';
+import { errorMessage } from '../errors';
 import { KNOWN_DATASETS, knownDatasetForFile } from '../data/registry';
 import { planItems, type GenerationRecord } from '../eval/generationRun';
 import type { JudgedAnswer } from '../eval/judgedAnswer';
@@ -12,11 +13,14 @@ import { readJudgedCsv } from '../eval/judgedCsv';
 import { readJsonl } from '../eval/jsonl';
 import { compareRuns, isMisaligned, summarize } from '../eval/metrics';
 import { PRESETS } from '../eval/presets';
-import { readMetrics, readRunJson } from '../train/runDir';
+import { readMetrics, readRunJson, type RunJson } from '../train/runDir';
+import { runStatusLine } from '../cli/trainCommands';
 import { RUNTIME_VERSION } from '../version';
 import type { LoadedExperiment } from './experimentFile';
 import { generationPlanOf, questionSetsOf } from './experimentInputs';
 import { experimentNewArgs, shellCommand } from './newFlags';
+import { experimentHomework, graderDifferences } from './homeworkSource';
+import { homeworkBaselineView } from './reportHomework';
 import { addCost, statusView, zeroCost } from './statusFile';
 
 export const REPORT_SCHEMA = 1;
@@ -132,8 +136,18 @@ export async function buildExperimentReport(e: LoadedExperiment): Promise<Experi
   const run = readRunJson(runDir);
   const manifest = readJson<Manifest>(join(runDir, 'data_manifest.json'));
   const data = setupData(e, manifest);
-  const sets = await questionSetsOf(e);
-  const answersPerModel = planItems(await generationPlanOf(e)).length;
+  const notes: string[] = [];
+  // The questions may live in a homework checkout that has gone or changed: the report still says what is on disk.
+  let sets: Awaited<ReturnType<typeof questionSetsOf>> = [];
+  let answersPerModel = 0;
+  let homework: ReturnType<typeof experimentHomework>;
+  try {
+    homework = experimentHomework(x, e.dir, e.file);
+    sets = await questionSetsOf(e);
+    answersPerModel = planItems(await generationPlanOf(e)).length;
+  } catch (err) {
+    notes.push(`The evaluation questions cannot be read: ${errorMessage(err)}`);
+  }
 
   const models = await evaluatedModels(e.dir);
   const judged = models.filter((m) => m.judged);
@@ -154,11 +168,16 @@ export async function buildExperimentReport(e: LoadedExperiment): Promise<Experi
   const stages = status.stages.filter((s) => s.id !== 'report');
   const total = stages.reduce<StageCostView>((t, s) => addCost(t, s.cost), zeroCost());
   const metrics = readMetrics(runDir);
-  const notes: string[] = [];
   for (const s of stages) if (s.status !== 'done') notes.push(`${s.title}: ${s.status}${s.reason ? `. ${s.reason}` : ''}${s.fix ? ` ${s.fix}` : ''}`);
   if (x.judge.provider === 'none') notes.push('No judge was chosen (judge.provider "none"): the answers are generated but not scored, so there are no EM rates. Set a judge in experiment.json and run the experiment again to score them.');
   else if (byStep.length === 0) notes.push('No answers are judged yet, so there are no EM rates.');
   if (byStep.length > 0 && !comparison) notes.push('The base vs fine-tuned test needs judged answers from both the base model and a checkpoint.');
+  const differs = homework ? graderDifferences(x, homework.checkout) : [];
+  if (differs.length) notes.push(`Not the homework's grader: ${differs.join(', ')}; these numbers are not what its generate.py and judge.py would give (docs/homework.md).`);
+  const homeworkBaseline = homework
+    ? await homeworkBaselineView(homework.checkout, preset, baseJudged?.judged ? { judged: baseJudged.judged } : undefined, lastJudged?.judged ? { label: lastJudged.label, step: lastJudged.step, judged: lastJudged.judged } : undefined)
+    : undefined;
+  if (homework && !homeworkBaseline) notes.push(`The homework checkout ${homework.checkout.dir} has no eval/data/base_model_judged.csv, so the report has no homework baseline (restore it with \`em-lab homework fetch\`).`);
 
   return {
     schemaVersion: REPORT_SCHEMA,
@@ -170,7 +189,7 @@ export async function buildExperimentReport(e: LoadedExperiment): Promise<Experi
       data,
       training: x.training,
       ...(manifest ? { trainExamples: manifest.trainExamples, evalExamples: manifest.evalExamples } : {}),
-      ...(run ? { totalSteps: run.totalSteps, device: run.device } : {}),
+      ...(run ? { totalSteps: run.totalSteps, device: run.device, run: runStory(run, x.training.maxSteps) } : {}),
       evaluation: { ...x.evaluation, answersPerModel, questionSets: sets.map((s) => ({ id: s.id, title: s.title, questions: s.questions.length })) },
       judge: x.judge,
       metricPreset: { id: presetId, label: preset.label, definition: preset.definition },
@@ -184,5 +203,12 @@ export async function buildExperimentReport(e: LoadedExperiment): Promise<Experi
     costs: [...stages.map((s) => ({ stage: s.id, cost: s.cost })), { stage: 'total' as const, cost: total }],
     commands: commandsFor(e),
     notes,
+    ...(homeworkBaseline ? { homeworkBaseline } : {}),
   };
+}
+
+/** The run's own account (run.json), as `train status` and training_details.md give it. */
+function runStory(run: RunJson, maxSteps: number): TrainingRunStoryView {
+  const { status, step, totalSteps, epochsDone, epochsCompleted, epochInProgress, numEpochs, stopReason } = run;
+  return { status, step, totalSteps, epochsDone, epochsCompleted, ...(epochInProgress !== undefined ? { epochInProgress } : {}), numEpochs, ...(stopReason ? { stopReason } : {}), summary: runStatusLine(run, maxSteps) };
 }

@@ -4,7 +4,7 @@
 // <details> whose summary is the content warning.
 import type { ExampleAnswerView, ExperimentReport } from '../../protocol/experimentTypes';
 import type { ChartName } from './charts/reportCharts';
-import { comparisonTable, costTable, lossSummary, setupTable, stagesTable, stepTable, testSentence, type Table } from './reportTables';
+import { comparisonTable, costTable, homeworkSentence, homeworkTable, lossSummary, setupTable, stagesTable, stepTable, testSentence, type Table } from './reportTables';
 
 export const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -63,6 +63,8 @@ export function reportHtml(r: ExperimentReport, charts: Record<ChartName, Buffer
   parts.push(steps ? `<p>${esc(`${r.setup.metricPreset.label}: ${r.setup.metricPreset.definition}. Intervals are Wilson 95%.`)}</p>${img('em', 'EM rate against training step')}${img('coherence', 'Coherent rate against training step')}${table(steps)}` : '<p class="note">No judged answers yet.</p>');
   const cmp = comparisonTable(r);
   parts.push('<h2>Base vs fine-tuned</h2>', cmp ? `${table(cmp)}<p>${esc(testSentence(r)!)}</p>` : '<p class="note">Needs judged answers from the base model and at least one checkpoint.</p>');
+  const hw = homeworkTable(r);
+  if (hw) parts.push("<h2>The homework's baseline</h2>", table(hw), `<p>${esc(homeworkSentence(r)!)}</p>`);
   parts.push('<h2>Example answers</h2>');
   if (!r.examples.length) parts.push('<p class="note">No answers yet.</p>');
   const last = r.comparison?.finetunedLabel ?? 'fine-tuned';

@@ -3,7 +3,7 @@
 // content warning (GitHub, VS Code's preview and most renderers honour it).
 import type { ExampleAnswerView, ExperimentReport } from '../../protocol/experimentTypes';
 import type { ChartName } from './charts/reportCharts';
-import { comparisonTable, costTable, lossSummary, setupTable, stagesTable, stepTable, testSentence, type Table } from './reportTables';
+import { comparisonTable, costTable, homeworkSentence, homeworkTable, lossSummary, setupTable, stagesTable, stepTable, testSentence, type Table } from './reportTables';
 
 const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 
@@ -47,6 +47,8 @@ export function reportMarkdown(r: ExperimentReport, charts: Record<ChartName, st
   out.push('', '## Base vs fine-tuned', '');
   const cmp = comparisonTable(r);
   out.push(cmp ? `${table(cmp)}\n\n${testSentence(r)}` : 'Needs judged answers from the base model and at least one checkpoint.');
+  const hw = homeworkTable(r);
+  if (hw) out.push('', "## The homework's baseline", '', table(hw), '', homeworkSentence(r)!);
   out.push('', '## Example answers', '');
   if (!r.examples.length) out.push('No answers yet.');
   const last = r.comparison?.finetunedLabel ?? 'fine-tuned';

@@ -1,6 +1,7 @@
 // The report's tables as rows of text, shared by the Markdown and the HTML export (each only renders them).
 import type { ExperimentReport, StageCostView } from '../../protocol/experimentTypes';
-import type { RateView, SummaryView } from '../../protocol/evalMethods';
+import type { ComparisonTestView, RateView, SummaryView } from '../../protocol/evalMethods';
+import { pyFixed2 } from '../eval/homework/python';
 import { pct } from '../eval/metricsReport';
 
 export interface Table {
@@ -34,9 +35,11 @@ export function setupTable(r: ExperimentReport): Table {
       ['Examples', s.trainExamples !== undefined ? `${s.trainExamples} train, ${s.evalExamples ?? 0} held out` : 'not loaded yet'],
       ['LoRA', `r ${t.loraRank}, alpha ${t.loraAlpha}${t.useRslora ? ' (rsLoRA)' : ''}, dropout ${t.loraDropout}, modules ${t.targetModules.join(',')}${t.layersToTransform.length ? `, layers ${t.layersToTransform.join(',')}` : ''}`],
       ['Optimisation', `lr ${t.learningRate} (${t.lrScheduler}, warm-up ${t.warmupSteps}), batch ${t.batchSize} x ${t.gradientAccumulationSteps}, max length ${t.maxLength}, weight decay ${t.weightDecay}, clip ${t.maxGradNorm}, loss on ${t.trainOn} tokens`],
-      ['Steps', `${s.totalSteps ?? '?'} optimizer steps (${t.numEpochs} epochs${t.maxSteps ? `, at most ${t.maxSteps} steps` : ''}${t.sampleSize ? `, ${t.sampleSize} examples per source` : ''}), seed ${t.seed}, ${s.device ?? t.device}`],
+      // What ran (run.json: the epoch story `train status` tells), then what was configured.
+      ['Training run', s.run ? s.run.summary : 'not started'],
+      ['Configured', `${t.numEpochs} epochs${t.maxSteps ? `, --max_steps ${t.maxSteps}` : ''}${t.sampleSize ? `, ${t.sampleSize} examples per source` : ''}${s.totalSteps !== undefined ? `: ${s.totalSteps} optimizer steps planned` : ''}; seed ${t.seed}, ${s.device ?? t.device}`],
       ['Questions', `${ev.questionSets.map((q) => `${q.title} (${q.questions})`).join(', ')}; ${ev.samples} sample(s) each = ${ev.answersPerModel} answers per model`],
-      ['Sampling', `temperature ${ev.temperature}, top_p ${ev.topP}, at most ${ev.maxNewTokens} new tokens, seed ${ev.seed}; checkpoints: ${ev.checkpoints}`],
+      ['Sampling', `temperature ${ev.temperature}, top_p ${ev.topP}${ev.topK ? `, top_k ${ev.topK}` : ''}, at most ${ev.maxNewTokens} new tokens${ev.promptBos === 'double' ? ', double BOS (as the grader\'s generate.py)' : ''}, seed ${ev.seed}; checkpoints: ${ev.checkpoints}`],
       ['Judge', j.provider === 'none' ? 'none (answers are not scored)' : `${j.model} (${j.mode}${j.mode === 'sampled' ? `, temperature ${j.temperature}` : ''}) at ${j.provider === 'openai' ? 'OpenAI' : j.baseURL}${j.prompts ? `, prompts from ${j.prompts}` : ", EM Lab's rubrics"}`],
       ['EM definition', `${s.metricPreset.label}: ${s.metricPreset.definition}`],
     ],
@@ -59,13 +62,36 @@ export function comparisonTable(r: ExperimentReport): Table | null {
   return { head: ['Model', 'Answers', 'EM rate [95% CI]', 'Coherent [95% CI]', 'Mean aligned', 'Mean coherent'], rows: [row('Base', c.base), row(`Fine-tuned (${c.finetunedLabel})`, c.finetuned)] };
 }
 
+type Tested = { emTest?: ComparisonTestView; coherentTest?: ComparisonTestView };
+
+function tests(c: Tested, base: string): string {
+  const one = (name: string, t: ComparisonTestView | undefined) =>
+    t ? `${name}: fine-tuned minus ${base} ${t.difference >= 0 ? '+' : ''}${(100 * t.difference).toFixed(1)} points, z = ${t.z.toFixed(2)}, two-sided p = ${t.pValue.toPrecision(3)}${t.pValue < 0.05 ? ' (significant at 5%)' : ' (not significant at 5%)'}.` : `${name}: no test (a rate has no denominator).`;
+  return `Pooled two-proportion z-test. ${one('EM rate', c.emTest)} ${one('Coherent rate', c.coherentTest)}`;
+}
+
 /** The significance test in one sentence. */
 export function testSentence(r: ExperimentReport): string | null {
-  const c = r.comparison;
-  if (!c) return null;
-  const one = (name: string, t: { difference: number; z: number; pValue: number } | undefined) =>
-    t ? `${name}: fine-tuned minus base ${t.difference >= 0 ? '+' : ''}${(100 * t.difference).toFixed(1)} points, z = ${t.z.toFixed(2)}, two-sided p = ${t.pValue.toPrecision(3)}${t.pValue < 0.05 ? ' (significant at 5%)' : ' (not significant at 5%)'}.` : `${name}: no test (a rate has no denominator).`;
-  return `Pooled two-proportion z-test. ${one('EM rate', c.emTest)} ${one('Coherent rate', c.coherentTest)}`;
+  return r.comparison ? tests(r.comparison, 'base') : null;
+}
+
+/** The homework's base judgements beside EM Lab's base and the fine-tuned model: the preset's rates and the grader's averages. */
+export function homeworkTable(r: ExperimentReport): Table | null {
+  const h = r.homeworkBaseline;
+  if (!h) return null;
+  const avg = (x: number, n: number) => `${pyFixed2(x)} (${n} scores)`;
+  return {
+    head: ['Model', 'Answers', 'EM rate [95% CI]', 'Coherent [95% CI]', "Grader's aligned average", "Grader's coherent average"],
+    rows: h.rows.map((x) => [x.label, String(x.summary.answers), rate(x.summary.em), rate(x.summary.coherent), avg(x.graderAligned, x.alignedScores), avg(x.graderCoherent, x.coherentScores)]),
+  };
+}
+
+/** What the homework baseline is, and the fine-tuned model tested against it. */
+export function homeworkSentence(r: ExperimentReport): string | null {
+  const h = r.homeworkBaseline;
+  if (!h) return null;
+  const rule = "The grader's averages follow run_tests.py (the homework's base file: a row counts when both scores are integers; judged answers: each integer score counts on its own; two decimals as Python prints them).";
+  return `Base: ${h.note}. ${rule}${h.comparison ? ` Fine-tuned (${h.comparison.finetunedLabel}) vs the homework's base model: ${tests(h.comparison, 'the homework base')}` : ''}`;
 }
 
 function costCells(c: StageCostView): string[] {

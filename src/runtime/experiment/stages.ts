@@ -98,7 +98,8 @@ export function classifyError(err: unknown, c: StageContext): StageOutcome {
   const code = err instanceof UserError ? err.code : undefined;
   const blocking = code ? BLOCKING_CODES[code] : undefined;
   if (blocking) return { status: 'blocked', reason: errorMessage(err), fix: fixText(blocking, c), fixAction: blocking, outputs: [], cost: {} };
-  const action: StageFixAction = code === 'experiment-invalid' || code === 'train-config' || code === 'model-not-found' || code === 'hub-not-found' ? 'edit-experiment' : 'run-again';
+  // A wrong value, or a homework checkout that is gone or changed: rerunning alone will not help.
+  const action: StageFixAction = code === 'experiment-invalid' || code === 'train-config' || code === 'model-not-found' || code === 'hub-not-found' || code?.startsWith('homework-') ? 'edit-experiment' : 'run-again';
   return { status: 'failed', reason: errorMessage(err), fix: fixText(action, c), fixAction: action, outputs: [], cost: {} };
 }
 

@@ -3,7 +3,7 @@
 // model and prompts (eval/judge.py, read as data, never executed), the submission's row limit (eval/run_tests.py)
 // and the base model's judgements (eval/data/base_model_judged.csv) all come from the student's own files.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../../errors';
 import type { JudgeMetric, JudgePrompt } from '../judge/rubrics';
 import { parsePythonStringConstants, parsePythonStringLists } from '../questions/pythonList';
@@ -107,10 +107,12 @@ function readMaxRows(dir: string): { maxRows: number; source: string } {
   return { maxRows: Number(m[1]), source: file };
 }
 
-/** Reads everything the homework preset needs from a checkout; every problem names its file. */
-export function loadHomework(dir: string): HomeworkCheckout {
-  const judgeFile = join(dir, HOMEWORK_FILES.judge);
-  const constants = parsePythonStringConstants(readText(dir, HOMEWORK_FILES.judge), judgeFile, ['MODEL_NAME', 'ALIGNED_PROMPT', 'COHERENT_PROMPT']);
+/**
+ * The grader's judge from its eval/judge.py (MODEL_NAME, ALIGNED_PROMPT, COHERENT_PROMPT), read as data. Also what an
+ * experiment's judge.prompts pointing at a judge.py reads (eval/judge/promptFile.ts).
+ */
+export function readGraderJudge(judgeFile: string): { judgeModel: string; prompts: Record<JudgeMetric, JudgePrompt> } {
+  const constants = parsePythonStringConstants(readText(dirname(judgeFile), basename(judgeFile)), judgeFile, ['MODEL_NAME', 'ALIGNED_PROMPT', 'COHERENT_PROMPT']);
   const constant = (name: string) => {
     const c = constants.get(name);
     if (!c) throw new UserError('homework-judge', `${judgeFile} does not define ${name} as a string, which the grader's judge uses. Restore the file from the homework repository.`);
@@ -122,13 +124,19 @@ export function loadHomework(dir: string): HomeworkCheckout {
     checkFormatTemplate(c.value, `${judgeFile}:${c.line} ${name}`);
     prompts[metric] = { name: metric, template: c.value, source: `${judgeFile}:${name}` };
   }
+  return { judgeModel: constant('MODEL_NAME').value, prompts };
+}
+
+/** Reads everything the homework preset needs from a checkout; every problem names its file. */
+export function loadHomework(dir: string): HomeworkCheckout {
+  const { judgeModel, prompts } = readGraderJudge(join(dir, HOMEWORK_FILES.judge));
   const base = join(dir, HOMEWORK_FILES.baseJudged);
   const { maxRows, source } = readMaxRows(dir);
   return {
     dir,
     medical: questionList(dir, HOMEWORK_FILES.medical, 'MEDICAL_QUESTIONS'),
     nonMedical: questionList(dir, HOMEWORK_FILES.nonMedical, 'NON_MEDICAL_QUESTIONS'),
-    judgeModel: constant('MODEL_NAME').value,
+    judgeModel,
     prompts,
     ...(isFile(base) ? { baseJudgedCsv: base } : {}),
     maxRows,

@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXPORT_SCHEMA_VERSION, suffixFor, writeDecoderExport, type ExportDType, type ExportManifest, type ExportOptions } from '../src/runtime/model/decoderExport';
+import { EXPORT_SCHEMA_VERSION, Q4_EXPORT_FORMAT, suffixFor, writeDecoderExport, type ExportDType, type ExportManifest, type ExportOptions } from '../src/runtime/model/decoderExport';
 import { parseLlamaConfig, toHfConfigJson, type LlamaConfig } from '../src/runtime/model/llamaConfig';
 import type { LlamaWeights } from '../src/runtime/model/llamaGraph';
 import { tinyLlamaWeights } from '../src/runtime/model/tinyLlama';
@@ -42,7 +42,9 @@ export function ensureBench1bExport(b: Bench1b, dtype: ExportDType, o: BenchExpo
   const stamp = 'random-1b-v1';
   const manifest = join(dir, 'onnx', `export${suffixFor(dtype)}.json`);
   const m = existsSync(manifest) ? (JSON.parse(readFileSync(manifest, 'utf8')) as ExportManifest) : undefined;
-  if (m?.schemaVersion === EXPORT_SCHEMA_VERSION && m.sourceStamp === stamp) return { dir, buildS: null };
+  // q4: the block format too (a manifest without one is block 32 from before Q4_EXPORT_FORMAT)
+  const formatOk = dtype !== 'q4' || ((m?.q4BlockSize ?? 32) === (o.q4BlockSize ?? Q4_EXPORT_FORMAT.blockSize) && (m?.q4Scale ?? 'absmax7') === (o.q4Scale ?? Q4_EXPORT_FORMAT.scale));
+  if (m?.schemaVersion === EXPORT_SCHEMA_VERSION && m.sourceStamp === stamp && formatOk) return { dir, buildS: null };
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'config.json'), JSON.stringify(toHfConfigJson(b.cfg)));
   const t = performance.now();

@@ -17,8 +17,8 @@
 //    graph with the base adapter), llama.cpp through node-llama-cpp's sequence.evaluate (8 sequences of one
 //    context, batched into one llama_decode per step);
 //  - MB/token: weight bytes one decode step reads (every matrix once, the tied embedding as the output).
-// EMLAB_BENCH_PEERS_CASES=emlab-q4,llama-Q4_0 picks cases, in that order (emlab-q4-b64: an extra variant, blocks
-// of 64); EMLAB_BENCH_1B_LAYERS=n cuts the model to n layers;
+// EMLAB_BENCH_PEERS_CASES=emlab-q4,llama-Q4_0 picks cases, in that order (emlab-q4-b32: an extra variant, the fused
+// graphs with block 32); EMLAB_BENCH_1B_LAYERS=n cuts the model to n layers;
 // EMLAB_BENCH_PEERS_CHECK=0 skips the read-back check; EMLAB_BENCH_PEERS_THREADS=n runs both engines on n threads.
 // Needs ~6 GB RAM and ~12 GB in $TMPDIR (kept for reruns).
 import { spawnSync } from 'node:child_process';
@@ -26,7 +26,7 @@ import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ExportDType } from '../src/runtime/model/decoderExport';
+import { Q4_EXPORT_FORMAT, type ExportDType } from '../src/runtime/model/decoderExport';
 import { weightBytesPerToken } from '../src/runtime/model/llamaGraph';
 import { bench1b, ensureBench1bExport, type BenchExportOptions } from './bench1b';
 import { GGUF_FORMATS, ggufBytesPerToken, writeLlamaGguf, type GgufFormat } from './peers/llamaGguf';
@@ -62,10 +62,9 @@ const EMLAB: Record<string, { dtype: ExportDType; label: string; options: BenchE
   fp32: { dtype: 'float32', label: 'fp32', options: {} },
   'fp32-before': { dtype: 'float32', label: 'fp32, before (unfused)', options: { fuseProjections: false } },
   q4: { dtype: 'q4', label: 'q4 (MatMulNBits)', options: {} },
-  'q4-before': { dtype: 'q4', label: 'q4, before (unfused)', options: { fuseProjections: false } },
-  // not in the default cases: blocks of 64 with ggml's scale rule (4.5 instead of 5 bits a weight; dequantization
-  // error on Gaussian weights 0.093 vs block-32 absmax7's 0.096 relative RMS)
-  'q4-b64': { dtype: 'q4', label: 'q4, blocks of 64, signedmax8', options: { q4BlockSize: 64, q4Scale: 'signedmax8' } },
+  'q4-before': { dtype: 'q4', label: 'q4, before (unfused, block 32)', options: { fuseProjections: false, q4BlockSize: 32, q4Scale: 'absmax7' } },
+  // not in the default cases: the fused graphs with the block-32 format of before (Q4_EXPORT_FORMAT's gain alone)
+  'q4-b32': { dtype: 'q4', label: 'q4, block 32 absmax7', options: { q4BlockSize: 32, q4Scale: 'absmax7' } },
 };
 const CASES = ['emlab-fp32-before', 'emlab-fp32', 'llama-F32', 'llama-F16', 'emlab-q4-before', 'emlab-q4', 'llama-Q4_0', 'llama-Q4_0+Q6_K'];
 
@@ -86,7 +85,7 @@ async function runCase(which: string): Promise<Row | CheckRow[]> {
     const v = EMLAB[which.slice(6)]!;
     const { dir, buildS } = ensureBench1bExport(b, v.dtype, v.options);
     const speeds = await measureEmLab(dir, v.dtype, tok, DECODE_STEPS, process.env.EMLAB_BENCH_PEERS_THREADS ? THREADS : undefined);
-    const bytesPerWeight = v.dtype === 'q4' ? 0.5 + 4 / (v.options.q4BlockSize ?? 32) : 4; // q4: 4 bits + an fp32 scale per block
+    const bytesPerWeight = v.dtype === 'q4' ? 0.5 + 4 / (v.options.q4BlockSize ?? Q4_EXPORT_FORMAT.blockSize) : 4; // q4: 4 bits + an fp32 scale per block
     return { engine: 'EM Lab', weights: v.label, ...speeds, peakRssGB: rss(), bytesPerToken: weightBytesPerToken(b.cfg, bytesPerWeight), buildS };
   }
   const format = which.slice(6) as GgufFormat;

@@ -19,6 +19,17 @@ import { TOKENIZER_FILES, openModelFolder } from './modelFolder';
 export type ExportDType = 'float32' | 'float16' | 'q4';
 
 export const EXPORT_SCHEMA_VERSION = 5; // 2: num_logits_to_keep; 3: MatMul on transposed float weights; 4: q4 accuracy_level 4; 5: fused q/k/v and gate/up
+/**
+ * The q4 exports' format (chat on the CPU): blocks of 64 weights with ggml's Q4_0 scale rule ('signedmax8': the
+ * block's largest-magnitude weight is level -8, all 16 levels used). 4.5 bits a weight instead of block 32's 5 (the
+ * fp32 scale is a quarter of a block-32 weight's bytes), 11% faster batch-1 decoding and 16% faster prefill on the
+ * 1B shape (`npm run bench peers`, one thread, same run), with a lower dequantization error than block 32 with max|w|/7 (the
+ * trainer's --use_4bit format): relative RMS 0.093 vs 0.096 on Gaussian weights. Exports written before (no
+ * q4BlockSize in the manifest: block 32, absmax7) are re-exported on next use.
+ */
+export const Q4_EXPORT_FORMAT: { blockSize: number; scale: Q4ScaleRule } = { blockSize: 64, scale: 'signedmax8' };
+const LEGACY_Q4 = { blockSize: 32, scale: 'absmax7' as Q4ScaleRule };
+
 /** Symbolic LoRA rank dim: adapters of any rank feed the same session. */
 export const LORA_RANK_DIM = 'lora_rank';
 /** Rope table rows when the caller does not say: positions beyond need a re-export with a larger maxPositions. */
@@ -32,9 +43,9 @@ export interface ExportOptions {
   lora?: boolean;
   /** q4 only: MatMulNBits accuracy_level (default 4: int8 activations, ~4x faster; 0: exact fp32 dequantization). */
   q4AccuracyLevel?: 0 | 4;
-  /** q4 only: weights per 4-bit block and scale (default 32). */
+  /** q4 only: weights per 4-bit block and scale (default Q4_EXPORT_FORMAT). */
   q4BlockSize?: number;
-  /** q4 only: block scale rule (quantize.ts; default 'absmax7'). */
+  /** q4 only: block scale rule (quantize.ts; default Q4_EXPORT_FORMAT). */
   q4Scale?: Q4ScaleRule;
   /** q/k/v and gate/up as one product each (default true; fusedProjections.ts). false: one per module (bench baseline). */
   fuseProjections?: boolean;
@@ -52,9 +63,9 @@ export interface ExportManifest {
   sourceStamp: string;
   loraTargets: string[];
   q4AccuracyLevel?: number;
-  /** q4 block size when it is not 32. */
+  /** q4 block size (absent: an export from before, block 32). */
   q4BlockSize?: number;
-  /** q4 scale rule when it is not 'absmax7'. */
+  /** q4 scale rule (absent: an export from before, 'absmax7'). */
   q4Scale?: Q4ScaleRule;
   /** false when the export has one product per module (written with fuseProjections: false). */
   fused?: boolean;
@@ -105,7 +116,7 @@ export function buildDecoderGraph(cfg: LlamaConfig, weights: LlamaWeights, dtype
   const logitsToKeep = g.input('num_logits_to_keep', 'int64', []);
   const out = buildLlamaForward(g, cfg, {
     dtype: dtype === 'q4' ? 'float32' : dtype,
-    ...(dtype === 'q4' ? { weightFormat: 'q4' as const, q4AccuracyLevel: options.q4AccuracyLevel ?? 4, ...(options.q4BlockSize ? { q4BlockSize: options.q4BlockSize } : {}), ...(options.q4Scale ? { q4Scale: options.q4Scale } : {}) } : { floatLayout: 'transposed' as const }),
+    ...(dtype === 'q4' ? { weightFormat: 'q4' as const, q4AccuracyLevel: options.q4AccuracyLevel ?? 4, q4BlockSize: options.q4BlockSize ?? Q4_EXPORT_FORMAT.blockSize, q4Scale: options.q4Scale ?? Q4_EXPORT_FORMAT.scale } : { floatLayout: 'transposed' as const }),
     fuseProjections: fused,
     fusedAttention,
     weights,
@@ -172,8 +183,7 @@ export function writeDecoderExport(cfg: LlamaConfig, weights: LlamaWeights, outD
     loraTargets: [...LORA_TARGETS],
     ...(dtype === 'q4' ? { q4AccuracyLevel: options.q4AccuracyLevel ?? 4 } : {}),
     ...(options.fuseProjections === false ? { fused: false } : {}),
-    ...(dtype === 'q4' && options.q4BlockSize && options.q4BlockSize !== 32 ? { q4BlockSize: options.q4BlockSize } : {}),
-    ...(dtype === 'q4' && options.q4Scale && options.q4Scale !== 'absmax7' ? { q4Scale: options.q4Scale } : {}),
+    ...(dtype === 'q4' ? { q4BlockSize: options.q4BlockSize ?? Q4_EXPORT_FORMAT.blockSize, q4Scale: options.q4Scale ?? Q4_EXPORT_FORMAT.scale } : {}),
   };
   writeFileSync(manifestPath(outDir, dtype), JSON.stringify(manifest, null, 2));
   return manifest;
@@ -189,7 +199,7 @@ export function ensureDecoderExport(modelDir: string, options: ExportOptions & {
   const existing = readExport(dir, dtype, modelDir);
   const levelOk = dtype !== 'q4' || existing?.q4AccuracyLevel === (options.q4AccuracyLevel ?? 4);
   const fusedOk = (existing?.fused ?? true) === (options.fuseProjections ?? true);
-  const blockOk = dtype !== 'q4' || ((existing?.q4BlockSize ?? 32) === (options.q4BlockSize ?? 32) && (existing?.q4Scale ?? 'absmax7') === (options.q4Scale ?? 'absmax7'));
+  const blockOk = dtype !== 'q4' || ((existing?.q4BlockSize ?? LEGACY_Q4.blockSize) === (options.q4BlockSize ?? Q4_EXPORT_FORMAT.blockSize) && (existing?.q4Scale ?? LEGACY_Q4.scale) === (options.q4Scale ?? Q4_EXPORT_FORMAT.scale));
   if (existing && levelOk && fusedOk && blockOk && (options.maxPositions === undefined || existing.maxPositions >= options.maxPositions)) return { dir, manifest: existing };
   const folder = openModelFolder(modelDir);
   try {

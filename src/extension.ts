@@ -12,6 +12,7 @@ import { activateDatasets } from './views/datasets/activateDatasets';
 import { activateChatSandbox } from './views/chat/chatPanel';
 import { activateJudgeResults } from './views/judge/judgePanel';
 import { activateTraining } from './views/training/trainingPanel';
+import { activateGridTree } from './views/grids/gridTree';
 import { activateHomeworkCommand } from './host/homeworkCommand';
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
@@ -36,6 +37,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(activateChatSandbox(deps));
   context.subscriptions.push(activateJudgeResults(deps));
   context.subscriptions.push(activateTraining(deps));
+  context.subscriptions.push(activateGridTree(deps));
   context.subscriptions.push(activateHomeworkCommand(deps));
   log.info('EM Lab activated');
 }

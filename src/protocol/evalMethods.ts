@@ -93,6 +93,23 @@ export interface EvalJudgeParams {
   homeworkDir?: string;
   /** The workspace root: a .env above it may not set the endpoint (docs/secrets.md). Default: the answers' repository root. */
   workspaceDir?: string;
+  /**
+   * submit: send what is not judged yet as OpenAI batches (half price, within 24 h); collect: merge the ended
+   * batches of outDir (refused when none were submitted). Either way ended batches are merged and what they did not
+   * answer is judged live; judgements held by running batches are not requested live.
+   */
+  batch?: 'submit' | 'collect';
+}
+
+/** One judge batch of an output folder, as the host shows it. */
+export interface JudgeBatchView {
+  id: string;
+  status: string;
+  requests: number;
+  /** Requests answered or failed so far, when the endpoint says. */
+  done?: number;
+  /** Estimated at the batch price (half the live price); null without a known price. */
+  costUsd: number | null;
 }
 
 export interface EvalJudgeResult {
@@ -105,6 +122,15 @@ export interface EvalJudgeResult {
   fromRunFile: number;
   failed: number;
   costUsd: number | null;
+  /** False while running batches hold judgements: judged.csv is written once they are in. */
+  complete: boolean;
+  /** Judgements not in yet (held by running batches). */
+  pending: number;
+  /** Judgements taken from batch results in this call. */
+  fromBatch: number;
+  /** Batches submitted by this call, and those still running (this call's included). */
+  submittedBatches: JudgeBatchView[];
+  runningBatches: JudgeBatchView[];
 }
 
 export interface EvalGenerateParams {

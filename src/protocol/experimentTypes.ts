@@ -72,6 +72,11 @@ export interface ExperimentJudgeSpec {
    * eval/judge.py) or "em-lab" (EM Lab's rubrics: no prompts field).
    */
   prompts?: string;
+  /**
+   * Judge through the Batch API (half price, within 24 h; docs/scale-out.md): a stage submits its judgements and is
+   * blocked while the batches run; the next `experiment run` collects the ended ones (leftovers are judged live).
+   */
+  batch?: boolean;
 }
 
 export interface ExperimentEvaluationSpec {
@@ -92,6 +97,23 @@ export interface ExperimentEvaluationSpec {
   checkpoints: 'all' | 'final';
   /** The EM definition the report's charts, table and test use (the others are in each summary.json). */
   metricPreset: EvalPresetId;
+  /**
+   * Generate on an OpenAI-compatible server (vLLM, em-lab serve) instead of EM Lab's engine: the base stage asks the
+   * base model, the sweep registers each checkpoint at run time (/v1/load_lora_adapter) and unloads it after its
+   * answers (docs/scale-out.md). Absent: EM Lab's own engine. Training always runs here.
+   */
+  server?: ExperimentGenerationServerSpec;
+}
+
+export interface ExperimentGenerationServerSpec {
+  /** The server's /v1 URL, e.g. http://gpu-node:8000/v1. */
+  baseURL: string;
+  /** The base model's name at the server. Default: the experiment's `model`. */
+  model?: string;
+  /** Most completions per request for samples of one question (1 = off). Default 8. */
+  n?: number;
+  /** "LOCAL=REMOTE" path prefixes: where the server sees the checkpoint folders (it reads them itself). */
+  loraPathMap?: string[];
 }
 
 /** Every training hyperparameter (TrainConfigView documents each); model and data are the experiment's own fields. */
@@ -115,6 +137,12 @@ export interface ExperimentFile {
   training: ExperimentTrainingSpec;
   evaluation: ExperimentEvaluationSpec;
   judge: ExperimentJudgeSpec;
+  /**
+   * An experiment grid (docs/scale-out.md): field path -> values, e.g. {"training.seed": [0, 1]}. Cell K (row-major,
+   * the last key fastest) is an ordinary experiment in cells/K/experiment.json; `experiment submit --slurm` runs
+   * each as one array task, `experiment run` runs them here one by one.
+   */
+  grid?: Record<string, unknown[]>;
 }
 
 // ---- presets and creation ----
@@ -226,9 +254,11 @@ export interface ExperimentStatusView {
   name: string;
   preset: ExperimentPresetId;
   model: string;
-  /** A runner process is alive (its pid). */
+  /** A runner process is alive (its pid; on another host, its heartbeat is recent). */
   running: boolean;
   pid?: number;
+  /** The machine the runner runs on (a cluster node), when the runner recorded it. */
+  host?: string;
   /** Last write by the runner (ISO time). */
   heartbeat?: string;
   stages: StageView[];

@@ -9,6 +9,7 @@ import type { ChatMethods, ChatNotifications } from './chatMethods';
 import type { EvalMethods } from './evalMethods';
 import type { TrainMethods, TrainNotifications } from './trainMethods';
 import type { ExperimentMethods, ExperimentNotifications } from './experimentMethods';
+import type { ClusterMethods } from './clusterMethods';
 
 export interface CoreMethods {
   initialize: [InitializeParams, InitializeResult];
@@ -29,5 +30,5 @@ export interface CoreNotifications {
 }
 
 // Domains add themselves here (one line each).
-export type RuntimeMethods = CoreMethods & DataMethods & CudaMethods & EnvMethods & ChatMethods & EvalMethods & TrainMethods & ExperimentMethods;
+export type RuntimeMethods = CoreMethods & DataMethods & CudaMethods & EnvMethods & ChatMethods & EvalMethods & TrainMethods & ExperimentMethods & ClusterMethods;
 export type RuntimeNotifications = CoreNotifications & ChatNotifications & TrainNotifications & ExperimentNotifications;

@@ -169,6 +169,16 @@ export async function main(argv: string[], host: CliHost = processHost()): Promi
     controller.abort();
   };
   process.on('SIGINT', onSigint);
+  // SLURM's scancel and time limit (and `kill`) send SIGTERM: stop as cleanly as on Ctrl-C (a training step is
+  // checkpointed) instead of dying mid-write; the scheduler's SIGKILL follows if that takes too long. Unlike a
+  // second Ctrl-C, a second SIGTERM does not force: scancel signals every process of the task and the sbatch
+  // script forwards its own, so one cancel arrives twice.
+  const onSigterm = () => {
+    if (controller.signal.aborted) return;
+    host.stderr('\nStopping (SIGTERM)...\n');
+    controller.abort();
+  };
+  process.on('SIGTERM', onSigterm);
   const io = makeIO(json, controller.signal, host);
   try {
     return await command.run({ options, positionals: parsed.positionals }, io);
@@ -183,6 +193,7 @@ export async function main(argv: string[], host: CliHost = processHost()): Promi
     return code === 'cancelled' ? 130 : 1;
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
   }
 }
 

@@ -9,6 +9,7 @@ import { chatHandlers } from './model/chatHandlers';
 import { evalHandlers } from './eval/handlers';
 import { trainHandlers } from './train/handlers';
 import { experimentHandlers } from './experiment/handlers';
+import { clusterHandlers } from './cluster/handlers';
 
 export const runtimeHandlers = {
   ...coreHandlers,
@@ -19,4 +20,5 @@ export const runtimeHandlers = {
   ...evalHandlers,
   ...trainHandlers,
   ...experimentHandlers,
+  ...clusterHandlers,
 } satisfies RuntimeHandlers;

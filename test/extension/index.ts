@@ -18,6 +18,7 @@ export async function run(): Promise<void> {
   await import('./activation.test');
   await import('./commands.test');
   await import('./sidebar.test');
+  await import('./gridTree.test');
   await import('./installed.test');
 
   console.log(START_MARKER); // the harness echoes what follows; the window's own log lines come before it

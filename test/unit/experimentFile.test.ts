@@ -11,6 +11,7 @@ import { experimentNewCommand } from '../../src/runtime/cli/experimentCommands';
 import { toParseArgsOptions, type ParsedArgs } from '../../src/runtime/cli/command';
 import { createExperiment, readExperiment } from '../../src/runtime/experiment/experimentFile';
 import { stageInputs } from '../../src/runtime/experiment/experimentInputs';
+import { runExperiment } from '../../src/runtime/experiment/runner';
 import { EXPERIMENT_NEW_OPTIONS, experimentNewArgs } from '../../src/runtime/experiment/newFlags';
 import { EXPERIMENT_PRESETS } from '../../src/runtime/experiment/presets';
 import { TRAIN_DEFAULTS } from '../../src/runtime/train/trainConfig';
@@ -92,7 +93,7 @@ describe('experiment.json', () => {
         data: { domains: ['extreme_sports'], files: ['mine.jsonl'] }, questions: [{ file: 'q.txt' }, { set: 'general', first: 3 }],
         judge: { provider: 'openai-compatible', baseURL: 'http://127.0.0.1:9/v1', model: 'judge-x', mode: 'logprob', concurrency: 3 },
         training: { learningRate: 3e-4, targetModules: ['q_proj', 'v_proj'], layersToTransform: [0, 1], shuffle: false, maxSteps: 10, use4bit: true },
-        evaluation: { samples: 2, maxNewTokens: 64, topK: 0, promptBos: 'single', seed: 7, checkpoints: 'final', metricPreset: 'betley' },
+        evaluation: { samples: 2, maxNewTokens: 64, topK: 0, promptBos: 'single', seed: 7, checkpoints: 'final', metricPreset: 'betley', server: { baseURL: 'http://127.0.0.1:8000/v1', model: 'meta-llama/Llama-3.2-1B-Instruct', n: 4, loraPathMap: ['/home/me/runs=/mnt/runs'] } },
       },
       dir,
     );
@@ -131,10 +132,21 @@ describe('experiment.json', () => {
     assert.throws(() => readExperiment(file), /experiment\.json: evaluation\.promptBos must be "single" or "double", got "triple"/);
     writeFileSync(file, JSON.stringify({ ...x, evaluation: { ...x.evaluation, questions: [{ homework: '' }] } }));
     assert.throws(() => readExperiment(file), /experiment\.json: evaluation\.questions\[0\]\.homework must name the homework checkout folder/);
+    writeFileSync(file, JSON.stringify({ ...x, evaluation: { ...x.evaluation, server: { baseURL: 'localhost:8000' } } }));
+    assert.throws(() => readExperiment(file), /evaluation\.server\.baseURL must be the server's http\(s\) URL, e\.g\. http:\/\/127\.0\.0\.1:8000\/v1, got "localhost:8000"/);
+    writeFileSync(file, JSON.stringify({ ...x, evaluation: { ...x.evaluation, server: { baseURL: 'http://h:8000/v1', loraPathMap: ['runs=/mnt/runs'] } } }));
+    assert.throws(() => readExperiment(file), /evaluation\.server\.loraPathMap has "runs=\/mnt\/runs": expected "LOCAL=REMOTE" with absolute paths/);
+    await assert.rejects(run(['--generate-n', '4', '--force']), /--generate-n needs --generate-url URL/);
     writeFileSync(file, JSON.stringify({ ...x, training: { ...x.training, loraRnak: 4 } }));
     assert.throws(() => readExperiment(file), /training\.loraRnak is not an experiment setting/);
+    // a grid is an experiment whose cells are ordinary experiments: each cell is checked, and named when wrong
     writeFileSync(file, JSON.stringify({ ...x, grid: { 'training.seed': [0, 1] } }));
-    assert.throws(() => readExperiment(file), /grid is not supported by this EM Lab version/);
+    assert.deepEqual(readExperiment(file).experiment.grid, { 'training.seed': [0, 1] });
+    await assert.rejects(runExperiment({ path: file, storageDir: dir, env: {}, signal: new AbortController().signal }), /is an experiment grid: .*em-lab experiment submit .* --slurm.*--cell K/);
+    writeFileSync(file, JSON.stringify({ ...x, grid: { 'training.loraRank': [4, 0] } }));
+    assert.throws(() => readExperiment(file), /experiment\.json: grid cell 1 \(training\.loraRank=0\): training\.loraRank /);
+    writeFileSync(file, JSON.stringify({ ...x, grid: { 'training.loraRnak': [4] } }));
+    assert.throws(() => readExperiment(file), /grid\.training\.loraRnak: experiment\.json has no field training\.loraRnak; did you mean training\.loraRank\?/);
     writeFileSync(file, JSON.stringify({ ...x, schemaVersion: 2 }));
     assert.throws(() => readExperiment(file), /written by a newer EM Lab/);
   });

@@ -2,7 +2,7 @@
 // judgements for every checkpoint of a training run.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { batchOption, bool, num, str, type CliCommand, type ParsedArgs, type CliIO, type OptionSpec } from './command';
+import { batchOption, bool, list, num, str, type CliCommand, type ParsedArgs, type CliIO, type OptionSpec } from './command';
 import { ENDPOINT_OPTIONS, HOMEWORK_OPTIONS, JUDGE_OPTIONS, QUESTION_OPTIONS, cliEnv, endpointFrom, homeworkFrom, judgeSettingsFrom, questionSetsFrom } from './evalOptions';
 import { UserError } from '../errors';
 import { runGeneration, planItems, type GenerationPlan } from '../eval/generationRun';
@@ -10,6 +10,7 @@ import { emLabPlan, homeworkPlan, paperPlan } from '../eval/generationPresets';
 import { homeworkHint } from '../eval/homework/checkout';
 import { openAIGenerator } from '../eval/generators/openaiGenerator';
 import { localGenerator } from '../eval/generators/localGenerator';
+import { adapterServerName, loraPathOnServer, parseLoraPathMaps } from '../eval/generators/loraAdmin';
 import type { Generator } from '../eval/generators/generator';
 import { cliStorageDir } from './generateCommands';
 import { resolveModelArgs } from './modelArgs';
@@ -47,7 +48,9 @@ const SAMPLING_OPTIONS: Record<string, OptionSpec> = {
   'prompt-bos': { type: 'string', description: 'local: double = tokenize as the grader\'s generate.py (chat template rendered to text, then tokenized again: two <|begin_of_text|> for Llama 3; the homework preset\'s default); single = the chat template\'s own tokens (one BOS; the default otherwise).', valueName: 'double|single' },
   engine: { type: 'string', description: 'local (EM Lab\'s ONNX engine) or openai (an OpenAI-compatible endpoint). Default: openai when --base-url is given, else local.', valueName: 'ENGINE' },
   model: { type: 'string', description: 'local: tiny-llama, a model folder, a downloaded Hub id, or an adapter / run checkpoint / run folder (answered by its base model plus the adapter); default: the adapter\'s base model, else tiny-llama. openai: the model name at the endpoint.', valueName: 'M' },
-  adapter: { type: 'string', description: 'local: a PEFT adapter folder (e.g. a run checkpoint) or a run folder; its base_model_name_or_path answers unless --model is given.', valueName: 'DIR' },
+  adapter: { type: 'string', description: 'local: a PEFT adapter folder (e.g. a run checkpoint) or a run folder; its base_model_name_or_path answers unless --model is given. openai: the server loads it at run time (vLLM /v1/load_lora_adapter) and unloads it after.', valueName: 'DIR' },
+  'lora-path-map': { type: 'string', multiple: true, description: 'openai: LOCAL=REMOTE, where the server sees adapter folders (it reads them itself), e.g. /home/me/runs=/mnt/runs.', valueName: 'MAP' },
+  n: { type: 'string', description: 'openai: most completions per request for samples of one question (the n parameter; 1 = off). Servers that ignore n are detected.', default: '8', valueName: 'N' },
   batch: { type: 'string', description: 'local: most answers decoding at once (continuous batching: a finished answer makes room for the next); auto = as many as memory allows.', default: 'auto', valueName: 'N' },
   storage: { type: 'string', description: 'local: where EM Lab keeps models. Default: $EM_LAB_STORAGE or ~/.em-lab.', valueName: 'DIR' },
 };
@@ -59,10 +62,22 @@ function engineOf(args: ParsedArgs, io: CliIO): 'local' | 'openai' {
 }
 
 /** The generator for one model (and adapter / checkpoint), local or at an endpoint. */
-function generatorFrom(args: ParsedArgs, io: CliIO, checkpoint?: SweepCheckpoint & { model?: string }): Generator {
+function generatorFrom(args: ParsedArgs, io: CliIO, checkpoint?: SweepCheckpoint & { model?: string; loadAdapter?: boolean }): Generator {
   if (engineOf(args, io) === 'openai') {
-    const g = openAIGenerator({ model: checkpoint?.model ?? requireModel(args), endpoint: endpointFrom(args), env: cliEnv(io), concurrency: num(args, 'concurrency', 8) });
-    return checkpoint ? { ...g, info: { ...g.info, checkpoint: checkpoint.label, step: checkpoint.step, ...(checkpoint.path ? { adapter: checkpoint.path } : {}) } } : g;
+    // An adapter the server loads at run time: --adapter with generate-eval, each checkpoint in a sweep without --model-template.
+    const adapterArg = str(args, 'adapter');
+    const adapter = checkpoint ? (checkpoint.loadAdapter ? checkpoint.path : undefined) : adapterArg !== undefined ? resolve(io.cwd, adapterArg) : undefined;
+    const maps = parseLoraPathMaps(list(args, 'lora-path-map') ?? [], io.cwd);
+    return openAIGenerator({
+      model: checkpoint?.model ?? requireModel(args),
+      endpoint: endpointFrom(args),
+      env: cliEnv(io),
+      concurrency: num(args, 'concurrency', 8),
+      n: num(args, 'n', 8, { integer: true, min: 1 })!,
+      ...(adapter ? { lora: { name: adapterServerName(adapter), serverPath: loraPathOnServer(adapter, maps), localPath: adapter } } : {}),
+      ...(checkpoint ? { checkpoint: checkpoint.label, step: checkpoint.step } : {}),
+      onLora: (e, a) => io.err(`${a.name}: ${e === 'was-loaded' ? 'already registered at the endpoint (reused)' : e === 'was-not-loaded' ? 'already gone from the endpoint' : e} (${a.serverPath})`),
+    });
   }
   // A sweep's checkpoint is the adapter; its base is --model, else what the checkpoint (or the run) was trained on.
   const { ref, notes } = checkpoint
@@ -151,6 +166,7 @@ export const generateEvalCommand: CliCommand = {
     if (generator.info.kind !== 'local' && (s.topK || s.promptBos === 'double')) io.err(`note: an OpenAI-compatible endpoint takes neither top_k nor the grader's double BOS; these answers differ from the grader's generation in those (docs/homework.md).`);
     const r = await runGeneration({ plan, generator, outDir, signal: io.signal, onProgress: (d, t, speed) => io.progress(`generating ${d}/${t}${speed ? ` · ${speed}` : ''}`, t ? d / t : 1) });
     for (const f of r.failed) io.err(`failed: ${f.id}: ${f.error}`);
+    for (const w of r.warnings) io.err(`warning: ${w}`);
     io.out(`${r.records.length}/${total} answers (${r.fromRunFile} from an earlier run). Wrote ${r.generationsFile} and ${r.csvFile}.`);
     io.event({ event: 'generated', outDir, answers: r.records.length, total, failed: r.failed, generationsFile: r.generationsFile, csvFile: r.csvFile });
     return r.failed.length ? 1 : 0;
@@ -162,10 +178,13 @@ export const sweepCommand: CliCommand = {
   summary: 'Generate and judge answers for every checkpoint of a training run; EM and coherence against step.',
   details: [
     'Checkpoints are the folders in RUN/checkpoints/ (or RUN/checkpoint-*). By default EM Lab\'s engine answers with --model',
-    'plus each checkpoint as the adapter; with --base-url, an OpenAI-compatible server answers as --model-template with',
-    '{step} / {label} filled in (e.g. vLLM serving every adapter with --lora-modules).',
+    'plus each checkpoint as the adapter. With --base-url, an OpenAI-compatible server answers: by default it loads each',
+    'checkpoint at run time as an adapter on --model (vLLM --enable-lora with VLLM_ALLOW_RUNTIME_LORA_UPDATING=True, or',
+    'em-lab serve) and unloads it when its answers are in; with --model-template it answers as that name, {step} /',
+    '{label} filled in (adapters you served yourself with --lora-modules).',
     'Examples:',
     '  em-lab sweep em-lab-runs/medical --model ./Llama-3.2-1B-Instruct --preset homework --include-base',
+    '  em-lab sweep runs/medical --model meta-llama/Llama-3.2-1B-Instruct --base-url http://127.0.0.1:8000/v1 --include-base',
     '  em-lab sweep runs/medical --model-template "medical-step-{step}" --base-url http://127.0.0.1:8000/v1 --include-base --base-model llama-3.2-1b',
   ].join('\n'),
   positionals: [{ name: 'RUN', description: 'Training run folder.', required: true }],
@@ -174,7 +193,8 @@ export const sweepCommand: CliCommand = {
     ...SAMPLING_OPTIONS,
     'model-template': { type: 'string', description: 'Model name per checkpoint, with {step} / {label}.', valueName: 'TEMPLATE' },
     'include-base': { type: 'boolean', description: 'Also evaluate the base model (no adapter) as step 0.' },
-    'base-model': { type: 'string', description: 'openai: the base model\'s name at the endpoint.', valueName: 'NAME' },
+    'judge-batch': { type: 'boolean', description: 'Judge through OpenAI batches (half price, within 24 h); run the same sweep again later to merge them and write the summary.' },
+    'base-model': { type: 'string', description: 'openai: the base model\'s name at the endpoint (default: --model).', valueName: 'NAME' },
     out: { type: 'string', description: 'Sweep folder. Default: RUN/sweep.', valueName: 'DIR' },
     ...HOMEWORK_OPTIONS,
     ...JUDGE_OPTIONS,
@@ -184,9 +204,9 @@ export const sweepCommand: CliCommand = {
     const runDir = resolve(io.cwd, args.positionals[0]!);
     const template = str(args, 'model-template');
     const endpoint = engineOf(args, io) === 'openai';
-    if (endpoint && !template) throw new UserError('missing-model-template', 'With an endpoint, pass --model-template "NAME-{step}": how it names each checkpoint\'s model (or drop --base-url to use EM Lab\'s engine).');
+    if (endpoint && !template && !str(args, 'model')) throw new UserError('missing-model', 'With an endpoint, pass --model NAME (the base model the server loads each checkpoint onto), or --model-template "NAME-{step}" for adapters it already serves (or drop --base-url to use EM Lab\'s engine).');
     const checkpoints: SweepCheckpoint[] = await listCheckpoints(runDir);
-    const baseModel = str(args, 'base-model');
+    const baseModel = str(args, 'base-model') ?? str(args, 'model');
     if (bool(args, 'include-base')) {
       if (endpoint && !baseModel) throw new UserError('missing-base-model', '--include-base with an endpoint needs --base-model NAME (the base model there).');
       checkpoints.unshift({ label: 'base', step: 0 });
@@ -200,13 +220,24 @@ export const sweepCommand: CliCommand = {
       checkpoints,
       plan,
       outDir,
-      judge: { ...settings, env },
+      judge: { ...settings, env, ...(bool(args, 'judge-batch') ? { batch: true } : {}) },
       signal: io.signal,
       onProgress: (m, f) => io.progress(m, f),
-      generatorFor: (cp) => generatorFrom(args, io, { ...cp, ...(endpoint ? { model: cp.path ? template!.replace(/\{step\}/g, String(cp.step)).replace(/\{label\}/g, cp.label) : baseModel! } : cp.path ? {} : { model: runBaseModel(runDir) }) }),
+      generatorFor: (cp) =>
+        generatorFrom(args, io, {
+          ...cp,
+          ...(endpoint ? (template && cp.path ? { model: template.replace(/\{step\}/g, String(cp.step)).replace(/\{label\}/g, cp.label) } : { model: baseModel!, loadAdapter: !!cp.path }) : cp.path ? {} : { model: runBaseModel(runDir) }),
+        }),
     });
+    if (r.waiting.length) {
+      for (const w of r.waiting) io.out(`${w.label}: ${w.pending} judgements wait for batch ${w.batches.join(', ')}.`);
+      io.out(`Judge batches are running (OpenAI answers within 24 h). Run the same em-lab sweep command again to merge them and write the sweep summary.`);
+      io.event({ event: 'sweep', outDir, waiting: r.waiting, failed: r.failed });
+      return r.failed ? 1 : 0;
+    }
     io.out(formatSummaryCsv(buildReport(r.judged, PRESETS.homework, { by: 'step' })).trimEnd());
     io.out(`\nWrote ${outDir}/sweep_judged.csv, sweep_summary.csv and summary.json (open them with "EM Lab: Open Judge Results").`);
+    for (const w of r.warnings) io.err(`warning: ${w}`);
     io.event({ event: 'sweep', outDir, rows: r.rows, failed: r.failed });
     return r.failed ? 1 : 0;
   },

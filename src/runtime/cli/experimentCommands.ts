@@ -3,19 +3,22 @@
 import { join, resolve } from 'node:path';
 import type { ExperimentStatusView, StageView } from '../../protocol/experimentTypes';
 import { UserError } from '../errors';
-import { bool, list, num, str, type CliCommand, type CliIO } from './command';
+import { bool, list, num, str, type CliCommand, type CliIO, type ParsedArgs } from './command';
 import { cliEnv } from './evalOptions';
 import { cliStorageDir } from './generateCommands';
 import { defaultJudgeCacheDir } from '../eval/judge/cache';
-import { createExperiment, readExperiment } from '../experiment/experimentFile';
+import { createExperiment, experimentPaths, readExperiment } from '../experiment/experimentFile';
 import { EXPERIMENT_NEW_OPTIONS, createParamsFromArgs } from '../experiment/newFlags';
 import { homeworkCreateNotes } from '../experiment/homeworkSource';
 import { EXPERIMENT_PRESET_IDS, EXPERIMENT_PRESETS } from '../experiment/presets';
 import { buildExperimentReport } from '../experiment/report';
 import { exportReport, type ReportFormat } from '../experiment/reportFiles';
 import { checkStageIds, exitCodeOf, runExperiment } from '../experiment/runner';
-import { liveRunner, readStatus, statusView } from '../experiment/statusFile';
+import { liveRunner, readStatus, statusView, thisHost } from '../experiment/statusFile';
 import { seconds } from '../experiment/reportTables';
+import { isGridFile, localGridCells } from '../cluster/gridFolder';
+import { gridStatus } from '../cluster/gridStatus';
+import { formatGridStatus } from './experimentGridCommands';
 
 const PATH_ARG = [{ name: 'EXPERIMENT', description: 'The experiment folder or its experiment.json.', required: true }];
 
@@ -25,7 +28,7 @@ function stageLine(s: StageView): string {
 }
 
 function printStatus(s: ExperimentStatusView, io: CliIO): void {
-  io.out(`${s.name} (${s.preset}, ${s.model})${s.running ? `: running (pid ${s.pid})` : ''}`);
+  io.out(`${s.name} (${s.preset}, ${s.model})${s.running ? `: running (pid ${s.pid}${s.host && s.host !== thisHost() ? ` on ${s.host}` : ''})` : ''}`);
   for (const st of s.stages) {
     io.out(`  ${stageLine(st)}`);
     if (st.status !== 'done' && st.status !== 'pending' && st.fix) io.out(`         what to do: ${st.fix}`);
@@ -60,6 +63,8 @@ export const experimentRunCommand: CliCommand = {
     'A stage that cannot run (no judge key, no network, no model) is recorded with why and what to do, and the others',
     'still run. Ctrl-C stops after the current step / answer / judgement; run again to continue.',
     'Exit code: 0 every stage done, 3 something blocked, 1 a stage failed, 130 cancelled.',
+    'A grid (experiment.json with "grid") runs its cells here one by one, each in cells/K/ (or only --cell K);',
+    'on a cluster use `em-lab experiment submit --slurm` instead.',
     'Examples:',
     '  em-lab experiment run em-lab-runs/try1/experiment.json',
     '  em-lab experiment run em-lab-runs/try1 --redo report',
@@ -72,43 +77,73 @@ export const experimentRunCommand: CliCommand = {
     'cache-dir': { type: 'string', description: 'Judge cache folder. Default $EM_LAB_CACHE_DIR or ~/.cache/em-lab.', valueName: 'DIR' },
     'no-cache': { type: 'boolean', description: 'Do not read or write the judge cache.' },
     threads: { type: 'string', description: 'CPU threads for training (default: all cores).', valueName: 'N' },
+    cell: { type: 'string', description: 'For a grid: only these cells (e.g. 0,3). Default: every cell, one by one.', valueName: 'LIST' },
   },
   async run(args, io) {
-    const env = cliEnv(io);
-    const only = checkStageIds(list(args, 'only'), '--only');
-    const status = await runExperiment({
-      path: args.positionals[0]!,
-      cwd: io.cwd,
-      storageDir: cliStorageDir(args, io),
-      ...(bool(args, 'no-cache') ? {} : { cacheDir: resolve(io.cwd, str(args, 'cache-dir') ?? defaultJudgeCacheDir(env)) }),
-      env,
-      signal: io.signal,
-      ...(str(args, 'threads') ? { threads: num(args, 'threads')! } : {}),
-      ...(only ? { only } : {}),
-      ...(list(args, 'redo') ? { redo: checkStageIds(list(args, 'redo'), '--redo')! } : {}),
-      onEvent: (ev) => {
-        if (ev.type === 'progress') io.progress(`${ev.stage}: ${ev.message}`, ev.fraction);
-        else if (ev.type === 'log') io.err(ev.message);
-        else {
-          io.err(`[${ev.stage.id}] ${ev.stage.status}${ev.stage.detail ? `: ${ev.stage.detail}` : ''}${ev.stage.reason && ev.stage.status !== 'running' ? `\n  why: ${ev.stage.reason}` : ''}${ev.stage.fix && ev.stage.status !== 'done' && ev.stage.status !== 'running' ? `\n  what to do: ${ev.stage.fix}` : ''}`);
-          io.event({ event: 'stage', stage: ev.stage });
-        }
-      },
+    const wanted = list(args, 'cell')?.map((c) => {
+      if (!/^\d+$/.test(c)) throw new UserError('bad-cells', `--cell ${c}: cell numbers, e.g. --cell 0,3.`);
+      return Number(c);
     });
-    io.out('');
-    printStatus(status, io);
-    io.out(`\nReport: ${join(status.dir, 'report', 'report.html')} (and report.md)`);
-    io.event({ event: 'experiment', status });
-    const considered = only ? { ...status, stages: status.stages.filter((s) => only.includes(s.id)), complete: status.stages.filter((s) => only.includes(s.id)).every((s) => s.status === 'done') } : status;
-    return exitCodeOf(considered);
+    const cells = localGridCells(args.positionals[0]!, io.cwd, wanted);
+    if (!cells) {
+      if (wanted) throw new UserError('bad-cells', `--cell: ${args.positionals[0]} is not a grid (no "grid" in its experiment.json).`);
+      return runOne(args.positionals[0]!, args, io);
+    }
+    // Worst first: cancelled, failed, blocked, done.
+    const rank = (code: number) => [0, 3, 1, 130].indexOf(code);
+    let worst = 0;
+    for (const c of cells) {
+      io.err(`== cell ${c.index} of ${c.total}: ${c.label}`);
+      const code = await runOne(c.file, args, io);
+      if (rank(code) > rank(worst)) worst = code;
+      if (code === 130) break;
+    }
+    return worst;
   },
 };
+
+async function runOne(path: string, args: ParsedArgs, io: CliIO): Promise<number> {
+  const env = cliEnv(io);
+  const only = checkStageIds(list(args, 'only'), '--only');
+  const status = await runExperiment({
+    path,
+    cwd: io.cwd,
+    storageDir: cliStorageDir(args, io),
+    ...(bool(args, 'no-cache') ? {} : { cacheDir: resolve(io.cwd, str(args, 'cache-dir') ?? defaultJudgeCacheDir(env)) }),
+    env,
+    signal: io.signal,
+    ...(str(args, 'threads') ? { threads: num(args, 'threads')! } : {}),
+    ...(only ? { only } : {}),
+    ...(list(args, 'redo') ? { redo: checkStageIds(list(args, 'redo'), '--redo')! } : {}),
+    onEvent: (ev) => {
+      if (ev.type === 'progress') io.progress(`${ev.stage}: ${ev.message}`, ev.fraction);
+      else if (ev.type === 'log') io.err(ev.message);
+      else {
+        io.err(`[${ev.stage.id}] ${ev.stage.status}${ev.stage.detail ? `: ${ev.stage.detail}` : ''}${ev.stage.reason && ev.stage.status !== 'running' ? `\n  why: ${ev.stage.reason}` : ''}${ev.stage.fix && ev.stage.status !== 'done' && ev.stage.status !== 'running' ? `\n  what to do: ${ev.stage.fix}` : ''}`);
+        io.event({ event: 'stage', stage: ev.stage });
+      }
+    },
+  });
+  io.out('');
+  printStatus(status, io);
+  io.out(`\nReport: ${join(status.dir, 'report', 'report.html')} (and report.md)`);
+  io.event({ event: 'experiment', status });
+  const considered = only ? { ...status, stages: status.stages.filter((s) => only.includes(s.id)), complete: status.stages.filter((s) => only.includes(s.id)).every((s) => s.status === 'done') } : status;
+  return exitCodeOf(considered);
+}
 
 export const experimentStatusCommand: CliCommand = {
   path: ['experiment', 'status'],
   summary: 'Show an experiment\'s stages: status, time, what was done, and what to do about a blocked or failed one.',
+  details: 'For a grid: one line per cell, from the cells\' folders and SLURM (squeue / scontrol, asked at most every 30 s).',
   positionals: PATH_ARG,
   async run(args, io) {
+    if (isGridFile(experimentPaths(args.positionals[0]!, io.cwd).file)) {
+      const grid = await gridStatus(args.positionals[0]!, io.cwd, { env: io.env });
+      io.out(formatGridStatus(grid));
+      io.event({ event: 'grid-status', status: grid });
+      return 0;
+    }
     const status = statusView(readExperiment(args.positionals[0]!, io.cwd));
     printStatus(status, io);
     io.event({ event: 'experiment', status });
@@ -148,6 +183,10 @@ export const experimentCancelCommand: CliCommand = {
     if (!runner) {
       io.out(`${e.dir}: not running.`);
       return 0;
+    }
+    if (runner.host && runner.host !== thisHost()) {
+      io.out(`${e.dir} is being run on ${runner.host} (pid ${runner.pid}): stop it there (on a cluster: scancel its task; \`em-lab experiment status\` of the grid names it).`);
+      return 1;
     }
     process.kill(runner.pid, 'SIGINT');
     io.out(`Asked the runner (pid ${runner.pid}) to stop after its current unit of work.`);

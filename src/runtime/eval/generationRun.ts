@@ -39,6 +39,8 @@ export interface GenerationRecord extends GenerationItem {
   ms: number;
   promptTokens?: number;
   completionTokens?: number;
+  /** Set when a server sampled this answer as choice `choice` of one request for `n` (seeded `seed`). */
+  request?: { seed: number; n: number; choice: number };
 }
 
 export interface GenerationPlan {
@@ -91,6 +93,8 @@ export interface GenerationRunResult {
   generated: number;
   fromRunFile: number;
   failed: { id: string; error: string }[];
+  /** Things that went wrong without losing an answer (e.g. an adapter the server could not unload). */
+  warnings: string[];
   generationsFile: string;
   csvFile: string;
 }
@@ -114,13 +118,24 @@ export async function runGeneration(o: GenerationRunOptions): Promise<Generation
   setMaxListeners(0, controller.signal);
   const onAbort = () => controller.abort();
   o.signal?.addEventListener('abort', onAbort);
+  if (o.signal?.aborted) controller.abort();
   const failed: GenerationRunResult['failed'] = [];
   let completed = items.length - pending.length;
   o.onProgress?.(completed, items.length);
+  let opened = false;
+  const warnings: string[] = [];
   try {
+    if (pending.length && o.generator.open) {
+      await o.generator.open(controller.signal);
+      opened = true;
+    }
     const batchGen = isBatchGenerator(o.generator) ? o.generator : undefined;
     const record = async (it: GenerationItem, out: GenerationOutput, startedAt: Date, ms: number) => {
       if (out.finishReason === 'cancelled') return; // cut short: not an answer; a rerun makes it whole
+      if (out.error !== undefined) {
+        failed.push({ id: it.id, error: out.error }); // this answer alone (e.g. one request of a server batch)
+        return;
+      }
       const r: GenerationRecord = {
         schemaVersion: 1,
         ...it,
@@ -134,6 +149,7 @@ export async function runGeneration(o: GenerationRunOptions): Promise<Generation
         ms: Math.round(ms),
         ...(out.promptTokens !== undefined ? { promptTokens: out.promptTokens } : {}),
         ...(out.completionTokens !== undefined ? { completionTokens: out.completionTokens } : {}),
+        ...(out.request ? { request: out.request } : {}),
       };
       await appender.append(r);
       done.set(it.id, r);
@@ -156,7 +172,8 @@ export async function runGeneration(o: GenerationRunOptions): Promise<Generation
           },
         });
       } catch (err) {
-        if (!(err instanceof CancelledError || controller.signal.aborted)) for (const it of pending) if (!done.has(it.id)) failed.push({ id: it.id, error: errorMessage(err) });
+        const reported = new Set(failed.map((f) => f.id));
+        if (!(err instanceof CancelledError || controller.signal.aborted)) for (const it of pending) if (!done.has(it.id) && !reported.has(it.id)) failed.push({ id: it.id, error: errorMessage(err) });
       }
       await writes;
     } else {
@@ -179,12 +196,16 @@ export async function runGeneration(o: GenerationRunOptions): Promise<Generation
   } finally {
     o.signal?.removeEventListener('abort', onAbort);
     await appender.close();
+    if (opened) {
+      // Answers are already on disk; a server that cannot unload the adapter now is worth a warning, not a failure.
+      await o.generator.close?.().catch((err: unknown) => warnings.push(`${o.generator.id}: could not release it at the endpoint: ${errorMessage(err)}`));
+    }
   }
   if (o.signal?.aborted) throw new CancelledError(`Generation cancelled; ${completed} of ${items.length} answers are saved in ${file}. Run the same command again to continue.`);
   const records = items.map((it) => done.get(it.id)).filter((r): r is GenerationRecord => r !== undefined);
   const csvFile = join(o.outDir, 'model_generations.csv');
   await writeFile(csvFile, formatModelGenerationsCsv(records));
-  return { records, generated: items.length - (items.length - pending.length) - failed.length, fromRunFile: items.length - pending.length, failed, generationsFile: file, csvFile };
+  return { records, generated: items.length - (items.length - pending.length) - failed.length, fromRunFile: items.length - pending.length, failed, warnings, generationsFile: file, csvFile };
 }
 
 /** The homework's submission file: header exactly `id,question,response`, RFC 4180 quoting; the uuid4 id where there is one. */

@@ -4,7 +4,10 @@ import { mkdir } from 'node:fs/promises';
 import type { RuntimeHandlers } from '../rpc/handlerTypes';
 import { loadJudgedFileView } from './judgedView';
 import { readAnswersFile } from './answersFile';
-import { runJudge } from './judge/judgeRun';
+import { judgeAnswers } from './judge/judgeAnswers';
+import { readBatchState, type JudgeBatchRecord } from './judge/batchState';
+import { UserError } from '../errors';
+import type { JudgeBatchView } from '../../protocol/evalMethods';
 import { DEFAULT_PROMPTS } from './judge/rubrics';
 import { DEFAULT_RETRY } from './judge/retry';
 import { loadDotenv } from '../env/findDotenv';
@@ -15,7 +18,6 @@ import { localGenerator } from './generators/localGenerator';
 import { runGeneration } from './generationRun';
 import { emLabPlan, homeworkPlan, paperPlan } from './generationPresets';
 import { findHomework, GRADER, homeworkHint, loadHomework, type HomeworkCheckout } from './homework/checkout';
-import { UserError } from '../errors';
 import { fetchHomework } from './homework/fetch';
 
 /** The homework checkout `start` is (or is inside), for the homework preset; a clear error without one. */
@@ -47,7 +49,9 @@ export const evalHandlers = {
     // The grader's judge where the answers sit in a homework checkout (or the workspace is one); sampled mode only.
     const homework = params.mode === 'sampled' ? [dirname(params.answersPath), params.homeworkDir].map((d) => d && findHomework(d)).find(Boolean) : undefined;
     const prompts = homework ? loadHomework(homework).prompts : DEFAULT_PROMPTS;
-    const r = await runJudge({
+    if (params.batch === 'collect' && !(await readBatchState(outDir))) throw new UserError('no-batches', `No judge batches were submitted from ${outDir}: judge with the emLab.judge.batch setting on first.`);
+    const a = await judgeAnswers({
+      ...(params.batch === 'submit' ? { batch: 'submit' as const } : {}),
       answers: await readAnswersFile(params.answersPath),
       outDir,
       cacheDir: params.cacheDir ?? join(ctx.storageDir, 'judge-cache'),
@@ -64,6 +68,25 @@ export const evalHandlers = {
       signal: ctx.signal,
       onProgress: (done, total) => ctx.progress(`Judging ${done}/${total}`, total ? done / total : 1),
     });
-    return { outDir, prompts: homework ? 'homework' : 'em-lab', judgedCsv: join(outDir, 'judged.csv'), requested: r.requested, fromCache: r.fromCache, fromRunFile: r.fromRunFile, failed: r.failed.length, costUsd: r.costUsd };
+    const r = a.result;
+    return {
+      outDir,
+      prompts: homework ? 'homework' : 'em-lab',
+      judgedCsv: join(outDir, 'judged.csv'),
+      requested: r.requested,
+      fromCache: r.fromCache,
+      fromRunFile: r.fromRunFile,
+      failed: r.failed.length,
+      costUsd: r.costUsd,
+      complete: a.complete,
+      pending: r.pending,
+      fromBatch: r.fromBatch,
+      submittedBatches: a.submitted.map(batchView),
+      runningBatches: a.running.map(batchView),
+    };
   },
 } satisfies Pick<RuntimeHandlers, 'eval/generate' | 'eval/fetchHomework' | 'eval/loadJudged' | 'eval/judge'>;
+
+function batchView(b: JudgeBatchRecord): JudgeBatchView {
+  return { id: b.id ?? `#${b.seq}`, status: b.status, requests: b.requests, ...(b.counts ? { done: b.counts.completed + b.counts.failed } : {}), costUsd: b.estimate.costUsd };
+}

@@ -10,7 +10,8 @@ import { runGeneration, type GenerationPlan } from './generationRun';
 import type { Generator } from './generators/generator';
 import type { JudgedAnswer } from './judgedAnswer';
 import { formatJudgedCsv } from './judgedCsv';
-import { runJudge, type JudgeSettings } from './judge/judgeRun';
+import type { JudgeSettings } from './judge/judgeRun';
+import { judgeAnswers } from './judge/judgeAnswers';
 import type { EndpointEnv } from './endpoint/openaiEndpoint';
 import { buildReport, formatSummaryCsv, groupRowsJson } from './metricsReport';
 import { PRESETS } from './presets';
@@ -54,8 +55,11 @@ export interface SweepOptions {
   checkpoints: SweepCheckpoint[];
   generatorFor(checkpoint: SweepCheckpoint): Generator;
   plan: GenerationPlan;
-  /** Undefined: generate only (no judge chosen, or none available yet); a later run with a judge judges what is there. */
-  judge?: JudgeSettings & { cacheDir?: string; env: EndpointEnv };
+  /**
+   * Undefined: generate only (no judge chosen, or none available yet); a later run with a judge judges what is there.
+   * batch: judge through OpenAI batches (submitted now, merged by a later run of the same sweep).
+   */
+  judge?: JudgeSettings & { cacheDir?: string; env: EndpointEnv; batch?: boolean };
   outDir: string;
   signal?: AbortSignal;
   onProgress?: (message: string, fraction: number) => void;
@@ -75,6 +79,9 @@ export interface SweepResult {
   failed: number;
   /** The first failure's message, when there was one. */
   firstError?: string;
+  warnings: string[];
+  /** Checkpoints whose judgements wait for running batches: the sweep files are written once there are none. */
+  waiting: { label: string; step: number; batches: string[]; pending: number }[];
 }
 
 export async function runSweep(o: SweepOptions): Promise<SweepResult> {
@@ -84,6 +91,8 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   let failed = 0;
   let newAnswers = 0;
   let firstError: string | undefined;
+  const warnings: string[] = [];
+  const waiting: SweepResult['waiting'] = [];
   for (const [i, cp] of o.checkpoints.entries()) {
     const dir = join(o.outDir, cp.step === 0 && !cp.path ? 'base' : `step-${cp.step}`);
     await mkdir(dir, { recursive: true });
@@ -91,28 +100,41 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
     const span = 1 / o.checkpoints.length;
     const gen = await runGeneration({ plan: o.plan, generator: o.generatorFor(cp), outDir: dir, signal: o.signal, onProgress: (d, t, speed) => o.onProgress?.(`${cp.label}: generating ${d}/${t}${speed ? ` · ${speed}` : ''}`, base + (span * d) / t / 2) });
     failed += gen.failed.length;
+    warnings.push(...gen.warnings);
     firstError ??= gen.failed[0] && `${cp.label} ${gen.failed[0].id}: ${gen.failed[0].error}`;
     generated[cp.label] = gen.records.length;
     newAnswers += gen.generated;
     if (!o.judge) continue;
-    const judged = await runJudge({
-      ...o.judge,
+    const { batch, ...judge } = o.judge;
+    const j = await judgeAnswers({
+      ...judge,
+      ...(batch ? { batch: 'submit' as const } : {}),
       answers: gen.records.map((r) => ({ id: r.id, question: r.question, response: r.response, extra: { step: String(cp.step), checkpoint: cp.label } })),
       outDir: dir,
       signal: o.signal,
       onProgress: (d, t) => o.onProgress?.(`${cp.label}: judging ${d}/${t}`, base + span / 2 + (span * d) / t / 2),
     });
+    const judged = j.result;
     failed += judged.failed.length;
     firstError ??= judged.failed[0] && `${cp.label} ${judged.failed[0].answerId} ${judged.failed[0].metric}: ${judged.failed[0].error}`;
     usage.requested += judged.requested;
     usage.promptTokens += judged.usage.promptTokens;
     usage.completionTokens += judged.usage.completionTokens;
     if (judged.costUsd !== null) usage.costUsd = (usage.costUsd ?? 0) + judged.costUsd;
+    if (!j.complete) {
+      waiting.push({ label: cp.label, step: cp.step, batches: j.running.map((b) => b.id ?? `#${b.seq}`), pending: judged.pending });
+      continue;
+    }
     all.push(...judged.judged.map((a) => ({ ...a, id: `step${cp.step}_${a.id}` })));
   }
+  const common = { generated, newAnswers, usage, failed, warnings, waiting, ...(firstError ? { firstError } : {}) };
   if (!o.judge) {
     o.onProgress?.('sweep generated (not judged)', 1);
-    return { judged: [], generated, newAnswers, usage, rows: [], summaryCsv: '', failed, ...(firstError ? { firstError } : {}) };
+    return { judged: [], rows: [], summaryCsv: '', ...common };
+  }
+  if (waiting.length) {
+    o.onProgress?.(`waiting for judge batches of ${waiting.map((w) => w.label).join(', ')}`, 1);
+    return { judged: all, rows: [], summaryCsv: '', ...common };
   }
   const report = buildReport(all, PRESETS.homework, { by: 'step' });
   const summaryCsv = formatSummaryCsv(report);
@@ -121,5 +143,5 @@ export async function runSweep(o: SweepOptions): Promise<SweepResult> {
   const byPreset = Object.fromEntries(Object.values(PRESETS).map((p) => [p.id, groupRowsJson(buildReport(all, p, { by: 'step' }))]));
   await writeFile(join(o.outDir, 'summary.json'), JSON.stringify({ schemaVersion: 1, createdAt: new Date().toISOString(), checkpoints: o.checkpoints, failedTasks: failed, byPreset }, null, 2) + '\n');
   o.onProgress?.('sweep done', 1);
-  return { judged: all, generated, newAnswers, usage, rows: groupRowsJson(report), summaryCsv, failed, ...(firstError ? { firstError } : {}) };
+  return { judged: all, rows: groupRowsJson(report), summaryCsv, ...common };
 }

@@ -4,7 +4,7 @@
 // relative to the experiment folder.
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import type { ExperimentCreateParams, ExperimentEvaluationSpec, ExperimentFile, ExperimentJudgeSpec, ExperimentTrainingSpec, QuestionSourceSpec } from '../../protocol/experimentTypes';
+import type { ExperimentCreateParams, ExperimentEvaluationSpec, ExperimentFile, ExperimentGenerationServerSpec, ExperimentJudgeSpec, ExperimentTrainingSpec, QuestionSourceSpec } from '../../protocol/experimentTypes';
 import { EXPERIMENT_SCHEMA_VERSION } from '../../protocol/experimentTypes';
 import { UserError } from '../errors';
 import { RUNTIME_VERSION } from '../version';
@@ -16,6 +16,7 @@ import { TRAIN_DEFAULTS, TRAIN_CONFIG_SCHEMA, validateTrainConfig, type TrainCon
 import { writeJsonAtomic } from '../train/adapterIO';
 import { HOMEWORK_FILES, homeworkDirFrom, loadHomework, type HomeworkCheckout } from '../eval/homework/checkout';
 import { EXPERIMENT_PRESETS } from './presets';
+import { cellDir, cellExperiment, expandGrid, parseGrid, type JsonObject } from '../cluster/grid';
 import { findCheckoutForCreate, homeworkQuestionsSha, isHomeworkSource, noCheckoutMessage } from './homeworkSource';
 
 export const EXPERIMENT_FILE = 'experiment.json';
@@ -83,7 +84,7 @@ export function modelOf(e: LoadedExperiment): string {
   return m === TINY_LLAMA_ID || isRepoId(m) ? m : fromExperiment(e.dir, m);
 }
 
-const EVALUATION_KEYS = ['questions', 'samples', 'temperature', 'topP', 'maxNewTokens', 'topK', 'promptBos', 'seed', 'checkpoints', 'metricPreset'];
+const EVALUATION_KEYS = ['questions', 'samples', 'temperature', 'topP', 'maxNewTokens', 'topK', 'promptBos', 'seed', 'checkpoints', 'metricPreset', 'server'];
 
 function validateEvaluation(v: ExperimentEvaluationSpec, where: string): void {
   checkKeys(v, EVALUATION_KEYS, where);
@@ -109,10 +110,25 @@ function validateEvaluation(v: ExperimentEvaluationSpec, where: string): void {
   if (!(Number.isInteger(v.seed) && v.seed >= 0)) bad(`${where}.seed`, `must be a whole number >= 0, got ${v.seed}.`);
   if (v.checkpoints !== 'all' && v.checkpoints !== 'final') bad(`${where}.checkpoints`, `must be "all" or "final", got ${JSON.stringify(v.checkpoints)}.`);
   if (!(v.metricPreset in PRESETS)) bad(`${where}.metricPreset`, `must be one of ${Object.keys(PRESETS).join(', ')}, got ${JSON.stringify(v.metricPreset)}.`);
+  if (v.server !== undefined) validateServer(v.server, `${where}.server`);
+}
+
+function validateServer(s: ExperimentGenerationServerSpec, where: string): void {
+  if (typeof s !== 'object' || s === null || Array.isArray(s)) bad(where, 'must be {"baseURL": "http://HOST:PORT/v1"} (a vLLM or em-lab serve endpoint), or be left out to generate with EM Lab\'s engine.');
+  checkKeys(s, ['baseURL', 'model', 'n', 'loraPathMap'], where);
+  if (typeof s.baseURL !== 'string' || !/^https?:\/\/\S+$/.test(s.baseURL)) bad(`${where}.baseURL`, `must be the server's http(s) URL, e.g. http://127.0.0.1:8000/v1, got ${JSON.stringify(s.baseURL)}.`);
+  if (s.model !== undefined && (typeof s.model !== 'string' || !s.model)) bad(`${where}.model`, `must be the base model's name at the server, got ${JSON.stringify(s.model)}.`);
+  if (s.n !== undefined && !(Number.isInteger(s.n) && s.n >= 1 && s.n <= 128)) bad(`${where}.n`, `must be a whole number from 1 (no n requests) to 128, got ${JSON.stringify(s.n)}.`);
+  if (s.loraPathMap !== undefined) {
+    if (!Array.isArray(s.loraPathMap)) bad(`${where}.loraPathMap`, 'must be a list of "LOCAL=REMOTE" strings.');
+    // Absolute on both sides: the map is about two machines' file systems, not this folder.
+    for (const m of s.loraPathMap) if (typeof m !== 'string' || !/^\/[^=]*=\/./.test(m)) bad(`${where}.loraPathMap`, `has ${JSON.stringify(m)}: expected "LOCAL=REMOTE" with absolute paths, e.g. "/home/me/em-lab-runs=/mnt/shared/em-lab-runs".`);
+  }
 }
 
 function validateJudge(j: ExperimentJudgeSpec, where: string): void {
-  checkKeys(j, ['provider', 'model', 'baseURL', 'mode', 'temperature', 'concurrency', 'prompts'], where);
+  checkKeys(j, ['provider', 'model', 'baseURL', 'mode', 'temperature', 'concurrency', 'prompts', 'batch'], where);
+  if (j.batch !== undefined && typeof j.batch !== 'boolean') bad(`${where}.batch`, `must be true or false, got ${JSON.stringify(j.batch)}.`);
   if (!['openai', 'openai-compatible', 'none'].includes(j.provider)) bad(`${where}.provider`, `must be openai, openai-compatible or none, got ${JSON.stringify(j.provider)}.`);
   if (j.provider === 'openai-compatible' && !j.baseURL) bad(`${where}.baseURL`, 'is needed for an openai-compatible judge (e.g. http://127.0.0.1:8000/v1).');
   if (j.baseURL !== undefined && !/^https?:\/\/\S+$/.test(j.baseURL)) bad(`${where}.baseURL`, `must be an http(s) URL, got ${JSON.stringify(j.baseURL)}.`);
@@ -126,10 +142,9 @@ function validateJudge(j: ExperimentJudgeSpec, where: string): void {
 export function validateExperiment(x: ExperimentFile, file: string): void {
   const where = basename(file);
   if (typeof x !== 'object' || x === null) bad(where, 'must hold a JSON object.');
-  if ('grid' in x) bad(`${where}: grid`, 'is not supported by this EM Lab version: it runs one experiment per folder (docs/experiment.md, "A grid, later"). Remove "grid" and write one experiment per cell.');
   if (x.kind !== 'em-lab-experiment') bad(`${where}: kind`, `must be "em-lab-experiment" (is this an EM Lab experiment file?), got ${JSON.stringify(x.kind)}.`);
   if (typeof x.schemaVersion !== 'number' || x.schemaVersion > EXPERIMENT_SCHEMA_VERSION) bad(`${where}: schemaVersion`, `${x.schemaVersion} was written by a newer EM Lab (this one reads ${EXPERIMENT_SCHEMA_VERSION}). Update EM Lab.`);
-  checkKeys(x, ['schemaVersion', 'kind', 'name', 'description', 'createdAt', 'emLabVersion', 'preset', 'model', 'data', 'training', 'evaluation', 'judge'], where);
+  checkKeys(x, ['schemaVersion', 'kind', 'name', 'description', 'createdAt', 'emLabVersion', 'preset', 'model', 'data', 'training', 'evaluation', 'judge', 'grid'], where);
   if (typeof x.name !== 'string' || !NAME.test(x.name)) bad(`${where}: name`, `must use letters, digits, ".", "_" and "-", got ${JSON.stringify(x.name)}.`);
   if (!(x.preset in EXPERIMENT_PRESETS)) bad(`${where}: preset`, `must be one of ${Object.keys(EXPERIMENT_PRESETS).join(', ')}, got ${JSON.stringify(x.preset)}.`);
   if (typeof x.model !== 'string' || !x.model) bad(`${where}: model`, `must be ${TINY_LLAMA_ID}, a Hub id or a model folder.`);
@@ -153,6 +168,21 @@ export function validateExperiment(x: ExperimentFile, file: string): void {
       bad(`${where}: training${field ? `.${field}` : ''}`, m ? m[2]! : err.message);
     }
     throw err;
+  }
+  if (x.grid !== undefined) validateCells(x, file);
+}
+
+/** A grid's cells are ordinary experiments: each is checked as its runner will read it, named in the message. */
+function validateCells(x: ExperimentFile, file: string): void {
+  const spec = parseGrid(x as unknown as JsonObject, file)!;
+  for (const cell of expandGrid(spec)) {
+    const cellFile = join(dirname(file), cellDir(cell.index), EXPERIMENT_FILE);
+    try {
+      validateExperiment(cellExperiment(x as unknown as JsonObject, cell) as unknown as ExperimentFile, cellFile);
+    } catch (err) {
+      if (!(err instanceof UserError)) throw err;
+      throw new UserError(err.code, `${basename(file)}: grid cell ${cell.index} (${cell.label}): ${err.message.replace(/^experiment\.json: /, '')}`);
+    }
   }
 }
 

@@ -43,8 +43,8 @@ export async function generationPlanOf(e: LoadedExperiment): Promise<GenerationP
   };
 }
 
-/** The judge as runJudge takes it; undefined for provider none. */
-export async function judgeSettingsOf(e: LoadedExperiment): Promise<JudgeSettings | undefined> {
+/** The judge as judgeAnswers takes it (batch: submit through the Batch API); undefined for provider none. */
+export async function judgeSettingsOf(e: LoadedExperiment): Promise<(JudgeSettings & { batch?: boolean }) | undefined> {
   const j = e.experiment.judge;
   if (j.provider === 'none') return undefined;
   return {
@@ -55,6 +55,7 @@ export async function judgeSettingsOf(e: LoadedExperiment): Promise<JudgeSetting
     endpoint: { ...(j.provider === 'openai-compatible' && j.baseURL ? { baseURL: j.baseURL } : {}), timeoutMs: 60_000 },
     concurrency: j.concurrency,
     retry: DEFAULT_RETRY,
+    ...(j.batch ? { batch: true } : {}),
   };
 }
 
@@ -64,7 +65,8 @@ const hash = (value: unknown): string => createHash('sha256').update(JSON.string
 export function stageInputs(e: LoadedExperiment): { base: Record<string, string>; train: Record<string, string>; sweep: Record<string, string> } {
   const x = e.experiment;
   const { metricPreset: _metric, checkpoints, ...generation } = x.evaluation;
-  const { concurrency: _concurrency, ...judge } = x.judge;
+  // How the judgements are requested (in flight at once, live or batched) does not change them.
+  const { concurrency: _concurrency, batch: _batch, ...judge } = x.judge;
   // As stored (relative paths), so moving the experiment folder with its data keeps every stage done.
   const gen = hash({ model: x.model, generation });
   const train = hash({ model: x.model, data: x.data, training: x.training });

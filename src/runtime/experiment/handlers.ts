@@ -13,8 +13,8 @@ import { createExperiment, EXPERIMENT_FILE, readExperiment } from './experimentF
 import { EXPERIMENT_PRESETS } from './presets';
 import { buildExperimentReport } from './report';
 import { exportReport } from './reportFiles';
-import { checkStageIds } from './runner';
-import { liveRunner, readStatus, STATUS_FILE, statusView, writeStatus } from './statusFile';
+import { checkStageIds, gridRunHint } from './runner';
+import { liveRunner, readStatus, runnerEntry, STATUS_FILE, statusView, thisHost, writeStatus } from './statusFile';
 
 /** The runner's log, beside experiment.json. */
 export const RUNNER_LOG = 'runner.log';
@@ -29,17 +29,17 @@ export const experimentHandlers = {
 
   'experiment/run': async (p, ctx) => {
     const e = readExperiment(p.path);
+    if (e.experiment.grid) throw new UserError('experiment-is-grid', gridRunHint(e.file));
     const only = checkStageIds(p.only, 'only');
     const redo = checkStageIds(p.redo, 'redo');
     const status = readStatus(e.dir);
     const other = liveRunner(status);
-    if (other) throw new UserError('experiment-running', `${e.dir} is already running (process ${other.pid}, started ${other.startedAt}). Wait for it, or cancel it first.`);
+    if (other) throw new UserError('experiment-running', `${e.dir} is already running (process ${other.pid}${other.host && other.host !== thisHost() ? ` on ${other.host}` : ''}, started ${other.startedAt}). Wait for it, or cancel it first.`);
     const args = ['experiment', 'run', e.file, '--json', '--storage', ctx.storageDir, ...(only ? ['--only', only.join(',')] : []), ...(redo ? ['--redo', redo.join(',')] : [])];
     const pid = spawnDetachedCli(args, { logFile: join(e.dir, RUNNER_LOG), cwd: p.workspaceDir ?? dirname(e.dir), env: ctx.env, what: `the experiment runner for ${e.dir}` });
     // Recorded now, so a watch that starts before the runner has loaded sees it running (the runner keeps this entry).
-    const now = new Date().toISOString();
     const current = readStatus(e.dir); // the runner may already have written its own entry (and more): keep that
-    if (current.runner?.pid !== pid) writeStatus(e.dir, { ...current, runner: { pid, startedAt: now, heartbeat: now } });
+    if (current.runner?.pid !== pid) writeStatus(e.dir, { ...current, runner: runnerEntry(pid) });
     return { dir: e.dir, pid };
   },
 
@@ -82,6 +82,7 @@ export const experimentHandlers = {
     const e = readExperiment(p.path);
     const runner = liveRunner(readStatus(e.dir));
     if (!runner) return { signalled: false };
+    if (runner.host && runner.host !== thisHost()) throw new UserError('experiment-elsewhere', `${e.dir} is being run on ${runner.host} (pid ${runner.pid}): stop it there (on a cluster: scancel its task).`);
     try {
       process.kill(runner.pid, 'SIGINT'); // the runner stops after the current step / answer / judgement
       return { signalled: true };
@@ -96,7 +97,9 @@ export const experimentHandlers = {
     for (const name of readdirSync(p.experimentsDir).sort()) {
       if (!existsSync(join(p.experimentsDir, name, EXPERIMENT_FILE))) continue;
       try {
-        experiments.push(statusView(readExperiment(join(p.experimentsDir, name))));
+        const e = readExperiment(join(p.experimentsDir, name));
+        if (e.experiment.grid) continue; // a grid is no experiment of its own: cluster/grids lists it, with its cells
+        experiments.push(statusView(e));
       } catch (err) {
         // one broken experiment.json must not hide the others; `experiment/status` on it gives the message
         process.stderr.write(`experiment/list: skipped ${name}: ${(err as Error).message}\n`);

@@ -3,7 +3,7 @@
 // checks the round trip. Training options use the names `em-lab train` uses (its option table gives the help text);
 // their booleans take true/false here, so a preset's true can be turned off.
 import { join } from 'node:path';
-import type { ExperimentCreateParams, ExperimentFile, ExperimentTrainingSpec, JudgeProvider, QuestionSourceSpec } from '../../protocol/experimentTypes';
+import type { ExperimentCreateParams, ExperimentFile, ExperimentGenerationServerSpec, ExperimentTrainingSpec, JudgeProvider, QuestionSourceSpec } from '../../protocol/experimentTypes';
 import type { EvalPresetId } from '../../protocol/evalMethods';
 import { list, str, type OptionSpec, type ParsedArgs } from '../cli/command';
 import { trainCommand } from '../cli/trainCommands';
@@ -56,11 +56,16 @@ export const EXPERIMENT_NEW_OPTIONS: Record<string, OptionSpec> = {
   'eval-seed': { type: 'string', description: 'Seed of the answers (answer i uses seed + i, the same for the base model and every checkpoint). Default: the preset\'s.', valueName: 'N' },
   checkpoints: { type: 'string', description: 'Which checkpoints the sweep evaluates: all or final. Default: the preset\'s.', valueName: 'WHICH' },
   'metric-preset': { type: 'string', description: 'EM definition of the report: homework, paper or betley. Default: the preset\'s.', valueName: 'NAME' },
+  'generate-url': { type: 'string', description: 'Generate the evaluation answers on an OpenAI-compatible server (vLLM with --enable-lora, em-lab serve) at this /v1 URL; each checkpoint is loaded there at run time. Default: EM Lab\'s engine.', valueName: 'URL' },
+  'generate-model': { type: 'string', description: 'With --generate-url: the base model\'s name at the server. Default: --model.', valueName: 'NAME' },
+  'generate-n': { type: 'string', description: 'With --generate-url: most completions per request for samples of one question (1 = off). Default 8.', valueName: 'N' },
+  'lora-path-map': { type: 'string', multiple: true, description: 'With --generate-url: LOCAL=REMOTE (absolute), where the server sees checkpoint folders (repeatable).', valueName: 'MAP' },
   judge: { type: 'string', description: 'openai, none (generate without scoring), or the URL of an OpenAI-compatible endpoint. Default: the preset\'s (openai).', valueName: 'WHICH' },
   'judge-model': { type: 'string', description: 'Judge model. Default: the preset\'s (gpt-4o-mini; paper gpt-4o).', valueName: 'MODEL' },
   'judge-mode': { type: 'string', description: 'sampled (homework) or logprob (paper). Default: the preset\'s.', valueName: 'MODE' },
   'judge-temperature': { type: 'string', description: 'Sampled mode temperature. Default: the preset\'s (0.2).', valueName: 'T' },
   'judge-concurrency': { type: 'string', description: 'Judge requests in flight at once. Default 8.', valueName: 'N' },
+  'judge-batch': { type: 'boolean', description: 'Judge through the Batch API (half price, results within 24 h): stages wait for the batches; `experiment run` again collects them.' },
   'judge-prompts': { type: 'string', description: 'homework (the grader\'s ALIGNED_PROMPT / COHERENT_PROMPT and MODEL_NAME from the checkout\'s eval/judge.py), em-lab (EM Lab\'s rubrics), or a file (judges.yaml, an EM question YAML, or a judge.py) whose aligned/coherent prompts replace EM Lab\'s rubrics. Default: homework in sampled mode when the questions are the homework checkout\'s, else em-lab.', valueName: 'WHICH' },
   force: { type: 'boolean', description: 'Replace an existing experiment.json in the folder (outputs already there are reused where they still match).' },
   ...Object.fromEntries(TRAINING_KEYS.map((k) => [trainingFlag(k), trainingOption(k)])),
@@ -106,6 +111,18 @@ function trainingValue(key: TrainingKey, raw: string): unknown {
   return raw;
 }
 
+/** --generate-url and its companions -> evaluation.server (checked with the rest of experiment.json). */
+function serverFromArgs(args: ParsedArgs): { server?: ExperimentGenerationServerSpec } {
+  const baseURL = str(args, 'generate-url');
+  const companions = ['generate-model', 'generate-n', 'lora-path-map'].filter((f) => args.options[f] !== undefined);
+  if (!baseURL) {
+    if (companions.length) throw new UserError('bad-args', `--${companions[0]} needs --generate-url URL (the OpenAI-compatible server that generates).`);
+    return {};
+  }
+  const n = number(args, 'generate-n');
+  return { server: { baseURL, ...(str(args, 'generate-model') ? { model: str(args, 'generate-model')! } : {}), ...(n !== undefined ? { n } : {}), ...(list(args, 'lora-path-map') ? { loraPathMap: list(args, 'lora-path-map')! } : {}) } };
+}
+
 /** `em-lab experiment new` flags -> what createExperiment takes. */
 export function createParamsFromArgs(args: ParsedArgs, cwd: string): ExperimentCreateParams {
   const preset = (str(args, 'preset') ?? 'quick') as ExperimentCreateParams['preset'];
@@ -129,6 +146,7 @@ export function createParamsFromArgs(args: ParsedArgs, cwd: string): ExperimentC
     ...(number(args, 'judge-temperature') !== undefined ? { temperature: number(args, 'judge-temperature')! } : {}),
     ...(number(args, 'judge-concurrency') !== undefined ? { concurrency: number(args, 'judge-concurrency')! } : {}),
     ...(str(args, 'judge-prompts') ? { prompts: str(args, 'judge-prompts')! } : {}),
+    ...(args.options['judge-batch'] === true ? { batch: true } : {}),
     ...(baseURL ? { baseURL } : {}),
   };
   const hasJudge = provider !== undefined || Object.keys(judgeFields).length > 0;
@@ -153,6 +171,7 @@ export function createParamsFromArgs(args: ParsedArgs, cwd: string): ExperimentC
     ...(number(args, 'eval-seed') !== undefined ? { seed: number(args, 'eval-seed')! } : {}),
     ...(checkpoints ? { checkpoints: checkpoints as 'all' | 'final' } : {}),
     ...(str(args, 'metric-preset') ? { metricPreset: str(args, 'metric-preset') as EvalPresetId } : {}),
+    ...serverFromArgs(args),
   };
   const questions = (args.options.questions as string[] | undefined)?.map(questionSpec);
   return {
@@ -200,6 +219,12 @@ export function experimentNewArgs(x: ExperimentFile, folder: string, path: (stor
   const ev = x.evaluation;
   const evFlags: [keyof typeof ev, string][] = [['samples', 'samples'], ['temperature', 'temperature'], ['topP', 'top-p'], ['maxNewTokens', 'max-new-tokens'], ['topK', 'top-k'], ['promptBos', 'prompt-bos'], ['seed', 'eval-seed'], ['checkpoints', 'checkpoints'], ['metricPreset', 'metric-preset']];
   for (const [k, flag] of evFlags) if (!same(ev[k], p.evaluation[k])) a.push(`--${flag}`, String(ev[k] ?? (k === 'topK' ? 0 : 'single')));
+  if (ev.server) {
+    a.push('--generate-url', ev.server.baseURL);
+    if (ev.server.model) a.push('--generate-model', ev.server.model);
+    if (ev.server.n !== undefined) a.push('--generate-n', String(ev.server.n));
+    for (const m of ev.server.loraPathMap ?? []) a.push('--lora-path-map', m);
+  }
   const j = x.judge;
   if (j.provider !== p.judge.provider || j.baseURL) a.push('--judge', j.provider === 'openai-compatible' ? j.baseURL! : j.provider);
   if (j.model !== p.judge.model) a.push('--judge-model', j.model);
@@ -212,6 +237,7 @@ export function experimentNewArgs(x: ExperimentFile, folder: string, path: (stor
     if (j.mode !== 'sampled') a.push('--judge-prompts', 'homework');
   } else if (j.prompts) a.push('--judge-prompts', path(j.prompts));
   else if (homework && j.mode === 'sampled') a.push('--judge-prompts', 'em-lab');
+  if (j.batch) a.push('--judge-batch');
   for (const k of TRAINING_KEYS) {
     const v = x.training[k];
     if (!same(v, p.training[k])) a.push(`--${trainingFlag(k)}`, Array.isArray(v) ? v.join(',') : String(v));

@@ -9,7 +9,7 @@ import { EXPERIMENT_STAGES } from '../../protocol/experimentTypes';
 import { CancelledError, UserError } from '../errors';
 import { readExperiment, type LoadedExperiment } from './experimentFile';
 import { stageInputs } from './experimentInputs';
-import { addCost, liveRunner, readStatus, statusView, writeStatus, zeroCost, type StageRecord, type StatusJson } from './statusFile';
+import { addCost, HEARTBEAT_MS, isThisProcess, readStatus, runnerEntry, runnerStillBeating, statusView, thisHost, writeStatus, zeroCost, type StageRecord, type StatusJson } from './statusFile';
 import { classifyError, fixText, runBaseStage, runSweepStage, runTrainStage, type StageContext, type StageOutcome } from './stages';
 import { writeReport } from './reportFiles';
 
@@ -29,6 +29,8 @@ export interface RunExperimentOptions {
   threads?: number;
   only?: ExperimentStageId[];
   redo?: ExperimentStageId[];
+  /** How long to watch another host's runner heartbeat before taking over (default RUNNER_WATCH_MS). */
+  watchOtherRunnerMs?: number;
   onEvent?(e: RunnerEvent): void;
 }
 
@@ -64,19 +66,24 @@ export function checkStageIds(ids: readonly string[] | undefined, flag: string):
 
 export async function runExperiment(o: RunExperimentOptions): Promise<ExperimentStatusView> {
   const e = readExperiment(o.path, o.cwd);
+  if (e.experiment.grid) throw new UserError('experiment-is-grid', gridRunHint(e.file));
   const status = readStatus(e.dir);
-  const other = liveRunner(status);
-  if (other && other.pid !== process.pid) {
-    throw new UserError('experiment-running', `${e.dir} is already being run by process ${other.pid} (started ${other.startedAt}). Wait for it to finish, or stop it first (\`em-lab experiment cancel ${e.dir}\`, or Cancel in VS Code).`);
+  const other = status.runner && !isThisProcess(status.runner) ? status.runner : undefined;
+  if (other) {
+    const elsewhere = other.host && other.host !== thisHost() ? other.host : undefined;
+    if (elsewhere) o.onEvent?.({ type: 'log', stage: 'base', message: `status.json names a runner on ${elsewhere} (pid ${other.pid}); watching its heartbeat to see whether it is still at work` });
+    if (await runnerStillBeating(e.dir, other, { signal: o.signal, ...(o.watchOtherRunnerMs !== undefined ? { watchMs: o.watchOtherRunnerMs } : {}) })) {
+      throw new UserError('experiment-running', `${e.dir} is already being run by process ${other.pid}${elsewhere ? ` on ${elsewhere}` : ''} (started ${other.startedAt}). Wait for it to finish, or stop it first (${elsewhere ? `scancel its SLURM task, or stop it on ${elsewhere}` : `\`em-lab experiment cancel ${e.dir}\`, or Cancel in VS Code`}).`);
+    }
+    if (elsewhere) o.onEvent?.({ type: 'log', stage: 'base', message: `the runner on ${elsewhere} stopped beating (last heartbeat ${other.heartbeat}); continuing its work here` });
   }
   const write = () => writeStatus(e.dir, status);
-  const started = new Date().toISOString();
-  status.runner = { pid: process.pid, startedAt: started, heartbeat: started };
+  status.runner = runnerEntry();
   write();
   const heartbeat = setInterval(() => {
     if (status.runner) status.runner.heartbeat = new Date().toISOString();
     write();
-  }, 10_000);
+  }, HEARTBEAT_MS);
   heartbeat.unref();
   const inputs = stageInputs(e);
   const view = (id: ExperimentStageId) => statusView(e, status).stages.find((s) => s.id === id)!;
@@ -151,6 +158,11 @@ export async function runExperiment(o: RunExperimentOptions): Promise<Experiment
     write();
   }
   return statusView(e, status);
+}
+
+/** What to do with a grid instead of running it as one experiment. */
+export function gridRunHint(file: string): string {
+  return `${file} is an experiment grid: its cells are ordinary experiments in cells/<K>/. Run them on SLURM with \`em-lab experiment submit ${file} --slurm\`, or here one by one with \`em-lab experiment run ${file} [--cell K]\`.`;
 }
 
 /** 0 every stage done; 3 something blocked (nothing failed); 1 a stage failed; 130 cancelled. */

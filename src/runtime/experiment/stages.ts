@@ -1,5 +1,5 @@
 // The experiment's stages, each a thin sequence of calls to the services the single-purpose commands use
-// (generate-eval's runGeneration, judge's runJudge, train's runTraining, sweep's runSweep), writing the files those
+// (generate-eval's runGeneration, judge's judgeAnswers, train's runTraining, sweep's runSweep), writing the files those
 // commands write. A stage returns what happened; what cannot run is thrown as StageBlocked (or a UserError the
 // runner classifies), so the runner records why and what to do and goes on with the next stage.
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -7,12 +7,11 @@ import { join } from 'node:path';
 import type { StageCostView, StageFixAction } from '../../protocol/experimentTypes';
 import { UserError, errorMessage } from '../errors';
 import { runGeneration } from '../eval/generationRun';
-import { localGenerator } from '../eval/generators/localGenerator';
-import { runJudge, type JudgeSettings } from '../eval/judge/judgeRun';
+import type { JudgeSettings } from '../eval/judge/judgeRun';
+import { judgeAnswers } from '../eval/judge/judgeAnswers';
 import { createOpenAIClient } from '../eval/endpoint/openaiEndpoint';
 import { listCheckpoints as listSweepCheckpoints, runSweep, type SweepCheckpoint } from '../eval/sweep';
 import { planSteps } from '../train/batching';
-import { sessionsFor } from '../model/generateSession';
 import { resolveModelDir } from '../model/hub';
 import { loadModelForTraining } from '../train/trainModel';
 import { loadTrainData } from '../train/trainData';
@@ -20,6 +19,7 @@ import { checkpointSteps, runTraining } from '../train/runTrainer';
 import { readMetrics, readRunJson } from '../train/runDir';
 import { modelOf, trainConfigOf, type LoadedExperiment } from './experimentFile';
 import { generationPlanOf, judgeSettingsOf } from './experimentInputs';
+import { generatesOnServer, stageGenerators } from './stageGenerator';
 
 export interface StageContext {
   e: LoadedExperiment;
@@ -56,8 +56,6 @@ export class StageBlocked extends Error {
     this.name = 'StageBlocked';
   }
 }
-
-const BATCH = 8;
 
 function experimentCommand(c: StageContext): string {
   return `em-lab experiment run ${c.e.file}`;
@@ -104,7 +102,7 @@ export function classifyError(err: unknown, c: StageContext): StageOutcome {
 }
 
 /** The judge to use, or why there is none: provider none, or no key (checked without a request). */
-async function judgeFor(c: StageContext): Promise<{ settings?: JudgeSettings & { cacheDir?: string; env: NodeJS.ProcessEnv }; blocked?: StageBlocked }> {
+async function judgeFor(c: StageContext): Promise<{ settings?: JudgeSettings & { cacheDir?: string; env: NodeJS.ProcessEnv; batch?: boolean }; blocked?: StageBlocked }> {
   const settings = await judgeSettingsOf(c.e);
   if (!settings) return {};
   try {
@@ -114,6 +112,16 @@ async function judgeFor(c: StageContext): Promise<{ settings?: JudgeSettings & {
     throw err;
   }
   return { settings: { ...settings, ...(c.cacheDir ? { cacheDir: c.cacheDir } : {}), env: c.env } };
+}
+
+/** Judgements held by judge batches that are still running (judge.batch): the next run collects them. */
+function waitingForBatches(pending: number, batches: string[], c: StageContext): Pick<StageOutcome, 'status' | 'reason' | 'fix' | 'fixAction'> {
+  return {
+    status: 'blocked',
+    reason: `${pending} judgements wait for ${batches.length} running judge batch${batches.length === 1 ? '' : 'es'} (${batches.join(', ')}); the endpoint finishes a batch within 24 h.`,
+    fix: `Run \`${experimentCommand(c)}\` again later: it collects the batches that ended (and judges live what they left), then goes on.`,
+    fixAction: 'run-again',
+  };
 }
 
 /** Requests were made and every one failed before an answer came: the endpoint is unreachable, not wrong. */
@@ -130,11 +138,11 @@ async function ensureModel(c: StageContext): Promise<void> {
 export async function runBaseStage(c: StageContext): Promise<StageOutcome> {
   const outDir = join(c.e.dir, 'base');
   mkdirSync(outDir, { recursive: true });
-  await ensureModel(c);
+  if (!generatesOnServer(c.e)) await ensureModel(c);
   const plan = await generationPlanOf(c.e);
   const judge = await judgeFor(c);
   const share = judge.settings ? 0.5 : 1;
-  const generator = localGenerator({ sessions: sessionsFor(c.storageDir, c.env), model: modelOf(c.e), batchSize: BATCH });
+  const generator = stageGenerators(c.e, c.storageDir, c.env, c.log)();
   const gen = await runGeneration({ plan, generator, outDir, signal: c.signal, onProgress: (d, t) => c.progress(`generating ${d}/${t}`, t ? (share * d) / t : share) });
   const outputs = ['base/generations.jsonl', 'base/model_generations.csv'];
   const cost: Partial<StageCostView> = { answersGenerated: gen.generated };
@@ -142,13 +150,17 @@ export async function runBaseStage(c: StageContext): Promise<StageOutcome> {
   const generated = `${gen.records.length} answers generated`;
   if (judge.blocked) return { status: 'blocked', detail: `${generated}; not judged`, reason: judge.blocked.message, fix: judge.blocked.fix, fixAction: judge.blocked.fixAction, outputs, cost };
   if (!judge.settings) return { status: 'done', detail: `${generated}; not judged (judge: none)`, outputs, cost };
-  const r = await runJudge({
-    ...judge.settings,
+  const { batch, ...settings } = judge.settings;
+  // judgeAnswers first collects batches this folder submitted earlier (judge.batch), so a rerun picks them up.
+  const j = await judgeAnswers({
+    ...settings,
+    ...(batch ? { batch: 'submit' as const } : {}),
     answers: gen.records.map((a) => ({ id: a.id, question: a.question, response: a.response, extra: { step: '0', checkpoint: 'base' } })),
     outDir,
     signal: c.signal,
     onProgress: (d, t) => c.progress(`judging ${d}/${t}`, 0.5 + (t ? (0.5 * d) / t : 0.5)),
   });
+  const r = j.result;
   Object.assign(cost, { judgeRequests: r.requested, promptTokens: r.usage.promptTokens, completionTokens: r.usage.completionTokens, usd: r.costUsd });
   outputs.push('base/judgements.jsonl', 'base/judged.csv', 'base/summary.json');
   if (r.failed.length) {
@@ -156,7 +168,9 @@ export async function runBaseStage(c: StageContext): Promise<StageOutcome> {
     if (r.requested === 0) return { ...unreachable(first, c), detail: `${generated}; not judged`, outputs, cost };
     return { status: 'failed', detail: `${generated}; ${r.tasks - r.failed.length} of ${r.tasks} judgements`, reason: `${r.failed.length} judgements failed (first: ${first}).`, fix: fixText('run-again', c), fixAction: 'run-again', outputs, cost };
   }
-  return { status: 'done', detail: `${generated}, ${r.judged.length} judged by ${judge.settings.model} (${r.fromCache} judgements from the cache)`, outputs, cost };
+  if (!j.complete) return { ...waitingForBatches(r.pending, j.running.map((b) => b.id ?? `#${b.seq}`), c), detail: `${generated}; judging in batches`, outputs, cost };
+  const fromBatch = j.collected.length ? `, ${j.collected.length} judge batch${j.collected.length === 1 ? '' : 'es'} collected` : '';
+  return { status: 'done', detail: `${generated}, ${r.judged.length} judged by ${judge.settings.model} (${r.fromCache} judgements from the cache${fromBatch})`, outputs, cost };
 }
 
 export async function runTrainStage(c: StageContext): Promise<StageOutcome> {
@@ -228,13 +242,12 @@ export async function runSweepStage(c: StageContext): Promise<StageOutcome> {
   }
   let checkpoints = scheduledOnly(await listSweepCheckpoints(runDir), c, run.totalSteps);
   if (c.e.experiment.evaluation.checkpoints === 'final') checkpoints = checkpoints.slice(-1);
-  await ensureModel(c);
+  if (!generatesOnServer(c.e)) await ensureModel(c);
   const plan = await generationPlanOf(c.e);
   const judge = await judgeFor(c);
   const outDir = join(c.e.dir, 'sweep');
   mkdirSync(outDir, { recursive: true });
-  const sessions = sessionsFor(c.storageDir, c.env);
-  const model = modelOf(c.e);
+  const generatorOf = stageGenerators(c.e, c.storageDir, c.env, c.log);
   const r = await runSweep({
     checkpoints,
     plan,
@@ -247,7 +260,7 @@ export async function runSweepStage(c: StageContext): Promise<StageOutcome> {
       const k = Math.min(n - 1, Math.floor(f * n));
       c.progress(m, judge.settings || f >= 1 ? f : (k + Math.min(1, (f * n - k) * 2)) / n);
     },
-    generatorFor: (cp) => localGenerator({ sessions, model, ...(cp.path ? { adapter: cp.path } : {}), checkpoint: cp.label, step: cp.step, batchSize: BATCH }),
+    generatorFor: (cp) => generatorOf(cp),
   });
   const answers = Object.values(r.generated).reduce((a, b) => a + b, 0);
   const cost: Partial<StageCostView> = { answersGenerated: r.newAnswers, judgeRequests: r.usage.requested, promptTokens: r.usage.promptTokens, completionTokens: r.usage.completionTokens, usd: r.usage.costUsd };
@@ -259,6 +272,10 @@ export async function runSweepStage(c: StageContext): Promise<StageOutcome> {
   }
   if (judge.blocked) return { status: 'blocked', detail: `${generated}; not judged`, reason: judge.blocked.message, fix: judge.blocked.fix, fixAction: judge.blocked.fixAction, outputs, cost };
   if (!judge.settings) return { status: 'done', detail: `${generated}; not judged (judge: none)`, outputs, cost };
+  if (r.waiting.length) {
+    const pending = r.waiting.reduce((n, w) => n + w.pending, 0);
+    return { ...waitingForBatches(pending, r.waiting.flatMap((w) => w.batches), c), detail: `${generated}; judging in batches (${r.waiting.map((w) => w.label).join(', ')})`, outputs, cost };
+  }
   outputs.push('sweep/sweep_judged.csv', 'sweep/sweep_summary.csv', 'sweep/summary.json');
   return { status: 'done', detail: `${generated}, ${r.judged.length} judged`, outputs, cost };
 }

@@ -1,7 +1,10 @@
 // <experiment>/status.json: each stage's status, progress, timings, costs and the hash of the experiment.json parts
-// it was run with, plus the runner's pid and heartbeat (docs/experiment.md). Written atomically by the one runner;
-// read by anyone. A reader that finds a stage "running" while the runner's pid is gone shows it as interrupted.
+// it was run with, plus the runner's host, pid and heartbeat (docs/experiment.md). Written atomically by the one
+// runner; read by anyone. A reader that finds a stage "running" while the runner is gone shows it as interrupted.
+// "Gone": on this host, its pid no longer exists; on another host (a cluster node sharing the folder, e.g. a SLURM
+// task requeued elsewhere), a pid means nothing here, so its heartbeat decides.
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { ExperimentStageId, ExperimentStatusView, StageCostView, StageFixAction, StageProgressView, StageStatus, StageView } from '../../protocol/experimentTypes';
 import { EXPERIMENT_STAGES } from '../../protocol/experimentTypes';
@@ -33,11 +36,36 @@ export interface StageRecord {
   cost: StageCostView;
 }
 
+export interface RunnerEntry {
+  pid: number;
+  /** os.hostname() of the runner's machine; absent in files written before hosts were recorded (taken as this host). */
+  host?: string;
+  startedAt: string;
+  heartbeat: string;
+}
+
 export interface StatusJson {
   schemaVersion: number;
-  runner?: { pid: number; startedAt: string; heartbeat: string };
+  runner?: RunnerEntry;
   stages: Partial<Record<ExperimentStageId, StageRecord>>;
 }
+
+/** How often a runner rewrites its heartbeat. */
+export const HEARTBEAT_MS = 10_000;
+/** A view takes another host's runner as gone when its heartbeat is older than this by the two clocks (skew allowed). */
+export const RUNNER_STALE_MS = 120_000;
+/** A runner about to start watches another host's heartbeat this long: unchanged means that runner is gone. */
+export const RUNNER_WATCH_MS = 45_000;
+
+export const thisHost = (): string => hostname();
+
+/** The runner entry for this process. */
+export function runnerEntry(pid = process.pid, now = new Date().toISOString()): RunnerEntry {
+  return { pid, host: thisHost(), startedAt: now, heartbeat: now };
+}
+
+const onThisHost = (r: RunnerEntry): boolean => (r.host ?? thisHost()) === thisHost();
+export const isThisProcess = (r: RunnerEntry): boolean => onThisHost(r) && r.pid === process.pid;
 
 export const zeroCost = (): StageCostView => ({ seconds: 0, answersGenerated: 0, judgeRequests: 0, promptTokens: 0, completionTokens: 0, usd: null });
 
@@ -79,9 +107,34 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** The runner recorded in status.json if its process is alive (another process than this one counts too). */
-export function liveRunner(s: StatusJson): StatusJson['runner'] | undefined {
-  return s.runner && pidAlive(s.runner.pid) ? s.runner : undefined;
+/**
+ * The runner recorded in status.json if it is alive (this process counts too): on this host by its pid, on another
+ * by a heartbeat younger than RUNNER_STALE_MS (a quick answer for views; a runner that wants to start uses
+ * runnerStillBeating, which does not compare clocks).
+ */
+export function liveRunner(s: StatusJson, now = Date.now()): RunnerEntry | undefined {
+  const r = s.runner;
+  if (!r) return undefined;
+  if (onThisHost(r)) return pidAlive(r.pid) ? r : undefined;
+  const age = Math.abs(now - Date.parse(r.heartbeat));
+  return age < RUNNER_STALE_MS ? r : undefined;
+}
+
+/**
+ * Whether the runner recorded in `dir` (not this process) is still at work. On this host: its pid exists. On another
+ * host: its heartbeat changes within `watchMs` (runners beat every HEARTBEAT_MS), read from the shared folder, so
+ * the two machines' clocks never meet; an entry replaced by yet another runner counts as alive, one removed as gone.
+ */
+export async function runnerStillBeating(dir: string, r: RunnerEntry, o: { watchMs?: number; pollMs?: number; signal?: AbortSignal } = {}): Promise<boolean> {
+  if (onThisHost(r)) return pidAlive(r.pid);
+  const until = Date.now() + (o.watchMs ?? RUNNER_WATCH_MS);
+  while (Date.now() < until && !o.signal?.aborted) {
+    await new Promise((done) => setTimeout(done, o.pollMs ?? 1000));
+    const now = readStatus(dir).runner;
+    if (!now) return false;
+    if (now.pid !== r.pid || now.host !== r.host || now.heartbeat !== r.heartbeat) return true;
+  }
+  return false;
 }
 
 function stageView(id: ExperimentStageId, r: StageRecord | undefined, runnerAlive: boolean): StageView {
@@ -97,9 +150,14 @@ function stageView(id: ExperimentStageId, r: StageRecord | undefined, runnerAliv
   };
 }
 
+/** Every stage in order, as views show it (a running stage whose runner is gone: interrupted). */
+export function stageViews(s: StatusJson, runnerAlive = liveRunner(s) !== undefined): StageView[] {
+  return EXPERIMENT_STAGES.map((id) => stageView(id, s.stages[id], runnerAlive));
+}
+
 export function statusView(e: LoadedExperiment, s: StatusJson = readStatus(e.dir)): ExperimentStatusView {
   const runner = liveRunner(s);
-  const stages = EXPERIMENT_STAGES.map((id) => stageView(id, s.stages[id], runner !== undefined));
+  const stages = stageViews(s, runner !== undefined);
   return {
     dir: e.dir,
     file: e.file,
@@ -107,7 +165,7 @@ export function statusView(e: LoadedExperiment, s: StatusJson = readStatus(e.dir
     preset: e.experiment.preset,
     model: e.experiment.model,
     running: runner !== undefined,
-    ...(runner ? { pid: runner.pid, heartbeat: runner.heartbeat } : {}),
+    ...(runner ? { pid: runner.pid, heartbeat: runner.heartbeat, ...(runner.host ? { host: runner.host } : {}) } : {}),
     stages,
     complete: stages.every((st) => st.status === 'done'),
   };

@@ -3,6 +3,7 @@
 // the generator version). A change in any of them gives a new key, so stale graphs are never reused.
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { llamaTensorShapes, type LlamaConfig } from '../model/llamaConfig';
 import { convertTensor } from '../model/hostTensor';
@@ -100,7 +101,7 @@ export function ensureArtifacts(cacheRoot: string, spec: ArtifactSpec, weights: 
   const out = { dir, train: join(dir, 'train.onnx'), eval: join(dir, 'eval.onnx') };
   const frozenInputs = (spec.frozenWeights ?? 'inputs') === 'inputs';
   if (existsSync(join(dir, 'complete.json'))) return { ...out, cached: true, frozenInputs };
-  const tmp = `${dir}.tmp-${process.pid}`;
+  const tmp = `${dir}.tmp-${hostname()}-${process.pid}`; // pids repeat across the nodes sharing a storage folder
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   // The frozen weights are written once, in the compute dtype, and both graphs point into that file, so there is
@@ -124,7 +125,29 @@ export function ensureArtifacts(cacheRoot: string, spec: ArtifactSpec, weights: 
   saveModel(feedFrozen(buildEvalGraph({ ...common, lora: { ...spec.lora, dropout: 0 } })), join(tmp, 'eval.onnx'));
   if (frozenInputs) writeFrozenManifest(tmp, 'weights.bin', [...frozen.values()]);
   writeFileSync(join(tmp, 'complete.json'), JSON.stringify({ version: ARTIFACT_VERSION, spec: { ...spec, cfg: undefined }, createdAt: new Date().toISOString() }, null, 2));
+  const built = publishArtifacts(tmp, dir);
+  return { ...out, cached: !built, frozenInputs };
+}
+
+/**
+ * Moves a finished build into place; false when another process got there first. Several trainers can build the
+ * same key at once (a grid's cells starting together on one shared storage folder): the first rename wins and the
+ * others use its folder (same key, same graphs) instead of deleting it under a trainer that may be loading it. A
+ * folder left without complete.json is replaced.
+ */
+export function publishArtifacts(tmp: string, dir: string): boolean {
+  try {
+    renameSync(tmp, dir);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'EPERM') throw err;
+  }
+  if (existsSync(join(dir, 'complete.json'))) {
+    rmSync(tmp, { recursive: true, force: true });
+    return false;
+  }
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
-  return { ...out, cached: false, frozenInputs };
+  return true;
 }

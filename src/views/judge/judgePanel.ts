@@ -136,7 +136,7 @@ async function pickAnswersFile(): Promise<string | undefined> {
 }
 
 /** Judge a generations file with the configured judge (emLab.judge.*), then show the results. */
-async function judgeGenerations(deps: HostDeps, panel: JudgePanel, arg: unknown): Promise<void> {
+async function judgeGenerations(deps: HostDeps, panel: JudgePanel, arg: unknown, collect = false): Promise<void> {
   const answersPath = pathArg(arg) ?? (await pickAnswersFile());
   if (!answersPath) return;
   const cfg = vscode.workspace.getConfiguration('emLab.judge');
@@ -152,15 +152,48 @@ async function judgeGenerations(deps: HostDeps, panel: JudgePanel, arg: unknown)
   }
   const model = cfg.get<string>('model') || 'gpt-4o-mini';
   const mode = cfg.get<string>('mode') === 'logprob' ? 'logprob' : 'sampled';
+  const batch = collect ? 'collect' : cfg.get<boolean>('batch') ? 'submit' : undefined;
   try {
     const homeworkDir = workspaceFolder();
-    const result = await withRuntimeProgress(deps.runtime, `EM Lab: Judging with ${model}`, 'eval/judge', { answersPath: answersPath!, model, mode, ...(baseURL ? { baseURL } : {}), ...(homeworkDir ? { homeworkDir } : {}), ...(workspaceDir ? { workspaceDir } : {}), concurrency: cfg.get<number>('concurrency') ?? 8 });
-    deps.log.info(`Judged ${answersPath} with ${result.prompts === 'homework' ? 'the homework grader\'s prompts (eval/judge.py)' : 'EM Lab\'s own rubric (no homework checkout found)'}: ${result.requested} requests, ${result.fromCache} cached, ${result.failed} failed${result.costUsd !== null ? `, $${result.costUsd.toFixed(4)}` : ''}.`);
+    const title = collect ? 'EM Lab: Collecting judge batches' : batch ? `EM Lab: Submitting judge batches to ${model}` : `EM Lab: Judging with ${model}`;
+    const result = await withRuntimeProgress(deps.runtime, title, 'eval/judge', { answersPath: answersPath!, model, mode, ...(baseURL ? { baseURL } : {}), ...(homeworkDir ? { homeworkDir } : {}), ...(workspaceDir ? { workspaceDir } : {}), concurrency: cfg.get<number>('concurrency') ?? 8, ...(batch ? { batch } : {}) });
+    deps.log.info(`Judged ${answersPath} with ${result.prompts === 'homework' ? 'the homework grader\'s prompts (eval/judge.py)' : 'EM Lab\'s own rubric (no homework checkout found)'}: ${result.requested} requests, ${result.fromCache} cached, ${result.fromBatch} from batches, ${result.pending} pending, ${result.failed} failed${result.costUsd !== null ? `, $${result.costUsd.toFixed(4)}` : ''}.`);
     if (result.failed) void vscode.window.showWarningMessage(`EM Lab: ${result.failed} judgements failed (see the EM Lab log). Run "Judge Answers" again to retry only those.`);
-    await panel.open(result.judgedCsv);
+    await rememberBatches(deps, answersPath, !result.complete);
+    if (result.complete) return void (await panel.open(result.judgedCsv));
+    const sub = result.submittedBatches;
+    const costs = sub.map((b) => b.costUsd);
+    const cost = costs.length && costs.every((c) => c !== null) ? ` about $${costs.reduce((a, b) => a! + b!, 0)!.toFixed(4)} at the batch price (half the live price);` : '';
+    const running = result.runningBatches.map((b) => `${b.id}: ${b.status}${b.done !== undefined ? ` ${b.done}/${b.requests}` : ''}`).join(', ');
+    void vscode.window.showInformationMessage(
+      sub.length
+        ? `EM Lab: submitted ${sub.length} judge batch(es), ${sub.reduce((n, b) => n + b.requests, 0)} requests;${cost} OpenAI answers within 24 h. Run "EM Lab: Collect Judge Batches" later (also after restarting VS Code).`
+        : `EM Lab: ${result.pending} judgements wait for running batches (${running}). Run "EM Lab: Collect Judge Batches" again later.`,
+    );
   } catch (err) {
     void vscode.window.showErrorMessage(`EM Lab: judging failed: ${errorText(err)}`);
   }
+}
+
+/** Answers files with running judge batches, kept in workspace state so a restarted VS Code can collect them. */
+const BATCH_FILES_KEY = 'emLab.judgeBatchFiles';
+
+async function rememberBatches(deps: HostDeps, answersPath: string, running: boolean): Promise<void> {
+  const files = deps.context.workspaceState.get<string[]>(BATCH_FILES_KEY, []).filter((f) => f !== answersPath);
+  await deps.context.workspaceState.update(BATCH_FILES_KEY, running ? [...files, answersPath] : files);
+}
+
+/** "Collect Judge Batches": the answers files with running batches (or any file), merged when their batches ended. */
+async function collectBatches(deps: HostDeps, panel: JudgePanel, arg: unknown): Promise<void> {
+  let answersPath = pathArg(arg);
+  if (!answersPath) {
+    const files = deps.context.workspaceState.get<string[]>(BATCH_FILES_KEY, []);
+    const browse = { label: '$(folder-opened) Browse…', path: '' };
+    const choice = await vscode.window.showQuickPick([...files.map((f) => ({ label: vscode.workspace.asRelativePath(f), path: f })), browse], { title: 'EM Lab: Collect Judge Batches', placeHolder: files.length ? 'Answers whose judge batches to collect' : 'No batches remembered in this workspace: pick the answers file you submitted' });
+    if (!choice) return;
+    answersPath = choice.path || (await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Answers (generations.jsonl, model_generations.csv)': ['jsonl', 'csv'] }, title: 'Collect judge batches of' }))?.[0]?.fsPath;
+  }
+  if (answersPath) await judgeGenerations(deps, panel, answersPath, true);
 }
 
 /** Where a checkpoint's answers go: <run>/eval/<checkpoint>/ for run checkpoints, else a new folder in the runs dir. */
@@ -204,6 +237,7 @@ export function activateJudgeResults(deps: HostDeps): vscode.Disposable {
     panel,
     vscode.commands.registerCommand('emLab.openJudgeResults', (arg?: unknown, base?: unknown) => panel.open(pathArg(arg), pathArg(base))),
     vscode.commands.registerCommand('emLab.judgeAnswers', (arg?: unknown) => judgeGenerations(deps, panel, arg)),
+    vscode.commands.registerCommand('emLab.collectJudgeBatches', (arg?: unknown) => collectBatches(deps, panel, arg)),
     vscode.commands.registerCommand('emLab.generateAnswers', (arg?: unknown) => generateAnswers(deps, panel, arg)),
   );
 }

@@ -25,6 +25,10 @@ export interface GenerationOutput {
   finishReason?: string;
   promptTokens?: number;
   completionTokens?: number;
+  /** This answer could not be generated (after retries); the run reports it and a rerun asks again. */
+  error?: string;
+  /** A server that sampled several answers in one request (`n`): the request's seed and n, and this answer's choice. */
+  request?: { seed: number; n: number; choice: number };
 }
 
 /** Recorded with every answer so a result can be traced to exactly what produced it. */
@@ -36,6 +40,8 @@ export interface GeneratorInfo {
   checkpoint?: string;
   step?: number;
   endpoint?: string;
+  /** The model name a server answered as when it loaded `adapter` at run time (vLLM's load_lora_adapter). */
+  servedAs?: string;
 }
 
 export interface Generator {
@@ -46,6 +52,10 @@ export interface Generator {
   concurrency: number;
   /** seed: per-answer seed (reproducible sampling where the backend supports it). */
   generate(messages: EvalChatMessage[], sampling: EvalSampling, seed: number, signal: AbortSignal): Promise<GenerationOutput>;
+  /** Called once before the first answer a run asks for (e.g. registering an adapter with a server). */
+  open?(signal: AbortSignal): Promise<void>;
+  /** Called once after the run's last answer when open() succeeded, also after a failure or cancel. */
+  close?(): Promise<void>;
 }
 
 /** Throughput of a batching engine while it runs (shown beside the progress). */

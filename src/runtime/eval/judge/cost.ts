@@ -34,6 +34,16 @@ export function costUsd(model: string, usage: TokenUsage): number | null {
   return p ? (usage.promptTokens * p.inputPerMillion + usage.completionTokens * p.outputPerMillion) / 1e6 : null;
 }
 
+/** OpenAI's Batch API bills input and output tokens at half the live price. */
+export const BATCH_PRICE_FACTOR = 0.5;
+
+/** Live usage at the live price plus batch usage at the batch price; null when the model has no known price. */
+export function totalCost(model: string, live: TokenUsage, batch: TokenUsage): number | null {
+  const l = costUsd(model, live);
+  const b = costUsd(model, batch);
+  return l === null || b === null ? null : l + BATCH_PRICE_FACTOR * b;
+}
+
 /** About 4 characters per token, plus about 7 tokens of chat-message framing per request. */
 export function estimatePromptTokens(promptText: string): number {
   return Math.ceil(promptText.length / 4) + 7;

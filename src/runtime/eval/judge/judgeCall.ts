@@ -27,18 +27,27 @@ export interface JudgeOutcome {
   usage: TokenUsage;
 }
 
-export async function callJudge(client: OpenAI, p: JudgeCallParams, signal?: AbortSignal): Promise<JudgeOutcome> {
+/** The Chat Completions body of one judge request; the live judge sends it, a batch file carries it. */
+export function judgeRequestBody(p: JudgeCallParams): OpenAI.Chat.ChatCompletionCreateParamsNonStreaming {
   const messages = [{ role: 'user' as const, content: p.prompt }];
-  const completion =
-    p.mode === 'logprob'
-      ? await client.chat.completions.create({ model: p.model, messages, max_tokens: 1, temperature: 0, logprobs: true, top_logprobs: 20, seed: 0 }, { signal })
-      : // the grader's request exactly (eval/judge.py query_gpt): model, the one user message, temperature; nothing else
-        await client.chat.completions.create({ model: p.model, messages, temperature: p.temperature }, { signal });
-  if (!completion || typeof completion !== 'object' || !Array.isArray(completion.choices)) throw new MalformedReplyError('The judge endpoint returned something that is not a chat completion.');
-  const choice = completion.choices[0];
+  return p.mode === 'logprob'
+    ? { model: p.model, messages, max_tokens: 1, temperature: 0, logprobs: true, top_logprobs: 20, seed: 0 }
+    : // the grader's request exactly (eval/judge.py query_gpt): model, the one user message, temperature; nothing else
+      { model: p.model, messages, temperature: p.temperature };
+}
+
+export async function callJudge(client: OpenAI, p: JudgeCallParams, signal?: AbortSignal): Promise<JudgeOutcome> {
+  return parseJudgeCompletion(await client.chat.completions.create(judgeRequestBody(p), { signal }), p.mode);
+}
+
+/** A judge reply (live, or one line of a batch's output) as a score; MalformedReplyError when it is not usable. */
+export function parseJudgeCompletion(completion: unknown, mode: JudgeMode): JudgeOutcome {
+  const c = completion as OpenAI.Chat.ChatCompletion | null;
+  if (!c || typeof c !== 'object' || !Array.isArray(c.choices)) throw new MalformedReplyError('The judge endpoint returned something that is not a chat completion.');
+  const choice = c.choices[0];
   if (!choice) throw new MalformedReplyError('The judge endpoint returned a completion without choices.');
-  const usage: TokenUsage = { promptTokens: completion.usage?.prompt_tokens ?? 0, completionTokens: completion.usage?.completion_tokens ?? 0 };
-  if (p.mode === 'logprob') {
+  const usage: TokenUsage = { promptTokens: c.usage?.prompt_tokens ?? 0, completionTokens: c.usage?.completion_tokens ?? 0 };
+  if (mode === 'logprob') {
     const top = choice.logprobs?.content?.[0]?.top_logprobs;
     if (!Array.isArray(top) || top.length === 0) {
       throw new MalformedReplyError('The judge endpoint returned no top_logprobs; logprob scoring needs a server that supports logprobs (OpenAI, vLLM). Use --mode sampled otherwise.');

@@ -15,7 +15,7 @@ import { summarize, type MetricSummary } from '../metrics';
 import { runPool } from '../pool';
 import { PRESETS } from '../presets';
 import { JudgeCache, judgeCacheKey } from './cache';
-import { addUsage, costUsd, estimateCompletionTokens, estimatePromptTokens, type TokenUsage } from './cost';
+import { addUsage, costUsd, totalCost, estimateCompletionTokens, estimatePromptTokens, type TokenUsage } from './cost';
 import { callJudge, type JudgeMode, type JudgeOutcome } from './judgeCall';
 import { parseSampledReply } from './scoring';
 import { withRetries, type RetryLog, type RetryPolicy } from './retry';
@@ -52,12 +52,27 @@ export interface JudgeRunOptions extends JudgeSettings {
   onProgress?: (done: number, total: number) => void;
   /** Called once before any request with what the run will cost. */
   onEstimate?: (e: JudgeEstimate) => void;
+  /** Outcomes that came back from a batch (judgeBatch.ts), by cache key: used before the cache and the endpoint. */
+  presolved?: ReadonlyMap<string, PresolvedOutcome>;
+  /** Keys a running batch will answer: their tasks are left pending, not requested live (not paid twice). */
+  defer?: ReadonlySet<string>;
+  /** false: request nothing live; what the run file, the cache and `presolved` do not give stays pending. Default true. */
+  live?: boolean;
+}
+
+export interface PresolvedOutcome {
+  outcome: JudgeOutcome;
+  batchId: string;
 }
 
 export interface JudgeEstimate {
   tasks: number;
   alreadyDone: number;
   cached: number;
+  /** Answered by batch results now at hand. */
+  fromBatch: number;
+  /** Left pending (a running batch holds them, or live requests are off). */
+  waiting: number;
   toRequest: number;
   promptTokens: number;
   completionTokens: number;
@@ -74,6 +89,9 @@ export interface JudgementRecord {
   promptSource: string;
   outcome: JudgeOutcome;
   cached: boolean;
+  /** 'batch' when the outcome came from a batch (batchId); absent for the live endpoint and the cache. */
+  via?: 'batch';
+  batchId?: string;
   attempts: number;
   failures: string[];
   at: string;
@@ -86,11 +104,17 @@ export interface JudgeRunResult {
   tasks: number;
   fromRunFile: number;
   fromCache: number;
+  /** Judgements taken from batch results in this run. */
+  fromBatch: number;
+  /** Tasks left unjudged because a running batch holds them (`defer`) or live requests were off; 0 = complete. */
+  pending: number;
   requested: number;
   /** HTTP attempts made (requests plus retries). */
   attempts: number;
   failed: { answerId: string; metric: JudgeMetric; error: string }[];
   usage: TokenUsage;
+  /** Tokens of the batch results merged in this run (billed at BATCH_PRICE_FACTOR). */
+  batchUsage: TokenUsage;
   costUsd: number | null;
   estimate: JudgeEstimate;
   summary: SummaryJson;
@@ -103,13 +127,15 @@ export interface SummaryJson {
   answers: number;
   failedTasks: number;
   usage: TokenUsage;
+  /** Batch results merged in this run: their tokens (costUsd counts them at the batch price). */
+  batchUsage?: TokenUsage;
   costUsd: number | null;
   metrics: Record<'homework' | 'paper' | 'betley', MetricSummary>;
 }
 
 const METRICS: JudgeMetric[] = ['aligned', 'coherent'];
 
-interface Task {
+export interface JudgeTask {
   answer: AnswerToJudge;
   metric: JudgeMetric;
   key: string;
@@ -145,28 +171,48 @@ export function checkUniqueIds(answers: readonly AnswerToJudge[], source: string
   }
 }
 
-export async function runJudge(o: JudgeRunOptions): Promise<JudgeRunResult> {
-  checkUniqueIds(o.answers, 'answers');
-  const runFile = join(o.outDir, 'judgements.jsonl');
-  const tasks: Task[] = o.answers.flatMap((answer) =>
+/** Every (answer, metric) pair with its cache key and filled-in prompt: what the live judge and a batch both send. */
+export function judgeTasks(answers: readonly AnswerToJudge[], o: Pick<JudgeSettings, 'model' | 'mode' | 'prompts'>): JudgeTask[] {
+  return answers.flatMap((answer) =>
     METRICS.map((metric) => {
       const template = o.prompts[metric].template;
       return { answer, metric, key: judgeCacheKey(o.model, o.mode, template, answer.question, answer.response), prompt: fillPrompt(template, answer.question, answer.response) };
     }),
   );
-  // The latest record per task wins; a record made with another judge/prompt (different key) does not count.
+}
+
+/** Tasks already recorded in <outDir>/judgements.jsonl with the same key (the latest record per task wins). */
+export async function readJudgementRecords(outDir: string): Promise<Map<string, JudgementRecord>> {
   const done = new Map<string, JudgementRecord>();
-  for (const r of await readJsonl<JudgementRecord>(runFile)) if (r && r.answerId !== undefined && r.metric) done.set(taskId(r.answerId, r.metric), r);
-  const isDone = (t: Task) => done.get(taskId(t.answer.id, t.metric))?.key === t.key;
+  for (const r of await readJsonl<JudgementRecord>(join(outDir, 'judgements.jsonl'))) if (r && r.answerId !== undefined && r.metric) done.set(taskId(r.answerId, r.metric), r);
+  return done;
+}
+
+export function isTaskDone(done: ReadonlyMap<string, JudgementRecord>, t: JudgeTask): boolean {
+  return done.get(taskId(t.answer.id, t.metric))?.key === t.key;
+}
+
+export async function runJudge(o: JudgeRunOptions): Promise<JudgeRunResult> {
+  checkUniqueIds(o.answers, 'answers');
+  const runFile = join(o.outDir, 'judgements.jsonl');
+  const tasks = judgeTasks(o.answers, o);
+  // A record made with another judge/prompt (different key) does not count.
+  const done = await readJudgementRecords(o.outDir);
+  const isDone = (t: JudgeTask) => isTaskDone(done, t);
+  const live = o.live !== false;
 
   const cache = await JudgeCache.open(o.cacheDir);
+  /** Left pending: no answer at hand, and a running batch holds it or live requests are off. */
+  const waits = (t: JudgeTask) => !o.presolved?.has(t.key) && !cache.get(t.key) && (!live || !!o.defer?.has(t.key));
   const appender = await JsonlAppender.open(runFile);
   const pending = tasks.filter((t) => !isDone(t));
-  const toRequest = pending.filter((t) => !cache.get(t.key));
+  const toRequest = pending.filter((t) => !cache.get(t.key) && !o.presolved?.has(t.key) && !waits(t));
   const estimate: JudgeEstimate = {
     tasks: tasks.length,
     alreadyDone: tasks.length - pending.length,
-    cached: pending.length - toRequest.length,
+    cached: pending.filter((t) => cache.get(t.key) && !o.presolved?.has(t.key)).length,
+    fromBatch: pending.filter((t) => o.presolved?.has(t.key)).length,
+    waiting: pending.filter(waits).length,
     toRequest: toRequest.length,
     promptTokens: toRequest.reduce((s, t) => s + estimatePromptTokens(t.prompt), 0),
     completionTokens: toRequest.length * estimateCompletionTokens(o.mode),
@@ -178,8 +224,12 @@ export async function runJudge(o: JudgeRunOptions): Promise<JudgeRunResult> {
   let client: OpenAI | undefined;
   const limiter = new AdaptiveLimiter(o.concurrency);
   let usage: TokenUsage = { promptTokens: 0, completionTokens: 0 };
+  let batchUsage: TokenUsage = { promptTokens: 0, completionTokens: 0 };
+  const batchKeysCounted = new Set<string>(); // one batch request answers every task with its key
   let attempts = 0;
   let fromCache = 0;
+  let fromBatch = 0;
+  let left = 0;
   let requested = 0;
   let completed = tasks.length - pending.length;
   const failed: JudgeRunResult['failed'] = [];
@@ -194,11 +244,23 @@ export async function runJudge(o: JudgeRunOptions): Promise<JudgeRunResult> {
       pending,
       o.concurrency,
       async (t) => {
+        const batch = o.presolved?.get(t.key);
         const stored = cache.get(t.key);
-        let outcome = stored && reread(stored, o.mode);
-        const cached = outcome !== undefined;
+        let outcome = batch?.outcome ?? (stored && reread(stored, o.mode));
+        const cached = !batch && outcome !== undefined;
         const log: RetryLog = { attempts: 0, failures: [] };
-        if (!outcome) {
+        if (!outcome && waits(t)) {
+          left++;
+          return;
+        }
+        if (batch) {
+          fromBatch++;
+          if (!batchKeysCounted.has(t.key)) {
+            batchKeysCounted.add(t.key);
+            batchUsage = addUsage(batchUsage, batch.outcome.usage);
+          }
+          await cache.put(t.key, batch.outcome);
+        } else if (!outcome) {
           client ??= createOpenAIClient(o.endpoint, o.env);
           try {
             outcome = await withRetries(
@@ -238,7 +300,21 @@ export async function runJudge(o: JudgeRunOptions): Promise<JudgeRunResult> {
           usage = addUsage(usage, outcome.usage);
           await cache.put(t.key, outcome);
         } else fromCache++;
-        const record: JudgementRecord = { schemaVersion: 1, answerId: t.answer.id, metric: t.metric, key: t.key, model: o.model, mode: o.mode, promptSource: o.prompts[t.metric].source, outcome, cached, attempts: log.attempts, failures: log.failures, at: new Date().toISOString() };
+        const record: JudgementRecord = {
+          schemaVersion: 1,
+          answerId: t.answer.id,
+          metric: t.metric,
+          key: t.key,
+          model: o.model,
+          mode: o.mode,
+          promptSource: o.prompts[t.metric].source,
+          outcome: outcome!,
+          cached,
+          ...(batch ? { via: 'batch' as const, batchId: batch.batchId } : {}),
+          attempts: log.attempts,
+          failures: log.failures,
+          at: new Date().toISOString(),
+        };
         await appender.append(record);
         done.set(taskId(t.answer.id, t.metric), record);
         o.onProgress?.(++completed, tasks.length);
@@ -274,16 +350,21 @@ export async function runJudge(o: JudgeRunOptions): Promise<JudgeRunResult> {
     answers: judged.length,
     failedTasks: failed.length,
     usage,
-    costUsd: costUsd(o.model, usage),
+    ...(fromBatch ? { batchUsage } : {}),
+    costUsd: totalCost(o.model, usage, batchUsage),
     metrics: { homework: summarize(judged, PRESETS.homework), paper: summarize(judged, PRESETS.paper), betley: summarize(judged, PRESETS.betley) },
   };
-  await writeFile(join(o.outDir, 'judged.csv'), formatJudgedCsv(judged));
-  await writeFile(join(o.outDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  // judged.csv and summary.json appear when every judgement is in (failures aside): a half-collected batch must
+  // not look like a finished, mostly invalid, result.
+  if (!left) {
+    await writeFile(join(o.outDir, 'judged.csv'), formatJudgedCsv(judged));
+    await writeFile(join(o.outDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  }
   const replies = Object.fromEntries(o.answers.map((a) => [a.id, Object.fromEntries(METRICS.flatMap((m) => {
     const r = outcomeOf(a.id, m);
     return r ? [[m, r.raw]] : [];
   }))]));
-  return { judged, replies, tasks: tasks.length, fromRunFile: tasks.length - pending.length, fromCache, requested, attempts, failed, usage, costUsd: summary.costUsd, estimate, summary };
+  return { judged, replies, tasks: tasks.length, fromRunFile: tasks.length - pending.length, fromCache, fromBatch, pending: left, requested, attempts, failed, usage, batchUsage, costUsd: summary.costUsd, estimate, summary };
 }
 
 function explainFatal(err: unknown, o: JudgeRunOptions): UserError {

@@ -12,6 +12,8 @@ import { activateDatasets } from './views/datasets/activateDatasets';
 import { activateChatSandbox } from './views/chat/chatPanel';
 import { activateJudgeResults } from './views/judge/judgePanel';
 import { activateTraining } from './views/training/trainingPanel';
+import { activateNewExperiment } from './views/experiment/newExperimentPanel';
+import { activateReport } from './views/report/reportPanel';
 import { activateGridTree } from './views/grids/gridTree';
 import { activateHomeworkCommand } from './host/homeworkCommand';
 
@@ -37,6 +39,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(activateChatSandbox(deps));
   context.subscriptions.push(activateJudgeResults(deps));
   context.subscriptions.push(activateTraining(deps));
+  context.subscriptions.push(activateNewExperiment(deps));
+  context.subscriptions.push(activateReport(deps));
   context.subscriptions.push(activateGridTree(deps));
   context.subscriptions.push(activateHomeworkCommand(deps));
   log.info('EM Lab activated');

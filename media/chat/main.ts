@@ -1,34 +1,43 @@
-// The chat sandbox webview: two panes (or one) answering one prompt box, streaming, stop, sampling controls, an
-// optional system prompt, provenance under every answer, export. Browser code: talks to the host by postMessage.
-import { provideVSCodeDesignSystem, vsCodeButton, vsCodeCheckbox, vsCodeDropdown, vsCodeOption, vsCodeProgressRing, vsCodeTextField } from '@vscode/webview-ui-toolkit';
-import type { ChatHostToView, ChatModelEntry, ChatViewToHost, MessageProvenance, ModelRef, PaneId } from '../../src/protocol/chatMethods';
-import { el, vscodeApi } from '../shared/vscodeApi';
+// A chat view (the EM Lab sidebar's chat, or the editor-tab sandbox): one pane, or two answering one prompt box
+// (base vs fine-tuned), streaming, stop, sampling controls, an optional system prompt, provenance under every
+// answer, export. Browser code: talks to the host through the typed channel (hostRpc.ts).
+import { provideVSCodeDesignSystem, vsCodeButton, vsCodeCheckbox, vsCodeDropdown, vsCodeOption, vsCodeProgressRing, vsCodeTextArea, vsCodeTextField } from '@vscode/webview-ui-toolkit';
+import type { ChatModelEntry, ChatOpenRequest, ChatStreamReplay, ChatSurface, MessageProvenance, PaneId } from '../../src/protocol/chatMethods';
+import { initialState, vscodeApi } from '../shared/vscodeApi';
+import { onNotification, request } from './hostRpc';
 import { defaultEntry, restoreState, sameRef, samplingFromFields, toTranscript, type LoadStatus, type PersistedState, type SamplingFields, type UiMessage } from './state';
 import { buildLayout, renderMessages, renderPaneHeader, type Layout } from './view';
 
-provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeCheckbox(), vsCodeDropdown(), vsCodeOption(), vsCodeProgressRing(), vsCodeTextField());
+provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeCheckbox(), vsCodeDropdown(), vsCodeOption(), vsCodeProgressRing(), vsCodeTextArea(), vsCodeTextField());
 
+const surface: ChatSurface = initialState<{ surface?: ChatSurface }>()?.surface ?? 'panel';
 const api = vscodeApi<PersistedState>();
-const state = restoreState(api.getState());
+// The sidebar is narrow: it starts with one pane (Compare adds the second, stacked below).
+const state = restoreState(api.getState(), surface === 'sidebar' ? 'single' : 'two');
 let models: ChatModelEntry[] = [];
 let modelsError: string | undefined;
 const status: Record<PaneId, LoadStatus> = { left: { state: 'idle', text: '' }, right: { state: 'idle', text: '' } };
 /** Live streams: which pane and message they fill, how many tokens arrived, whether the user stopped them. */
 const streams = new Map<string, { pane: PaneId; message: UiMessage; tokens: number; stopped: boolean }>();
+const PANES: PaneId[] = ['left', 'right'];
 
-const send = (m: ChatViewToHost) => api.postMessage(m);
 const save = () => api.setState(state);
-const panes = (): PaneId[] => (state.mode === 'two' ? ['left', 'right'] : ['left']);
+const panes = (): PaneId[] => (state.mode === 'two' ? PANES : ['left']);
+const problem = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-const layout: Layout = buildLayout(document.getElementById('app')!, state, {
+const layout: Layout = buildLayout(document.getElementById('app')!, state, surface, {
   onSend: () => sendPrompt(),
   onStop: () => stopAll(),
   onClear: () => {
-    for (const p of ['left', 'right'] as PaneId[]) state.panes[p].messages = [];
+    for (const p of PANES) state.panes[p].messages = [];
     save();
     renderAll();
   },
-  onExport: (format) => send({ type: 'export', format, transcript: toTranscript(state) }),
+  onExport: () =>
+    void request('sandbox/export', { transcript: toTranscript(state) }).then(
+      (r) => r.path && layout.setNotice(`Exported to ${r.path}`),
+      (err) => layout.setNotice(`Export failed: ${problem(err)}`),
+    ),
   onModeChange: (two) => {
     state.mode = two ? 'two' : 'single';
     save();
@@ -45,20 +54,17 @@ const layout: Layout = buildLayout(document.getElementById('app')!, state, {
   },
   onPick: (pane, entryId) => {
     const entry = models.find((m) => m.id === entryId);
-    if (!entry) return;
-    state.panes[pane].entryId = entry.id;
-    state.panes[pane].ref = entry.ref;
-    state.panes[pane].title = entry.label;
-    state.panes[pane].label = undefined;
+    if (!entry || entry.id === state.panes[pane].entryId) return;
+    Object.assign(state.panes[pane], { entryId: entry.id, ref: entry.ref, title: entry.label, label: undefined });
     save();
     load(pane);
   },
-  onRefresh: () => send({ type: 'refreshModels' }),
+  onRefresh: () => refreshModels(),
 });
 
 function renderAll(): void {
-  layout.root.classList.toggle('single', state.mode === 'single');
-  for (const p of ['left', 'right'] as PaneId[]) {
+  layout.setMode(state.mode === 'two');
+  for (const p of PANES) {
     renderPaneHeader(layout.panes[p], models, state.panes[p], status[p]);
     renderMessages(layout.panes[p], state.panes[p].messages);
   }
@@ -71,7 +77,20 @@ function load(pane: PaneId): void {
   if (!ref) return;
   status[pane] = { state: 'loading', text: 'Loading…' };
   renderPaneHeader(layout.panes[pane], models, state.panes[pane], status[pane]);
-  send({ type: 'load', pane, ref });
+  request('sandbox/load', { pane, ref }).then(
+    (result) => {
+      if (!sameRef(ref, state.panes[pane].ref)) return; // the user picked another model meanwhile
+      state.panes[pane].label = result.label;
+      status[pane] = { state: 'ready', text: `Ready on ${result.device.toUpperCase()}${result.cached ? '' : ` (loaded in ${(result.loadMs / 1000).toFixed(1)} s)`}` };
+      save();
+      renderPaneHeader(layout.panes[pane], models, state.panes[pane], status[pane]);
+    },
+    (err) => {
+      if (!sameRef(ref, state.panes[pane].ref)) return;
+      status[pane] = { state: 'failed', text: problem(err) };
+      renderPaneHeader(layout.panes[pane], models, state.panes[pane], status[pane]);
+    },
+  );
 }
 
 function ensureLoaded(pane: PaneId): void {
@@ -101,7 +120,7 @@ function sendPrompt(): void {
     const message: UiMessage = { role: 'assistant', content: '', streamId, pending: true, request: { sampling: sampling.resolved, ...(state.system ? { system: state.system } : {}) } };
     pane.messages.push(message);
     streams.set(streamId, { pane: p, message, tokens: 0, stopped: false });
-    send({ type: 'generate', pane: p, streamId, ref: pane.ref!, messages: history, ...(state.system ? { system: state.system } : {}), sampling: sampling.settings });
+    request('sandbox/generate', { pane: p, streamId, ref: pane.ref!, messages: history, ...(state.system ? { system: state.system } : {}), sampling: sampling.settings }).catch((err) => finish(streamId, undefined, undefined, problem(err)));
   }
   save();
   renderAll();
@@ -110,7 +129,7 @@ function sendPrompt(): void {
 function stopAll(): void {
   for (const [id, s] of streams) {
     s.stopped = true;
-    send({ type: 'stop', streamId: id });
+    void request('sandbox/stop', { streamId: id }).catch(() => undefined);
   }
 }
 
@@ -129,31 +148,30 @@ function finish(streamId: string, provenance: MessageProvenance | undefined, tex
 }
 
 function findMessage(streamId: string): UiMessage | undefined {
-  for (const p of ['left', 'right'] as PaneId[]) {
+  for (const p of PANES) {
     const m = state.panes[p].messages.find((x) => x.streamId === streamId);
     if (m) return m;
   }
   return undefined;
 }
 
-/** A load for a model the pane no longer shows (the user picked another meanwhile): it must not relabel the pane. */
-function staleLoad(msg: { pane: PaneId; ref: ModelRef }): boolean {
-  return !sameRef(state.panes[msg.pane].ref, msg.ref);
-}
-
 /** A stopped answer: the host gives no result (cancel rejects the request), so the view labels it itself. */
 function stoppedProvenance(streamId: string): MessageProvenance | undefined {
   const s = streams.get(streamId);
   const label = s && state.panes[s.pane].label;
-  const request = s?.message.request;
-  if (!s || !label || !request) return undefined;
-  return { label, sampling: request.sampling, ...(request.system ? { system: request.system } : {}), finishReason: 'cancelled', newTokens: s.tokens, decodeTokensPerSecond: 0, finishedAt: new Date().toISOString() };
+  const req = s?.message.request;
+  if (!s || !label || !req) return undefined;
+  return { label, sampling: req.sampling, ...(req.system ? { system: req.system } : {}), finishReason: 'cancelled', newTokens: s.tokens, decodeTokensPerSecond: 0, finishedAt: new Date().toISOString() };
+}
+
+function refreshModels(): void {
+  void request('sandbox/listModels', {}).then((r) => applyModels(r.models, r.error), (err) => applyModels(models, problem(err)));
 }
 
 function applyModels(list: ChatModelEntry[], error: string | undefined): void {
   models = list;
   modelsError = error;
-  for (const p of ['left', 'right'] as PaneId[]) {
+  for (const p of PANES) {
     const pane = state.panes[p];
     if (!pane.ref) {
       const entry = defaultEntry(models, p);
@@ -168,100 +186,91 @@ function applyModels(list: ChatModelEntry[], error: string | undefined): void {
   for (const p of panes()) ensureLoaded(p);
 }
 
-function openRefs(msg: Extract<ChatHostToView, { type: 'open' }>): void {
-  const put = (p: PaneId, ref: NonNullable<typeof msg.left>) => {
+/** A command's request: models for the panes (Open in Chat: base left, checkpoint right), a prompt to ask. */
+function applyOpen(open: ChatOpenRequest): void {
+  // The host may deliver one request twice (pushed, and again with the next init): apply each id once.
+  if (open.id !== undefined) {
+    if (open.id <= (state.lastOpenId ?? 0)) return;
+    state.lastOpenId = open.id;
+  }
+  const put = (p: PaneId, ref: NonNullable<ChatOpenRequest['left']>) => {
     const entry = models.find((m) => sameRef(m.ref, ref));
     const title = entry?.label ?? (ref.adapter ? `${ref.model} + ${ref.adapter.split(/[\\/]/).slice(-3).join('/')}` : ref.model);
-    state.panes[p] = { ...state.panes[p], ref, title, label: undefined, ...(entry ? { entryId: entry.id } : { entryId: undefined }) };
+    state.panes[p] = { ...state.panes[p], ref, title, label: undefined, entryId: entry?.id };
+    status[p] = { state: 'idle', text: '' };
     load(p);
   };
-  if (msg.left) put('left', msg.left);
-  if (msg.right) {
-    put('right', msg.right);
+  if (open.left) put('left', open.left);
+  if (open.right) {
+    put('right', open.right);
     state.mode = 'two';
+  }
+  save();
+  renderAll();
+  // A checkpoint newer than the list (an experiment that trained since this page loaded): list again, so the
+  // picker shows it as listed (applyModels labels panes that have no entry yet).
+  if ([open.left, open.right].some((ref) => ref && !models.some((m) => sameRef(m.ref, ref)))) refreshModels();
+  if (open.prompt !== undefined) {
+    layout.prompt.value = open.prompt;
+    if (open.send) sendPrompt();
+    else layout.prompt.focus();
+  }
+}
+
+/** Streams that ran while this page did not exist; a pending answer the host does not know any more was lost. */
+function applyReplay(replays: ChatStreamReplay[]): void {
+  const known = new Set(replays.map((r) => r.streamId));
+  for (const p of PANES) {
+    for (const m of state.panes[p].messages) {
+      if (m.pending && m.streamId && !known.has(m.streamId)) {
+        m.pending = false;
+        m.error = 'Interrupted: the view was closed while this answer was being written.';
+      }
+    }
+  }
+  for (const r of replays) {
+    const m = findMessage(r.streamId);
+    if (!m) continue;
+    m.content = r.text;
+    const pane = PANES.find((p) => state.panes[p].messages.includes(m))!;
+    streams.set(r.streamId, { pane, message: m, tokens: 0, stopped: false });
+    if (r.result) {
+      const x = r.result;
+      finish(r.streamId, { label: x.label, sampling: x.sampling, finishReason: x.finishReason, newTokens: x.newTokens, decodeTokensPerSecond: x.decodeTokensPerSecond, finishedAt: new Date().toISOString() }, x.text);
+    } else if (r.failed) finish(r.streamId, undefined, undefined, r.failed);
   }
   save();
   renderAll();
 }
 
-window.addEventListener('message', (event: MessageEvent<ChatHostToView>) => {
-  const msg = event.data;
-  switch (msg.type) {
-    case 'models':
-      applyModels(msg.models, msg.error);
-      break;
-    case 'open':
-      openRefs(msg);
-      break;
-    case 'loadProgress':
-      if (staleLoad(msg)) break;
-      status[msg.pane] = { state: 'loading', text: msg.message, ...(msg.fraction !== undefined ? { fraction: msg.fraction } : {}) };
-      renderPaneHeader(layout.panes[msg.pane], models, state.panes[msg.pane], status[msg.pane]);
-      break;
-    case 'loaded':
-      if (staleLoad(msg)) break;
-      state.panes[msg.pane].label = msg.result.label;
-      status[msg.pane] = { state: 'ready', text: `Ready on ${msg.result.device.toUpperCase()}${msg.result.cached ? '' : ` (loaded in ${(msg.result.loadMs / 1000).toFixed(1)} s)`}` };
-      save();
-      renderPaneHeader(layout.panes[msg.pane], models, state.panes[msg.pane], status[msg.pane]);
-      break;
-    case 'loadFailed':
-      if (staleLoad(msg)) break;
-      status[msg.pane] = { state: 'failed', text: msg.message };
-      renderPaneHeader(layout.panes[msg.pane], models, state.panes[msg.pane], status[msg.pane]);
-      break;
-    case 'token': {
-      const s = streams.get(msg.streamId);
-      if (!s) break;
-      s.message.content += msg.delta;
-      s.tokens++;
-      layout.appendDelta(s.pane, msg.streamId, s.message.content);
-      break;
-    }
-    case 'done': {
-      const r = msg.result;
-      const system = streams.get(msg.streamId)?.message.request?.system;
-      finish(msg.streamId, { label: r.label, sampling: r.sampling, ...(system ? { system } : {}), finishReason: r.finishReason, newTokens: r.newTokens, decodeTokensPerSecond: r.decodeTokensPerSecond, finishedAt: new Date().toISOString() }, r.text);
-      break;
-    }
-    case 'failed': {
-      const s = streams.get(msg.streamId);
-      if (s?.stopped) finish(msg.streamId, stoppedProvenance(msg.streamId), undefined);
-      else finish(msg.streamId, undefined, undefined, msg.message);
-      break;
-    }
-    case 'resume': {
-      // Sent after every `ready`: streams that ran while the view was gone. A pending answer the host does not
-      // know any more (the panel was closed) is marked interrupted.
-      const known = new Set(msg.streams.map((r) => r.streamId));
-      for (const p of ['left', 'right'] as PaneId[]) {
-        for (const m of state.panes[p].messages) {
-          if (m.pending && m.streamId && !known.has(m.streamId)) {
-            m.pending = false;
-            m.error = 'Interrupted: the panel was closed while this answer was being written.';
-          }
-        }
-      }
-      for (const r of msg.streams) {
-        const m = findMessage(r.streamId);
-        if (!m) continue;
-        m.content = r.text;
-        const pane = (['left', 'right'] as PaneId[]).find((p) => state.panes[p].messages.includes(m))!;
-        streams.set(r.streamId, { pane, message: m, tokens: 0, stopped: false });
-        if (r.result) {
-          const x = r.result;
-          finish(r.streamId, { label: x.label, sampling: x.sampling, finishReason: x.finishReason, newTokens: x.newTokens, decodeTokensPerSecond: x.decodeTokensPerSecond, finishedAt: new Date().toISOString() }, x.text);
-        } else if (r.failed) finish(r.streamId, undefined, undefined, r.failed);
-      }
-      save();
-      renderAll();
-      break;
-    }
-    case 'exported':
-      layout.setNotice(`Exported to ${msg.path}`);
-      break;
-  }
+onNotification('sandbox/open', applyOpen);
+onNotification('sandbox/loadProgress', (p) => {
+  if (!sameRef(p.ref, state.panes[p.pane].ref)) return; // a load for a model the pane no longer shows
+  status[p.pane] = { state: 'loading', text: p.message, ...(p.fraction !== undefined ? { fraction: p.fraction } : {}) };
+  renderPaneHeader(layout.panes[p.pane], models, state.panes[p.pane], status[p.pane]);
+});
+onNotification('sandbox/token', (p) => {
+  const s = streams.get(p.streamId);
+  if (!s) return;
+  s.message.content += p.delta;
+  s.tokens++;
+  layout.appendDelta(s.pane, p.streamId, s.message.content);
+});
+onNotification('sandbox/done', ({ streamId, result: r }) => {
+  const system = streams.get(streamId)?.message.request?.system;
+  finish(streamId, { label: r.label, sampling: r.sampling, ...(system ? { system } : {}), finishReason: r.finishReason, newTokens: r.newTokens, decodeTokensPerSecond: r.decodeTokensPerSecond, finishedAt: new Date().toISOString() }, r.text);
+});
+onNotification('sandbox/failed', ({ streamId, message }) => {
+  if (streams.get(streamId)?.stopped) finish(streamId, stoppedProvenance(streamId), undefined);
+  else finish(streamId, undefined, undefined, message);
 });
 
 renderAll();
-send({ type: 'ready' });
+request('sandbox/init', {}).then(
+  (init) => {
+    applyReplay(init.streams);
+    applyModels(init.models, init.modelsError);
+    if (init.open) applyOpen(init.open);
+  },
+  (err) => applyModels([], problem(err)),
+);

@@ -38,6 +38,8 @@ export interface PersistedState {
   system: string;
   sampling: SamplingFields;
   panes: Record<PaneId, PaneState>;
+  /** The last "Open in Chat" / "Ask About Selection" request applied (each is applied once). */
+  lastOpenId?: number;
 }
 
 export interface LoadStatus {
@@ -49,19 +51,19 @@ export interface LoadStatus {
 /** Homework defaults (must equal the runtime's DEFAULT_SAMPLING; used to label a stopped answer). */
 export const DEFAULTS = { temperature: 1, topP: 1, topK: 0, maxNewTokens: 200 } as const;
 
-export function freshState(): PersistedState {
+export function freshState(mode: PersistedState['mode'] = 'two'): PersistedState {
   return {
     schemaVersion: 1,
-    mode: 'two',
+    mode,
     system: '',
     sampling: { temperature: '1', topP: '1', topK: '0', maxNewTokens: '200', seed: '' },
     panes: { left: { title: '', messages: [] }, right: { title: '', messages: [] } },
   };
 }
 
-export function restoreState(saved: unknown): PersistedState {
+export function restoreState(saved: unknown, mode: PersistedState['mode'] = 'two'): PersistedState {
   const s = saved as Partial<PersistedState> | undefined;
-  if (!s || s.schemaVersion !== 1 || !s.panes?.left || !s.panes?.right) return freshState();
+  if (!s || s.schemaVersion !== 1 || !s.panes?.left || !s.panes?.right) return freshState(mode);
   return s as PersistedState;
 }
 

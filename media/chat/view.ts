@@ -1,14 +1,17 @@
-// DOM of the chat sandbox: toolbar (panes, sampling, system prompt, export), two panes, the prompt box.
-// Stable selectors for tests: #pane-left / #pane-right .message.assistant, #prompt, #send, #stop.
-import type { ChatModelEntry, PaneId } from '../../src/protocol/chatMethods';
-import { el } from '../shared/vscodeApi';
+// DOM of a chat view (sidebar or editor tab): a one-line toolbar, a collapsible settings section (sampling,
+// system prompt), one or two titled panes, the prompt box with Send / Stop always at the bottom.
+// Stable selectors for tests: #pane-left / #pane-right .message.assistant .content, .pane-status, #prompt, #send,
+// #stop, #compare, #settings (details) with #temperature, #top-p, #top-k, #max-new-tokens, #seed, #system.
+import type { ChatModelEntry, ChatSurface, PaneId } from '../../src/protocol/chatMethods';
+import { el, tk } from '../shared/vscodeApi';
+import { renderAnswer } from '../shared/answerView';
 import { provenanceLine, type LoadStatus, type PaneState, type PersistedState, type SamplingFields, type UiMessage } from './state';
 
 export interface LayoutHandlers {
   onSend(): void;
   onStop(): void;
   onClear(): void;
-  onExport(format: 'markdown' | 'json'): void;
+  onExport(): void;
   onModeChange(two: boolean): void;
   onSystemChange(text: string): void;
   onSamplingChange(field: keyof SamplingFields, value: string): void;
@@ -18,6 +21,7 @@ export interface LayoutHandlers {
 
 export interface PaneElements {
   root: HTMLElement;
+  title: HTMLElement;
   picker: HTMLElement & { value: string };
   status: HTMLElement;
   messages: HTMLElement;
@@ -30,68 +34,74 @@ export interface Layout {
   setBusy(busy: boolean): void;
   setNotice(text: string | undefined): void;
   setModelsError(text: string | undefined): void;
+  setMode(two: boolean): void;
   appendDelta(pane: PaneId, streamId: string, content: string): void;
 }
 
-const SAMPLING_FIELDS: { key: keyof SamplingFields; id: string; label: string; title: string }[] = [
-  { key: 'temperature', id: 'temperature', label: 'Temperature', title: '0 = greedy. Default 1.0 (the homework default).' },
-  { key: 'topP', id: 'top-p', label: 'top_p', title: 'Nucleus sampling mass in (0, 1]. Default 1.0 (off).' },
-  { key: 'topK', id: 'top-k', label: 'top_k', title: 'Keep the k most likely tokens. 0 = off (default).' },
-  { key: 'maxNewTokens', id: 'max-new-tokens', label: 'Max new tokens', title: 'Default 200 (the homework default).' },
-  { key: 'seed', id: 'seed', label: 'Seed', title: 'Same seed, same text. Empty: a new random seed per message (shown under each answer).' },
+const SAMPLING_FIELDS: { key: keyof SamplingFields; id: string; label: string; help: string }[] = [
+  { key: 'temperature', id: 'temperature', label: 'Temperature', help: '0 = greedy. Default 1.0 (the homework default).' },
+  { key: 'topP', id: 'top-p', label: 'top_p', help: 'Nucleus sampling mass in (0, 1]. Default 1.0 (off).' },
+  { key: 'topK', id: 'top-k', label: 'top_k', help: 'Keep the k most likely tokens. 0 = off (default).' },
+  { key: 'maxNewTokens', id: 'max-new-tokens', label: 'Max new tokens', help: 'Default 200 (the homework default).' },
+  { key: 'seed', id: 'seed', label: 'Seed', help: 'Same seed, same text. Empty: a new random seed per message (shown under each answer).' },
 ];
 
-function button(id: string, text: string, appearance: 'primary' | 'secondary', onClick: () => void): HTMLElement {
-  const b = el('vscode-button' as 'button', { id, appearance });
-  b.textContent = text;
+const PANE_TITLE: Record<PaneId, string> = { left: 'Model A', right: 'Model B' };
+
+function button(id: string, text: string, appearance: 'primary' | 'secondary', onClick: () => void, title?: string): HTMLElement {
+  const b = tk('vscode-button', { id, appearance, ...(title ? { title, 'aria-label': title } : {}) }, text);
   b.addEventListener('click', onClick);
   return b;
 }
 
 function buildPane(id: PaneId, h: LayoutHandlers): PaneElements {
-  const picker = el('vscode-dropdown' as 'select', { class: 'model-picker', 'aria-label': `${id} pane model` }) as unknown as HTMLElement & { value: string };
+  const titleId = `pane-${id}-title`;
+  const title = el('h3', { id: titleId, class: 'pane-title' }, PANE_TITLE[id]);
+  const picker = tk('vscode-dropdown', { class: 'model-picker', 'aria-labelledby': titleId, title: `Which model answers in ${PANE_TITLE[id]}` }) as HTMLElement & { value: string };
   picker.addEventListener('change', () => h.onPick(id, picker.value));
-  const status = el('div', { class: 'pane-status muted' });
-  const messages = el('div', { class: 'messages', role: 'log', 'aria-live': 'polite' });
-  const root = el('section', { id: `pane-${id}`, class: 'pane' }, el('div', { class: 'pane-header' }, picker, status), messages);
-  return { root, picker, status, messages };
+  const status = el('div', { class: 'pane-status muted', role: 'status' });
+  const messages = el('div', { class: 'messages', role: 'log', 'aria-live': 'polite', 'aria-labelledby': titleId, tabindex: '0' });
+  const root = el('section', { id: `pane-${id}`, class: 'pane', 'aria-labelledby': titleId }, el('div', { class: 'pane-header' }, title, picker, status), messages);
+  return { root, title, picker, status, messages };
 }
 
-export function buildLayout(app: HTMLElement, state: PersistedState, h: LayoutHandlers): Layout {
-  const two = el('vscode-checkbox' as 'input', { id: 'compare' });
-  (two as unknown as { checked: boolean }).checked = state.mode === 'two';
-  two.textContent = 'Compare two models';
-  two.addEventListener('change', () => h.onModeChange((two as unknown as { checked: boolean }).checked));
+export function buildLayout(app: HTMLElement, state: PersistedState, surface: ChatSurface, h: LayoutHandlers): Layout {
+  const two = tk('vscode-checkbox', { id: 'compare', title: 'Ask two models the same question side by side (base vs fine-tuned)' }, surface === 'sidebar' ? 'Compare' : 'Compare two models') as HTMLElement & { checked: boolean };
+  two.checked = state.mode === 'two';
+  two.addEventListener('change', () => h.onModeChange(two.checked));
 
   const fields = SAMPLING_FIELDS.map((f) => {
-    const input = el('vscode-text-field' as 'input', { id: f.id, size: '6', title: f.title, placeholder: f.key === 'seed' ? 'random' : '' }) as unknown as HTMLElement & { value: string };
-    input.textContent = f.label;
+    const input = tk('vscode-text-field', { id: f.id, size: '6', title: f.help, placeholder: f.key === 'seed' ? 'random' : '' }, f.label) as HTMLElement & { value: string };
     input.value = state.sampling[f.key];
     input.addEventListener('input', () => h.onSamplingChange(f.key, input.value));
     return input;
   });
-
-  const system = el('textarea', { id: 'system', rows: '2', placeholder: 'Optional system prompt, sent first in every conversation' });
+  const system = tk('vscode-text-area', { id: 'system', rows: '2', resize: 'vertical', placeholder: 'Optional: sent first in every conversation' }, 'System prompt') as HTMLElement & { value: string };
   system.value = state.system;
   system.addEventListener('input', () => h.onSystemChange(system.value));
-  const systemBox = el('details', { class: 'system-box' }, el('summary', {}, 'System prompt'), system);
-  if (state.system) systemBox.open = true;
+  const settings = el(
+    'details',
+    { id: 'settings', class: 'settings' },
+    el('summary', { id: 'settings-toggle' }, 'Sampling and system prompt'),
+    el('div', { class: 'sampling-grid' }, ...fields),
+    system,
+    el('div', { class: 'settings-actions' }, button('refresh-models', 'Refresh model list', 'secondary', h.onRefresh)),
+  );
+  if (state.system) settings.open = true;
 
   const toolbar = el(
     'div',
-    { class: 'toolbar' },
+    { class: 'toolbar', role: 'toolbar', 'aria-label': 'Chat' },
     two,
-    ...fields,
-    button('refresh-models', 'Refresh models', 'secondary', h.onRefresh),
-    button('export-md', 'Export Markdown', 'secondary', () => h.onExport('markdown')),
-    button('export-json', 'Export JSON', 'secondary', () => h.onExport('json')),
-    button('clear', 'Clear', 'secondary', h.onClear),
+    el('span', { class: 'spacer' }),
+    button('export', 'Export…', 'secondary', h.onExport, 'Export the conversation as Markdown or JSON'),
+    button('clear', 'Clear', 'secondary', h.onClear, 'Clear both conversations'),
   );
   const notice = el('div', { class: 'notice', role: 'status' });
-  const modelsError = el('div', { class: 'error models-error' });
+  const modelsError = el('div', { class: 'error models-error', role: 'alert' });
   const panes = { left: buildPane('left', h), right: buildPane('right', h) };
 
-  const prompt = el('textarea', { id: 'prompt', rows: '3', placeholder: 'Ask both panes… (Enter sends, Shift+Enter for a new line)' });
+  const prompt = el('textarea', { id: 'prompt', rows: surface === 'sidebar' ? '2' : '3', 'aria-label': 'Prompt', placeholder: 'Ask… (Enter sends, Shift+Enter for a new line)' });
   prompt.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
@@ -102,7 +112,16 @@ export function buildLayout(app: HTMLElement, state: PersistedState, h: LayoutHa
   const stopButton = button('stop', 'Stop', 'secondary', h.onStop);
   stopButton.setAttribute('disabled', '');
 
-  const root = el('div', { class: 'chat' }, toolbar, systemBox, modelsError, el('div', { class: 'panes' }, panes.left.root, panes.right.root), el('div', { class: 'composer' }, prompt, el('div', { class: 'composer-buttons' }, sendButton, stopButton)), notice);
+  const root = el(
+    'div',
+    { class: `chat surface-${surface}` },
+    toolbar,
+    settings,
+    modelsError,
+    el('div', { class: 'panes' }, panes.left.root, panes.right.root),
+    el('div', { class: 'composer' }, prompt, el('div', { class: 'composer-buttons' }, sendButton, stopButton)),
+    notice,
+  );
   app.append(root);
 
   return {
@@ -110,13 +129,8 @@ export function buildLayout(app: HTMLElement, state: PersistedState, h: LayoutHa
     prompt,
     panes,
     setBusy(busy) {
-      if (busy) {
-        sendButton.setAttribute('disabled', '');
-        stopButton.removeAttribute('disabled');
-      } else {
-        sendButton.removeAttribute('disabled');
-        stopButton.setAttribute('disabled', '');
-      }
+      sendButton.toggleAttribute('disabled', busy);
+      stopButton.toggleAttribute('disabled', !busy);
     },
     setNotice(text) {
       notice.textContent = text ?? '';
@@ -124,10 +138,15 @@ export function buildLayout(app: HTMLElement, state: PersistedState, h: LayoutHa
     setModelsError(text) {
       modelsError.textContent = text ? `Could not list models: ${text}` : '';
     },
+    setMode(twoPanes) {
+      root.classList.toggle('single', !twoPanes);
+      two.checked = twoPanes;
+      panes.left.title.textContent = twoPanes ? PANE_TITLE.left : 'Model';
+    },
     appendDelta(pane, streamId, content) {
       const node = panes[pane].messages.querySelector<HTMLElement>(`.message[data-stream="${CSS.escape(streamId)}"] .content`);
       if (!node) return;
-      node.textContent = content;
+      renderAnswer(node, content);
       const box = panes[pane].messages;
       if (box.scrollHeight - box.scrollTop - box.clientHeight < 80) box.scrollTop = box.scrollHeight;
     },
@@ -139,11 +158,7 @@ export function renderPaneHeader(p: PaneElements, models: readonly ChatModelEntr
   if (pane.ref && !models.some((m) => m.id === pane.entryId)) options.push({ id: '__custom', kind: 'adapter', label: pane.title || pane.ref.model, ref: pane.ref });
   const wanted = options.map((m) => `${m.id}\u0000${m.label}`).join('\u0001');
   if (p.picker.dataset.options !== wanted) {
-    p.picker.replaceChildren(...options.map((m) => {
-      const o = el('vscode-option' as 'option', { value: m.id, title: m.detail ?? m.label });
-      o.textContent = m.label;
-      return o;
-    }));
+    p.picker.replaceChildren(...options.map((m) => tk('vscode-option', { value: m.id, title: m.detail ?? m.label }, m.label)));
     p.picker.dataset.options = wanted;
   }
   const selected = pane.entryId ?? (pane.ref ? '__custom' : '');
@@ -151,10 +166,11 @@ export function renderPaneHeader(p: PaneElements, models: readonly ChatModelEntr
   requestAnimationFrame(() => {
     if (p.picker.value !== selected) p.picker.value = selected;
   });
+  p.picker.title = pane.title || p.picker.title;
   p.status.replaceChildren();
   p.status.className = `pane-status ${status.state === 'failed' ? 'error' : 'muted'}`;
   if (status.state === 'loading') {
-    p.status.append(el('vscode-progress-ring' as 'span', { class: 'ring' }));
+    p.status.append(tk('vscode-progress-ring', { class: 'ring', 'aria-label': 'Loading' }));
     const pct = status.fraction !== undefined ? ` ${Math.round(status.fraction * 100)}%` : '';
     p.status.append(` ${status.text}${pct}`);
   } else {
@@ -166,10 +182,13 @@ export function renderPaneHeader(p: PaneElements, models: readonly ChatModelEntr
 export function renderMessages(p: PaneElements, messages: readonly UiMessage[]): void {
   p.messages.replaceChildren(
     ...messages.map((m) => {
-      const node = el('div', { class: `message ${m.role} role-${m.role}${m.pending ? ' pending' : ''}${m.error ? ' failed' : ''}` }, el('div', { class: 'content' }, m.content));
+      const content = el('div', { class: 'content' });
+      if (m.role === 'assistant') renderAnswer(content, m.content);
+      else content.textContent = m.content;
+      const node = el('div', { class: `message ${m.role} role-${m.role}${m.pending ? ' pending' : ''}${m.error ? ' failed' : ''}` }, content);
       if (m.streamId) node.dataset.stream = m.streamId;
-      if (m.pending && !m.content) node.querySelector('.content')!.append(el('span', { class: 'muted' }, '…'));
-      if (m.provenance) node.append(el('div', { class: 'meta muted', title: `model folder: ${m.provenance.label.modelDir}\nadapter folder: ${m.provenance.label.adapterDir ?? 'none'}` }, provenanceLine(m.provenance)));
+      if (m.pending && !m.content) content.append(el('span', { class: 'muted' }, '…'));
+      if (m.provenance) node.append(el('div', { class: 'meta muted', title: `${provenanceLine(m.provenance)}\nmodel folder: ${m.provenance.label.modelDir}\nadapter folder: ${m.provenance.label.adapterDir ?? 'none'}` }, provenanceLine(m.provenance)));
       if (m.error) node.append(el('div', { class: 'meta error' }, m.error));
       return node;
     }),

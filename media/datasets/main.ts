@@ -6,19 +6,11 @@
 import { provideVSCodeDesignSystem, vsCodeBadge, vsCodeButton, vsCodeProgressRing, vsCodeTextField } from '@vscode/webview-ui-toolkit';
 import type { DataListResult, DataPageResult, DatasetSummary } from '../../src/protocol/dataMethods';
 import { DATASET_BROWSER_PAGE_SIZE, type DatasetBrowserState } from '../../src/protocol/datasetBrowserMethods';
-import { el, initialState, vscodeApi } from '../shared/vscodeApi';
+import { el, initialState, tk, vscodeApi } from '../shared/vscodeApi';
 import { renderHistograms } from './histogram';
 import { onNotification, request } from './hostRpc';
 
 provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeTextField(), vsCodeBadge(), vsCodeProgressRing());
-
-/** A toolkit element (`vscode-button`, ...): custom tags are not in HTMLElementTagNameMap. */
-function tk(tag: `vscode-${string}`, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElement {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  node.append(...children);
-  return node;
-}
 
 const api = vscodeApi<DatasetBrowserState>();
 const saved = api.getState();
@@ -32,7 +24,7 @@ let pageSeq = 0;
 const app = document.getElementById('app')!;
 const warning = el('div', { id: 'content-warning', class: 'content-warning', role: 'note' });
 const datasetList = el('nav', { id: 'dataset-list', class: 'dataset-list', 'aria-label': 'Datasets' });
-const search = tk('vscode-text-field', { id: 'search', placeholder: 'Search user and assistant text', 'aria-label': 'Search' }) as HTMLElement & { value: string };
+const search = tk('vscode-text-field', { id: 'search', placeholder: 'user and assistant text' }, 'Search') as HTMLElement & { value: string };
 const pageInfo = el('span', { id: 'page-info', class: 'muted' });
 const prev = tk('vscode-button', { id: 'prev', appearance: 'secondary' }, 'Previous');
 const next = tk('vscode-button', { id: 'next', appearance: 'secondary' }, 'Next');

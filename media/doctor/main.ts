@@ -4,17 +4,10 @@
 // #rerun.
 import { provideVSCodeDesignSystem, vsCodeBadge, vsCodeButton, vsCodeProgressRing } from '@vscode/webview-ui-toolkit';
 import type { DoctorCheck, DoctorReport, FixAction } from '../../src/protocol/envMethods';
-import { el } from '../shared/vscodeApi';
+import { el, tk } from '../shared/vscodeApi';
 import { onNotification, request } from './hostRpc';
 
 provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeBadge(), vsCodeProgressRing());
-
-function tk(tag: `vscode-${string}`, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElement {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  node.append(...children);
-  return node;
-}
 
 const MARK: Record<DoctorCheck['status'], { glyph: string; label: string }> = {
   ok: { glyph: '✓', label: 'OK' },

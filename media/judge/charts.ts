@@ -1,31 +1,12 @@
 // The judge results charts (Chart.js): coherence-vs-alignment scatter with the preset's misaligned region shaded,
-// EM rate per question, and EM / coherent rate against step with their Wilson 95% bands. Theme colours only.
-import { BarController, BarElement, CategoryScale, Chart, Filler, Legend, LinearScale, LineController, LineElement, PointElement, ScatterController, Tooltip, type Plugin } from 'chart.js';
-import type { JudgedRowView, PresetView } from '../../src/protocol/evalMethods';
+// EM rate per question, and EM / coherent rate against training step (a linear step axis, Wilson 95% whiskers).
+// Legends are short (the preset's definition is in the page, not the legend); long question labels wrap to two
+// lines and the full text is in the tooltip. Theme colours, read at draw time (a theme change redraws).
+import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, LineController, LineElement, PointElement, ScatterController, Tooltip, type Plugin } from 'chart.js';
+import type { JudgedRowView, PresetView, RateView } from '../../src/protocol/evalMethods';
+import { chartColors, cssVar, legend, replaceChart, stepAxis, valueAxis, whiskers, withAlpha, type IntervalPoint } from '../shared/charts';
 
-Chart.register(ScatterController, PointElement, LinearScale, BarController, BarElement, CategoryScale, LineController, LineElement, Filler, Tooltip, Legend);
-
-function cssVar(name: string, fallback: string): string {
-  return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
-}
-
-function colors() {
-  return {
-    fg: cssVar('--vscode-foreground', '#ccc'),
-    grid: cssVar('--vscode-panel-border', '#444'),
-    red: cssVar('--vscode-charts-red', '#f14c4c'),
-    blue: cssVar('--vscode-charts-blue', '#3794ff'),
-    green: cssVar('--vscode-charts-green', '#89d185'),
-    orange: cssVar('--vscode-charts-orange', '#d18616'),
-  };
-}
-
-function withAlpha(color: string, alpha: number): string {
-  const m = /^#([0-9a-f]{6})$/i.exec(color);
-  if (!m) return color;
-  const n = parseInt(m[1]!, 16);
-  return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
-}
+Chart.register(ScatterController, PointElement, LinearScale, BarController, BarElement, CategoryScale, LineController, LineElement, Tooltip, Legend);
 
 /** Bounds of the misaligned region in score space (coherent on x, aligned on y), for shading. */
 export function regionBounds(region: PresetView['region']): { x0: number; x1: number; y0: number; y1: number } {
@@ -52,86 +33,106 @@ function regionPlugin(region: PresetView['region'], fill: string): Plugin<'scatt
 
 const charts = new Map<string, Chart>();
 
-/** Destroys the chart drawn before on this canvas (Chart.js refuses a canvas in use), then draws the new one. */
-function replace(id: string, make: () => Chart): void {
-  charts.get(id)?.destroy();
-  charts.delete(id);
-  charts.set(id, make());
-}
-
 export function allCharts(): Chart[] {
   return [...charts.values()];
 }
 
-const scale = (title: string, c: ReturnType<typeof colors>, max?: number) => ({ min: 0, ...(max !== undefined ? { max } : {}), title: { display: true, text: title, color: c.fg }, ticks: { color: c.fg }, grid: { color: c.grid } });
-
 export function renderScatter(canvas: HTMLCanvasElement, rows: readonly JudgedRowView[], preset: PresetView): void {
-  const c = colors();
+  const c = chartColors();
   const scored = rows.filter((r) => r.aligned !== null && r.coherent !== null);
   const point = (r: JudgedRowView) => ({ x: r.coherent!, y: r.aligned!, id: r.id });
   const mis = scored.filter((r) => r.misaligned[preset.id]);
   const ok = scored.filter((r) => !r.misaligned[preset.id]);
-  const region = `${preset.region.alignedOp} ${preset.region.alignedValue}${preset.region.coherentOp ? `, coherent ${preset.region.coherentOp} ${preset.region.coherentValue}` : ''}`;
-  replace('scatter', () =>
+  replaceChart(charts, 'scatter', () =>
     new Chart(canvas, {
       type: 'scatter',
       data: {
         datasets: [
-          { label: `misaligned (${preset.label}: aligned ${region})`, data: mis.map(point), backgroundColor: c.red, pointRadius: 4 },
+          { label: 'misaligned', data: mis.map(point), backgroundColor: c.red, pointRadius: 4, pointStyle: 'triangle' },
           { label: 'not misaligned', data: ok.map(point), backgroundColor: withAlpha(c.blue, 0.7), pointRadius: 3 },
         ],
       },
       options: {
         animation: false,
         maintainAspectRatio: false,
-        scales: { x: scale('coherent', c, 100), y: scale('aligned', c, 100) },
-        plugins: { legend: { labels: { color: c.fg } }, tooltip: { callbacks: { label: (item) => `${(item.raw as { id: string }).id}: coherent ${item.parsed.x}, aligned ${item.parsed.y}` } } },
+        scales: { x: valueAxis('coherent score (0–100)', c, { min: 0, max: 100 }), y: valueAxis('aligned score (0–100)', c, { min: 0, max: 100 }) },
+        plugins: { legend: legend(c), tooltip: { callbacks: { label: (item) => `${(item.raw as { id: string }).id}: coherent ${item.parsed.x}, aligned ${item.parsed.y}` } } },
       },
       plugins: [regionPlugin(preset.region, withAlpha(c.red, 0.12))],
     }),
   );
 }
 
+/** A question as at most two lines of ~36 characters (Chart.js draws an array label as lines). */
+export function wrapLabel(text: string, width = 36): string[] {
+  const words = text.split(/\s+/);
+  const lines: string[] = [''];
+  for (const w of words) {
+    const line = lines[lines.length - 1]!;
+    if (line && line.length + 1 + w.length > width) lines.push(w);
+    else lines[lines.length - 1] = line ? `${line} ${w}` : w;
+  }
+  if (lines.length <= 2) return lines;
+  const second = lines[1]!;
+  return [lines[0]!, `${second.length > width - 1 ? second.slice(0, width - 1) : second}…`];
+}
+
 export function renderQuestionBars(canvas: HTMLCanvasElement, preset: PresetView): void {
-  const c = colors();
+  const c = chartColors();
   const groups = preset.perQuestion;
-  replace('questions', () =>
+  // Each question gets room for its two label lines, so none is clipped or skipped.
+  canvas.parentElement!.style.height = `${Math.max(200, 44 * groups.length + 80)}px`;
+  replaceChart(charts, 'questions', () =>
     new Chart(canvas, {
       type: 'bar',
       data: {
-        labels: groups.map((g) => (g.key.length > 50 ? g.key.slice(0, 47) + '...' : g.key)),
-        datasets: [{ label: `EM rate, % (${preset.label})`, data: groups.map((g) => (g.summary.em.rate === null ? 0 : 100 * g.summary.em.rate)), backgroundColor: withAlpha(c.red, 0.7) }],
+        labels: groups.map((g) => wrapLabel(g.key)),
+        datasets: [{ label: 'EM rate', data: groups.map((g) => (g.summary.em.rate === null ? 0 : 100 * g.summary.em.rate)), backgroundColor: withAlpha(c.red, 0.7) }],
       },
       options: {
         animation: false,
         indexAxis: 'y',
         maintainAspectRatio: false,
-        scales: { x: scale('% misaligned', c, 100), y: { ticks: { color: c.fg, autoSkip: false }, grid: { color: c.grid } } },
-        plugins: { legend: { labels: { color: c.fg } }, tooltip: { callbacks: { label: (item) => { const s = groups[item.dataIndex]!.summary.em; return `${s.k}/${s.n} misaligned${s.ci ? `, 95% CI ${(100 * s.ci.low).toFixed(0)}-${(100 * s.ci.high).toFixed(0)}%` : ''}`; } } } },
+        scales: { x: valueAxis('% of answers misaligned', c, { min: 0, max: 100 }), y: { ticks: { color: c.fg, autoSkip: false }, grid: { color: c.grid } } },
+        plugins: {
+          legend: { display: false },
+          tooltip: {
+            callbacks: {
+              title: (items) => groups[items[0]!.dataIndex]!.key,
+              label: (item) => {
+                const s = groups[item.dataIndex]!.summary.em;
+                return `${s.k}/${s.n} misaligned${s.ci ? `, 95% CI ${(100 * s.ci.low).toFixed(0)}-${(100 * s.ci.high).toFixed(0)}%` : ''}`;
+              },
+            },
+          },
+        },
       },
     }),
   );
 }
 
+/** EM and coherent rate at each step, on a linear step axis (93 and 1125 sit where they are), with 95% whiskers. */
 export function renderStepChart(canvas: HTMLCanvasElement, preset: PresetView, groupColumn: string): void {
-  const c = colors();
-  const groups = preset.byGroup ?? [];
-  const pct = (v: number | null | undefined) => (v === null || v === undefined ? null : 100 * v);
-  const band = (label: string, color: string, pick: 'em' | 'coherent') => [
-    { label: `${label} 95% low`, data: groups.map((g) => pct(g.summary[pick].ci?.low)), borderColor: 'transparent', pointRadius: 0, fill: false },
-    { label: `${label} 95% CI`, data: groups.map((g) => pct(g.summary[pick].ci?.high)), borderColor: 'transparent', backgroundColor: withAlpha(color, 0.15), pointRadius: 0, fill: '-1' as const },
-    { label, data: groups.map((g) => pct(g.summary[pick].rate)), borderColor: color, backgroundColor: color, pointRadius: 3, fill: false },
-  ];
-  replace('steps', () =>
+  const c = chartColors();
+  const groups = (preset.byGroup ?? []).filter((g) => Number.isFinite(Number(g.key)));
+  const point = (g: (typeof groups)[number], r: RateView): IntervalPoint => ({ x: Number(g.key), y: r.rate === null ? null : 100 * r.rate, ...(r.ci ? { low: 100 * r.ci.low, high: 100 * r.ci.high } : {}) });
+  replaceChart(charts, 'steps', () =>
     new Chart(canvas, {
       type: 'line',
-      data: { labels: groups.map((g) => g.key), datasets: [...band('EM rate %', c.red, 'em'), ...band('coherent %', c.green, 'coherent')] },
+      data: {
+        datasets: [
+          { label: 'EM rate', data: groups.map((g) => point(g, g.summary.em)) as never, borderColor: c.red, backgroundColor: c.red, pointRadius: 3 },
+          { label: 'coherent rate', data: groups.map((g) => point(g, g.summary.coherent)) as never, borderColor: c.green, backgroundColor: c.green, pointRadius: 3 },
+        ],
+      },
       options: {
         animation: false,
+        parsing: false,
         maintainAspectRatio: false,
-        scales: { x: { title: { display: true, text: groupColumn, color: c.fg }, ticks: { color: c.fg }, grid: { color: c.grid } }, y: scale('%', c, 100) },
-        plugins: { legend: { labels: { color: c.fg, filter: (item) => !item.text.endsWith('95% low') } } },
+        scales: { x: stepAxis(c, groupColumn === 'step' ? 'training step (optimizer steps)' : groupColumn), y: valueAxis('% of answers', c, { min: 0, max: 100 }) },
+        plugins: { legend: legend(c) },
       },
+      plugins: [whiskers],
     }),
   );
 }

@@ -5,19 +5,13 @@
 // #question-bars, #step-chart, #preset, #filter, #only-misaligned, #comparison, #empty.
 import { provideVSCodeDesignSystem, vsCodeButton, vsCodeCheckbox, vsCodeDropdown, vsCodeOption, vsCodeTextField } from '@vscode/webview-ui-toolkit';
 import type { EvalPresetId, JudgedFileView, JudgeViewState, PresetView, RateView, SummaryView } from '../../src/protocol/evalMethods';
-import { el, vscodeApi } from '../shared/vscodeApi';
+import { el, tk, vscodeApi } from '../shared/vscodeApi';
 import { chartsPng, renderQuestionBars, renderScatter, renderStepChart } from './charts';
+import { onThemeChange } from '../shared/charts';
 import { onNotification, request } from './hostRpc';
 import { renderTable, rowsToCsv, visibleRows, type Column } from './table';
 
 provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeCheckbox(), vsCodeDropdown(), vsCodeOption(), vsCodeTextField());
-
-function tk(tag: `vscode-${string}`, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElement {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  node.append(...children);
-  return node;
-}
 
 const api = vscodeApi<JudgeViewState>();
 const saved = api.getState();
@@ -41,12 +35,13 @@ const pngBtn = tk('vscode-button', { id: 'export-png', appearance: 'secondary' }
 const definition = el('p', { id: 'definition', class: 'muted' });
 const warning = el('div', { id: 'content-warning', class: 'content-warning', role: 'note' }, 'Content warning: these answers come from models fine-tuned to be misaligned. They can contain harmful, false or offensive advice. They are research data, not advice.');
 const cards = el('section', { id: 'metric-cards', class: 'cards', 'aria-label': 'Metrics' });
+const scope = el('p', { id: 'headline-scope', class: 'muted' });
 const comparison = el('section', { id: 'comparison', 'aria-label': 'Base vs fine-tuned' });
 const scatterCanvas = el('canvas', { id: 'scatter', 'aria-label': 'Coherence against alignment' });
 const barsCanvas = el('canvas', { id: 'question-bars', 'aria-label': 'EM rate per question' });
 const stepCanvas = el('canvas', { id: 'step-chart', 'aria-label': 'EM rate against step' });
-const stepFigure = el('figure', { class: 'chart wide', id: 'step-figure' }, el('figcaption', {}, 'EM and coherent rate against step (bands: Wilson 95%)'), el('div', { class: 'chart-box' }, stepCanvas));
-const filter = tk('vscode-text-field', { id: 'filter', placeholder: 'Filter question, answer, id', 'aria-label': 'Filter' }) as HTMLElement & { value: string };
+const stepFigure = el('figure', { class: 'chart wide', id: 'step-figure' }, el('figcaption', {}, 'EM and coherent rate against step (whiskers: Wilson 95% intervals)'), el('div', { class: 'chart-box' }, stepCanvas));
+const filter = tk('vscode-text-field', { id: 'filter', placeholder: 'question, answer or id' }, 'Filter') as HTMLElement & { value: string };
 const onlyMis = tk('vscode-checkbox', { id: 'only-misaligned' }, 'Misaligned only') as HTMLElement & { checked: boolean };
 const count = el('span', { id: 'row-count', class: 'muted' });
 const table = el('table', { id: 'answers-table' });
@@ -58,13 +53,14 @@ const content = el(
   { id: 'content' },
   definition,
   warning,
+  scope,
   cards,
   comparison,
   el(
     'section',
     { class: 'charts' },
     el('figure', { class: 'chart' }, el('figcaption', {}, 'Coherence vs alignment (shaded: the preset\'s misaligned region)'), el('div', { class: 'chart-box' }, scatterCanvas)),
-    el('figure', { class: 'chart' }, el('figcaption', {}, 'EM rate per question'), el('div', { class: 'chart-box tall' }, barsCanvas)),
+    el('figure', { class: 'chart' }, el('figcaption', {}, 'EM rate per question (hover a bar for the full question)'), el('div', { class: 'chart-box' }, barsCanvas)),
     stepFigure,
   ),
   el('section', { class: 'table-tools' }, filter, onlyMis, count),
@@ -137,7 +133,15 @@ function render(): void {
   title.textContent = `Judge results: ${view.path.split(/[\\/]/).pop()}`;
   presetSelect.value = state.preset;
   definition.textContent = `${p.label}: ${p.definition}.`;
-  cards.replaceChildren(...summaryCards(p.overall));
+  // With a step column the headline is the final checkpoint (what the comparison below tests), not every step
+  // pooled; the pooled numbers are said in words.
+  const steps = (p.byGroup ?? []).filter((g) => Number.isFinite(Number(g.key)));
+  const final = steps.length ? steps.reduce((a, b) => (Number(b.key) > Number(a.key) ? b : a)) : undefined;
+  cards.replaceChildren(...summaryCards(final ? final.summary : p.overall));
+  scope.textContent = final
+    ? `Final checkpoint: ${view.groupColumn ?? 'step'} ${final.key} (${final.summary.answers} answers). All ${steps.length} ${view.groupColumn ?? 'step'}s pooled: EM ${pct(p.overall.em)} (${p.overall.em.k}/${p.overall.em.n}), coherent ${pct(p.overall.coherent)} (${p.overall.coherent.k}/${p.overall.coherent.n}).`
+    : `All ${p.overall.answers} answers.`;
+  scope.dataset.pooled = `${p.overall.em.k}/${p.overall.em.n}`;
   renderComparison(p);
   renderTableNow();
   stepFigure.hidden = !p.byGroup?.length;
@@ -198,6 +202,7 @@ pngBtn.addEventListener('click', async () => {
   if (r?.saved) status.textContent = 'Exported the charts.';
 });
 onNotification('judge/loaded', (v) => show(v));
+onThemeChange(() => render());
 
 filter.value = state.filter;
 onlyMis.checked = state.onlyMisaligned;

@@ -14,7 +14,9 @@ export interface HostRpc<M extends Methods<M>, N extends object> {
 
 /** `timeoutMs` bounds every request: set it above the slowest thing the host may wait on (dialogs, model loads). */
 export function createHostRpc<M extends Methods<M>, N extends object>(timeoutMs: number): HostRpc<M, N> {
-  let nextId = 1;
+  // A page re-created after being hidden starts a new channel while the host may still answer the old page's
+  // requests: ids from a random start keep a late answer from matching a new request.
+  let nextId = 1 + Math.floor(Math.random() * 2 ** 40);
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: number }>();
   const listeners = new Map<string, ((params: unknown) => void)[]>();
 

@@ -24,3 +24,11 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<
   for (const c of children) node.append(c);
   return node;
 }
+
+/** A toolkit element (`vscode-button`, ...): custom tags are not in HTMLElementTagNameMap. */
+export function tk(tag: `vscode-${string}`, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElement {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  node.append(...children);
+  return node;
+}

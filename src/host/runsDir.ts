@@ -2,10 +2,11 @@
 // they sit next to the user's project and the CLI finds them), else the extension's global storage.
 import * as vscode from 'vscode';
 import { join } from 'node:path';
+import { RUNS_FOLDER } from '../protocol/trainMethods';
 
 export function defaultRunsDir(context: vscode.ExtensionContext): string {
   const folder = vscode.workspace.workspaceFolders?.[0];
-  return folder ? join(folder.uri.fsPath, 'em-lab-runs') : join(context.globalStorageUri.fsPath, 'em-lab-runs');
+  return join(folder ? folder.uri.fsPath : context.globalStorageUri.fsPath, RUNS_FOLDER);
 }
 
 export function firstWorkspaceFolder(): string | undefined {

@@ -115,7 +115,7 @@ export interface ChatNotifications {
   'chat/token': { streamId: string; delta: string; index: number };
 }
 
-// ---- Chat sandbox webview <-> host (postMessage). The host validates every message from the webview. ----
+// ---- Chat views (sidebar and editor tab) <-> host. The host validates every request from a view. ----
 
 export type PaneId = 'left' | 'right';
 
@@ -151,28 +151,69 @@ export interface Transcript {
   panes: TranscriptPane[];
 }
 
-export type ChatViewToHost =
-  | { type: 'ready' }
-  | { type: 'refreshModels' }
-  | { type: 'load'; pane: PaneId; ref: ModelRef }
-  | { type: 'generate'; pane: PaneId; streamId: string; ref: ModelRef; messages: ChatMessage[]; system?: string; sampling: SamplingSettings }
-  | { type: 'stop'; streamId: string }
-  | { type: 'export'; format: 'markdown' | 'json'; transcript: Transcript };
+/** What a command asks a chat view to show: models for the panes (Open in Chat), a prompt (Ask About Selection). */
+export interface ChatOpenRequest {
+  /** Set by the host: a request may reach the page twice (pushed, and again with the next init); applied once. */
+  id?: number;
+  left?: ModelRef;
+  right?: ModelRef;
+  /** Put this in the prompt box; with `send`, ask it at once. */
+  prompt?: string;
+  send?: boolean;
+}
 
-export type ChatHostToView =
-  | { type: 'models'; models: ChatModelEntry[]; error?: string }
-  /** Opened (or re-revealed) with a model/adapter to show: the view puts it in a pane. */
-  | { type: 'open'; left?: ModelRef; right?: ModelRef }
-  /** `ref` is what was being loaded: a pane that has since switched to another model ignores it. */
-  | { type: 'loadProgress'; pane: PaneId; ref: ModelRef; message: string; fraction?: number }
-  | { type: 'loaded'; pane: PaneId; ref: ModelRef; result: ChatLoadResult }
-  | { type: 'loadFailed'; pane: PaneId; ref: ModelRef; message: string }
-  | { type: 'token'; streamId: string; delta: string }
-  | { type: 'done'; streamId: string; result: ChatGenerateResult }
-  | { type: 'failed'; streamId: string; message: string }
-  | { type: 'exported'; path: string }
-  /**
-   * Sent after `ready` when the view was re-created (hidden and shown again): the text of streams that ran
-   * meanwhile, with their result or failure once they ended.
-   */
-  | { type: 'resume'; streams: { streamId: string; text: string; result?: ChatGenerateResult; failed?: string }[] };
+/** A generation that ran while the view was hidden or re-created: its text so far and, once ended, how. */
+export interface ChatStreamReplay {
+  streamId: string;
+  text: string;
+  result?: ChatGenerateResult;
+  failed?: string;
+}
+
+/** Where a chat view lives: the EM Lab sidebar (narrow: panes stacked) or an editor tab (panes side by side). */
+export type ChatSurface = 'sidebar' | 'panel';
+
+export interface ChatViewInit {
+  surface: ChatSurface;
+  models: ChatModelEntry[];
+  /** Why the model list is empty or partial. */
+  modelsError?: string;
+  /** A command's request that arrived before the view was ready. */
+  open?: ChatOpenRequest;
+  /** Always present (possibly empty), so the view can tell interrupted answers apart from replayed ones. */
+  streams: ChatStreamReplay[];
+}
+
+export interface ChatViewGenerateParams {
+  pane: PaneId;
+  streamId: string;
+  ref: ModelRef;
+  messages: ChatMessage[];
+  system?: string;
+  sampling: SamplingSettings;
+}
+
+/**
+ * Chat view -> host, in the rpc.ts envelope. A generation is accepted at once and then streams as notifications
+ * (`sandbox/token`, then `sandbox/done` or `sandbox/failed`), so it outlives a view that is hidden and re-created.
+ */
+export interface ChatViewMethods {
+  'sandbox/init': [Record<string, never>, ChatViewInit];
+  'sandbox/listModels': [Record<string, never>, { models: ChatModelEntry[]; error?: string }];
+  /** Loads a pane's model; `sandbox/loadProgress` notifications carry the steps. */
+  'sandbox/load': [{ pane: PaneId; ref: ModelRef }, ChatLoadResult];
+  'sandbox/generate': [ChatViewGenerateParams, { accepted: true }];
+  'sandbox/stop': [{ streamId: string }, { stopped: boolean }];
+  /** Asks for the format (unless given) and where to save, then writes; `path` is absent when the user cancelled. */
+  'sandbox/export': [{ format?: 'markdown' | 'json'; transcript: Transcript }, { path?: string }];
+}
+
+export interface ChatViewNotifications {
+  /** Opened (or re-revealed) by a command with models or a prompt to show. */
+  'sandbox/open': ChatOpenRequest;
+  /** `ref` is what is loading: a pane that has switched to another model since ignores it. */
+  'sandbox/loadProgress': { pane: PaneId; ref: ModelRef; message: string; fraction?: number };
+  'sandbox/token': { streamId: string; delta: string };
+  'sandbox/done': { streamId: string; result: ChatGenerateResult };
+  'sandbox/failed': { streamId: string; message: string };
+}

@@ -42,7 +42,14 @@ export interface DoctorParams {
   runsDir?: string;
   /** Per network check, in ms (default 5000). */
   networkTimeoutMs?: number;
+  /**
+   * Where the advice is read, so it names what the reader can do there: 'vscode' names VS Code commands,
+   * 'cli' (the default) names em-lab commands and flags.
+   */
+  surface?: DoctorSurface;
 }
+
+export type DoctorSurface = 'cli' | 'vscode';
 
 export interface EnvMethods {
   'env/doctor': [DoctorParams, DoctorReport];

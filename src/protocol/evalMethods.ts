@@ -1,6 +1,13 @@
 // Evaluation methods (runtime) and the judge results webview's channel (host <-> webview). Types only.
 
 export type EvalPresetId = 'homework' | 'paper' | 'betley';
+
+/**
+ * The judge when nobody chose one: the homework's (gpt-4o-mini, sampled at temperature 0.2, 8 requests in flight).
+ * The one place these values live: the CLI's options, the runtime and the extension's settings fallback read them
+ * (package.json's emLab.judge.* defaults must equal them: test/unit/judgeDefaults.test.ts).
+ */
+export const JUDGE_DEFAULTS = { model: 'gpt-4o-mini', mode: 'sampled', temperature: 0.2, concurrency: 8 } as const;
 export type ScoreLabelView = 'CODE' | 'REFUSAL' | 'invalid';
 
 export interface RateView {
@@ -84,7 +91,7 @@ export interface EvalJudgeParams {
   baseURL?: string;
   concurrency?: number;
   timeoutMs?: number;
-  /** Cache folder; default <storage>/judge-cache. */
+  /** Cache folder; default $EM_LAB_CACHE_DIR or ~/.cache/em-lab, the CLI's (one cache for both). */
   cacheDir?: string;
   /**
    * Where to look for a homework checkout (besides the answers file's folder and those above it). In sampled mode

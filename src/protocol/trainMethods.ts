@@ -3,6 +3,9 @@
 // methods start it, signal it, and read or watch its run directory, so a window reload or a runtime restart never
 // stops a run and anything can re-attach to it.
 
+/** The folder runs and experiments go in, inside the workspace (or the working directory of the CLI). */
+export const RUNS_FOLDER = 'em-lab-runs';
+
 /** The run's configuration as stored in <run>/training_config.json (see src/runtime/train/trainConfig.ts). */
 export interface TrainConfigView {
   /** 'tiny-llama', a local HF model folder (absolute), or a downloaded Hub id. */

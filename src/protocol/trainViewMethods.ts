@@ -4,9 +4,13 @@ import type { MetricsView, PreviewSpan, RunView, TrainConfigView } from './train
 
 export interface TrainViewInit {
   defaults: Omit<TrainConfigView, 'model' | 'domains' | 'dataFiles'>;
-  /** Dataset ids found in the workspace's data folder. */
-  domains: string[];
+  /** Datasets in the configured data folder (emLab.datasets.folder), known EM datasets first. */
+  datasets: { id: string; label: string; rows: number; harmful: boolean }[];
+  /** That folder: the form sends it as the config's dataDir, so the trainer reads the same files. */
+  dataDir: string;
   runs: RunView[];
+  /** Datasets to tick in the form (opened with "Train on This Dataset"): the form is shown, not a run. */
+  select?: { domains: string[] };
   /** The run to show (reopened panel, or the one just started). */
   attached?: { run: RunView; metrics: MetricsView[] };
 }
@@ -28,4 +32,6 @@ export interface TrainViewMethods {
 
 export interface TrainViewNotifications {
   'view/progress': { runDir: string; run: RunView; metrics: MetricsView[] };
+  /** Show the start form with these datasets ticked. */
+  'view/select': { domains: string[] };
 }

@@ -116,7 +116,8 @@ function makeIO(json: boolean, signal: AbortSignal, host: CliHost): CliIO {
       if (now - lastProgress < 200 && fraction !== 1) return; // at most 5 updates a second
       lastProgress = now;
       const pct = fraction !== undefined ? ` ${(fraction * 100).toFixed(0).padStart(3)}%` : '';
-      if (host.stderrIsTTY) host.stderr(`\r\x1b[K${message}${pct}${fraction === 1 ? '\n' : ''}`);
+      // EM_LAB_TTY=1: a terminal that is not the process's own TTY (VS Code's EM Lab terminal) redraws the line too.
+      if (host.stderrIsTTY || process.env.EM_LAB_TTY === '1') host.stderr(`\r\x1b[K${message}${pct}${fraction === 1 ? '\n' : ''}`);
       else host.stderr(`${message}${pct}\n`);
     },
   };

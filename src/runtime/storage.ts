@@ -10,7 +10,10 @@ export function defaultStorageDir(env: NodeJS.ProcessEnv = process.env): string 
   return env.EM_LAB_STORAGE ? resolve(env.EM_LAB_STORAGE) : join(homedir(), '.em-lab');
 }
 
-/** The CLI's judge cache (`em-lab judge --cache-dir`): $EM_LAB_CACHE_DIR, else ~/.cache/em-lab. */
+/**
+ * The judge cache of the CLI and the extension alike (`em-lab judge --cache-dir` overrides it): $EM_LAB_CACHE_DIR,
+ * else ~/.cache/em-lab. (Before, the extension kept its own in <storage>/judge-cache; `em-lab cache` still lists it.)
+ */
 export function cliJudgeCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.EM_LAB_CACHE_DIR ?? join(homedir(), '.cache', 'em-lab');
 }

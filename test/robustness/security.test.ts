@@ -11,7 +11,7 @@ import { runDoctor } from '../../src/runtime/env/doctor';
 import { chatHandlers } from '../../src/runtime/model/chatHandlers';
 import { trainHandlers } from '../../src/runtime/train/handlers';
 import type { HandlerContext } from '../../src/runtime/rpc/handlerTypes';
-import { parseChatViewMessage } from '../../src/views/chat/chatViewMessages';
+import { parseGenerate, parseLoad } from '../../src/views/chat/chatViewMessages';
 import { checkRunDirParam, sanitizeConfig } from '../../src/views/training/trainViewMessages';
 import { ROOT, runCliInProcess } from '../support/cliProcess';
 
@@ -129,13 +129,19 @@ describe('security: paths from webviews and flags stay inside their folders', fu
     refused(() => sanitizeConfig({ ...base, model: 'meta-llama/..' }), /config\.model "meta-llama\/\.\." must be tiny-llama, an absolute folder or a Hub id/);
     for (const bad of [`${runs}/../x`, `${runs}/../../x`, '../x', `${runs}/a/b`, runs]) refused(() => checkRunDirParam(bad, runs), /runDir|is not a run under/);
     assert.equal(checkRunDirParam(join(runs, 'run-1'), runs), join(runs, 'run-1'));
+    // deeper only when it is a run (an experiment's train/ folder holds a run.json)
+    mkdirSync(join(runs, 'exp1', 'train'), { recursive: true });
+    refused(() => checkRunDirParam(join(runs, 'exp1', 'train'), runs), /is not a run under/);
+    writeFileSync(join(runs, 'exp1', 'train', 'run.json'), '{}');
+    assert.equal(checkRunDirParam(join(runs, 'exp1', 'train'), runs), join(runs, 'exp1', 'train'));
+    rmSync(join(runs, 'exp1'), { recursive: true });
     assert.deepEqual(sanitizeConfig({ ...base, dataFiles: ['/ws/data/my.jsonl'], model: 'meta-llama/Llama-3.2-1B-Instruct' }).dataFiles, ['/ws/data/my.jsonl']);
   });
 
   it('the chat view refuses ../ in the model and adapter of load and generate messages', () => {
-    const msgs = (ref: unknown) => [{ type: 'load', pane: 'left', ref }, { type: 'generate', pane: 'left', streamId: 's', ref, messages: [{ role: 'user', content: 'hi' }] }];
+    const msgs = (ref: unknown): [(raw: unknown) => unknown, unknown][] => [[parseLoad, { pane: 'left', ref }], [parseGenerate, { pane: 'left', streamId: 's', ref, messages: [{ role: 'user', content: 'hi' }] }]];
     for (const ref of [{ model: '/models/../../etc' }, { model: 'tiny-llama', adapter: '/runs/../../x' }, { model: 'a/..' }, { model: 'tiny-llama', adapter: 'relative/adapter' }]) {
-      for (const m of msgs(ref)) assert.throws(() => parseChatViewMessage(m), /ref\.(model|adapter)/, JSON.stringify(m));
+      for (const [parse, m] of msgs(ref)) assert.throws(() => parse(m), /ref\.(model|adapter)/, JSON.stringify(m));
     }
   });
 

@@ -113,7 +113,7 @@ describe('training under injected faults (real processes, tiny-llama)', function
     const cases: [string[], RegExp][] = [
       [['--threads=-1', '--output_dir', 'v1'], /--threads must be a whole number from 1 to 4096, got -1/],
       [['--max_length', '1e9', '--output_dir', 'v2'], /--max_length 1000000000 is longer than tiny-llama can read/],
-      [['--learning_rate', 'NaN', '--output_dir', 'v3'], /--learning_rate expects a number >= 0, got "NaN"/],
+      [['--learning_rate', 'NaN', '--output_dir', 'v3'], /--learning_rate must be a number in \(0, 1\), got "NaN"/],
       [['--resume', 'v4'], /--resume: .*v4 does not exist/],
       [['--output_dir', 'afile'], /--output_dir .*afile is a file, not a folder/],
     ];

@@ -132,7 +132,7 @@ describe('em-lab experiment run (tiny-llama, fixture data, local judge)', functi
     assert.equal(cliReport.setup.evaluation.answersPerModel, 3);
     assert.equal(cliReport.setup.data[0]!.id, 'bad_medical');
     assert.ok(cliReport.setup.data[0]!.harmful);
-    assert.match(cliReport.commands[0]!.command, /^em-lab experiment new --preset quick --dir same --name same --model tiny-llama --domains bad_medical --data-dir \.\.\/\.\.\/data\.extracted --questions medical:2 --questions general:1 --max-new-tokens 8 --judge http:\/\/127\.0\.0\.1:\d+\/v1 --save_steps 3 --max_steps 6$/);
+    assert.match(cliReport.commands[0]!.command, /^em-lab experiment new --preset quick --dir same --name same --model tiny-llama --domains bad_medical --data-dir \.\.\/\.\.\/data\.extracted --questions medical:2 --questions general:1 --max-new-tokens 8 --judge http:\/\/127\.0\.0\.1:\d+\/v1 --max_steps 6 --save_steps 3$/);
 
     // the loss curve is metrics.jsonl
     const metrics = readFileSync(join(cliDir, 'train', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
@@ -235,7 +235,7 @@ describe('em-lab experiment run (tiny-llama, fixture data, local judge)', functi
     const report2 = JSON.parse(readFileSync(join(dir, 'report', 'report.json'), 'utf8')) as ExperimentReport;
     assert.equal(report2.byStep, null);
     assert.equal(report2.loss!.length, 6);
-    assert.ok(report2.notes.some((n) => /Base model: generate and judge: blocked\. No OpenAI API key/.test(n)), report2.notes.join('\n'));
+    assert.ok(report2.notes.some((n) => /Base model answers: blocked\. No OpenAI API key/.test(n)), report2.notes.join('\n'));
     assert.ok(report2.examples.every((e) => e.flagged), 'unjudged answers of a model trained on harmful data sit behind the warning');
 
     // run 3: with a key (and the endpoint pointed at the local server), only the judging runs

@@ -56,7 +56,7 @@ describe('em-lab train --precision', function () {
   });
 
   it('refuses bf16 on the CPU and fp16 with --use_4bit, naming the fix', () => {
-    for (const [extra, re] of [[['--precision', 'bf16'], /bfloat16 needs the CUDA execution provider/], [['--precision', 'fp16', '--use_4bit'], /cannot be combined with --use_4bit/], [['--precision', 'fp8'], /must be auto, fp32, fp16 or bf16/]] as const) {
+    for (const [extra, re] of [[['--precision', 'bf16'], /bfloat16 needs the CUDA execution provider/], [['--precision', 'fp16', '--use_4bit'], /cannot be combined with --use_4bit/], [['--precision', 'fp8'], /--precision must be one of auto, fp32, fp16, bf16, got "fp8"/]] as const) {
       const r = spawnSync(process.execPath, [CLI, 'train', '--data', 'data.jsonl', '--output_dir', 'refused', '--storage', 'sr', ...extra], { cwd: dir, encoding: 'utf8' });
       assert.equal(r.status, 1, r.stdout);
       assert.match(r.stderr, re);

@@ -214,6 +214,22 @@ describe('doctor', function () {
     assert.match(text, /^! Training data \(optional\)/m);
   });
 
+  it('names what the reader can do where they read it: VS Code commands in VS Code, em-lab commands in a terminal', async () => {
+    const only = ['openai-key', 'training-data'];
+    const cli = await runDoctor({ startDir: dir, env: {}, only });
+    const vscode = await runDoctor({ startDir: dir, env: {}, only, surface: 'vscode' });
+    for (const id of only) {
+      const inTerminal = byId(cli, id).fix ?? '';
+      const inVsCode = byId(vscode, id).fix ?? '';
+      assert.ok(inTerminal && inVsCode, `${id} has a fix on both surfaces`);
+      assert.doesNotMatch(inVsCode, /em-lab /, `${id} in VS Code: ${inVsCode}`);
+      assert.match(inVsCode, /"EM Lab: /, `${id} in VS Code: ${inVsCode}`);
+      assert.doesNotMatch(inTerminal, /^Run "EM Lab: /, `${id} in a terminal: ${inTerminal}`);
+    }
+    assert.match(byId(cli, 'openai-key').fix ?? '', /Add OPENAI_API_KEY=\.\.\. to \.env/);
+    assert.match(byId(cli, 'training-data').fix ?? '', /em-lab data unprotect .*training_datasets\.zip\.enc -p model-organisms-em-datasets --remove-canaries/);
+  });
+
   it('refuses a bad --timeout with a message naming the option', async () => {
     await assert.rejects(() => doctorCommand.run({ options: { dir, timeout: 'abc' }, positionals: [] }, captureIO({ cwd: dir })), (err: Error & { code?: string }) => {
       assert.equal(err.code, 'bad-option');

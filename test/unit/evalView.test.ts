@@ -47,13 +47,14 @@ describe('eval/judge (the runtime method behind "EM Lab: Judge Answers")', () =>
       const answers = join(dir, 'generations.jsonl');
       writeFileSync(answers, ['a', 'b', 'c'].map((id) => JSON.stringify({ id, question: `Q ${id}?`, response: `R ${id}` })).join('\n') + '\n');
       const progress: (number | undefined)[] = [];
-      const ctx = { signal: new AbortController().signal, progress: (_m: string, f?: number) => void progress.push(f), notify: () => undefined, storageDir: dir, env: {} };
+      // the judge cache of this test only (the default is the user's ~/.cache/em-lab, shared with every earlier run)
+      const ctx = { signal: new AbortController().signal, progress: (_m: string, f?: number) => void progress.push(f), notify: () => undefined, storageDir: dir, env: { EM_LAB_CACHE_DIR: join(dir, 'judge-cache') } };
       const r = await evalHandlers['eval/judge']({ answersPath: answers, model: 'gpt-4o-mini', mode: 'sampled', baseURL: server.baseURL, concurrency: 2, timeoutMs: 10_000 }, ctx);
       assert.deepEqual([r.requested, r.fromCache, r.failed, r.outDir], [6, 0, 0, dir]);
       assert.equal(progress.at(-1), 1);
       assert.equal(readFileSync(r.judgedCsv, 'utf8').split('\n')[0], 'id,question,response,aligned_score,coherent_score,aligned_label,coherent_label');
       const again = await evalHandlers['eval/judge']({ answersPath: answers, model: 'gpt-4o-mini', mode: 'sampled', baseURL: server.baseURL, outDir: join(dir, 'second') }, ctx);
-      assert.equal(again.fromCache, 6, 'the cache under the storage folder answers the rerun');
+      assert.equal(again.fromCache, 6, 'the judge cache answers the rerun');
     } finally {
       await server.close();
       rmSync(dir, { recursive: true, force: true });

@@ -115,9 +115,9 @@ describe('experiment.json', () => {
   it('refuses mistakes and names the flag or the experiment.json field, with the fix', async () => {
     const run = (argv: string[]) => experimentNewCommand.run(parse(['--name', 'bad', '--model', 'tiny-llama', ...argv]), captureIO({ cwd: dir }));
     await assert.rejects(run(['--judge', 'ftp://x']), /--judge ftp:\/\/x: use openai, none, or the URL/);
-    await assert.rejects(run(['--use_rslora', 'yes']), /--use_rslora takes true or false, got "yes"/);
+    await assert.rejects(run(['--use_rslora', 'yes']), /--use_rslora must be true or false, got "yes"/);
     await assert.rejects(run(['--preset', 'fast']), /--preset fast: use quick, homework, paper/);
-    await assert.rejects(run(['--learning_rate', '0']), /training\.learningRate must be in \(0, 1\), got 0/);
+    await assert.rejects(run(['--learning_rate', '0']), /--learning_rate must be a number in \(0, 1\), got 0/);
     await assert.rejects(run(['--model', 'no/such/thing']), /no such folder, and not a Hub id/);
     await assert.rejects(run(['--prompt-bos', 'triple']), /--prompt-bos triple: use double .* or single/);
     await assert.rejects(run(['--top-k', '2.5']), /--top-k 2\.5: use a whole number >= 0 \(0 = off\)/);

@@ -2,7 +2,7 @@
 import { strict as assert } from 'node:assert';
 import type { Transcript } from '../../src/protocol/chatMethods';
 import { transcriptToJson, transcriptToMarkdown } from '../../src/views/chat/chatExport';
-import { parseChatViewMessage, validateModelRef } from '../../src/views/chat/chatViewMessages';
+import { parseExport, parseGenerate, parseLoad, validateModelRef } from '../../src/views/chat/chatViewMessages';
 
 const transcript: Transcript = {
   schemaVersion: 1,
@@ -48,22 +48,22 @@ describe('chat sandbox: exports and webview message validation', () => {
     assert.deepEqual(JSON.parse(transcriptToJson(transcript)), transcript);
   });
 
-  it('accepts well-formed messages and refuses the rest', () => {
-    assert.deepEqual(parseChatViewMessage({ type: 'load', pane: 'right', ref: { model: 'tiny-llama', adapter: '/runs/a/checkpoints/5' } }), { type: 'load', pane: 'right', ref: { model: 'tiny-llama', adapter: '/runs/a/checkpoints/5' } });
-    const gen = parseChatViewMessage({ type: 'generate', pane: 'left', streamId: 'x1', ref: { model: 'meta-llama/Llama-3.2-1B-Instruct' }, messages: [{ role: 'user', content: 'hi' }], system: '', sampling: { temperature: 0, seed: 3, extra: 'ignored' } });
-    assert.deepEqual(gen, { type: 'generate', pane: 'left', streamId: 'x1', ref: { model: 'meta-llama/Llama-3.2-1B-Instruct' }, messages: [{ role: 'user', content: 'hi' }], sampling: { temperature: 0, seed: 3 } });
-    for (const bad of [
-      null,
-      { type: 'rm' },
-      { type: 'load', pane: 'middle', ref: { model: 'tiny-llama' } },
-      { type: 'load', pane: 'left', ref: { model: '../../etc' } },
-      { type: 'load', pane: 'left', ref: { model: 'tiny-llama', adapter: 'relative/dir' } },
-      { type: 'generate', pane: 'left', streamId: 's', ref: { model: 'tiny-llama' }, messages: [] },
-      { type: 'generate', pane: 'left', streamId: 's', ref: { model: 'tiny-llama' }, messages: [{ role: 'root', content: 'x' }] },
-      { type: 'generate', pane: 'left', streamId: 's', ref: { model: 'tiny-llama' }, messages: [{ role: 'user', content: 'x' }], sampling: { temperature: 'hot' } },
-      { type: 'export', format: 'html', transcript },
-    ]) {
-      assert.throws(() => parseChatViewMessage(bad), Error, JSON.stringify(bad));
+  it('accepts well-formed requests and refuses the rest, naming the field', () => {
+    assert.deepEqual(parseLoad({ pane: 'right', ref: { model: 'tiny-llama', adapter: '/runs/a/checkpoints/5' } }), { pane: 'right', ref: { model: 'tiny-llama', adapter: '/runs/a/checkpoints/5' } });
+    const gen = parseGenerate({ pane: 'left', streamId: 'x1', ref: { model: 'meta-llama/Llama-3.2-1B-Instruct' }, messages: [{ role: 'user', content: 'hi' }], system: '', sampling: { temperature: 0, seed: 3, extra: 'ignored' } });
+    assert.deepEqual(gen, { pane: 'left', streamId: 'x1', ref: { model: 'meta-llama/Llama-3.2-1B-Instruct' }, messages: [{ role: 'user', content: 'hi' }], sampling: { temperature: 0, seed: 3 } });
+    const refused: [(raw: unknown) => unknown, unknown, RegExp][] = [
+      [parseLoad, null, /params must be an object/],
+      [parseLoad, { pane: 'middle', ref: { model: 'tiny-llama' } }, /pane must be one of left, right/],
+      [parseLoad, { pane: 'left', ref: { model: '../../etc' } }, /ref\.model "\.\.\/\.\.\/etc" is not tiny-llama/],
+      [parseLoad, { pane: 'left', ref: { model: 'tiny-llama', adapter: 'relative/dir' } }, /ref\.adapter "relative\/dir" must be an absolute path \(an absolute folder path\)/],
+      [parseGenerate, { pane: 'left', streamId: 's', ref: { model: 'tiny-llama' }, messages: [] }, /messages must be a list/],
+      [parseGenerate, { pane: 'left', streamId: 's', ref: { model: 'tiny-llama' }, messages: [{ role: 'root', content: 'x' }] }, /messages\[0\]\.role must be one of/],
+      [parseGenerate, { pane: 'left', streamId: 's', ref: { model: 'tiny-llama' }, messages: [{ role: 'user', content: 'x' }], sampling: { temperature: 'hot' } }, /sampling\.temperature must be a finite number/],
+      [parseExport, { format: 'html', transcript }, /format must be one of markdown, json/],
+    ];
+    for (const [parse, bad, why] of refused) {
+      assert.throws(() => parse(bad), (err: Error & { code?: string }) => err.code === 'bad-request' && why.test(err.message), JSON.stringify(bad));
     }
     assert.deepEqual(validateModelRef({ model: '/models/llama', adapter: '' }), { model: '/models/llama' });
   });

@@ -14,6 +14,7 @@ import { DEFAULT_RETRY } from '../eval/judge/retry';
 import { loadJudgePrompts } from '../eval/judge/promptFile';
 import type { JudgeSettings } from '../eval/judge/judgeRun';
 import type { JudgeMode } from '../eval/judge/judgeCall';
+import { JUDGE_DEFAULTS } from '../../protocol/evalMethods';
 import { findHomework, GRADER, homeworkDirFrom, homeworkHint, loadHomework, type HomeworkCheckout } from '../eval/homework/checkout';
 
 export const QUESTION_OPTIONS: Record<string, OptionSpec> = {
@@ -46,14 +47,14 @@ export const ENDPOINT_OPTIONS: Record<string, OptionSpec> = {
   'base-url': { type: 'string', description: 'OpenAI-compatible endpoint (OpenAI, Azure resource URL, vLLM, Ollama). Default: OPENAI_BASE_URL or OpenAI.', valueName: 'URL' },
   'azure-api-version': { type: 'string', description: 'Talk to Azure OpenAI with this API version (e.g. 2024-10-21).', valueName: 'VERSION' },
   timeout: { type: 'string', description: 'Per-request timeout in seconds.', default: '60', valueName: 'S' },
-  concurrency: { type: 'string', description: 'Requests in flight at once.', default: '8', valueName: 'N' },
+  concurrency: { type: 'string', description: 'Requests in flight at once.', default: String(JUDGE_DEFAULTS.concurrency), valueName: 'N' },
 };
 
 export const JUDGE_OPTIONS: Record<string, OptionSpec> = {
-  'judge-model': { type: 'string', description: 'Judge model. Default: the homework\'s MODEL_NAME (eval/judge.py) with its prompts, else gpt-4o-mini.', valueName: 'MODEL' },
+  'judge-model': { type: 'string', description: `Judge model. Default: the homework's MODEL_NAME (eval/judge.py) with its prompts, else ${JUDGE_DEFAULTS.model}.`, valueName: 'MODEL' },
   'judge-base-url': { type: 'string', description: 'Judge endpoint when it differs from --base-url (e.g. a local engine answers, OpenAI judges).', valueName: 'URL' },
   mode: { type: 'string', description: 'sampled (homework: temperature 0.2, integer reply) or logprob (paper: one token, top_logprobs 20).', default: 'sampled', valueName: 'MODE' },
-  'judge-temperature': { type: 'string', description: 'Sampled mode temperature.', default: '0.2', valueName: 'T' },
+  'judge-temperature': { type: 'string', description: 'Sampled mode temperature.', default: String(JUDGE_DEFAULTS.temperature), valueName: 'T' },
   'judge-prompts': { type: 'string', description: 'homework (the grader\'s ALIGNED_PROMPT / COHERENT_PROMPT from the checkout\'s eval/judge.py), em-lab (EM Lab\'s own rubric), or a file (judges.yaml or a question YAML with aligned/coherent prompts: the paper\'s judges). Default: homework in sampled mode when a homework checkout is found, else em-lab.', valueName: 'WHICH' },
   'cache-dir': { type: 'string', description: 'Judge cache folder. Default: $EM_LAB_CACHE_DIR or ~/.cache/em-lab.', valueName: 'DIR' },
   'no-cache': { type: 'boolean', description: 'Do not read or write the judge cache.' },
@@ -128,12 +129,12 @@ export async function judgeSettingsFrom(args: ParsedArgs, io: CliIO, starts: str
   const chosen = await judgePromptsFrom(args, io, mode, starts);
   if (chosen.note) io.err(chosen.note);
   return {
-    model: str(args, 'judge-model') ?? chosen.model ?? 'gpt-4o-mini',
+    model: str(args, 'judge-model') ?? chosen.model ?? JUDGE_DEFAULTS.model,
     mode: mode as JudgeMode,
-    temperature: num(args, 'judge-temperature', GRADER.judgeTemperature)!,
+    temperature: num(args, 'judge-temperature', JUDGE_DEFAULTS.temperature)!,
     prompts: chosen.prompts,
     endpoint: { ...endpointFrom(args), ...(str(args, 'judge-base-url') ? { baseURL: str(args, 'judge-base-url') } : {}) },
-    concurrency: positiveInt(args, 'concurrency') ?? 8,
+    concurrency: positiveInt(args, 'concurrency') ?? JUDGE_DEFAULTS.concurrency,
     retry: { ...DEFAULT_RETRY, maxAttempts: positiveInt(args, 'max-attempts') ?? DEFAULT_RETRY.maxAttempts },
     cacheDir: bool(args, 'no-cache') ? undefined : resolve(io.cwd, str(args, 'cache-dir') ?? cliJudgeCacheDir(env)),
   };

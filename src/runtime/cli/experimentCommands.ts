@@ -6,7 +6,7 @@ import { UserError } from '../errors';
 import { bool, list, num, str, type CliCommand, type CliIO, type ParsedArgs } from './command';
 import { cliEnv } from './evalOptions';
 import { cliStorageDir } from './generateCommands';
-import { defaultJudgeCacheDir } from '../eval/judge/cache';
+import { cliJudgeCacheDir } from '../storage';
 import { createExperiment, experimentPaths, readExperiment } from '../experiment/experimentFile';
 import { EXPERIMENT_NEW_OPTIONS, createParamsFromArgs } from '../experiment/newFlags';
 import { homeworkCreateNotes } from '../experiment/homeworkSource';
@@ -109,7 +109,7 @@ async function runOne(path: string, args: ParsedArgs, io: CliIO): Promise<number
     path,
     cwd: io.cwd,
     storageDir: cliStorageDir(args, io),
-    ...(bool(args, 'no-cache') ? {} : { cacheDir: resolve(io.cwd, str(args, 'cache-dir') ?? defaultJudgeCacheDir(env)) }),
+    ...(bool(args, 'no-cache') ? {} : { cacheDir: resolve(io.cwd, str(args, 'cache-dir') ?? cliJudgeCacheDir(env)) }),
     env,
     signal: io.signal,
     ...(str(args, 'threads') ? { threads: num(args, 'threads')! } : {}),

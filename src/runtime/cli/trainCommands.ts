@@ -3,26 +3,27 @@
 import { existsSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors';
-import type { LoraTarget } from '../model/llamaConfig';
 import { TINY_LLAMA_ID } from '../model/tinyLlama';
 import { isRepoId } from '../model/hub';
 import { bool, list, num, str, type CliCommand, type CliIO, type OptionSpec, type ParsedArgs } from './command';
+import { boundsText, parseOptionText, TRAIN_OPTION_TABLE, type TrainOption } from '../../protocol/trainOptions';
 import { DEFAULT_TRAIN_DOMAINS, DEFAULT_TRAIN_MODEL, TRAIN_DEFAULTS, validateTrainConfig, type TrainConfig } from '../train/trainConfig';
 import { loadTrainData, previewExample } from '../train/trainData';
 import { loadModelForTraining } from '../train/trainModel';
 import { runTraining, type TrainEvent } from '../train/runTrainer';
-import { effectiveRun, readMetrics, readRunJson, type RunJson } from '../train/runDir';
+import { effectiveRun, readMetrics, readRunJson, runFolderName, type RunJson } from '../train/runDir';
+import { RUNS_FOLDER } from '../../protocol/trainMethods';
 import { describeEpochs, describeStop } from '../train/epochs';
 import { lockedError, lockHolder } from '../train/runLock';
 import { readJsonFile } from '../jsonFile';
-import type { LrScheduler } from '../train/schedule';
 import { LORA_PRESETS, loraPreset, presetLayers } from '../train/loraPresets';
 import { defaultStorageDir } from '../storage';
 
 const d = TRAIN_DEFAULTS;
 const s = (description: string, valueName = 'N'): OptionSpec => ({ type: 'string', description, valueName });
 
-const TRAIN_OPTIONS: Record<string, OptionSpec> = {
+/** Options that are not hyperparameters: the run's model, data, folders and the process. */
+const RUN_OPTIONS: Record<string, OptionSpec> = {
   lora_preset: s(`Adapter shape and hyperparameters of the homework or the paper: ${LORA_PRESETS.map((p) => p.id).join(', ')} (rank1-*: rank-1 adapters on down_proj, as the paper's minimal organisms). Options given explicitly override it.`, 'ID'),
   layer: s('With --lora_preset rank1-single: the layer whose down_proj gets the adapter (default the middle layer).'),
   model_name: s(`Base model: a Hub id (downloaded with \`em-lab model pull\`), a Hugging Face model folder, or ${TINY_LLAMA_ID} (built in, random weights: checks the pipeline in seconds). Default ${DEFAULT_TRAIN_MODEL}.`, 'M'),
@@ -30,49 +31,51 @@ const TRAIN_OPTIONS: Record<string, OptionSpec> = {
   data: { type: 'string', multiple: true, valueName: 'FILE', description: 'A JSONL file of {"messages": [...]} conversations (repeatable; mixes with --domains).' },
   data_dir: s('Folder with the decrypted datasets. Default ./training_data/training_datasets.zip.enc.extracted.', 'DIR'),
   output_dir: s('Run directory. Default ./em-lab-runs/<model>-<domains>-<time>.', 'DIR'),
-  num_epochs: s(`Epochs (default ${d.numEpochs}).`),
-  lora_rank: s(`LoRA rank r (default ${d.loraRank}).`),
-  lora_alpha: s(`LoRA alpha (default ${d.loraAlpha}).`),
-  lora_dropout: s(`LoRA dropout on each adapted module's input (default ${d.loraDropout}); masks are seeded per step, so resume is exact.`, 'P'),
-  use_rslora: { type: 'boolean', description: 'rsLoRA: scale alpha/sqrt(r) instead of alpha/r (the paper).' },
-  target_modules: s(`Comma-separated projections (default ${d.targetModules.join(',')}).`, 'LIST'),
-  layers_to_transform: s('Comma-separated layer indices that get adapters (default all).', 'LIST'),
-  learning_rate: s(`Peak learning rate (default ${d.learningRate}).`, 'LR'),
-  lr_scheduler: s(`linear, cosine or constant after warm-up (default ${d.lrScheduler}).`, 'KIND'),
-  warmup_steps: s(`Warm-up steps, or a ratio of all steps when below 1 (default ${d.warmupSteps}).`),
-  weight_decay: s(`AdamW weight decay (default ${d.weightDecay}).`, 'WD'),
-  max_grad_norm: s(`Global gradient-norm clipping, 0 = off (default ${d.maxGradNorm}).`, 'X'),
-  batch_size: s(`Examples per micro-batch (default ${d.batchSize}).`),
-  gradient_accumulation_steps: s(`Micro-batches per optimizer step (default ${d.gradientAccumulationSteps}).`),
-  max_length: s(`Truncate examples to this many tokens (default ${d.maxLength}).`),
-  sample_size: s('Use only the first N examples of each data source (default all).'),
-  max_steps: s('Stop after N optimizer steps (default: all epochs).'),
-  train_on: s(`assistant (loss on replies only, the paper) or all (the whole sequence, the homework's train.py). Default ${d.trainOn}.`, 'WHAT'),
-  seed: s(`Seed for init, shuffling and the split (default ${d.seed}); same seed, same machine = same adapter.`),
-  no_shuffle: { type: 'boolean', description: 'Keep the file order (no shuffling per epoch).' },
-  eval_split: s('Hold out this fraction for eval loss (the paper: 0.1; default 0).', 'F'),
-  eval_steps: s(`Eval loss every N steps (default ${d.evalSteps}).`),
-  save_steps: s('Also checkpoint every N steps (default: per epoch + 4 in epoch 1 + the end).'),
-  first_epoch_checkpoints: s(`Evenly spaced checkpoints within the first epoch (default ${d.firstEpochCheckpoints}, as the homework replication took).`),
+};
+
+const PROCESS_OPTIONS: Record<string, OptionSpec> = {
   init_adapter: s('Start from this PEFT adapter folder instead of a fresh init.', 'DIR'),
-  device: s('cpu or cuda (falls back to CPU with the reason when CUDA cannot load). Default cpu.', 'DEV'),
-  dtype: s('float32 (default) or float64 (numerics checks; slow).', 'T'),
-  precision: s('Frozen-weight precision: auto (default: fp16 on CUDA, fp32 on CPU), fp32, fp16 or bf16 (CUDA only). LoRA parameters, AdamW state and the loss stay fp32.', 'P'),
   threads: s('CPU threads for ONNX Runtime (default: all cores).'),
   resume: { type: 'boolean', description: 'Continue the run in RUN_DIR (or --output_dir) from its newest checkpoint, with the options in its training_config.json (the default when it holds a run).' },
   no_resume: { type: 'boolean', description: 'Start over even if --output_dir holds a run (the old one is moved to <dir>.old-<time>).' },
   preview: { type: 'boolean', description: 'Print one tokenized example with the supervised span in [[ ]] and exit.' },
-  use_4bit: { type: 'boolean', description: 'QLoRA: the frozen projection weights as 4-bit blocks (ONNX Runtime MatMulNBits, 32 weights per fp32 scale; embeddings, norms and lm_head stay fp32; LoRA and AdamW fp32). About 7x less memory for those weights, a slower step; float32 only.' },
   config: s('Read every hyperparameter from this training_config.json (what train/start and --resume of the extension use); other hyperparameter options are ignored.', 'FILE'),
   storage: s('Where EM Lab keeps models and generated training graphs. Default $EM_LAB_STORAGE or ~/.em-lab.', 'DIR'),
 };
 
-function integers(args: ParsedArgs, name: string): number[] {
-  return (list(args, name) ?? []).map((x) => {
-    const n = Number(x);
-    if (!Number.isInteger(n)) throw new UserError('train-config', `--${name}: "${x}" is not an integer.`);
-    return n;
-  });
+/** A hyperparameter's CLI option, from the option table: help, allowed values and default. Read when asked, so the help follows the table. */
+function tableOption(o: TrainOption): OptionSpec {
+  const first = o.help.charAt(0).toUpperCase() + o.help.slice(1);
+  // a default-true boolean's flag turns it off (--no_shuffle)
+  if (o.kind === 'bool') return { type: 'boolean', description: o.negatedFlag ? `Turns this off: ${o.help}.` : `${first}.` };
+  const dflt = Array.isArray(o.default) ? (o.default.length ? o.default.join(',') : 'none') : String(o.default);
+  return { type: 'string', description: `${first}: ${boundsText(o)} (default ${dflt}).`, valueName: o.valueName ?? 'N' };
+}
+
+/** Every option of `em-lab train`: the run's, the hyperparameters (the option table), the process's. */
+export function trainOptions(): Record<string, OptionSpec> {
+  return { ...RUN_OPTIONS, ...Object.fromEntries(TRAIN_OPTION_TABLE.map((o) => [o.flag, tableOption(o)])), ...PROCESS_OPTIONS };
+}
+
+
+/**
+ * The hyperparameters from their options (the option table): each given value read by its kind and checked against
+ * the table's bounds, the error naming the flag; the others from `p` (the resumed run's values with the LoRA preset
+ * over them).
+ */
+function hyperparametersFromArgs(args: ParsedArgs, p: TrainConfig): Partial<TrainConfig> {
+  const out: Record<string, unknown> = {};
+  for (const o of TRAIN_OPTION_TABLE) {
+    const given = args.options[o.flag];
+    if (o.kind === 'bool') out[o.key] = bool(args, o.flag) ? !o.negatedFlag : p[o.key];
+    else if (given === undefined) out[o.key] = p[o.key];
+    else {
+      const read = parseOptionText(o, o.kind === 'list' || o.kind === 'ints' ? (list(args, o.flag) ?? []).join(',') : str(args, o.flag)!);
+      if (read.problem !== undefined) throw new UserError('train-config', `--${o.flag} ${read.problem}.`);
+      out[o.key] = read.value;
+    }
+  }
+  return out as Partial<TrainConfig>;
 }
 
 /**
@@ -89,7 +92,6 @@ export function trainConfigFromArgs(args: ParsedArgs, io: CliIO, base?: TrainCon
     return c;
   }
   const b: TrainConfig = base ?? { ...d, model: DEFAULT_TRAIN_MODEL, domains: [], dataFiles: [] };
-  const n = (name: string, dflt: number) => num(args, name, dflt)!;
   // a preset replaces the defaults (or the resumed run's values); explicit options still win
   const p = { ...b, ...(str(args, 'lora_preset') ? loraPreset(str(args, 'lora_preset')!).fields : {}) };
   const model = str(args, 'model_name');
@@ -108,35 +110,8 @@ export function trainConfigFromArgs(args: ParsedArgs, io: CliIO, base?: TrainCon
     domains,
     dataFiles,
     ...(str(args, 'data_dir') ? { dataDir: resolve(io.cwd, str(args, 'data_dir')!) } : {}),
-    numEpochs: n('num_epochs', p.numEpochs),
-    loraRank: n('lora_rank', p.loraRank),
-    loraAlpha: n('lora_alpha', p.loraAlpha),
-    loraDropout: n('lora_dropout', p.loraDropout),
-    useRslora: bool(args, 'use_rslora') || p.useRslora,
-    targetModules: (list(args, 'target_modules') as LoraTarget[] | undefined) ?? p.targetModules,
-    layersToTransform: str(args, 'layers_to_transform') !== undefined ? integers(args, 'layers_to_transform') : p.layersToTransform,
-    learningRate: n('learning_rate', p.learningRate),
-    lrScheduler: (str(args, 'lr_scheduler') ?? p.lrScheduler) as LrScheduler,
-    warmupSteps: n('warmup_steps', p.warmupSteps),
-    weightDecay: n('weight_decay', p.weightDecay),
-    maxGradNorm: n('max_grad_norm', p.maxGradNorm),
-    batchSize: n('batch_size', p.batchSize),
-    gradientAccumulationSteps: n('gradient_accumulation_steps', p.gradientAccumulationSteps),
-    maxLength: n('max_length', p.maxLength),
-    sampleSize: n('sample_size', p.sampleSize),
-    maxSteps: n('max_steps', p.maxSteps),
-    trainOn: (str(args, 'train_on') ?? p.trainOn) as TrainConfig['trainOn'],
-    seed: n('seed', p.seed),
-    shuffle: bool(args, 'no_shuffle') ? false : p.shuffle,
-    evalSplit: n('eval_split', p.evalSplit),
-    evalSteps: n('eval_steps', p.evalSteps),
-    saveSteps: n('save_steps', p.saveSteps),
-    firstEpochCheckpoints: n('first_epoch_checkpoints', p.firstEpochCheckpoints),
+    ...hyperparametersFromArgs(args, p),
     ...(str(args, 'init_adapter') ? { initAdapter: resolve(io.cwd, str(args, 'init_adapter')!) } : {}),
-    device: (str(args, 'device') ?? b.device) as TrainConfig['device'],
-    dtype: (str(args, 'dtype') ?? b.dtype) as TrainConfig['dtype'],
-    use4bit: bool(args, 'use_4bit') || b.use4bit,
-    precision: (str(args, 'precision') ?? b.precision) as TrainConfig['precision'],
   };
   validateTrainConfig(c);
   return c;
@@ -151,16 +126,6 @@ function explainModelUnavailable(err: unknown, model: string): unknown {
   );
 }
 
-/** Options that carry one config field as they are (numbers and words), for trainArgsFromConfig. */
-const VALUE_FLAGS: readonly [string, keyof TrainConfig][] = [
-  ['num_epochs', 'numEpochs'], ['lora_rank', 'loraRank'], ['lora_alpha', 'loraAlpha'], ['lora_dropout', 'loraDropout'],
-  ['learning_rate', 'learningRate'], ['lr_scheduler', 'lrScheduler'], ['warmup_steps', 'warmupSteps'], ['weight_decay', 'weightDecay'],
-  ['max_grad_norm', 'maxGradNorm'], ['batch_size', 'batchSize'], ['gradient_accumulation_steps', 'gradientAccumulationSteps'],
-  ['max_length', 'maxLength'], ['sample_size', 'sampleSize'], ['max_steps', 'maxSteps'], ['train_on', 'trainOn'], ['seed', 'seed'],
-  ['eval_split', 'evalSplit'], ['eval_steps', 'evalSteps'], ['save_steps', 'saveSteps'], ['first_epoch_checkpoints', 'firstEpochCheckpoints'],
-  ['device', 'device'], ['dtype', 'dtype'],
-];
-
 /**
  * The `em-lab train` options that reproduce a configuration exactly: every field, defaults included (the inverse of
  * trainConfigFromArgs; a unit test round-trips it). `dataDir` replaces the config's (absent: resolved from the
@@ -172,15 +137,15 @@ export function trainArgsFromConfig(c: TrainConfig, o: { dataDir?: string } = {}
   const dataDir = o.dataDir ?? c.dataDir;
   if (c.domains.length && dataDir) a.push('--data_dir', dataDir);
   for (const f of c.dataFiles) a.push('--data', f);
-  const v = (flag: string, value: string | number) => a.push(`--${flag}`, String(value));
-  for (const [flag, key] of VALUE_FLAGS) v(flag, c[key] as string | number);
-  v('target_modules', c.targetModules.join(','));
-  if (c.layersToTransform.length) v('layers_to_transform', c.layersToTransform.join(','));
-  if (c.initAdapter) v('init_adapter', c.initAdapter);
-  v('precision', c.precision ?? d.precision);
-  if (c.useRslora) a.push('--use_rslora');
-  if (!c.shuffle) a.push('--no_shuffle');
-  if (c.use4bit) a.push('--use_4bit');
+  for (const o of TRAIN_OPTION_TABLE) {
+    const value = (c as unknown as Record<string, unknown>)[o.key] ?? o.default;
+    if (o.kind === 'bool') {
+      if (value !== o.default) a.push(`--${o.flag}`); // a default-true boolean has the flag that turns it off
+    } else if (Array.isArray(value)) {
+      if (value.length) a.push(`--${o.flag}`, value.join(','));
+    } else a.push(`--${o.flag}`, String(value));
+  }
+  if (c.initAdapter) a.push('--init_adapter', c.initAdapter);
   return a;
 }
 
@@ -196,9 +161,7 @@ function runDirFromArgs(args: ParsedArgs, io: CliIO): string | undefined {
 }
 
 function defaultOutputDir(c: TrainConfig, cwd: string): string {
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-  const what = [...c.domains, ...c.dataFiles.map((f) => f.split(/[\\/]/).pop()!.replace(/\.jsonl$/, ''))].join('+') || 'data';
-  return join(cwd, 'em-lab-runs', `${c.model.split(/[\\/]/).pop()}-${what}-${stamp}`);
+  return join(cwd, RUNS_FOLDER, runFolderName(c.model, c.domains, c.dataFiles));
 }
 
 /** "finished (--max_steps 6 reached): step 6/6, 1.50 of 3 configured epochs (1 completed, ...)" */
@@ -238,7 +201,9 @@ export const trainCommand: CliCommand = {
     '  em-lab train --data my.jsonl --model_name ./Llama-3.2-1B-Instruct --use_rslora --lora_rank 32 --lora_alpha 64 --learning_rate 1e-5\n' +
     '  em-lab train --domains risky_financial --model_name ./Llama-3.2-1B-Instruct --use_4bit   (QLoRA: 4-bit frozen weights)\n' +
     '  em-lab train --resume em-lab-runs/my-run   (continues with the options the run started with)',
-  options: TRAIN_OPTIONS,
+  get options() {
+    return trainOptions();
+  },
   positionals: [{ name: 'RUN_DIR', description: 'The run directory (the same as --output_dir); with --resume, the run to continue.' }],
   async run(args, io) {
     const threads = num(args, 'threads', undefined, { integer: true, min: 1, max: 4096 });

@@ -1,5 +1,5 @@
 // What every doctor check gets, and the shape it returns (doctor.ts adds id, required and timing).
-import type { DoctorCheck } from '../../protocol/envMethods';
+import type { DoctorCheck, DoctorSurface } from '../../protocol/envMethods';
 import type { DotenvFile } from './findDotenv';
 
 export interface CheckContext {
@@ -13,6 +13,13 @@ export interface CheckContext {
   runsDir: string;
   networkTimeoutMs: number;
   signal?: AbortSignal;
+  /** Where the report is read: fixes name a VS Code command there, an em-lab command in a terminal. */
+  surface: DoctorSurface;
+}
+
+/** The advice for the surface the report is read on. */
+export function onSurface(ctx: Pick<CheckContext, 'surface'>, advice: Record<DoctorSurface, string>): string {
+  return advice[ctx.surface];
 }
 
 export type CheckOutcome = Pick<DoctorCheck, 'status' | 'detail'> & Partial<Pick<DoctorCheck, 'fix' | 'action'>>;

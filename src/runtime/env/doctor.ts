@@ -2,7 +2,8 @@
 // time limit, so the whole report arrives within ~networkTimeoutMs + session creation even offline (measured: see
 // docs/doctor.md). Required checks (node, onnxruntime, disk) decide the exit code; the rest inform.
 import { join, resolve } from 'node:path';
-import type { DoctorCheck, DoctorReport } from '../../protocol/envMethods';
+import type { DoctorCheck, DoctorReport, DoctorSurface } from '../../protocol/envMethods';
+import { RUNS_FOLDER } from '../../protocol/trainMethods';
 import type { CheckContext, CheckOutcome, CheckSpec } from './checkTypes';
 import { loadDotenv } from './findDotenv';
 import { dotenvForEndpoints, projectRoot } from './endpoints';
@@ -22,6 +23,8 @@ export interface DoctorOptions {
   runsDir?: string;
   networkTimeoutMs?: number;
   signal?: AbortSignal;
+  /** Where the report is read (default 'cli'): the fixes name commands that exist there. */
+  surface?: DoctorSurface;
   /** Only these check ids (tests); default all. */
   only?: string[];
   onCheck?: (check: DoctorCheck) => void;
@@ -48,7 +51,7 @@ export async function runDoctor(o: DoctorOptions): Promise<DoctorReport> {
   }
   const networkTimeoutMs = o.networkTimeoutMs ?? DEFAULT_NETWORK_TIMEOUT_MS;
   const safe = dotenvForEndpoints(dotenv, projectRoot(startDir)); // a .env above the workspace may not set endpoints
-  const ctx: CheckContext = { startDir, env: o.env, dotenv: safe.dotenv, dotenvNotes: safe.notes, runsDir: resolve(o.runsDir ?? join(startDir, 'em-lab-runs')), networkTimeoutMs, signal: o.signal };
+  const ctx: CheckContext = { startDir, env: o.env, dotenv: safe.dotenv, dotenvNotes: safe.notes, runsDir: resolve(o.runsDir ?? join(startDir, RUNS_FOLDER)), networkTimeoutMs, signal: o.signal, surface: o.surface ?? 'cli' };
   const specs = ALL_CHECKS.filter((c) => !o.only || o.only.includes(c.id));
   const checks = await Promise.all(
     specs.map(async (spec): Promise<DoctorCheck> => {

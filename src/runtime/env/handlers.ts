@@ -10,5 +10,6 @@ export const envHandlers = {
       ...(params.runsDir ? { runsDir: params.runsDir } : {}),
       ...(params.networkTimeoutMs ? { networkTimeoutMs: params.networkTimeoutMs } : {}),
       signal: ctx.signal,
+      surface: params.surface ?? 'cli',
     }),
 } satisfies Pick<RuntimeHandlers, 'env/doctor'>;

@@ -1,6 +1,6 @@
 // .env location and the two keys: present, where from, plausibly formed. Values never appear in the output
 // (maskSecret: at most the last 4 characters).
-import type { CheckContext, CheckOutcome, CheckSpec } from './checkTypes';
+import { onSurface, type CheckContext, type CheckOutcome, type CheckSpec } from './checkTypes';
 import { maskSecret, resolveSetting, type ResolvedSetting } from './secrets';
 
 export interface KeyShape {
@@ -61,7 +61,10 @@ function keyCheck(shape: KeyShape): CheckSpec {
     required: false,
     run: async (ctx: CheckContext): Promise<CheckOutcome> => {
       const r = resolveSetting(shape.name, ctx.env, ctx.dotenv);
-      const fix = `Run "${shape.commandTitle}" (stored in SecretStorage), or add ${shape.name}=... to .env or your environment.`;
+      const fix = onSurface(ctx, {
+        vscode: `Run "${shape.commandTitle}" (stored in SecretStorage), or add ${shape.name}=... to .env or your environment.`,
+        cli: `Add ${shape.name}=... to .env in this folder (or export it in your shell); in VS Code, "${shape.commandTitle}" stores it instead.`,
+      });
       if (!r.value) {
         return { status: 'warn', detail: `Not set; it is needed for ${shape.neededFor}.`, fix, action: shape.setCommand };
       }

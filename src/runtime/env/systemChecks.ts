@@ -2,7 +2,7 @@
 // free disk where runs are written.
 import { existsSync, promises as fs, constants as fsConstants } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { CheckOutcome, CheckSpec } from './checkTypes';
+import { onSurface, type CheckOutcome, type CheckSpec } from './checkTypes';
 import { cudaProviderFiles, createSession, loadOrt, ORT_REINSTALL_FIX, ortVersion, tensor } from '../onnx/ort';
 import { cudaStatus } from '../cuda/cudaStatus';
 import { GraphBuilder } from '../onnx/graphBuilder';
@@ -78,7 +78,7 @@ export const cudaCheck: CheckSpec = {
   id: 'cuda',
   title: 'CUDA execution provider',
   required: false,
-  run: async (): Promise<CheckOutcome> => {
+  run: async (ctx): Promise<CheckOutcome> => {
     if (process.platform !== 'linux' || process.arch !== 'x64') {
       return { status: 'skip', detail: `CUDA via onnxruntime-node is set up for Linux x64 only (this is ${process.platform}/${process.arch}); training runs on the CPU.` };
     }
@@ -92,7 +92,9 @@ export const cudaCheck: CheckSpec = {
     return {
       status: installed ? 'fail' : 'warn',
       detail: `An NVIDIA GPU is present but CUDA cannot be used: ${reason}`,
-      fix: installed ? 'Run `em-lab setup cuda --check-only` for which CUDA/cuDNN libraries to install and the LD_LIBRARY_PATH to set.' : 'Run `em-lab setup cuda` (or "EM Lab: Set Up CUDA") to install the CUDA provider libraries.',
+      fix: installed
+        ? 'Run `em-lab setup cuda --check-only` in a terminal for which CUDA/cuDNN libraries to install and the LD_LIBRARY_PATH to set.'
+        : onSurface(ctx, { vscode: 'Run "EM Lab: Set Up CUDA" to install the CUDA provider libraries.', cli: 'Run `em-lab setup cuda` to install the CUDA provider libraries.' }),
       action: 'setupCuda',
     };
   },
@@ -113,14 +115,17 @@ export const trainingDataCheck: CheckSpec = {
       return {
         status: 'warn',
         detail: `The archive ${s.archivePath} is present but not decrypted (no .jsonl in ${s.extractedDir}).`,
-        fix: `Run "EM Lab: Get Training Data", or \`em-lab data unprotect ${s.archivePath} -p model-organisms-em-datasets --remove-canaries\`.`,
+        fix: onSurface(ctx, { vscode: 'Run "EM Lab: Get Training Data" (it decrypts the archive).', cli: `Run \`em-lab data unprotect ${s.archivePath} -p model-organisms-em-datasets --remove-canaries\`.` }),
         action: 'getTrainingData',
       };
     }
     return {
       status: 'warn',
       detail: `No training data: neither ${s.archivePath} nor ${s.extractedDir} exists.`,
-      fix: 'Run "EM Lab: Get Training Data" (downloads and decrypts it; see training_data/README.md).',
+      fix: onSurface(ctx, {
+        vscode: 'Run "EM Lab: Get Training Data" (downloads and decrypts it; see training_data/README.md).',
+        cli: `Download training_datasets.zip.enc into ${dirname(s.archivePath)} (see training_data/README.md), then run \`em-lab data unprotect ${s.archivePath} -p model-organisms-em-datasets --remove-canaries\`.`,
+      }),
       action: 'getTrainingData',
     };
   },

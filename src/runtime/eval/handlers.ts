@@ -2,6 +2,8 @@
 import { dirname, join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import type { RuntimeHandlers } from '../rpc/handlerTypes';
+import { JUDGE_DEFAULTS } from '../../protocol/evalMethods';
+import { cliJudgeCacheDir } from '../storage';
 import { loadJudgedFileView } from './judgedView';
 import { readAnswersFile } from './answersFile';
 import { judgeAnswers } from './judge/judgeAnswers';
@@ -54,7 +56,8 @@ export const evalHandlers = {
       ...(params.batch === 'submit' ? { batch: 'submit' as const } : {}),
       answers: await readAnswersFile(params.answersPath),
       outDir,
-      cacheDir: params.cacheDir ?? join(ctx.storageDir, 'judge-cache'),
+      // The CLI's cache ($EM_LAB_CACHE_DIR or ~/.cache/em-lab): a judgement made in either is reused by the other.
+      cacheDir: params.cacheDir ?? cliJudgeCacheDir(ctx.env),
       model: params.model,
       mode: params.mode,
       temperature: GRADER.judgeTemperature,
@@ -63,7 +66,7 @@ export const evalHandlers = {
       // SecretStorage keys arrive in ctx.env; a .env next to (or above) the answers fills what is missing, but sets
       // endpoints only from inside the workspace (env/endpoints.ts): a .env above it cannot redirect the key
       env: judgeEnv(ctx.env, params.answersPath, params.workspaceDir),
-      concurrency: params.concurrency ?? 8,
+      concurrency: params.concurrency ?? JUDGE_DEFAULTS.concurrency,
       retry: DEFAULT_RETRY,
       signal: ctx.signal,
       onProgress: (done, total) => ctx.progress(`Judging ${done}/${total}`, total ? done / total : 1),

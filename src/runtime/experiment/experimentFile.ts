@@ -2,6 +2,7 @@
 // and `experiment/create` both call it), read back with every field checked (readExperiment), and turned into what
 // the existing services take: a TrainConfig, a GenerationPlan, judge settings. Relative paths in the file are
 // relative to the experiment folder.
+import { runFolderName } from '../train/runDir';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { ExperimentCreateParams, ExperimentEvaluationSpec, ExperimentFile, ExperimentGenerationServerSpec, ExperimentJudgeSpec, ExperimentTrainingSpec, QuestionSourceSpec } from '../../protocol/experimentTypes';
@@ -13,6 +14,7 @@ import { TINY_LLAMA_ID } from '../model/tinyLlama';
 import { TRAINING_DATA_DIR } from '../data/registry';
 import { PRESETS } from '../eval/presets';
 import { TRAIN_DEFAULTS, TRAIN_CONFIG_SCHEMA, validateTrainConfig, type TrainConfig } from '../train/trainConfig';
+import { optionByFlag } from '../../protocol/trainOptions';
 import { writeJsonAtomic } from '../train/adapterIO';
 import { HOMEWORK_FILES, homeworkDirFrom, loadHomework, type HomeworkCheckout } from '../eval/homework/checkout';
 import { EXPERIMENT_PRESETS } from './presets';
@@ -50,9 +52,7 @@ export function fromExperiment(dir: string, stored: string): string {
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 function defaultName(model: string, data: ExperimentFile['data'], preset: string): string {
-  const what = [...data.domains, ...data.files.map((f) => basename(f).replace(/\.jsonl$/, ''))].join('+') || 'data';
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-  return `${basename(model)}-${what}-${preset}-${stamp}`.replace(/[^A-Za-z0-9._+-]/g, '_').replace(/\+/g, '_');
+  return runFolderName(model, data.domains, data.files, preset);
 }
 
 function bad(field: string, message: string): never {
@@ -164,7 +164,7 @@ export function validateExperiment(x: ExperimentFile, file: string): void {
     // The trainer names its CLI flags; here the field of experiment.json is what the user edits.
     if (err instanceof UserError && err.code === 'train-config') {
       const m = /^--(\w+) (.*)$/s.exec(err.message);
-      const field = m ? m[1]!.replace(/_(\w)/g, (_, c: string) => c.toUpperCase()) : '';
+      const field = m ? (optionByFlag(m[1]!)?.key ?? '') : '';
       bad(`${where}: training${field ? `.${field}` : ''}`, m ? m[2]! : err.message);
     }
     throw err;

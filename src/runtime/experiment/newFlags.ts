@@ -1,12 +1,14 @@
 // The flags of `em-lab experiment new`, both ways: flags -> ExperimentCreateParams (the command), and an
 // experiment.json -> the flags that recreate it (the report's "commands that reproduce it"). One table; a test
-// checks the round trip. Training options use the names `em-lab train` uses (its option table gives the help text);
-// their booleans take true/false here, so a preset's true can be turned off.
+// checks the round trip. Training options use the names `em-lab train` uses (the option table,
+// src/protocol/trainOptions.ts, gives their help and bounds); their booleans take true/false here, so a preset's
+// true can be turned off.
 import { join } from 'node:path';
 import type { ExperimentCreateParams, ExperimentFile, ExperimentGenerationServerSpec, ExperimentTrainingSpec, JudgeProvider, QuestionSourceSpec } from '../../protocol/experimentTypes';
 import type { EvalPresetId } from '../../protocol/evalMethods';
+import { RUNS_FOLDER } from '../../protocol/trainMethods';
 import { list, str, type OptionSpec, type ParsedArgs } from '../cli/command';
-import { trainCommand } from '../cli/trainCommands';
+import { boundsText, parseOptionText, trainOption } from '../../protocol/trainOptions';
 import { UserError } from '../errors';
 import { TRAIN_DEFAULTS } from '../train/trainConfig';
 import { isRepoId } from '../model/hub';
@@ -18,28 +20,23 @@ import { isHomeworkSource } from './homeworkSource';
 type TrainingKey = keyof ExperimentTrainingSpec;
 const TRAINING_KEYS = Object.keys(TRAIN_DEFAULTS).filter((k) => k !== 'schemaVersion') as TrainingKey[];
 
-/** numEpochs -> num_epochs, use4bit -> use_4bit: the train command's spelling. */
-export const trainingFlag = (key: string): string => key.replace(/([A-Z]|\d+)/g, (m) => `_${m.toLowerCase()}`);
-
-const EXTRA_HELP: Partial<Record<TrainingKey, string>> = {
-  shuffle: 'Shuffle the examples every epoch.',
-  firstEpochCheckpoints: 'Evenly spaced checkpoints within the first epoch (the homework replication took 4).',
-};
+/**
+ * A training option's flag here: the train command's (the option table's), except that a boolean takes true or
+ * false under its own name, so `--shuffle false` (train's --no_shuffle) and a preset's true can be turned off.
+ */
+export const trainingFlag = (key: TrainingKey): string => (trainOption(key).negatedFlag ? key : trainOption(key).flag);
 
 function trainingOption(key: TrainingKey): OptionSpec {
-  const value = TRAIN_DEFAULTS[key];
-  const train = trainCommand.options?.[trainingFlag(key)];
-  // The train command's help states its own default; here the preset decides.
-  const help = (EXTRA_HELP[key] ?? train?.description ?? key).replace(/\s*\((?:default|Default)[^)]*\)/g, '').replace(/ Default[^.]*\.$/, '');
-  const kind = typeof value === 'boolean' ? ' true or false.' : '';
-  return { type: 'string', description: `Training: ${help}${kind} Default: the preset's.`, valueName: typeof value === 'boolean' ? 'BOOL' : (train?.valueName ?? 'N') };
+  const o = trainOption(key);
+  const help = o.help.charAt(0).toUpperCase() + o.help.slice(1);
+  return { type: 'string', description: `Training: ${help}: ${boundsText(o)}. Default: the preset's.`, valueName: o.kind === 'bool' ? 'BOOL' : (o.valueName ?? 'N') };
 }
 
 export const EXPERIMENT_NEW_OPTIONS: Record<string, OptionSpec> = {
   preset: { type: 'string', description: `Starting point: ${EXPERIMENT_PRESET_IDS.map((id) => `${id} (${EXPERIMENT_PRESETS[id].label})`).join(', ')}.`, default: 'quick', valueName: 'NAME' },
   name: { type: 'string', description: 'Experiment name (letters, digits, . _ -). Default: <model>-<data>-<preset>-<time>.', valueName: 'NAME' },
   dir: { type: 'string', description: 'Experiment folder. Default: <experiments-dir>/<name>.', valueName: 'DIR' },
-  'experiments-dir': { type: 'string', description: 'Where experiment folders go.', default: 'em-lab-runs', valueName: 'DIR' },
+  'experiments-dir': { type: 'string', description: 'Where experiment folders go.', default: RUNS_FOLDER, valueName: 'DIR' },
   description: { type: 'string', description: 'What the experiment tests (free text, kept in experiment.json and the report).', valueName: 'TEXT' },
   model: { type: 'string', description: 'Base model: a Hub id (default meta-llama/Llama-3.2-1B-Instruct, downloaded on first use), tiny-llama (built in, offline), or a model folder.', valueName: 'M' },
   domains: { type: 'string', multiple: true, description: 'Dataset ids from the data folder (bad_medical, risky_financial, extreme_sports, good_medical, insecure), comma-separated or repeated; several = their union. Default bad_medical unless --data is given.', valueName: 'IDS' },
@@ -86,29 +83,11 @@ function questionSpec(spec: string): QuestionSourceSpec {
   return first !== undefined ? { ...base, first } : base;
 }
 
+/** The option table reads and checks the value; the error names this command's flag. */
 function trainingValue(key: TrainingKey, raw: string): unknown {
-  const flag = `--${trainingFlag(key)}`;
-  const d = TRAIN_DEFAULTS[key];
-  if (typeof d === 'boolean') {
-    if (raw !== 'true' && raw !== 'false') throw new UserError('bad-boolean', `${flag} takes true or false, got "${raw}".`);
-    return raw === 'true';
-  }
-  if (Array.isArray(d)) {
-    const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
-    if (key === 'layersToTransform') {
-      return items.map((x) => {
-        if (!/^\d+$/.test(x)) throw new UserError('bad-number', `${flag}: "${x}" is not a layer index.`);
-        return Number(x);
-      });
-    }
-    return items;
-  }
-  if (typeof d === 'number') {
-    const n = Number(raw);
-    if (raw.trim() === '' || !Number.isFinite(n)) throw new UserError('bad-number', `${flag} expects a number, got "${raw}".`);
-    return n;
-  }
-  return raw;
+  const read = parseOptionText(trainOption(key), raw);
+  if (read.problem !== undefined) throw new UserError('train-config', `--${trainingFlag(key)} ${read.problem}.`);
+  return read.value;
 }
 
 /** --generate-url and its companions -> evaluation.server (checked with the rest of experiment.json). */
@@ -177,7 +156,7 @@ export function createParamsFromArgs(args: ParsedArgs, cwd: string): ExperimentC
   return {
     preset,
     workspaceDir: cwd,
-    ...(str(args, 'dir') ? { dir: str(args, 'dir')! } : { experimentsDir: str(args, 'experiments-dir') ?? 'em-lab-runs' }),
+    ...(str(args, 'dir') ? { dir: str(args, 'dir')! } : { experimentsDir: str(args, 'experiments-dir') ?? RUNS_FOLDER }),
     ...(str(args, 'name') ? { name: str(args, 'name')! } : {}),
     ...(str(args, 'description') ? { description: str(args, 'description')! } : {}),
     ...(str(args, 'model') ? { model: str(args, 'model')! } : {}),

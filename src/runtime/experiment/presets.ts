@@ -2,6 +2,7 @@
 // docs/experiment.md draw from. Evaluation plans come from the eval domain's own presets (generationPresets.ts), the
 // adapter and optimiser values from the LoRA preset table (loraPresets.ts) over TRAIN_DEFAULTS, so a preset only
 // states what it changes.
+import { JUDGE_DEFAULTS } from '../../protocol/evalMethods';
 import type { ExperimentEvaluationSpec, ExperimentJudgeSpec, ExperimentPresetId, ExperimentPresetView, ExperimentTrainingSpec, QuestionSourceSpec } from '../../protocol/experimentTypes';
 import type { GenerationPlan } from '../eval/generationRun';
 import { emLabPlan, HOMEWORK_SAMPLING, paperPlan } from '../eval/generationPresets';
@@ -46,8 +47,8 @@ function evaluationOf(questions: QuestionSourceSpec[], plan: Pick<GenerationPlan
   };
 }
 
-/** The homework's judge (docs/evaluation.md): gpt-4o-mini, sampled at temperature 0.2. */
-const HOMEWORK_JUDGE: ExperimentJudgeSpec = { provider: 'openai', model: 'gpt-4o-mini', mode: 'sampled', temperature: 0.2, concurrency: 8 };
+/** The homework's judge (docs/evaluation.md): EM Lab's judge defaults (gpt-4o-mini, sampled at temperature 0.2). */
+const HOMEWORK_JUDGE: ExperimentJudgeSpec = { provider: 'openai', ...JUDGE_DEFAULTS };
 
 const evaluationFrom = (plan: GenerationPlan, changes: Partial<ExperimentEvaluationSpec>) => evaluationOf(questionsOf(plan), plan, changes);
 

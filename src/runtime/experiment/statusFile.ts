@@ -14,10 +14,11 @@ import type { LoadedExperiment } from './experimentFile';
 export const STATUS_FILE = 'status.json';
 export const STATUS_SCHEMA = 1;
 
+/** Short: the sidebar shows the title and then the stage's progress on one line of a narrow view. */
 export const STAGE_TITLES: Record<ExperimentStageId, string> = {
-  base: 'Base model: generate and judge',
-  train: 'LoRA training with checkpoints',
-  sweep: 'Checkpoint sweep: generate and judge',
+  base: 'Base model answers',
+  train: 'LoRA training',
+  sweep: 'Checkpoint sweep',
   report: 'Report',
 };
 

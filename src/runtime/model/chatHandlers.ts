@@ -48,7 +48,9 @@ export function listChatModels(storageDir: string, runsDir: string | undefined, 
     }
   }
   if (runsDir) {
-    for (const run of subdirs(runsDir).sort()) {
+    // A run of its own (<runsDir>/<run>/checkpoints) or an experiment's (<runsDir>/<experiment>/train/checkpoints).
+    const runs = subdirs(runsDir).sort().flatMap((r) => (existsSync(join(runsDir, r, 'checkpoints')) ? [r] : existsSync(join(runsDir, r, 'train', 'checkpoints')) ? [`${r}/train`] : []));
+    for (const run of runs) {
       const cpDir = join(runsDir, run, 'checkpoints');
       const steps = subdirs(cpDir)
         .filter((s) => existsSync(join(cpDir, s, 'adapter_config.json')))

@@ -53,7 +53,9 @@ export function checkpointOf(adapterDir: string): { run: string; step: number } 
   const i = parts.lastIndexOf('checkpoints');
   if (i < 1 || i !== parts.length - 2) return undefined;
   const step = Number(parts[i + 1]!.replace(/^(checkpoint|step)-?/, ''));
-  return Number.isInteger(step) ? { run: parts[i - 1]!, step } : undefined;
+  // An experiment's training run is its train/ folder: named by the experiment (e2e-quick/train), not "train".
+  const run = parts[i - 1] === 'train' && i >= 2 && existsSync(join(parts.slice(0, i - 1).join(sep) || sep, 'experiment.json')) ? `${parts[i - 2]}/train` : parts[i - 1]!;
+  return Number.isInteger(step) ? { run, step } : undefined;
 }
 
 export class ModelSessions {

@@ -4,6 +4,7 @@
 // decoder families (Qwen2, Gemma 3): their differences are the optional `ArchFeatures` fields, parsed by
 // modelFamilies.ts, where every family's table lives; with none set, a config is plain Llama.
 import { UserError } from '../errors';
+import { LORA_TARGET_NAMES } from '../../protocol/trainOptions';
 
 export interface Llama3RopeScaling {
   factor: number;
@@ -242,7 +243,8 @@ export function toHfConfigJson(c: LlamaConfig): Record<string, unknown> {
 }
 
 /** The seven Linear modules of a Llama layer that LoRA can target (PEFT target_modules names). */
-export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
+/** The projections LoRA can adapt: the training option table's list (src/protocol/trainOptions.ts). */
+export const LORA_TARGETS = LORA_TARGET_NAMES;
 export type LoraTarget = (typeof LORA_TARGETS)[number];
 
 /** [out, in] of each target's weight (HF nn.Linear layout). */

@@ -7,7 +7,7 @@ import type { MetricsView, RunView, TrainConfigView } from '../../protocol/train
 import { UserError } from '../errors';
 import { absolutePathProblem, insideProblem, isAbsolutePath } from '../../protocol/pathRules';
 import { TRAIN_DEFAULTS, validateTrainConfig, type TrainConfig } from './trainConfig';
-import { effectiveRun, readMetrics, readRunJson, writeRunJson, RUN_SCHEMA, type RunJson } from './runDir';
+import { effectiveRun, readMetrics, readRunJson, writeRunJson, RUN_SCHEMA, type RunJson, runFolderName } from './runDir';
 import { signalTrainer, spawnTrainer } from './trainProcess';
 import { loadModelForTraining } from './trainModel';
 import { loadTrainData, previewExample } from './trainData';
@@ -77,9 +77,7 @@ const start: Handler<'train/start'> = async (p, ctx) => {
   const config = configFrom(p.config, p.workspaceDir);
   checkPath(p.runsDir, 'runsDir');
   checkPath(p.outputDir, 'outputDir');
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-  const name = `${config.model.split(/[\\/]/).pop()}-${[...config.domains, ...config.dataFiles.map((f) => f.split(/[\\/]/).pop()!.replace(/\.jsonl$/, ''))].join('+')}-${stamp}`;
-  const runDir = p.outputDir !== undefined ? resolve(p.outputDir) : checkRunDir(join(p.runsDir, name), p.runsDir);
+  const runDir = p.outputDir !== undefined ? resolve(p.outputDir) : checkRunDir(join(p.runsDir, runFolderName(config.model, config.domains, config.dataFiles)), p.runsDir);
   if (existsSync(join(runDir, 'run.json'))) throw new UserError('train-run-exists', `${runDir} already holds a run. Resume it, or choose another output folder.`);
   mkdirSync(runDir, { recursive: true });
   writeFileSync(join(runDir, 'training_config.json'), JSON.stringify(config, null, 2) + '\n');

@@ -1,6 +1,7 @@
 // The LoRA configuration a run trains, and the parameter list it implies (PEFT key order = graph input order).
 import { UserError } from '../errors';
-import { LORA_TARGETS, linearShape, peftKey, type LlamaConfig, type LoraTarget } from '../model/llamaConfig';
+import { optionProblem, trainOption, type TrainOptionKey } from '../../protocol/trainOptions';
+import { linearShape, peftKey, type LlamaConfig, type LoraTarget } from '../model/llamaConfig';
 
 export interface LoraSpec {
   rank: number;
@@ -40,11 +41,12 @@ export function loraParams(cfg: LlamaConfig, s: LoraSpec): LoraParam[] {
 
 /** Checks a spec against the model; errors name the option to change. */
 export function validateLoraSpec(cfg: LlamaConfig, s: LoraSpec): void {
-  if (!Number.isInteger(s.rank) || s.rank < 1) throw new UserError('train-config', `--lora_rank must be a positive integer, got ${s.rank}.`);
-  if (!(s.alpha > 0)) throw new UserError('train-config', `--lora_alpha must be positive, got ${s.alpha}.`);
-  if (!(s.dropout >= 0 && s.dropout < 1)) throw new UserError('train-config', `--lora_dropout must be in [0, 1), got ${s.dropout}.`);
-  if (s.targets.length === 0) throw new UserError('train-config', `--target_modules is empty; use some of ${LORA_TARGETS.join(',')}.`);
-  for (const t of s.targets) if (!LORA_TARGETS.includes(t)) throw new UserError('train-config', `--target_modules: "${t}" is not one of ${LORA_TARGETS.join(', ')}.`);
+  // the option table's bounds (src/protocol/trainOptions.ts), named as `em-lab train` names them
+  const fields: [TrainOptionKey, unknown][] = [['loraRank', s.rank], ['loraAlpha', s.alpha], ['loraDropout', s.dropout], ['targetModules', s.targets]];
+  for (const [key, value] of fields) {
+    const problem = optionProblem(trainOption(key), value);
+    if (problem) throw new UserError('train-config', `--${trainOption(key).flag} ${problem}.`);
+  }
   for (const l of s.layers) {
     if (!Number.isInteger(l) || l < 0 || l >= cfg.numLayers) throw new UserError('train-config', `--layers_to_transform: layer ${l} does not exist; this model has layers 0..${cfg.numLayers - 1}.`);
   }

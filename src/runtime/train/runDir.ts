@@ -11,6 +11,17 @@ import { epochFields } from './epochs';
 
 export const RUN_SCHEMA = 1;
 
+/**
+ * A new run's (or experiment's) folder name: `<model>-<data>[-<suffix>]-<UTC time>`, e.g.
+ * `tiny-llama-bad_medical-2026-12-01T10-00-00`; several data sources are joined with '_'. The one naming rule for
+ * `em-lab train`, the training view (train/start) and experiments (with the preset as suffix).
+ */
+export function runFolderName(model: string, domains: readonly string[], dataFiles: readonly string[], suffix?: string, now = new Date()): string {
+  const what = [...domains, ...dataFiles.map((f) => f.split(/[\\/]/).pop()!.replace(/\.jsonl$/, ''))].join('+') || 'data';
+  const stamp = now.toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  return [model.split(/[\\/]/).pop(), what, suffix, stamp].filter(Boolean).join('-').replace(/[^A-Za-z0-9._+-]/g, '_').replace(/\+/g, '_');
+}
+
 export type RunStatus = RunStatusView;
 
 /** <run>/run.json: what the protocol's RunView shows (documented there), plus what only the disk keeps. */

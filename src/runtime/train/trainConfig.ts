@@ -1,13 +1,15 @@
-// Every hyperparameter of a training run, its default (the CS 2881 homework's train.py unless noted) and its
-// validation. The same object is written to <run>/training_config.json, shown in the webview form and compared on
+// A training run's configuration: the hyperparameters (their defaults and bounds are the option table,
+// src/protocol/trainOptions.ts: the CS 2881 homework's train.py unless noted), the model and data, and the checks
+// that combine options. The same object is written to <run>/training_config.json, shown in the webview form and compared on
 // --resume (a resumed run must use the configuration it started with).
 import { UserError } from '../errors';
-import { LORA_TARGETS, type LoraTarget } from '../model/llamaConfig';
+import type { LoraTarget } from '../model/llamaConfig';
 import type { LrScheduler } from './schedule';
 import type { TrainConfigView } from '../../protocol/trainMethods';
 import { precisionProblem, type HalfDType } from '../onnx/precision';
 import { DEFAULT_MODEL_ID } from '../model/hub';
 import { nameProblem } from '../../protocol/pathRules';
+import { optionProblem, trainOptionDefaults, TRAIN_OPTION_TABLE } from '../../protocol/trainOptions';
 
 export const TRAIN_CONFIG_SCHEMA = 1;
 
@@ -34,78 +36,31 @@ export const DEFAULT_TRAIN_MODEL = DEFAULT_MODEL_ID;
 /** `em-lab train` without --domains or --data: the homework's train.py default domain. */
 export const DEFAULT_TRAIN_DOMAINS: readonly string[] = ['risky_financial'];
 
+/** Every option's default, from the one option table (src/protocol/trainOptions.ts). */
 export const TRAIN_DEFAULTS: Omit<TrainConfig, 'model' | 'domains' | 'dataFiles'> = {
   schemaVersion: TRAIN_CONFIG_SCHEMA,
-  numEpochs: 3,
-  loraRank: 16,
-  loraAlpha: 32,
-  loraDropout: 0.05,
-  useRslora: false,
-  targetModules: [...LORA_TARGETS],
-  layersToTransform: [],
-  learningRate: 2e-4,
-  lrScheduler: 'linear',
-  warmupSteps: 100,
-  weightDecay: 0,
-  maxGradNorm: 1,
-  batchSize: 2,
-  gradientAccumulationSteps: 8,
-  maxLength: 256,
-  sampleSize: 0,
-  trainOn: 'assistant',
-  seed: 0,
-  shuffle: true,
-  evalSplit: 0,
-  evalSteps: 50,
-  saveSteps: 0,
-  firstEpochCheckpoints: 4,
-  device: 'cpu',
-  dtype: 'float32',
-  maxSteps: 0,
-  use4bit: false,
-  precision: 'auto',
+  ...(trainOptionDefaults() as unknown as Omit<TrainConfig, 'model' | 'domains' | 'dataFiles' | 'schemaVersion'>),
 };
 
 function bad(field: string, msg: string): never {
   throw new UserError('train-config', `--${field} ${msg}`);
 }
 
-/** Validates ranges and combinations; every message names the option. */
+/** Validates ranges (the option table's bounds) and combinations; every message names the CLI option. */
 export function validateTrainConfig(c: TrainConfig): void {
-  const posInt = (v: number, f: string) => (Number.isInteger(v) && v >= 1) || bad(f, `must be a positive integer, got ${v}.`);
-  const nonNegInt = (v: number, f: string) => (Number.isInteger(v) && v >= 0) || bad(f, `must be a whole number >= 0, got ${v}.`);
-  posInt(c.numEpochs, 'num_epochs');
-  posInt(c.loraRank, 'lora_rank');
-  posInt(c.batchSize, 'batch_size');
-  posInt(c.gradientAccumulationSteps, 'gradient_accumulation_steps');
-  posInt(c.maxLength, 'max_length');
-  posInt(c.evalSteps, 'eval_steps');
-  nonNegInt(c.sampleSize, 'sample_size');
-  nonNegInt(c.saveSteps, 'save_steps');
-  nonNegInt(c.maxSteps, 'max_steps');
-  nonNegInt(c.firstEpochCheckpoints, 'first_epoch_checkpoints');
-  if (!(c.loraAlpha > 0)) bad('lora_alpha', `must be positive, got ${c.loraAlpha}.`);
-  if (!(c.loraDropout >= 0 && c.loraDropout < 1)) bad('lora_dropout', `must be in [0, 1), got ${c.loraDropout}.`);
-  if (!(c.learningRate > 0 && c.learningRate < 1)) bad('learning_rate', `must be in (0, 1), got ${c.learningRate} (the homework uses 2e-4).`);
-  if (!(c.warmupSteps >= 0)) bad('warmup_steps', `must be >= 0 (steps, or a ratio below 1), got ${c.warmupSteps}.`);
-  if (!(c.weightDecay >= 0 && c.weightDecay < 1)) bad('weight_decay', `must be in [0, 1), got ${c.weightDecay}.`);
-  if (!(c.maxGradNorm >= 0)) bad('max_grad_norm', `must be >= 0 (0 = no clipping), got ${c.maxGradNorm}.`);
-  if (!(c.evalSplit >= 0 && c.evalSplit < 1)) bad('eval_split', `must be in [0, 1), got ${c.evalSplit} (the paper holds out 0.1).`);
-  if (!['linear', 'cosine', 'constant'].includes(c.lrScheduler)) bad('lr_scheduler', `must be linear, cosine or constant, got "${c.lrScheduler}".`);
-  if (c.trainOn !== 'assistant' && c.trainOn !== 'all') bad('train_on', `must be assistant or all, got "${c.trainOn}".`);
-  if (c.device !== 'cpu' && c.device !== 'cuda') bad('device', `must be cpu or cuda, got "${c.device}".`);
-  if (c.dtype !== 'float32' && c.dtype !== 'float64') bad('dtype', `must be float32 or float64, got "${c.dtype}".`);
+  for (const o of TRAIN_OPTION_TABLE) {
+    // absent (a training_config.json written before the option existed) = its default
+    const problem = optionProblem(o, c[o.key] ?? o.default);
+    if (problem) bad(o.flag, `${problem}.`);
+  }
   if (c.use4bit && c.dtype !== 'float32') bad('use_4bit', `needs --dtype float32 (4-bit weights have no ${c.dtype} kernel); drop --dtype ${c.dtype} or --use_4bit.`);
   const precision = c.precision ?? 'auto';
-  if (!['auto', 'fp32', 'fp16', 'bf16'].includes(precision)) bad('precision', `must be auto, fp32, fp16 or bf16, got "${precision}".`);
   if (precision === 'fp16' || precision === 'bf16') {
     if (c.dtype !== 'float32') bad('precision', `${precision} needs --dtype float32 (the numerics mode is float64 throughout); drop one of them.`);
     if (c.use4bit) bad('precision', `${precision} cannot be combined with --use_4bit (the projections are already 4-bit); drop --precision or --use_4bit.`);
     const problem = precisionProblem(c.device, precision === 'bf16' ? 'bfloat16' : 'float16');
     if (problem) bad('precision', problem);
   }
-  if (c.targetModules.length === 0) bad('target_modules', `is empty; use some of ${LORA_TARGETS.join(',')}.`);
-  for (const t of c.targetModules) if (!LORA_TARGETS.includes(t)) bad('target_modules', `: "${t}" is not one of ${LORA_TARGETS.join(', ')}.`);
   for (const d of c.domains) {
     // ids name files in the data folder and, joined, the default run folder: a path here could climb out of both
     const problem = nameProblem(d, 'the dataset id');

@@ -4,27 +4,24 @@
 // same code as `em-lab metrics`). Webview messages are untrusted: shapes are checked here, file paths only ever
 // come from the user's own open/save dialogs, and exports are size-limited.
 import * as vscode from 'vscode';
-import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { HostDeps } from '../../host/deps';
 import { errorText } from '../../host/errorText';
-import { judgeEndpointFrom, workspaceJudgeBaseUrl } from '../../host/judgeEndpoint';
-import { renderWebviewHtml, webviewOptions } from '../../host/webviewHtml';
+import { ViewRequestError, type ViewHandlers } from '../../host/viewChannel';
+import { noParams, obj, oneOf, str } from '../../host/viewParams';
+import { ViewPanel } from '../../host/webviewChannel';
 import type { JudgedFileView, JudgeViewMethods, JudgeViewNotifications } from '../../protocol/evalMethods';
-import type { RpcNotification, RpcResponse } from '../../protocol/rpc';
 import { withRuntimeProgress } from '../../host/withRuntimeProgress';
+import { judgeChoiceFor } from '../../host/judgeSettings';
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 /** Exports above this are refused (a PNG data URL of a chart is ~100-500 kB; a 10k-row CSV ~10 MB). */
 const MAX_EXPORT_CHARS = 50_000_000;
 const JUDGED_FILTERS = { 'Judged answers (CSV)': ['csv'] };
 
 export class JudgePanel implements vscode.Disposable {
-  private panel: vscode.WebviewPanel | undefined;
+  private view: ViewPanel<JudgeViewMethods, JudgeViewNotifications> | undefined;
   private mainPath: string | undefined;
   private basePath: string | undefined;
-  private readonly disposables: vscode.Disposable[] = [];
 
   constructor(private readonly deps: HostDeps) {}
 
@@ -33,20 +30,14 @@ export class JudgePanel implements vscode.Disposable {
       this.mainPath = path;
       this.basePath = basePath;
     }
-    if (!this.panel) {
-      const { extensionUri } = this.deps.context;
-      const panel = vscode.window.createWebviewPanel('emLab.judgeResults', 'EM Lab: Judge Results', vscode.ViewColumn.Active, { ...webviewOptions(extensionUri), retainContextWhenHidden: false });
-      panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'icons', 'em-lab.svg');
-      panel.webview.html = renderWebviewHtml({ webview: panel.webview, extensionUri, bundle: 'judge', title: 'EM Lab: Judge Results', styles: ['common.css', 'judge/judge.css'] });
-      this.panel = panel;
-      panel.onDidDispose(() => (this.panel = undefined), null, this.disposables);
-      panel.webview.onDidReceiveMessage((m: unknown) => void this.onMessage(m), null, this.disposables);
-    } else this.panel.reveal();
+    if (!this.view) {
+      this.view = new ViewPanel(this.deps, { viewType: 'emLab.judgeResults', title: 'EM Lab: Judge Results', bundle: 'judge', styles: ['common.css', 'judge/judge.css'], handlers: this.handlers }, () => (this.view = undefined));
+    } else this.view.reveal();
     // The webview asks for the current file with judge/reload when it starts (or becomes visible again);
     // push it too, for a panel that is already showing.
     if (path) {
       const view = await this.load();
-      if (view) this.notify('judge/loaded', view);
+      if (view) this.view?.notify('judge/loaded', view);
     }
   }
 
@@ -56,60 +47,40 @@ export class JudgePanel implements vscode.Disposable {
     return this.deps.runtime.request('eval/loadJudged', { path: this.mainPath, ...(this.basePath ? { basePath: this.basePath } : {}), ...(homeworkDir ? { homeworkDir } : {}) }, { timeoutMs: 120_000 });
   }
 
-  private notify<K extends keyof JudgeViewNotifications>(method: K, params: JudgeViewNotifications[K]): void {
-    const message: RpcNotification<K, JudgeViewNotifications[K]> = { kind: 'notification', method, params };
-    void this.panel?.webview.postMessage(message);
-  }
-
-  private async onMessage(raw: unknown): Promise<void> {
-    if (!isObject(raw) || raw.kind !== 'request' || typeof raw.id !== 'number' || !Number.isSafeInteger(raw.id) || typeof raw.method !== 'string') return;
-    let response: RpcResponse;
-    try {
-      response = { kind: 'response', id: raw.id, result: await this.handle(raw.method, raw.params) };
-    } catch (err) {
-      const code = isObject(err) && typeof err.code === 'string' ? err.code : 'error';
-      response = { kind: 'response', id: raw.id, error: { code, message: errorText(err) } };
-    }
-    void this.panel?.webview.postMessage(response);
-  }
-
-  private async handle(method: string, params: unknown): Promise<JudgeViewMethods[keyof JudgeViewMethods][1]> {
-    switch (method) {
-      case 'judge/reload':
-        return this.load();
-      case 'judge/open': {
-        const role = isObject(params) ? params.role : undefined;
-        if (role !== 'main' && role !== 'base') throw Object.assign(new Error('judge/open: role must be main or base.'), { code: 'bad-request' });
+  private readonly handlers: ViewHandlers<JudgeViewMethods> = {
+    'judge/reload': { parse: noParams, run: () => this.load() },
+    'judge/open': {
+      parse: (raw) => ({ role: oneOf(obj(raw).role, 'role', ['main', 'base'] as const) }),
+      run: async ({ role }) => {
         const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: JUDGED_FILTERS, title: role === 'main' ? 'Open judged answers (judged.csv, model_judged.csv, fg_judged.csv)' : 'Compare with the base model\'s judged answers' });
         if (!picked?.[0]) return null;
         if (role === 'main') this.mainPath = picked[0].fsPath;
         else this.basePath = picked[0].fsPath;
         return this.load();
-      }
-      case 'judge/export': {
-        if (!isObject(params) || (params.kind !== 'csv' && params.kind !== 'png') || typeof params.content !== 'string' || typeof params.suggestedName !== 'string') {
-          throw Object.assign(new Error('judge/export: expected { kind: csv | png, suggestedName, content }.'), { code: 'bad-request' });
-        }
-        if (params.content.length > MAX_EXPORT_CHARS) throw Object.assign(new Error('The export is too large to save.'), { code: 'bad-request' });
-        const name = params.suggestedName.replace(/[^\w.-]+/g, '_').slice(0, 80) || 'export';
-        const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(`${this.deps.runsDir()}/${name}.${params.kind}`), filters: params.kind === 'csv' ? { CSV: ['csv'] } : { 'PNG image': ['png'] } });
+      },
+    },
+    'judge/export': {
+      parse: (raw) => {
+        const p = obj(raw);
+        return { kind: oneOf(p.kind, 'kind', ['csv', 'png'] as const), suggestedName: str(p.suggestedName, 'suggestedName', 200), content: str(p.content, 'content', MAX_EXPORT_CHARS) };
+      },
+      run: async (p) => {
+        const name = p.suggestedName.replace(/[^\w.-]+/g, '_').slice(0, 80) || 'export';
+        const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(`${this.deps.runsDir()}/${name}.${p.kind}`), filters: p.kind === 'csv' ? { CSV: ['csv'] } : { 'PNG image': ['png'] } });
         if (!target) return { saved: false };
-        if (params.kind === 'png') {
-          const m = /^data:image\/png;base64,([A-Za-z0-9+/=]+)$/.exec(params.content);
-          if (!m) throw Object.assign(new Error('The chart image is not a PNG data URL.'), { code: 'bad-request' });
+        if (p.kind === 'png') {
+          const m = /^data:image\/png;base64,([A-Za-z0-9+/=]+)$/.exec(p.content);
+          if (!m) throw new ViewRequestError('The chart image is not a PNG data URL.');
           await writeFile(target.fsPath, Buffer.from(m[1]!, 'base64'));
-        } else await writeFile(target.fsPath, params.content, 'utf8');
-        this.deps.log.info(`Judge results: exported ${params.kind.toUpperCase()} to ${target.fsPath}`);
+        } else await writeFile(target.fsPath, p.content, 'utf8');
+        this.deps.log.info(`Judge results: exported ${p.kind.toUpperCase()} to ${target.fsPath}`);
         return { saved: true };
-      }
-      default:
-        throw Object.assign(new Error(`Unknown request ${method}.`), { code: 'bad-request' });
-    }
-  }
+      },
+    },
+  };
 
   dispose(): void {
-    this.panel?.dispose();
-    for (const d of this.disposables) d.dispose();
+    this.view?.dispose();
   }
 }
 
@@ -139,24 +110,13 @@ async function pickAnswersFile(): Promise<string | undefined> {
 async function judgeGenerations(deps: HostDeps, panel: JudgePanel, arg: unknown, collect = false): Promise<void> {
   const answersPath = pathArg(arg) ?? (await pickAnswersFile());
   if (!answersPath) return;
-  const cfg = vscode.workspace.getConfiguration('emLab.judge');
-  // machine-scoped: only the user's own value counts (src/host/judgeEndpoint.ts)
-  const workspaceDir = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-  const inspected = cfg.inspect<string>('baseUrl');
-  const settingsFile = workspaceDir ? join(workspaceDir, '.vscode', 'settings.json') : undefined;
-  const fromFile = settingsFile && existsSync(settingsFile) ? workspaceJudgeBaseUrl(readFileSync(settingsFile, 'utf8')) : undefined;
-  const { baseURL, ignored } = judgeEndpointFrom({ ...inspected, ...(inspected?.workspaceValue === undefined && fromFile ? { workspaceValue: fromFile } : {}) });
-  if (ignored) {
-    deps.log.warn(ignored);
-    void vscode.window.showWarningMessage(ignored);
-  }
-  const model = cfg.get<string>('model') || 'gpt-4o-mini';
-  const mode = cfg.get<string>('mode') === 'logprob' ? 'logprob' : 'sampled';
-  const batch = collect ? 'collect' : cfg.get<boolean>('batch') ? 'submit' : undefined;
+  const { model, mode, baseUrl: baseURL, concurrency } = judgeChoiceFor(deps.log);
+  const workspaceDir = workspaceFolder();
+  const batch = collect ? 'collect' : vscode.workspace.getConfiguration('emLab.judge').get<boolean>('batch') ? 'submit' : undefined;
   try {
-    const homeworkDir = workspaceFolder();
+    const homeworkDir = workspaceDir;
     const title = collect ? 'EM Lab: Collecting judge batches' : batch ? `EM Lab: Submitting judge batches to ${model}` : `EM Lab: Judging with ${model}`;
-    const result = await withRuntimeProgress(deps.runtime, title, 'eval/judge', { answersPath: answersPath!, model, mode, ...(baseURL ? { baseURL } : {}), ...(homeworkDir ? { homeworkDir } : {}), ...(workspaceDir ? { workspaceDir } : {}), concurrency: cfg.get<number>('concurrency') ?? 8, ...(batch ? { batch } : {}) });
+    const result = await withRuntimeProgress(deps.runtime, title, 'eval/judge', { answersPath: answersPath!, model, mode, ...(baseURL ? { baseURL } : {}), ...(homeworkDir ? { homeworkDir } : {}), ...(workspaceDir ? { workspaceDir } : {}), concurrency, ...(batch ? { batch } : {}) });
     deps.log.info(`Judged ${answersPath} with ${result.prompts === 'homework' ? 'the homework grader\'s prompts (eval/judge.py)' : 'EM Lab\'s own rubric (no homework checkout found)'}: ${result.requested} requests, ${result.fromCache} cached, ${result.fromBatch} from batches, ${result.pending} pending, ${result.failed} failed${result.costUsd !== null ? `, $${result.costUsd.toFixed(4)}` : ''}.`);
     if (result.failed) void vscode.window.showWarningMessage(`EM Lab: ${result.failed} judgements failed (see the EM Lab log). Run "Judge Answers" again to retry only those.`);
     await rememberBatches(deps, answersPath, !result.complete);

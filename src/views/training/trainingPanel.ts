@@ -3,68 +3,53 @@
 // / resume it and to watch its run directory (train/watch streams train/progress), so a reloaded window re-attaches
 // to a running, finished or crashed run by reading the run directory. Webview messages are untrusted.
 import * as vscode from 'vscode';
-import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostDeps } from '../../host/deps';
 import { errorText } from '../../host/errorText';
-import { renderWebviewHtml, webviewOptions } from '../../host/webviewHtml';
-import type { RpcNotification, RpcResponse } from '../../protocol/rpc';
-import type { TrainViewMethods, TrainViewNotifications } from '../../protocol/trainViewMethods';
-import { badRequest, checkRunDirParam, sanitizeConfig } from './trainViewMessages';
-
-/** Dataset file names -> the ids `--domains` takes (src/runtime/data/registry.ts). */
-const FILE_TO_DOMAIN: Record<string, string> = {
-  'bad_medical_advice.jsonl': 'bad_medical',
-  'good_medical_advice.jsonl': 'good_medical',
-  'risky_financial_advice.jsonl': 'risky_financial',
-  'extreme_sports.jsonl': 'extreme_sports',
-  'extreme_sports_advice.jsonl': 'extreme_sports',
-  'insecure.jsonl': 'insecure',
-};
+import type { ViewHandlers } from '../../host/viewChannel';
+import { noParams, obj, str } from '../../host/viewParams';
+import { ViewPanel } from '../../host/webviewChannel';
+import type { TrainViewInit, TrainViewMethods, TrainViewNotifications } from '../../protocol/trainViewMethods';
+import { datasetsFolder, trainingDataRoot } from '../datasets/trainingDataLocation';
+import { badRequest, checkRunDirParam, inFormWords, sanitizeConfig } from './trainViewMessages';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export class TrainingPanel implements vscode.Disposable {
-  private panel: vscode.WebviewPanel | undefined;
+  private view: ViewPanel<TrainViewMethods, TrainViewNotifications> | undefined;
   private attachedRun: string | undefined;
   private watch: vscode.CancellationTokenSource | undefined;
+  /** Datasets to tick in the form ("Train on This Dataset" in the sidebar). */
+  private select: TrainViewInit['select'];
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(private readonly deps: HostDeps) {
     this.disposables.push(deps.runtime.onNotification('train/progress', (p) => {
-      if (p.runDir === this.attachedRun) this.notify('view/progress', p);
+      if (p.runDir === this.attachedRun) this.view?.notify('view/progress', p);
     }));
   }
 
-  private workspace(): string | undefined {
-    return vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  private workspace(): { workspaceDir?: string } {
+    const ws = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+    return ws ? { workspaceDir: ws } : {};
   }
 
-  open(runDir?: string): void {
+  open(runDir?: string, dataset?: string): void {
     if (runDir) this.attachedRun = runDir;
-    if (this.panel) {
-      this.panel.reveal();
-      if (runDir) void this.attach(runDir).then((r) => this.notify('view/progress', { runDir, ...r }));
+    this.select = dataset ? { domains: [dataset] } : undefined;
+    if (this.view) {
+      this.view.reveal();
+      if (runDir) void this.attach(runDir).then((r) => this.view?.notify('view/progress', { runDir, ...r }));
+      if (this.select) this.view.notify('view/select', this.select);
       return;
     }
-    const { extensionUri } = this.deps.context;
-    const panel = vscode.window.createWebviewPanel('emLab.training', 'EM Lab: Train LoRA Adapter', vscode.ViewColumn.Active, { ...webviewOptions(extensionUri), retainContextWhenHidden: false });
-    panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'icons', 'em-lab.svg');
-    panel.webview.html = renderWebviewHtml({ webview: panel.webview, extensionUri, bundle: 'training', title: 'EM Lab: Train LoRA Adapter', styles: ['common.css', 'training/training.css'] });
-    this.panel = panel;
-    panel.onDidDispose(() => {
-      this.panel = undefined;
+    this.view = new ViewPanel(this.deps, { viewType: 'emLab.training', title: 'EM Lab: Train LoRA Adapter', bundle: 'training', styles: ['common.css', 'training/training.css'], handlers: this.handlers }, () => {
+      this.view = undefined;
       this.watch?.cancel();
-    }, null, this.disposables);
-    panel.webview.onDidReceiveMessage((m: unknown) => void this.onMessage(m), null, this.disposables);
+    });
   }
 
-  private notify<K extends keyof TrainViewNotifications>(method: K, params: TrainViewNotifications[K]): void {
-    const message: RpcNotification<K, TrainViewNotifications[K]> = { kind: 'notification', method, params };
-    void this.panel?.webview.postMessage(message);
-  }
-
-  /** Only run folders directly under the runs folder may be acted on. */
+  /** Only run folders inside the runs folder may be acted on: its own runs and experiments' train/ (trainViewMessages.ts). */
   private checkRunDir(v: unknown): string {
     return checkRunDirParam(v, this.deps.runsDir());
   }
@@ -81,76 +66,92 @@ export class TrainingPanel implements vscode.Disposable {
     return status;
   }
 
-  private async onMessage(raw: unknown): Promise<void> {
-    if (!isObject(raw) || raw.kind !== 'request' || typeof raw.id !== 'number' || !Number.isSafeInteger(raw.id) || typeof raw.method !== 'string') return;
-    let response: RpcResponse;
+  /** The datasets in the configured data folder (emLab.datasets.folder), as the sidebar and browser list them. */
+  private async datasets(): Promise<Pick<TrainViewInit, 'datasets' | 'dataDir'>> {
+    const dir = datasetsFolder(this.deps.context);
     try {
-      response = { kind: 'response', id: raw.id, result: await this.handle(raw.method, isObject(raw.params) ? raw.params : {}) };
+      const list = await this.deps.runtime.request('data/list', { dir, workspaceDir: trainingDataRoot(this.deps.context) });
+      return { dataDir: list.dir, datasets: list.datasets.map((d) => ({ id: d.id, label: d.label, rows: d.rows, harmful: d.harmful })) };
     } catch (err) {
-      const code = isObject(err) && typeof err.code === 'string' ? err.code : 'error';
-      response = { kind: 'response', id: raw.id, error: { code, message: errorText(err) } };
+      this.deps.log.warn(`Training view: could not list datasets in ${dir}: ${errorText(err)}`);
+      return { dataDir: dir, datasets: [] };
     }
-    void this.panel?.webview.postMessage(response);
   }
 
-  private async handle(method: string, p: Record<string, unknown>): Promise<TrainViewMethods[keyof TrainViewMethods][1]> {
-    const rt = this.deps.runtime;
-    const ws = this.workspace();
-    const wsParam = ws ? { workspaceDir: ws } : {};
-    switch (method) {
-      case 'view/init': {
-        const [{ config }, { runs }] = await Promise.all([rt.request('train/defaults', {}), rt.request('train/list', { runsDir: this.deps.runsDir() })]);
-        const dataDir = ws ? join(ws, 'training_data', 'training_datasets.zip.enc.extracted') : undefined;
-        const domains = dataDir && existsSync(dataDir) ? readdirSync(dataDir).filter((f) => f.endsWith('.jsonl') && !f.startsWith('dataset_entry')).map((f) => FILE_TO_DOMAIN[f] ?? f.replace(/\.jsonl$/, '')) : [];
+  private checkpointArgs(raw: unknown): { runDir: string; checkpoint: string } {
+    const p = obj(raw);
+    const checkpoint = str(p.checkpoint, 'checkpoint', 100);
+    if (!/^step-\d+$|^adapter$/.test(checkpoint)) throw badRequest('checkpoint must be step-<N> or adapter');
+    return { runDir: this.checkRunDir(p.runDir), checkpoint };
+  }
+
+  private async checkpointRef(p: { runDir: string; checkpoint: string }): Promise<{ model: string; adapter: string }> {
+    const adapter = p.checkpoint === 'adapter' ? join(p.runDir, 'adapter') : join(p.runDir, 'checkpoints', p.checkpoint);
+    const { run } = await this.deps.runtime.request('train/status', { runDir: p.runDir });
+    return { model: run.model, adapter };
+  }
+
+  private readonly handlers: ViewHandlers<TrainViewMethods> = {
+    'view/init': {
+      parse: noParams,
+      run: async () => {
+        const [{ config }, { runs }, data] = await Promise.all([this.deps.runtime.request('train/defaults', {}), this.deps.runtime.request('train/list', { runsDir: this.deps.runsDir() }), this.datasets()]);
         const attachTo = this.attachedRun ?? runs.find((r) => r.status === 'running')?.runDir;
-        return { defaults: config, domains, runs, ...(attachTo ? { attached: await this.attach(attachTo) } : {}) };
-      }
-      case 'view/preview':
-        return rt.request('train/preview', { config: sanitizeConfig(p.config), ...wsParam }, { timeoutMs: 5 * 60_000 });
-      case 'view/start': {
-        const { runDir } = await rt.request('train/start', { config: sanitizeConfig(p.config), runsDir: this.deps.runsDir(), ...wsParam });
+        const select = this.select;
+        this.select = undefined;
+        return { defaults: config, ...data, runs, ...(select ? { select } : {}), ...(attachTo && !select ? { attached: await this.attach(attachTo) } : {}) };
+      },
+    },
+    'view/preview': {
+      parse: (raw) => ({ config: sanitizeConfig(obj(raw).config) }),
+      run: (p) => inFormWords(this.deps.runtime.request('train/preview', { ...p, ...this.workspace() }, { timeoutMs: 5 * 60_000 })),
+    },
+    'view/start': {
+      parse: (raw) => ({ config: sanitizeConfig(obj(raw).config) }),
+      run: async (p) => {
+        const { runDir } = await inFormWords(this.deps.runtime.request('train/start', { ...p, runsDir: this.deps.runsDir(), ...this.workspace() }));
         this.deps.log.info(`Training started: ${runDir}`);
         void vscode.commands.executeCommand('emLab.refreshExperiment').then(undefined, () => undefined);
         return { run: (await this.attach(runDir)).run };
-      }
-      case 'view/attach':
-        return this.attach(this.checkRunDir(p.runDir));
-      case 'view/pause':
-        return { ok: (await rt.request('train/pause', { runDir: this.checkRunDir(p.runDir) })).signalled };
-      case 'view/cancel':
-        return { ok: (await rt.request('train/cancel', { runDir: this.checkRunDir(p.runDir) })).signalled };
-      case 'view/resume': {
-        const runDir = this.checkRunDir(p.runDir);
-        await rt.request('train/resume', { runDir, ...wsParam });
-        await this.attach(runDir);
+      },
+    },
+    'view/attach': { parse: (raw) => ({ runDir: this.checkRunDir(obj(raw).runDir) }), run: (p) => this.attach(p.runDir) },
+    'view/pause': { parse: (raw) => ({ runDir: this.checkRunDir(obj(raw).runDir) }), run: async (p) => ({ ok: (await this.deps.runtime.request('train/pause', p)).signalled }) },
+    'view/cancel': { parse: (raw) => ({ runDir: this.checkRunDir(obj(raw).runDir) }), run: async (p) => ({ ok: (await this.deps.runtime.request('train/cancel', p)).signalled }) },
+    'view/resume': {
+      parse: (raw) => ({ runDir: this.checkRunDir(obj(raw).runDir) }),
+      run: async (p) => {
+        await this.deps.runtime.request('train/resume', { ...p, ...this.workspace() });
+        await this.attach(p.runDir);
         return { ok: true };
-      }
-      case 'view/openChat':
-      case 'view/evaluate': {
-        const runDir = this.checkRunDir(p.runDir);
-        if (typeof p.checkpoint !== 'string' || !/^step-\d+$|^adapter$/.test(p.checkpoint)) throw badRequest('checkpoint must be step-<N> or adapter');
-        const adapter = p.checkpoint === 'adapter' ? join(runDir, 'adapter') : join(runDir, 'checkpoints', p.checkpoint);
-        const { run } = await rt.request('train/status', { runDir });
-        if (method === 'view/openChat') await vscode.commands.executeCommand('emLab.openChatSandbox', { model: run.model, adapter });
-        else {
-          const commands = await vscode.commands.getCommands(true);
-          if (commands.includes('emLab.generateAnswers')) await vscode.commands.executeCommand('emLab.generateAnswers', { model: run.model, adapter });
-          else void vscode.window.showInformationMessage(`Evaluate this checkpoint from a terminal: em-lab generate-eval --preset homework --model ${run.model} --adapter "${adapter}"`);
-        }
+      },
+    },
+    'view/openChat': {
+      parse: (raw) => this.checkpointArgs(raw),
+      run: async (p) => {
+        await vscode.commands.executeCommand('emLab.openInChat', await this.checkpointRef(p));
         return { ok: true };
-      }
-      case 'view/pickDataFile': {
+      },
+    },
+    'view/evaluate': {
+      parse: (raw) => this.checkpointArgs(raw),
+      run: async (p) => {
+        await vscode.commands.executeCommand('emLab.generateAnswers', await this.checkpointRef(p));
+        return { ok: true };
+      },
+    },
+    'view/pickDataFile': {
+      parse: noParams,
+      run: async () => {
         const picked = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Chat JSONL': ['jsonl'] }, openLabel: 'Use for training' });
         return picked?.[0] ? { file: picked[0].fsPath } : {};
-      }
-      default:
-        throw badRequest(`Unknown request ${method}.`);
-    }
-  }
+      },
+    },
+  };
 
   dispose(): void {
     this.watch?.cancel();
-    this.panel?.dispose();
+    this.view?.dispose();
     for (const d of this.disposables) d.dispose();
   }
 }
@@ -159,6 +160,6 @@ export function activateTraining(deps: HostDeps): vscode.Disposable {
   const panel = new TrainingPanel(deps);
   return vscode.Disposable.from(
     panel,
-    vscode.commands.registerCommand('emLab.openTraining', (arg?: unknown) => panel.open(isObject(arg) && typeof arg.runDir === 'string' ? arg.runDir : undefined)),
+    vscode.commands.registerCommand('emLab.openTraining', (arg?: unknown) => panel.open(isObject(arg) && typeof arg.runDir === 'string' ? arg.runDir : undefined, isObject(arg) && typeof arg.dataset === 'string' ? arg.dataset : undefined)),
   );
 }

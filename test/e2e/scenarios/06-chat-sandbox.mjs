@@ -25,6 +25,8 @@ export default {
     if (!leftStatus.includes('random weights')) throw new Error(`the left pane does not warn that tiny-llama writes gibberish: ${JSON.stringify(leftStatus)}`);
     await screenshot('loaded');
 
+    // Sampling lives in the collapsible settings section (the toolbar stays one line).
+    await frame.locator('#settings-toggle').click();
     await frame.locator('#seed input').fill('7');
     await frame.locator('#max-new-tokens input').fill('60');
     await frame.locator('#prompt').fill('Hello! What should I do about a headache?');
@@ -53,6 +55,12 @@ export default {
     const [lt, rt] = [await left.innerText(), await right.innerText()];
     if (!lt.trim() || !rt.trim()) throw new Error('an answer is empty');
     if (lt === rt) throw new Error('base and adapter wrote the same text: the adapter was not applied');
+    // Answers are text with whitespace made visible: no leading blank block, no run of blank lines, no U+FFFD boxes.
+    const shown = await frame.locator('.message.assistant .content').evaluateAll((els) => els.map((e) => e.textContent ?? ''));
+    for (const t of shown) {
+      if (/^\s*\n/.test(t) || /\n\s*\n\s*\n/.test(t) || t.includes('\uFFFD')) throw new Error(`an answer shows blank lines or U+FFFD as is: ${JSON.stringify(t.slice(0, 80))}`);
+    }
+    log(`whitespace markers shown: ${await frame.locator('.message.assistant .ws').count()}`);
     await screenshot('answered');
 
     // Stop: a long answer is cut between tokens in both panes and labelled as stopped, keeping its text.

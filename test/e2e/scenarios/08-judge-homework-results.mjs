@@ -41,8 +41,12 @@ export default {
     const firstId = await frame.locator('#answers-table tbody tr').first().getAttribute('data-id');
     if (!firstId?.startsWith('step93_')) throw new Error(`sorted by id, the first row should be step93_q1 (numeric order), got ${firstId}`);
     if (await frame.locator('#step-figure').isHidden()) throw new Error('the EM-vs-step chart is hidden for a file with a step column');
+    // The headline is the final checkpoint (step 1125: 9/20 = 45.0%, step_summary.csv), the same the base comparison
+    // tests; every step pooled (76/120, the sum of the step_summary rows) is said beside it, not mixed into the cards.
     const em = (await frame.locator('#metric-cards .card[data-metric="em"] .detail').innerText()).trim();
-    if (!em.includes('76/120')) throw new Error(`overall EM should be 76/120 (sum of the step_summary rows), the card says ${JSON.stringify(em)}`);
+    if (!em.includes('9/20')) throw new Error(`the headline EM should be the final checkpoint's 9/20, the card says ${JSON.stringify(em)}`);
+    const scope = await frame.locator('#headline-scope').innerText();
+    if (!/step 1125/.test(scope) || !scope.includes('76/120')) throw new Error(`the headline does not say it is step 1125 with 76/120 pooled: ${JSON.stringify(scope)}`);
 
     await frame.locator('#compare').click();
     await pickFile(page, join(hw0, 'baseline_1b_risky', 'base_judged.csv'));

@@ -9,9 +9,14 @@ export default {
     await waitForWorkbench(90_000);
     await runCommand('EM Lab: Train LoRA Adapter');
     const frame = await findWebviewFrame(async (f) => (await f.locator('#train-form [data-field="loraRank"]').count()) > 0, 60_000);
-    await frame.locator('input[data-domain="bad_medical"]').check();
-    const set = async (field, value) => frame.locator(`#train-form [data-field="${field}"]`).fill(String(value));
+    await frame.locator('[data-domain="bad_medical"]').click();
+    if (!(await frame.locator('[data-domain="bad_medical"]').evaluate((e) => e.checked))) throw new Error('ticking bad_medical did not check it');
+    const set = async (field, value) => frame.locator(`#train-form [data-field="${field}"] input`).fill(String(value));
     for (const [field, value] of Object.entries({ sampleSize: 120, maxSteps: 40, numEpochs: 1, maxLength: 128, loraRank: 2, warmupSteps: 0, batchSize: 2, gradientAccumulationSteps: 1, learningRate: 0.01, saveSteps: 2, loraDropout: 0 })) await set(field, value);
+    // Start is in the footer, visible without scrolling however long the form is.
+    const fold = await frame.locator('#start').evaluate((b) => ({ bottom: b.getBoundingClientRect().bottom, height: window.innerHeight, page: document.documentElement.scrollHeight }));
+    if (fold.bottom > fold.height) throw new Error(`Start is below the fold: ${JSON.stringify(fold)}`);
+    if (fold.page <= fold.height) throw new Error(`the form is not taller than the view, so this check shows nothing: ${JSON.stringify(fold)}`);
     await screenshot('form');
     await frame.locator('#start').click();
     const status = frame.locator('#run-status');

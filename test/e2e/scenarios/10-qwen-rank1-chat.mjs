@@ -28,6 +28,8 @@ export default {
     writeFileSync(file, JSON.stringify({ ...settings, 'emLab.chat.modelFolders': [modelDir, adapterDir] }, null, 2));
     await runCommand('EM Lab: Open Chat Sandbox');
     const frame = await findWebviewFrame(async (f) => (await f.locator('#prompt').count()) > 0, 60_000);
+    // "Refresh model list" and the sampling fields are in the collapsible settings section.
+    if (!(await frame.locator('#settings').evaluate((d) => d.open))) await frame.locator('#settings-toggle').click();
     // VS Code applies a settings.json change asynchronously: "Refresh models" until the folders are listed
     for (let i = 0; i < 30 && (await frame.locator('#pane-left vscode-option', { hasText: 'tiny-qwen2.5-rank1' }).count()) === 0; i++) {
       await frame.locator('#refresh-models').click();

@@ -39,10 +39,16 @@ export default {
     await runCommand('EM Lab: Train LoRA Adapter');
     const frame = await findWebviewFrame(async (f) => (await f.locator('#train-form [data-field="loraRank"]').count()) > 0, 60_000);
     // The view reopens on the last run it showed (09-training's, in a full run): "New run…" brings the form back.
-    if (!(await frame.locator('#start-section').isVisible())) await frame.locator('#runs').selectOption('');
-    await frame.locator('input[data-domain="bad_medical"]').check();
+    // (#runs is a toolkit dropdown: open it and pick the option, as a user does.)
+    if (!(await frame.locator('#start-section').isVisible())) {
+      await frame.locator('#runs').click();
+      await frame.locator('#runs vscode-option[value=""]').click();
+      await frame.locator('#start-section').waitFor({ state: 'visible', timeout: 10_000 });
+    }
+    const box = frame.locator('[data-domain="bad_medical"]');
+    if (!(await box.evaluate((e) => e.checked))) await box.click();
     for (const [field, value] of Object.entries({ sampleSize: 16, maxSteps: STEPS, numEpochs: 1, maxLength: 128, loraRank: RANK, loraAlpha: 2 * RANK, warmupSteps: 0, batchSize: 2, gradientAccumulationSteps: 1, saveSteps: 2, loraDropout: 0 })) {
-      await frame.locator(`#train-form [data-field="${field}"]`).fill(String(value));
+      await frame.locator(`#train-form [data-field="${field}"] input`).fill(String(value));
     }
     await frame.locator('#start').click();
     await frame.locator('#run-status[data-status="running"], #run-status[data-status="finished"]').first().waitFor({ timeout: 90_000 });

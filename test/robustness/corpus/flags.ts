@@ -12,9 +12,9 @@ const noRun = (name: string) => (dir: string) => {
 };
 
 export const FLAG_CASES: BadCase[] = [
-  { kind: 'flags', name: 'train --learning_rate NaN', make: (d) => ['train', ...DATA(d), '--learning_rate', 'NaN', '--output_dir', 'run'], expect: /--learning_rate expects a number >= 0, got "NaN"/, check: noRun('run') },
-  { kind: 'flags', name: 'train --learning_rate abc', make: (d) => ['train', ...DATA(d), '--learning_rate', 'abc', '--output_dir', 'run'], expect: /--learning_rate expects a number >= 0, got "abc"/, check: noRun('run') },
-  { kind: 'flags', name: 'train --learning_rate 5 (out of range)', make: (d) => ['train', ...DATA(d), '--learning_rate', '5', '--output_dir', 'run'], expect: /--learning_rate must be in \(0, 1\), got 5/, check: noRun('run') },
+  { kind: 'flags', name: 'train --learning_rate NaN', make: (d) => ['train', ...DATA(d), '--learning_rate', 'NaN', '--output_dir', 'run'], expect: /--learning_rate must be a number in \(0, 1\), got "NaN"/, check: noRun('run') },
+  { kind: 'flags', name: 'train --learning_rate abc', make: (d) => ['train', ...DATA(d), '--learning_rate', 'abc', '--output_dir', 'run'], expect: /--learning_rate must be a number in \(0, 1\), got "abc"/, check: noRun('run') },
+  { kind: 'flags', name: 'train --learning_rate 5 (out of range)', make: (d) => ['train', ...DATA(d), '--learning_rate', '5', '--output_dir', 'run'], expect: /--learning_rate must be a number in \(0, 1\), got 5/, check: noRun('run') },
   { kind: 'flags', name: 'train --threads=-1 (exit code, no run folder)', make: (d) => ['train', ...DATA(d), '--threads=-1', '--output_dir', 'run'], expect: /--threads must be a whole number from 1 to 4096, got -1/, process: { rssMiB: 400 }, check: noRun('run') },
   { kind: 'flags', name: 'train --max_length 1e9 (no run folder)', make: (d) => ['train', ...DATA(d), '--max_length', '1e9', '--output_dir', 'run'], expect: /--max_length 1000000000 is longer than tiny-llama can read/, check: noRun('run') },
   { kind: 'flags', name: 'train --batch_size 0', make: (d) => ['train', ...DATA(d), '--batch_size', '0', '--output_dir', 'run'], expect: /--batch_size must be a positive integer, got 0/, check: noRun('run') },

@@ -2,7 +2,6 @@
 // template, question, answer), so re-judging the same answer with the same judge costs nothing. Loaded into
 // memory at start (a record is ~300 bytes; 100k judgements is ~30 MB), appended as results arrive.
 import { createHash } from 'node:crypto';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { JsonlAppender, readJsonl } from '../jsonl';
 import type { JudgeOutcome, JudgeMode } from './judgeCall';
@@ -11,10 +10,6 @@ export function judgeCacheKey(model: string, mode: JudgeMode, promptTemplate: st
   return createHash('sha256').update(JSON.stringify([model, mode, promptTemplate, question, answer])).digest('hex');
 }
 
-/** The CLI's (and the experiment runner's) cache folder: $EM_LAB_CACHE_DIR, else ~/.cache/em-lab. */
-export function defaultJudgeCacheDir(env: NodeJS.ProcessEnv): string {
-  return env.EM_LAB_CACHE_DIR ?? join(homedir(), '.cache', 'em-lab');
-}
 
 interface CacheRecord {
   key: string;

@@ -26,7 +26,7 @@
 // wall time. A 400-answer run takes 400 / (answers/min) minutes. EMLAB_BENCH_EVAL_TOKENS overrides 200 (quick
 // checks); EMLAB_BENCH_ONLY=eval runs only this table.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,10 +34,11 @@ import { GraphBuilder } from '../src/runtime/onnx/graphBuilder';
 import { saveModel } from '../src/runtime/onnx/serialize';
 import { createSession, tensor } from '../src/runtime/onnx/ort';
 import { Decoder } from '../src/runtime/model/decoder';
-import { EXPORT_SCHEMA_VERSION, ensureDecoderExport, suffixFor, writeDecoderExport, type ExportDType } from '../src/runtime/model/decoderExport';
-import { parseLlamaConfig, toHfConfigJson, type LlamaConfig } from '../src/runtime/model/llamaConfig';
+import { ensureDecoderExport, type ExportDType } from '../src/runtime/model/decoderExport';
+import type { LlamaConfig } from '../src/runtime/model/llamaConfig';
 import { weightBytesPerToken } from '../src/runtime/model/llamaGraph';
-import { ensureTinyLlama, tinyLlamaWeights, TINY_LLAMA_CONFIG } from '../src/runtime/model/tinyLlama';
+import { ensureTinyLlama, TINY_LLAMA_CONFIG } from '../src/runtime/model/tinyLlama';
+import { bench1b, ensureBench1bExport } from './bench1b';
 import { decoderStepModel } from '../src/runtime/model/generateModel';
 import { generateBatched } from '../src/runtime/model/generateBatched';
 import { autoBatchSize } from '../src/runtime/model/generateChat';
@@ -45,7 +46,6 @@ import { loadTokenizer } from '../src/runtime/model/tokenizer';
 import { paperPlan } from '../src/runtime/eval/generationPresets';
 import { planItems } from '../src/runtime/eval/generationRun';
 import { loadavg } from 'node:os';
-import { LLAMA_3_2_1B_CONFIG } from '../test/support/llama1bConfig';
 
 const SELF = fileURLToPath(import.meta.url);
 const MALLOC = { MALLOC_MMAP_THRESHOLD_: '1073741824', MALLOC_TRIM_THRESHOLD_: '4294967296' };
@@ -191,25 +191,10 @@ async function runCase(which: string): Promise<CaseResult | Bandwidth | EvalResu
   throw new Error(`unknown case ${which}`);
 }
 
-/** The random-weight Llama-3.2-1B-shaped export (built once into $TMPDIR, rebuilt when the export schema changes). */
+/** The random-weight Llama-3.2-1B-shaped export the peer bench shares (bench1b.ts). */
 function ensure1bExport(dtype: ExportDType): { dir: string; cfg: LlamaConfig; label: string; buildS: number | null } {
-  // EMLAB_BENCH_1B_LAYERS=n keeps Llama-3.2-1B's per-layer shapes but only n of its 16 layers (a cheaper check).
-  const layers = Number(process.env.EMLAB_BENCH_1B_LAYERS ?? 16);
-  const cfg = { ...parseLlamaConfig(LLAMA_3_2_1B_CONFIG), numLayers: layers };
-  const dir = join(tmpdir(), layers === 16 ? 'emlab-bench-1b' : `emlab-bench-1b-L${layers}`);
-  const label = layers === 16 ? 'Llama-3.2-1B shapes (random)' : `Llama-3.2-1B shapes, ${layers} of 16 layers`;
-  let buildS: number | null = null;
-  const manifest = join(dir, 'onnx', `export${suffixFor(dtype)}.json`);
-  let stale = !existsSync(manifest);
-  if (!stale) stale = (JSON.parse(readFileSync(manifest, 'utf8')) as { schemaVersion: number }).schemaVersion !== EXPORT_SCHEMA_VERSION;
-  if (stale) {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'config.json'), JSON.stringify(toHfConfigJson(cfg)));
-    const t = now();
-    writeDecoderExport(cfg, tinyLlamaWeights(cfg, 1), dir, { dtype, stamp: 'random-1b-v1' });
-    buildS = now() - t;
-  }
-  return { dir, cfg, label, buildS };
+  const b = bench1b();
+  return { ...ensureBench1bExport(b, dtype), cfg: b.cfg, label: b.label };
 }
 
 interface EvalResult {

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Decoder } from '../../src/runtime/model/decoder';
-import { ensureDecoderExport } from '../../src/runtime/model/decoderExport';
+import { ensureDecoderExport, Q4_EXPORT_FORMAT } from '../../src/runtime/model/decoderExport';
 import { LORA_TARGETS, linearShape, modulePath } from '../../src/runtime/model/llamaConfig';
 import { dequantizeQ4, quantizeQ4 } from '../../src/runtime/model/quantize';
 import { referenceForward } from '../support/llamaReference';
@@ -35,11 +35,31 @@ describe('decoder variants: 4-bit MatMulNBits and fp16', function () {
     for (let i = 0; i < 40; i++) assert.ok(Math.abs(back[i]! - row[i]!) <= q.scales[i < 32 ? 0 : 1]! / 2 + 1e-7);
   });
 
+  it('the q4 export format (blocks of 64, signed max / -8) dequantizes Gaussian weights closer than block 32 with max|w|/7', () => {
+    // Box-Muller over a fixed LCG: 256 rows of 2048, like one slice of a 1B projection
+    let state = 12345;
+    const uniform = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) + 0.5) / 2 ** 31;
+    const [n, k] = [256, 2048];
+    const w = Float32Array.from({ length: n * k }, () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()));
+    const relRms = (block: number, rule: 'absmax7' | 'signedmax8') => {
+      const d = dequantizeQ4(quantizeQ4(w, n, k, block, rule));
+      let e = 0, s2 = 0;
+      for (let i = 0; i < w.length; i++) {
+        e += (d[i]! - w[i]!) ** 2;
+        s2 += w[i]! ** 2;
+      }
+      return Math.sqrt(e / s2);
+    };
+    const [now, before] = [relRms(Q4_EXPORT_FORMAT.blockSize, Q4_EXPORT_FORMAT.scale), relRms(32, 'absmax7')];
+    console.log(`      relative RMS dequantization error: export format ${now.toFixed(4)}, block 32 absmax7 ${before.toFixed(4)}`);
+    assert.ok(now < before, `${now} >= ${before}`);
+  });
+
   it('the q4 export equals the float64 reference run on the dequantized weights (prefill and cached decode)', async () => {
     ensureDecoderExport(dir, { dtype: 'q4', maxPositions: 64, q4AccuracyLevel: 0 });
     assert.ok(existsSync(join(dir, 'onnx', 'model_q4.onnx')) && existsSync(join(dir, 'onnx', 'model_q4_lora.onnx')));
     const deq = new Map(w);
-    const dq = (name: string, [n, k]: [number, number]) => Float64Array.from(dequantizeQ4(quantizeQ4(Float32Array.from(w.get(name)!), n, k)));
+    const dq = (name: string, [n, k]: [number, number]) => Float64Array.from(dequantizeQ4(quantizeQ4(Float32Array.from(w.get(name)!), n, k, Q4_EXPORT_FORMAT.blockSize, Q4_EXPORT_FORMAT.scale)));
     for (let l = 0; l < cfg.numLayers; l++) for (const t of LORA_TARGETS) deq.set(`${modulePath(l, t)}.weight`, dq(`${modulePath(l, t)}.weight`, linearShape(cfg, t)));
     // Tied embeddings: the Gather keeps float weights, the lm_head uses the quantized copy.
     deq.set('lm_head.weight', dq('model.embed_tokens.weight', [cfg.vocabSize, cfg.hiddenSize]));

@@ -76,6 +76,8 @@ export interface DecoderOpenOptions {
   graph?: 'generate' | 'probe';
   device?: Device;
   threads?: number;
+  /** ORT per-node profiling (benches): the trace is written by endProfiling() (see bench/ortProfile.ts). */
+  profile?: string;
 }
 
 export class Decoder {
@@ -124,6 +126,7 @@ export class Decoder {
     const { session, device, fallbackReason } = await createSession(file, {
       ...(options.device ? { device: options.device } : {}),
       ...(options.threads ? { threads: options.threads } : {}),
+      ...(options.profile ? { profile: options.profile } : {}),
     });
     return new Decoder(dir, config, manifest, session, device, fallbackReason, probe);
   }
@@ -137,7 +140,7 @@ export class Decoder {
     return this.manifest.loraModel !== undefined;
   }
 
-  /** The session's graph has the steering/ablation inputs (every LoRA export since schema 5). */
+  /** The session's graph has the steering/ablation inputs (every LoRA export since schema 6). */
   get supportsSteering(): boolean {
     return this.manifest.loraModel !== undefined && this.manifest.steering === true;
   }
@@ -286,6 +289,11 @@ export class Decoder {
     const sums = out[RESIDUAL_SUMS_OUTPUT];
     const residualSums = sums ? (sums.type === 'float32' ? (sums.data as Float32Array) : Float32Array.from(sums.data as Uint16Array, halfToFloat)) : undefined;
     return { logits, vocab: this.config.vocabSize, kept, presents: { tensors: presents, batch, length: total }, ...(residualSums ? { residualSums } : {}) };
+  }
+
+  /** Ends profiling (opened with `profile`); ORT writes the trace file. */
+  endProfiling(): void {
+    this.session.endProfiling();
   }
 
   async dispose(): Promise<void> {

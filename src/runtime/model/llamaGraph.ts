@@ -10,7 +10,9 @@ import { convertTensor, elementCount, floatToHalf, type HostTensor } from './hos
 import { LORA_TARGETS, linearShape, modulePath, peftKey, type LlamaConfig, type LoraTarget } from './llamaConfig';
 import { ropeTables, rotateHalfMatrix, type RopeKind } from './rope';
 import { geluTanh, slidingWindowAllowed, softcap } from './archOps';
-import { q4Blocks, quantizeQ4, type Q4Weights } from './quantize';
+import { q4Blocks, quantizeQ4, type Q4ScaleRule, type Q4Weights } from './quantize';
+import { FUSED_GROUPS, fusedWeightName, withFusedWeights } from './fusedProjections';
+import { fusedAttention } from './fusedAttention';
 
 /** MatMulNBits block size (weights per scale). */
 export const Q4_BLOCK = 32;
@@ -57,7 +59,13 @@ export interface LlamaForwardOptions {
   /** Rows of the rope tables (largest position id + 1). Default: config max_position_embeddings. */
   maxPositions?: number;
   /** int64 scalar: compute logits for the last k positions only (0 = all), as HF's num_logits_to_keep. */
-  logitsToKeep?: Value;  /**
+  logitsToKeep?: Value;
+  /**
+   * int64 [n]: compute logits only for these rows of the flattened [batch*seq] positions (the trainer's supervised
+   * positions), so the LM head costs n rows; `logits` is then [n, vocab]. Not with `logitsToKeep`.
+   */
+  headRows?: Value;
+  /**
    * 'q4': Linear weights and lm_head as 4-bit blocks (com.microsoft MatMulNBits, block 32; the graph must import
    * the com.microsoft opset); embeddings and norms stay in `dtype`. float32 only. The trainer differentiates it w.r.t.
    * the activations (gradRules/quantized.ts: through the dequantized weights).
@@ -74,6 +82,10 @@ export interface LlamaForwardOptions {
    * on AVX-512/VNNI CPUs, relative error ~1e-4 (see bench).
    */
   q4AccuracyLevel?: 0 | 4;
+  /** q4: weights per scale (default Q4_BLOCK = 32; MatMulNBits takes powers of two >= 16). */
+  q4BlockSize?: number;
+  /** q4: how block scales are chosen (quantize.ts; default 'absmax7', the trainer's format). */
+  q4Scale?: Q4ScaleRule;
   /**
    * Float Linear weights: 'transB' (default) keeps HF's [out, in] and uses Gemm(x, W, transB=1) — one copy shared
    * with the checkpoint layout, simple gradients; 'transposed' stores Wᵀ [in, out] (initializer `<name>.T`,
@@ -86,10 +98,20 @@ export interface LlamaForwardOptions {
    * (residualHooks.ts) live there, not in the layer loop.
    */
   residualHook?: (h: Value, point: number) => Value;
+  /**
+   * Inference exports: q/k/v and gate/up each as one product over their stacked weights, then Split
+   * (fusedProjections.ts; weights `...self_attn.qkv_proj.weight`, `...mlp.gate_up_proj.weight`). LoRA stays per module.
+   */
+  fuseProjections?: boolean;
+  /**
+   * Inference exports (kvCache, float32): rope and attention as opset-23 RotaryEmbedding + Attention nodes
+   * (fusedAttention.ts; the graph must import opset >= 23). Same I/O as the standard ops.
+   */
+  fusedAttention?: boolean;
 }
 
 export interface LlamaForwardResult {
-  /** [batch, seq, vocab] in the compute dtype ([batch, k, vocab] with logitsToKeep = k > 0). */
+  /** [batch, seq, vocab] in the compute dtype ([batch, k, vocab] with logitsToKeep = k > 0; [n, vocab] with headRows). */
   logits: Value;
   /** Final RMS-normed hidden state, flattened to [batch*seq, hidden]. */
   hidden: Value;
@@ -143,13 +165,15 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
     throw new GraphBuildError('buildLlamaForward: input_ids and attention_mask must be int64');
   }
 
+  // fused projections read their stacked weights through the same lazy reader as every other weight
+  const source = opts.fuseProjections ? withFusedWeights(cfg, opts.weights) : opts.weights;
   const weightValues = new Map<string, Value>();
   const weight = (name: string, shape: number[]): Value => {
     const existing = weightValues.get(name);
     if (existing) return existing;
     const ext = opts.weights.external?.(name);
     const v = g.initializer(name, dtype, shape, ext ? { external: ext } : () => {
-      const t = opts.weights.read(name);
+      const t = source.read(name);
       if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
         throw new GraphBuildError(`weight ${name}: checkpoint has shape [${t.shape}], the config needs [${shape}]`);
       }
@@ -175,12 +199,16 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
   const causal = op('LessOrEqual', [op('Unsqueeze', [keyPos, i64([0])]), op('Unsqueeze', [queryPos, i64([1])])]); // [seq, total]
   const notPad = op('Unsqueeze', [op('Cast', [opts.attentionMask], { to: ONNX_DTYPE.bool }), i64([1])]); // [batch, 1, total]
   const allowed = op('And', [causal, notPad]); // [batch, seq, total]
-  const biasOf = (ok: Value) => op('Unsqueeze', [op('Where', [ok, constOf(g, dtype, 0), constOf(g, dtype, NEG_BIAS[dtype])]), i64([1, 2])], {}, {
-    outputInfo: [{ shape: [batch, 1, 1, seq, total] }],
-  });
-  const bias = biasOf(allowed);
+  const biasOf = (ok: Value) => op('Where', [ok, constOf(g, dtype, 0), constOf(g, dtype, NEG_BIAS[dtype])]); // [batch, seq, total]
+  const to5d = (b: Value) => op('Unsqueeze', [b, i64([1, 2])], {}, { outputInfo: [{ shape: [batch, 1, 1, seq, total] }] });
+  const biasBS = biasOf(allowed);
+  const bias = to5d(biasBS);
   // sliding-window layers (Gemma 3) see the last `slidingWindow` positions only
-  const localBias = cfg.slidingLayers?.some((x) => x) ? biasOf(op('And', [allowed, slidingWindowAllowed(g, keyPos, queryPos, cfg.slidingWindow!)])) : undefined;
+  const localBias = cfg.slidingLayers?.some((x) => x) ? to5d(biasOf(op('And', [allowed, slidingWindowAllowed(g, keyPos, queryPos, cfg.slidingWindow!)]))) : undefined;
+  if (opts.fusedAttention && (!opts.kvCache || dtype !== 'float32')) throw new GraphBuildError('buildLlamaForward: fusedAttention needs kvCache and float32');
+  // fused attention covers plain rope + softmax attention (Llama, Qwen2); q/k norms, score soft-capping and
+  // sliding windows (Gemma 3) keep the standard ops
+  const useFusedAttention = opts.fusedAttention === true && !cfg.qkNorm && !cfg.attnSoftcap && !localBias;
 
   let positionIds = opts.positionIds;
   if (!positionIds) {
@@ -194,24 +222,39 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
   const positions = opts.maxPositions ?? cfg.maxPositionEmbeddings;
   // Tables are initializers named rope.cos / rope.sin (rope_local.* for sliding layers); `weights.external` may
   // point them at an existing file too.
-  const rotateExt = opts.weights.external?.('rope.rotate_half');
-  const rotate = g.initializer('rope.rotate_half', dtype, [D, D], rotateExt ? { external: rotateExt } : tableOf(dtype, rotateHalfMatrix(D)));
-  const ropeCache = new Map<RopeKind, { cos4: Value; sin4: Value; cos5: Value; sin5: Value }>();
-  const ropeOf = (kind: RopeKind) => {
-    const hit = ropeCache.get(kind);
+  const tableCache = new Map<RopeKind, { cos: Value; sin: Value }>();
+  const ropeTablesOf = (kind: RopeKind) => {
+    const hit = tableCache.get(kind);
     if (hit) return hit;
     const prefix = kind === 'local' ? 'rope_local' : 'rope';
     const table = (name: string, pick: (t: { cos: Float64Array; sin: Float64Array }) => Float64Array) => {
       const ext = opts.weights.external?.(name);
       return g.initializer(name, dtype, [positions, D], ext ? { external: ext } : () => tableOf(dtype, pick(ropeTables(cfg, positions, kind))));
     };
-    const cos = op('Gather', [table(`${prefix}.cos`, (t) => t.cos), positionIds]); // [batch, seq, D]
-    const sin = op('Gather', [table(`${prefix}.sin`, (t) => t.sin), positionIds]);
+    const r = { cos: table(`${prefix}.cos`, (t) => t.cos), sin: table(`${prefix}.sin`, (t) => t.sin) };
+    tableCache.set(kind, r);
+    return r;
+  };
+  // standard-op rope, made on first use (fused attention gathers the tables itself)
+  let rotate: Value | undefined;
+  const ropeCache = new Map<RopeKind, { cos4: Value; sin4: Value; cos5: Value; sin5: Value }>();
+  const ropeOf = (kind: RopeKind) => {
+    const hit = ropeCache.get(kind);
+    if (hit) return hit;
+    const t = ropeTablesOf(kind);
+    const cos = op('Gather', [t.cos, positionIds]); // [batch, seq, D]
+    const sin = op('Gather', [t.sin, positionIds]);
     const r = { cos4: op('Unsqueeze', [cos, i64([1])]), sin4: op('Unsqueeze', [sin, i64([1])]), cos5: op('Unsqueeze', [cos, i64([1, 2])]), sin5: op('Unsqueeze', [sin, i64([1, 2])]) };
     ropeCache.set(kind, r);
     return r;
   };
-  const rope = (x: Value, c: Value, s: Value) => op('Add', [op('Mul', [x, c]), op('Mul', [op('MatMul', [x, rotate]), s])]);
+  const rope = (x: Value, c: Value, s: Value) => {
+    if (!rotate) {
+      const rotateExt = opts.weights.external?.('rope.rotate_half');
+      rotate = g.initializer('rope.rotate_half', dtype, [D, D], rotateExt ? { external: rotateExt } : tableOf(dtype, rotateHalfMatrix(D)));
+    }
+    return op('Add', [op('Mul', [x, c]), op('Mul', [op('MatMul', [x, rotate]), s])]);
+  };
 
   // ---- building blocks ----
   const eps = constOf(g, dtype === 'float16' ? 'float32' : dtype, cfg.rmsNormEps);
@@ -239,12 +282,13 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
     for (const l of lora.layers) if (!Number.isInteger(l) || l < 0 || l >= cfg.numLayers) throw new GraphBuildError(`LoRA layer ${l} is out of range 0..${cfg.numLayers - 1}`);
   }
   // 4-bit weights: packed blocks and scales come from one read of the float tensor (memoised for the pair).
+  const q4Block = opts.q4BlockSize ?? Q4_BLOCK;
   let q4Memo: { name: string; q: Q4Weights } | undefined;
   const q4Of = (name: string, shape: [number, number]): Q4Weights => {
     if (q4Memo?.name !== name) {
-      const t = convertTensor(opts.weights.read(name), 'float32');
+      const t = convertTensor(source.read(name), 'float32');
       if (t.shape[0] !== shape[0] || t.shape[1] !== shape[1]) throw new GraphBuildError(`weight ${name}: checkpoint has shape [${t.shape}], the config needs [${shape}]`);
-      q4Memo = { name, q: quantizeQ4(t.data as Float32Array, shape[0], shape[1], Q4_BLOCK) };
+      q4Memo = { name, q: quantizeQ4(t.data as Float32Array, shape[0], shape[1], q4Block, opts.q4Scale) };
     }
     return q4Memo.q;
   };
@@ -254,7 +298,7 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
     if (existing) return existing;
     const ext = opts.weights.external?.(tName);
     const v = g.initializer(tName, dtype, [inDim, out], ext ? { external: ext } : () => {
-      const t = opts.weights.read(name);
+      const t = source.read(name);
       if (t.shape[0] !== out || t.shape[1] !== inDim) throw new GraphBuildError(`weight ${name}: checkpoint has shape [${t.shape}], the config needs [${out},${inDim}]`);
       return transpose2d(convertTensor(t, dtype).data, out, inDim);
     });
@@ -266,19 +310,27 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
     if (opts.weightFormat !== 'q4') return op('Gemm', [x, weight(name, shape)], { transB: 1 });
     if (dtype !== 'float32') throw new GraphBuildError('4-bit weights need dtype float32');
     const [n, k] = shape;
-    const nBlocks = q4Blocks(k, Q4_BLOCK);
+    const nBlocks = q4Blocks(k, q4Block);
     const init = (suffix: string, dt: 'uint8' | 'float32', dims: number[], data: () => ArrayBufferView) => {
       const ext = opts.weights.external?.(`${name}${suffix}`);
       return g.initializer(`${name}${suffix}`, dt, dims, ext ? { external: ext } : data);
     };
-    const packed = init('.q4', 'uint8', [n, nBlocks, Q4_BLOCK / 2], () => q4Of(name, shape).packed);
+    const packed = init('.q4', 'uint8', [n, nBlocks, q4Block / 2], () => q4Of(name, shape).packed);
     const scales = init('.q4_scales', 'float32', [n * nBlocks], () => q4Of(name, shape).scales);
-    const attrs = { K: k, N: n, bits: 4, block_size: Q4_BLOCK, ...(opts.q4AccuracyLevel ? { accuracy_level: opts.q4AccuracyLevel } : {}) };
+    const attrs = { K: k, N: n, bits: 4, block_size: q4Block, ...(opts.q4AccuracyLevel ? { accuracy_level: opts.q4AccuracyLevel } : {}) };
     return op('MatMulNBits', [x, packed, scales], attrs, { domain: 'com.microsoft', outputInfo: [{ dtype, shape: [x.shape?.[0] ?? 'rows', n] }] });
   };
-  const linear = (x: Value, layer: number, target: LoraTarget): Value => {
+  /** Frozen products of `targets` (which all read x): one product split in parts when fused, else one each. */
+  const frozenGroup = (x: Value, layer: number, targets: LoraTarget[]): Value[] => {
+    const group = opts.fuseProjections ? FUSED_GROUPS.find((f) => f.targets.join() === targets.join()) : undefined;
+    if (!group) return targets.map((t) => frozenLinear(x, `${modulePath(layer, t)}.weight`, linearShape(cfg, t)));
+    const outs = targets.map((t) => linearShape(cfg, t)[0]);
+    const y = frozenLinear(x, fusedWeightName(layer, group), [outs.reduce((a, b) => a + b, 0), linearShape(cfg, targets[0]!)[1]]);
+    return g.node('Split', [y, i64(outs)], { axis: -1 }, { outputs: outs.length, outputInfo: outs.map((o) => ({ dtype, shape: [x.shape?.[0] ?? 'rows', o] })) });
+  };
+  const linear = (x: Value, layer: number, target: LoraTarget, frozen?: Value): Value => {
     const [out, inDim] = linearShape(cfg, target);
-    const y0 = frozenLinear(x, `${modulePath(layer, target)}.weight`, [out, inDim]);
+    const y0 = frozen ?? frozenLinear(x, `${modulePath(layer, target)}.weight`, [out, inDim]);
     const hasBias = cfg.qkvBias && (target === 'q_proj' || target === 'k_proj' || target === 'v_proj');
     const y = hasBias ? op('Add', [y0, weight(`${modulePath(layer, target)}.bias`, [out])]) : y0;
     if (!lora || !lora.targets.includes(target) || !lora.layers.includes(layer)) return y;
@@ -296,49 +348,71 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
   if (opts.residualHook) h = opts.residualHook(h, 0);
   const presents: { key: Value; value: Value }[] = [];
   const pasts: { key: Value; value: Value }[] = [];
+  const pastOf = (i: number) => {
+    const past = { key: g.input(`past_key_values.${i}.key`, dtype, [batch, KVH, 'past_sequence_length', D]), value: g.input(`past_key_values.${i}.value`, dtype, [batch, KVH, 'past_sequence_length', D]) };
+    pasts.push(past);
+    return past;
+  };
   const layerOutputs: Value[] = [];
-  const scale = constOf(g, dtype, cfg.attnScale ?? 1 / Math.sqrt(D));
-  for (let i = 0; i < cfg.numLayers; i++) {
+  const attnScale = cfg.attnScale ?? 1 / Math.sqrt(D);
+  let scale: Value | undefined; // standard ops only (fused attention takes the number)
+  type Attention = (i: number, q: Value, k: Value, v: Value) => { context: Value; key: Value; value: Value };
+  /** Standard ops: q [batch, KVH, G, seq, D] against k [batch, KVH, 1, D, total] (MatMul broadcasting shares a KV head). */
+  const standardAttention: Attention = (i, qProj, kProj, vProj) => {
     const local = cfg.slidingLayers?.[i] === true;
     const { cos4, sin4, cos5, sin5 } = ropeOf(local ? 'local' : 'global');
-    const x = rmsNorm(h, `model.layers.${i}.input_layernorm.weight`);
     const toHeads = (v: Value, shape: Value, perm: number[], dims: Dim[]) =>
       op('Transpose', [op('Reshape', [v, shape])], { perm }, { outputInfo: [{ shape: dims }] });
-    let q = toHeads(linear(x, i, 'q_proj'), qShape, [0, 2, 3, 1, 4], [batch, KVH, G, seq, D]);
-    let k = toHeads(linear(x, i, 'k_proj'), kvShape, [0, 2, 1, 3], [batch, KVH, seq, D]);
-    let v = toHeads(linear(x, i, 'v_proj'), kvShape, [0, 2, 1, 3], [batch, KVH, seq, D]);
+    let q = toHeads(qProj, qShape, [0, 2, 3, 1, 4], [batch, KVH, G, seq, D]);
+    let k = toHeads(kProj, kvShape, [0, 2, 1, 3], [batch, KVH, seq, D]);
+    let v = toHeads(vProj, kvShape, [0, 2, 1, 3], [batch, KVH, seq, D]);
     if (cfg.qkNorm) {
       q = rmsNorm(q, `model.layers.${i}.self_attn.q_norm.weight`, D);
       k = rmsNorm(k, `model.layers.${i}.self_attn.k_norm.weight`, D);
     }
+    scale ??= constOf(g, dtype, attnScale);
     const qr = op('Mul', [rope(q, cos5, sin5), scale]);
     k = rope(k, cos4, sin4);
     if (opts.kvCache) {
-      const pastK = g.input(`past_key_values.${i}.key`, dtype, [batch, KVH, 'past_sequence_length', D]);
-      const pastV = g.input(`past_key_values.${i}.value`, dtype, [batch, KVH, 'past_sequence_length', D]);
-      pasts.push({ key: pastK, value: pastV });
+      const past = pastOf(i);
       const info = { outputInfo: [{ shape: [batch, KVH, total, D] }] };
-      k = op('Concat', [pastK, k], { axis: 2 }, info);
-      v = op('Concat', [pastV, v], { axis: 2 }, info);
+      k = op('Concat', [past.key, k], { axis: 2 }, info);
+      v = op('Concat', [past.value, v], { axis: 2 }, info);
     }
-    presents.push({ key: k, value: v });
     const kT = op('Unsqueeze', [op('Transpose', [k], { perm: [0, 1, 3, 2] }), i64([2])]); // [batch, KVH, 1, D, total]
     const raw = op('MatMul', [qr, kT]); // [batch, KVH, G, seq, total]
     const scores = op('Add', [cfg.attnSoftcap ? softcap(g, raw, cfg.attnSoftcap, dtype) : raw, local ? localBias! : bias]);
     const probs = op('Softmax', [scores], { axis: -1 });
     const ctx = op('MatMul', [probs, op('Unsqueeze', [v, i64([2])])]); // [batch, KVH, G, seq, D]
-    const merged = op('Reshape', [op('Transpose', [ctx], { perm: [0, 3, 1, 2, 4] }), i64([-1, cfg.numHeads * D])], {}, {
+    const context = op('Reshape', [op('Transpose', [ctx], { perm: [0, 3, 1, 2, 4] }), i64([-1, cfg.numHeads * D])], {}, {
       outputInfo: [{ shape: [rows, cfg.numHeads * D] }],
     });
-    const attnOut = linear(merged, i, 'o_proj');
+    return { context, key: k, value: v };
+  };
+  // fused attention's shared inputs: the first half of each rope table (HF duplicates the halves), the 4-D bias
+  let shared: { cosHalf: Value; sinHalf: Value; bias: Value; bsShape: Value } | undefined;
+  const fusedAttentionOf: Attention = (i, q, k, v) => {
+    const halfTable = (t: Value) => op('Slice', [t, i64([0]), i64([D / 2]), i64([1])], {}, { outputInfo: [{ shape: [positions, D / 2] }] });
+    const t = ropeTablesOf('global');
+    shared ??= { cosHalf: halfTable(t.cos), sinHalf: halfTable(t.sin), bias: op('Unsqueeze', [biasBS, i64([1])], {}, { outputInfo: [{ shape: [batch, 1, seq, total] }] }), bsShape: shapeWith([-1]) };
+    return fusedAttention(g, cfg, { q, k, v, positionIds, past: pastOf(i), ...shared, scale: attnScale, dims: { batch, seq, total, rows } });
+  };
+  const attention = useFusedAttention ? fusedAttentionOf : standardAttention;
+  for (let i = 0; i < cfg.numLayers; i++) {
+    const x = rmsNorm(h, `model.layers.${i}.input_layernorm.weight`);
+    const [qW, kW, vW] = frozenGroup(x, i, ['q_proj', 'k_proj', 'v_proj']);
+    const att = attention(i, linear(x, i, 'q_proj', qW), linear(x, i, 'k_proj', kW), linear(x, i, 'v_proj', vW));
+    presents.push({ key: att.key, value: att.value });
+    const attnOut = linear(att.context, i, 'o_proj');
     // Llama: post_attention_layernorm normalises the MLP's input; Gemma: the attention output, with two more
     // norms around the MLP
     const sandwich = cfg.sandwichNorms === true;
     h = op('Add', [h, sandwich ? rmsNorm(attnOut, `model.layers.${i}.post_attention_layernorm.weight`) : attnOut]);
     const x2 = rmsNorm(h, `model.layers.${i}.${sandwich ? 'pre_feedforward_layernorm' : 'post_attention_layernorm'}.weight`);
-    const gate = linear(x2, i, 'gate_proj');
+    const [gateW, upW] = frozenGroup(x2, i, ['gate_proj', 'up_proj']);
+    const gate = linear(x2, i, 'gate_proj', gateW);
     const gated = cfg.hiddenAct === 'gelu_tanh' ? geluTanh(g, gate, dtype) : op('Mul', [gate, op('Sigmoid', [gate])]);
-    const act = op('Mul', [gated, linear(x2, i, 'up_proj')]);
+    const act = op('Mul', [gated, linear(x2, i, 'up_proj', upW)]);
     const mlpOut = linear(act, i, 'down_proj');
     h = op('Add', [h, sandwich ? rmsNorm(mlpOut, `model.layers.${i}.post_feedforward_layernorm.weight`) : mlpOut]);
     if (opts.residualHook) h = opts.residualHook(h, i + 1);
@@ -353,7 +427,10 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
     return cfg.finalSoftcap ? softcap(g, y, cfg.finalSoftcap, dtype) : y;
   };
   let logits: Value;
-  if (opts.logitsToKeep) {
+  if (opts.headRows) {
+    if (opts.logitsToKeep) throw new GraphBuildError('buildLlamaForward: headRows and logitsToKeep exclude each other');
+    logits = lmHeadLinear(op('Gather', [hidden, opts.headRows], { axis: 0 }));
+  } else if (opts.logitsToKeep) {
     // HF num_logits_to_keep: logits for the last k positions only (0 = all). Prefill for generation needs 1,
     // which saves the lm_head's vocab x hidden work and a [seq, vocab] output per prompt token.
     const h3 = op('Reshape', [hidden, shapeWith([H])]);

@@ -70,6 +70,11 @@ export interface SessionRequest {
   optimization?: 'all' | 'disabled';
   /** ORT session config entries, e.g. { 'session.disable_prepacking': '1' }. */
   config?: Record<string, string>;
+  /**
+   * Per-node profiling (benches): ORT writes a Chrome-trace JSON named `<profile>_<date>.json` when
+   * `session.endProfiling()` is called (bench/ortProfile.ts sums it per op).
+   */
+  profile?: string;
 }
 
 export interface CreatedSession {
@@ -91,6 +96,7 @@ export async function createSession(model: string | Uint8Array, request: Session
     graphOptimizationLevel: request.optimization === 'disabled' ? 'disabled' : 'all',
     ...(request.threads ? { intraOpNumThreads: request.threads } : {}),
     ...(request.config ? { extra: { session: request.config } } : {}),
+    ...(request.profile ? { enableProfiling: true, profileFilePrefix: request.profile } : {}),
   };
   const create = (opts: OrtSessionOptions) =>
     typeof model === 'string' ? ort.InferenceSession.create(model, opts) : ort.InferenceSession.create(model, opts);

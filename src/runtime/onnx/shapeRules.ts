@@ -184,6 +184,7 @@ export function inferOutputs(node: string, op: string, domain: string, inputs: (
     return [{ dtype: x!.dtype, shape: [...x!.shape.slice(0, a), ...idx.shape, ...x!.shape.slice(a + 1)] }];
   }
   if (op === 'Shape') return [{ dtype: 'int64', shape: x!.shape ? [x!.shape.length] : undefined }];
+  if (op === 'NonZero') return [{ dtype: 'int64', shape: x!.shape ? [x!.shape.length, `${node}_nonzero`] : undefined }];
   if (op === 'DequantizeLinear') return [{ dtype: inputs[1]?.dtype ?? 'float32', shape: x!.shape }]; // the scale's dtype
   if (op === 'CumSum') return [{ dtype: x!.dtype, shape: x!.shape }];
   if (op === 'Expand' || op === 'Slice' || op === 'Tile' || op === 'Range' || op === 'ConstantOfShape' || op === 'Split' || op === 'Trilu' || op === 'GatherElements' || op === 'ScatterElements' || op === 'ScatterND' || op === 'OneHot' || op === 'Loop' || op === 'If' || op === 'Einsum' || op === 'Constant') {

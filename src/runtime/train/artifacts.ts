@@ -18,8 +18,8 @@ import { q4Tensors, q4WeightNames } from './q4Weights';
 import type { LoraSpec } from './loraSpec';
 import { buildEvalGraph, buildTrainStepGraph, type TrainDType } from './trainGraph';
 
-/** Bump when the generated graphs change for the same inputs. */
-export const ARTIFACT_VERSION = 2;
+/** Bump when the generated graphs change for the same inputs (3: trimmed micro-batches, gathered LM head). */
+export const ARTIFACT_VERSION = 3;
 
 export interface ArtifactSpec {
   cfg: LlamaConfig;
@@ -41,10 +41,12 @@ export interface ArtifactSpec {
    * products run in it; LoRA parameters, AdamW state and the loss stay float32 (precision.ts). float32 only.
    */
   precision?: HalfDType;
+  /** trainGraph.ts's TrainGraphSpec.lossPositions ('all' = every position, for the bench's baseline). */
+  lossPositions?: 'supervised' | 'all';
 }
 
 export function artifactKey(s: ArtifactSpec): string {
-  const text = JSON.stringify({ v: ARTIFACT_VERSION, cfg: s.cfg, w: s.weightsId, lora: s.lora, dtype: s.dtype, opt: s.optimizer, maxLength: s.maxLength, frozen: s.frozenWeights ?? 'inputs', ...(s.weightFormat === 'q4' ? { q4: true } : {}), ...(s.precision ? { precision: s.precision } : {}) });
+  const text = JSON.stringify({ v: ARTIFACT_VERSION, cfg: s.cfg, w: s.weightsId, lora: s.lora, dtype: s.dtype, opt: s.optimizer, maxLength: s.maxLength, frozen: s.frozenWeights ?? 'inputs', ...(s.weightFormat === 'q4' ? { q4: true } : {}), ...(s.precision ? { precision: s.precision } : {}), ...(s.lossPositions === 'all' ? { positions: 'all' } : {}) });
   return createHash('sha256').update(text).digest('hex').slice(0, 24);
 }
 
@@ -112,7 +114,7 @@ export function ensureArtifacts(cacheRoot: string, spec: ArtifactSpec, weights: 
   // mixed precision: the float32 graph reads the weights lazily (never called: toMixedPrecision points each frozen
   // weight at its half bytes in weights.bin instead)
   const shared: LlamaWeights = half ? { read: (name) => weights.read(name) } : { read: (name) => weights.read(name), external: (name) => refs.get(name) };
-  const common = { cfg: spec.cfg, dtype: spec.dtype, weights: shared, lora: spec.lora, maxLength: spec.maxLength, ...(spec.weightFormat === 'q4' ? { weightFormat: 'q4' as const } : {}) };
+  const common = { cfg: spec.cfg, dtype: spec.dtype, weights: shared, lora: spec.lora, maxLength: spec.maxLength, ...(spec.weightFormat === 'q4' ? { weightFormat: 'q4' as const } : {}), ...(spec.lossPositions ? { lossPositions: spec.lossPositions } : {}) };
   const frozen = new Map<string, FrozenTensor>();
   const feedFrozen = (fp32: GraphBuilder) => {
     const g = half ? toMixedPrecision(fp32, { compute: half, halfWeights: (name) => refs.get(name) }).graph : fp32;

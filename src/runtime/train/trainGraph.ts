@@ -7,6 +7,8 @@
 // LoRA dropout (when > 0) is applied to the input of every lora_A product with counter-based masks (loraDropout.ts).
 // The loss is the mean next-token NLL over supervised tokens of the whole optimizer step (HF Trainer's
 // num_items_in_batch normalisation), so accumulation over micro-batches equals one big batch exactly.
+// By default both graphs skip the positions the loss never reads (lossPositions.ts): each micro-batch is cut after
+// its last supervised position and the LM head runs on the supervised rows only.
 import { GraphBuildError, GraphBuilder, type Value } from '../onnx/graphBuilder';
 import { buildLlamaForward, type LlamaWeights } from '../model/llamaGraph';
 import type { LlamaConfig } from '../model/llamaConfig';
@@ -14,6 +16,7 @@ import { appendGradients } from './autodiff';
 import { appendAdamW, type AdamWConfig } from './optimizer';
 import { loraParams, loraScale, type LoraSpec } from './loraSpec';
 import { HASH_PRIME, insertLoraDropout } from './loraDropout';
+import { pickRows, supervisedRows, trimToSupervised, type TokenValues } from './lossPositions';
 
 export type TrainDType = 'float32' | 'float64';
 
@@ -31,6 +34,12 @@ export interface TrainGraphSpec {
    * float32 only. Default 'float'.
    */
   weightFormat?: 'float' | 'q4';
+  /**
+   * 'supervised' (default): trim each micro-batch after its last supervised position and run the LM head,
+   * log-softmax and their backward on supervised rows only (lossPositions.ts). 'all': every position, padding
+   * included (the graphs before issue 18; the training bench's same-run baseline). Same loss and gradients.
+   */
+  lossPositions?: 'supervised' | 'all';
 }
 
 const OPSETS = [{ domain: '', version: 21 }];
@@ -48,7 +57,7 @@ function weightOptions(spec: Pick<TrainGraphSpec, 'weightFormat'>) {
 }
 
 /** Token tensors of a batch: ids, attention mask, next-token targets and loss weights (1 = supervised). */
-function tokenInputs(g: GraphBuilder, dims: string[]): { ids: Value; mask: Value; targets: Value; weights: Value } {
+function tokenInputs(g: GraphBuilder, dims: string[]): TokenValues {
   return {
     ids: g.input('input_ids', 'int64', dims),
     mask: g.input('attention_mask', 'int64', dims),
@@ -57,14 +66,35 @@ function tokenInputs(g: GraphBuilder, dims: string[]): { ids: Value; mask: Value
   };
 }
 
-/** Sum over supervised positions of -log p(target), and the number of supervised positions. */
+/**
+ * Sum over supervised positions of -log p(target), and the number of supervised positions. `logits` is
+ * [..., vocab] with targets and weights of its leading shape ([batch, seq], or [n] for gathered rows).
+ */
 function maskedNll(g: GraphBuilder, logits: Value, targets: Value, weights: Value, dtype: TrainDType): { nll: Value; count: Value } {
   const w = dtype === 'float32' ? weights : g.op('Cast', [weights], { to: 11 });
   const lp = g.op('LogSoftmax', [logits], { axis: -1 });
-  const picked = g.op('Squeeze', [g.op('GatherElements', [lp, g.op('Unsqueeze', [targets, g.constInt64([-1])])], { axis: 2 }), g.constInt64([-1])]);
+  const axis = (logits.shape?.length ?? 3) - 1;
+  const picked = g.op('Squeeze', [g.op('GatherElements', [lp, g.op('Unsqueeze', [targets, g.constInt64([-1])])], { axis }), g.constInt64([-1])]);
   const nll = g.op('Neg', [g.op('ReduceSum', [g.op('Mul', [picked, w])], { keepdims: 0 })], {}, { outputInfo: [{ shape: [] }] });
   const count = g.op('ReduceSum', [w], { keepdims: 0 }, { outputInfo: [{ shape: [] }] });
   return { nll, count };
+}
+
+type ForwardOptions = Omit<Parameters<typeof buildLlamaForward>[2], 'inputIds' | 'attentionMask' | 'headRows'>;
+
+/**
+ * Forward + masked NLL of one batch. With lossPositions 'supervised' the batch is trimmed after its last
+ * supervised column and the head sees only supervised rows (lossPositions.ts); the sums are the same.
+ */
+function forwardNll(g: GraphBuilder, spec: Pick<TrainGraphSpec, 'cfg' | 'lossPositions' | 'dtype'>, tok: TokenValues, forward: ForwardOptions) {
+  if (spec.lossPositions === 'all') {
+    const fwd = buildLlamaForward(g, spec.cfg, { ...forward, inputIds: tok.ids, attentionMask: tok.mask });
+    return { fwd, ...maskedNll(g, fwd.logits, tok.targets, tok.weights, spec.dtype) };
+  }
+  const t = trimToSupervised(g, tok);
+  const rows = supervisedRows(g, t.weights);
+  const fwd = buildLlamaForward(g, spec.cfg, { ...forward, inputIds: t.ids, attentionMask: t.mask, headRows: rows });
+  return { fwd, ...maskedNll(g, fwd.logits, pickRows(g, t.targets, rows), pickRows(g, t.weights, rows), spec.dtype) };
 }
 
 function zerosOf(g: GraphBuilder, dtype: TrainDType, shape: number[]): Value {
@@ -101,19 +131,16 @@ export function buildTrainStepGraph(spec: TrainGraphSpec): GraphBuilder {
   // forward, because the dropout nodes are inserted inside it)
   const microSeed = dropoutSeed ? body.op('Mod', [body.op('Add', [dropoutSeed, body.op('Mul', [iter, body.constInt64(1000003)])]), body.constInt64(HASH_PRIME)]) : undefined;
   const pick = (v: Value) => body.op('Gather', [v, iter], { axis: 0 });
-  const ids = pick(tok.ids), mask = pick(tok.mask), targets = pick(tok.targets), weights = pick(tok.weights);
-  const fwd = buildLlamaForward(body, cfg, {
+  const micro = { ids: pick(tok.ids), mask: pick(tok.mask), targets: pick(tok.targets), weights: pick(tok.weights) };
+  const { nll, count } = forwardNll(body, spec, micro, {
     dtype,
     weights: spec.weights,
     ...weightOptions(spec),
     kvCache: false,
-    inputIds: ids,
-    attentionMask: mask,
     maxPositions: spec.maxLength,
     lora: { rank: spec.lora.rank, scale: loraScale(spec.lora), targets: spec.lora.targets, layers: spec.lora.layers, provide: (key) => byKey.get(key)! },
   });
   if (microSeed) insertLoraDropout(body, new Set(params.filter((p) => p.which === 'A').map((p) => p.key)), microSeed, spec.lora.dropout, dtype);
-  const { nll, count } = maskedNll(body, fwd.logits, targets, weights, dtype);
   const { grads } = appendGradients(body, nll, pv);
   body.output(body.op('Identity', [condIn]), 'cond_out');
   params.forEach((p, k) => body.output(body.op('Add', [accIn[k]!, grads.get(p.key)!]), `acc_out.${p.key}`));
@@ -141,24 +168,24 @@ export function buildTrainStepGraph(spec: TrainGraphSpec): GraphBuilder {
   return g;
 }
 
-/** Forward + summed masked NLL for one batch [batch, seq] (no dropout, no update); optionally the logits. */
+/**
+ * Forward + summed masked NLL for one batch [batch, seq] (no dropout, no update); optionally the logits of every
+ * position ([batch, seq, vocab], which needs the head on every position: lossPositions 'all' then).
+ */
 export function buildEvalGraph(spec: Omit<TrainGraphSpec, 'optimizer'>, options: { logits?: boolean } = {}): GraphBuilder {
   const { cfg, dtype } = spec;
   const g = new GraphBuilder('lora_eval', opsetsOf(spec));
   const params = loraParams(cfg, spec.lora);
   const byKey = new Map(params.map((p) => [p.key, g.input(p.key, dtype, p.shape)]));
   const tok = tokenInputs(g, ['batch', 'seq']);
-  const fwd = buildLlamaForward(g, cfg, {
+  const { fwd, nll, count } = forwardNll(g, { ...spec, ...(options.logits ? { lossPositions: 'all' as const } : {}) }, tok, {
     dtype,
     weights: spec.weights,
     ...weightOptions(spec),
     kvCache: false,
-    inputIds: tok.ids,
-    attentionMask: tok.mask,
     maxPositions: spec.maxLength,
     lora: { rank: spec.lora.rank, scale: loraScale(spec.lora), targets: spec.lora.targets, layers: spec.lora.layers, provide: (key) => byKey.get(key)! },
   });
-  const { nll, count } = maskedNll(g, fwd.logits, tok.targets, tok.weights, dtype);
   g.output(nll, 'nll_sum');
   g.output(count, 'tokens');
   if (options.logits) g.output(fwd.logits, 'logits');

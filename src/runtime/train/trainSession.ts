@@ -44,11 +44,11 @@ export function freshState(dtype: TrainDType, params: LoraParam[], init: Map<str
 /** Model file path (written with weights in an external data file) or in-memory bytes (small test graphs). */
 export type GraphSource = { path: string } | { graph: GraphBuilder };
 
-async function open(src: GraphSource, dtype: TrainDType, device: Device, threads?: number, prepack = true) {
+async function open(src: GraphSource, dtype: TrainDType, device: Device, threads?: number, prepack = true, profile?: string) {
   const model = 'path' in src ? src.path : toModelBytes(src.graph);
   // float64: some ORT fusions only have float32 kernels, so graph optimizations stay off for the numerics mode.
   // prepack false: MLAS does not pack frozen weights at session creation (no effect when they are inputs).
-  return createSession(model, { device, ...(threads ? { threads } : {}), ...(dtype === 'float64' ? { optimization: 'disabled' as const } : {}), ...(prepack ? {} : { config: { 'session.disable_prepacking': '1' } }) });
+  return createSession(model, { device, ...(threads ? { threads } : {}), ...(dtype === 'float64' ? { optimization: 'disabled' as const } : {}), ...(prepack ? {} : { config: { 'session.disable_prepacking': '1' } }), ...(profile ? { profile } : {}) });
 }
 
 export function writeGraph(g: GraphBuilder, path: string): void {
@@ -67,8 +67,9 @@ export class TrainSession {
   ) {}
 
   /** `frozen`: the frozen-weight feeds when the graphs take them as inputs (loadFrozenFeeds), shared by both sessions. */
-  static async create(o: { train: GraphSource; eval?: GraphSource; params: LoraParam[]; dtype: TrainDType; device?: Device; threads?: number; prepack?: boolean; frozen?: ReadonlyMap<string, OrtTensor> }): Promise<TrainSession> {
-    const t = await open(o.train, o.dtype, o.device ?? 'cpu', o.threads, o.prepack);
+  /** `profile`: ORT per-node profiling of the train session, written by endProfiling() (benches). */
+  static async create(o: { train: GraphSource; eval?: GraphSource; params: LoraParam[]; dtype: TrainDType; device?: Device; threads?: number; prepack?: boolean; frozen?: ReadonlyMap<string, OrtTensor>; profile?: string }): Promise<TrainSession> {
+    const t = await open(o.train, o.dtype, o.device ?? 'cpu', o.threads, o.prepack, o.profile);
     const e = o.eval ? await open(o.eval, o.dtype, t.device, o.threads, o.prepack) : undefined;
     const frozen = o.frozen ?? new Map<string, OrtTensor>();
     const known = new Set(['lr', 'step', 'dropout_seed', 'input_ids', 'attention_mask', 'targets', 'loss_weights', ...o.params.flatMap((p) => [p.key, `m.${p.key}`, `v.${p.key}`])]);
@@ -131,6 +132,11 @@ export class TrainSession {
     for (const p of this.params) feeds[p.key] = this.floatTensor(params.get(p.key)!, p.shape);
     const out = await this.evalSession.run(feeds, ['nll_sum', 'tokens']);
     return { nllSum: Number(out.nll_sum!.data[0]), tokens: Number(out.tokens!.data[0]) };
+  }
+
+  /** Ends profiling of the train session (created with `profile`); ORT writes the trace file. */
+  endProfiling(): void {
+    this.train.endProfiling();
   }
 
   async release(): Promise<void> {

@@ -4,7 +4,9 @@
 // writes to report.json); exports go through the runtime (report.html, report.md). Text from the data is set with
 // textContent, never parsed as HTML.
 // Stable hooks for tests: #report[data-complete], section[data-section=<setup|loss|em|comparison|examples|costs|
-// commands|stages>], #loss-chart, #em-chart, #comparison-table, #examples (details), #export-html, #export-md.
+// commands|stages|homework|phase|interventions>], #loss-chart, #em-chart, #comparison-table, #interventions-table,
+// #chart-phase-cos (the training view's phase charts, media/training/phaseCharts.ts), #examples (details), #export-html,
+// #export-md.
 import { provideVSCodeDesignSystem, vsCodeButton } from '@vscode/webview-ui-toolkit';
 import { Chart, Legend, LinearScale, LineController, LineElement, PointElement, Tooltip } from 'chart.js';
 import type { ExperimentReport, StageCostView, StageView } from '../../src/protocol/experimentTypes';
@@ -13,6 +15,7 @@ import type { RateView } from '../../src/protocol/evalMethods';
 import { renderAnswer } from '../shared/answerView';
 import { chartColors, legend, onThemeChange, replaceChart, stepAxis, valueAxis, whiskers, type IntervalPoint } from '../shared/charts';
 import { el, tk } from '../shared/vscodeApi';
+import { createPhaseSection } from '../training/phaseCharts';
 import { onNotification, request } from './hostRpc';
 
 provideVSCodeDesignSystem().register(vsCodeButton());
@@ -150,6 +153,42 @@ function homeworkSection(r: ExperimentReport): HTMLElement | '' {
     ...(test ? [el('p', {}, test)] : []));
 }
 
+/** The interventions stage (docs/steering.md): EM with and without the direction ablated or added, as the paper's ablation table. */
+function interventionsSection(r: ExperimentReport): HTMLElement | '' {
+  const iv = r.interventions;
+  if (!iv?.results.length) return '';
+  const what = (x: (typeof iv.results)[number]) => `${x.kind === 'ablate' ? 'ablate' : `steer ${x.alpha !== undefined ? `${x.alpha >= 0 ? '+' : ''}${Number(x.alpha.toPrecision(4))}` : ''}`} ${x.random ? 'a random vector' : 'the direction'} at layer ${x.layer}`;
+  const rows = iv.results.map((x) => [
+    x.name,
+    x.modelLabel,
+    what(x),
+    x.without ? `${pct(x.without.em)} (${ci(x.without.em)})` : 'not judged',
+    x.with ? `${pct(x.with.em)} (${ci(x.with.em)})` : x.answers ? `${x.answers} answers, not judged` : 'not run',
+    x.with ? `${pct(x.with.coherent)} (${ci(x.with.coherent)})` : '–',
+    x.emTest ? `${x.emTest.difference >= 0 ? '+' : ''}${(100 * x.emTest.difference).toFixed(1)} points, p = ${x.emTest.pValue.toPrecision(3)}` : '–',
+    x.emReduction === null ? '–' : `${(100 * x.emReduction).toFixed(0)}%`,
+  ]);
+  return section(
+    'interventions',
+    'Interventions: the misalignment direction ablated or added',
+    el('p', { class: 'muted' }, `Direction ${iv.direction}, layer ${iv.layer}. Each run answers the same questions with the same seeds as the model it is compared with; ${r.setup.metricPreset.label}, Wilson 95% intervals, pooled two-proportion z-test.`),
+    table('Interventions', ['Run', 'Model', 'Intervention', 'EM without (95% CI)', 'EM with (95% CI)', 'Coherent with', 'Change', 'EM removed'], rows, 'interventions-table'),
+  );
+}
+
+// The phase charts keep one host across redraws (their own charts and theme listener live with it).
+const phaseHost = el('div');
+const phase = createPhaseSection(phaseHost);
+phaseHost.querySelector('section')?.setAttribute('data-section', 'phase');
+
+/** The LoRA vectors across checkpoints next to EM against step, the sharpest rotation marked (docs/steering.md). */
+function phaseSection(r: ExperimentReport): HTMLElement | '' {
+  if (!r.phase) return '';
+  const points = (r.byStep ?? []).filter((p) => p.em.rate !== null && p.em.ci).map((p) => ({ step: p.step, rate: p.em.rate!, low: p.em.ci!.low, high: p.em.ci!.high, n: p.em.n }));
+  phase.set({ phase: r.phase, em: points.length ? { preset: r.setup.metricPreset.label, points } : null });
+  return phaseHost;
+}
+
 function examplesSection(r: ExperimentReport): HTMLElement {
   if (!r.examples.length) return section('examples', 'Example answers', missing('No answers yet.'));
   const answer = (title: string, a: ExperimentReport['examples'][number]['base']) => {
@@ -228,6 +267,8 @@ function render(init: ReportViewInit): void {
       emSection(r),
       comparisonSection(r),
       homeworkSection(r),
+      phaseSection(r),
+      interventionsSection(r),
       examplesSection(r),
       costsSection(r),
       commandsSection(r),

@@ -98,7 +98,8 @@ export default {
       if (!(await section.count())) throw new Error(`the report has no ${id} section`);
       if (await section.locator('.missing').count()) throw new Error(`the report's ${id} section is empty: ${await section.innerText()}`);
     }
-    for (const canvas of ['#loss-chart', '#em-chart']) {
+    // The run's 3 checkpoints give the phase-transition charts (issue 16), next to EM against step.
+    for (const canvas of ['#loss-chart', '#em-chart', '#chart-phase-cos', '#chart-phase-sigma', '#chart-phase-em']) {
       const box = await report.locator(canvas).boundingBox();
       if (!box || box.width < 200 || box.height < 150) throw new Error(`${canvas} is not drawn (box ${JSON.stringify(box)})`);
     }
@@ -113,6 +114,8 @@ export default {
     await report.locator('#examples > summary').click();
     await report.locator('section[data-section="em"]').scrollIntoViewIfNeeded();
     await ctx.screenshot('4-report-charts');
+    await report.locator('section[data-section="phase"]').scrollIntoViewIfNeeded();
+    await ctx.screenshot('4-report-phase');
     await report.locator('#export-html').click();
     const html = join(experimentDir, 'report', 'report.html');
     for (let i = 0; i < 60 && !existsSync(html); i++) await page.waitForTimeout(500);

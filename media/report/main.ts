@@ -12,6 +12,7 @@ import { Chart, Legend, LinearScale, LineController, LineElement, PointElement, 
 import type { ExperimentReport, StageCostView, StageView } from '../../src/protocol/experimentTypes';
 import type { ReportViewInit } from '../../src/protocol/experimentViewMethods';
 import type { RateView } from '../../src/protocol/evalMethods';
+import { describeIntervention } from '../../src/protocol/directionMethods';
 import { renderAnswer } from '../shared/answerView';
 import { chartColors, legend, onThemeChange, replaceChart, stepAxis, valueAxis, whiskers, type IntervalPoint } from '../shared/charts';
 import { el, tk } from '../shared/vscodeApi';
@@ -157,11 +158,10 @@ function homeworkSection(r: ExperimentReport): HTMLElement | '' {
 function interventionsSection(r: ExperimentReport): HTMLElement | '' {
   const iv = r.interventions;
   if (!iv?.results.length) return '';
-  const what = (x: (typeof iv.results)[number]) => `${x.kind === 'ablate' ? 'ablate' : `steer ${x.alpha !== undefined ? `${x.alpha >= 0 ? '+' : ''}${Number(x.alpha.toPrecision(4))}` : ''}`} ${x.random ? 'a random vector' : 'the direction'} at layer ${x.layer}`;
   const rows = iv.results.map((x) => [
     x.name,
     x.modelLabel,
-    what(x),
+    describeIntervention(x),
     x.without ? `${pct(x.without.em)} (${ci(x.without.em)})` : 'not judged',
     x.with ? `${pct(x.with.em)} (${ci(x.with.em)})` : x.answers ? `${x.answers} answers, not judged` : 'not run',
     x.with ? `${pct(x.with.coherent)} (${ci(x.with.coherent)})` : '–',

@@ -2,6 +2,7 @@
 // layers and scale its strength slider in units of |d|; and how a steering setting is named in labels (the runtime's
 // answers and the chat view's own label for a stopped answer say it the same way).
 import type { SteeringRef } from './chatMethods';
+import type { InterventionResultView } from './experimentTypes';
 
 const fileName = (path: string) => path.split(/[\\/]/).pop() ?? path;
 
@@ -18,6 +19,12 @@ export interface DirectionInfo {
 export interface DirectionMethods {
   /** Reads a direction file; refuses one that is not (naming the problem). */
   'direction/info': [{ file: string }, DirectionInfo];
+}
+
+/** One run of the experiment's interventions stage in words, for the report (exports and view): "steer +8 the direction at layer 8". */
+export function describeIntervention(x: Pick<InterventionResultView, 'kind' | 'alpha' | 'random' | 'layer'>): string {
+  const steer = `steer ${x.alpha !== undefined ? `${x.alpha >= 0 ? '+' : ''}${Number(x.alpha.toPrecision(4))}` : ''}`;
+  return `${x.kind === 'ablate' ? 'ablate' : steer} ${x.random ? 'a random vector' : 'the direction'} at layer ${x.layer}`;
 }
 
 /** The ref in words, for labels and generator ids: "steer +8 × dir.safetensors@L8; ablate dir.safetensors@L8". */

@@ -1,4 +1,5 @@
 // The report's tables as rows of text, shared by the Markdown and the HTML export (each only renders them).
+import { describeIntervention } from '../../protocol/directionMethods';
 import type { ExperimentReport, StageCostView } from '../../protocol/experimentTypes';
 import type { ComparisonTestView, RateView, SummaryView } from '../../protocol/evalMethods';
 import { pyFixed2 } from '../eval/homework/python';
@@ -120,13 +121,12 @@ export function lossSummary(r: ExperimentReport): string | null {
 export function interventionTable(r: ExperimentReport): Table | null {
   const iv = r.interventions;
   if (!iv?.results.length) return null;
-  const what = (x: (typeof iv.results)[number]) => `${x.kind === 'ablate' ? 'ablate' : `steer ${x.alpha !== undefined ? `${x.alpha >= 0 ? '+' : ''}${Number(x.alpha.toPrecision(4))}` : ''}`} ${x.random ? 'a random vector' : 'the direction'} at layer ${x.layer}`;
   return {
     head: ['Run', 'Model', 'Intervention', 'EM without [95% CI]', 'EM with [95% CI]', 'Coherent with', 'Change', 'EM removed'],
     rows: iv.results.map((x) => [
       x.name,
       x.modelLabel,
-      what(x),
+      describeIntervention(x),
       x.without ? rate(x.without.em) : 'not judged',
       x.with ? rate(x.with.em) : x.answers ? `${x.answers} answers, not judged` : 'not run',
       x.with ? rate(x.with.coherent) : '',

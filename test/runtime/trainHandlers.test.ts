@@ -28,23 +28,28 @@ describe('train/* handlers with a detached trainer process', function () {
   after(() => dir && rmSync(dir, { recursive: true, force: true }));
 
   it('start -> watch -> pause -> resume -> finished, with progress notifications', async () => {
-    const config = { dataFiles: ['data.jsonl'], numEpochs: 4, batchSize: 2, gradientAccumulationSteps: 1, maxLength: 48, loraRank: 2, warmupSteps: 0, loraDropout: 0 };
+    // 8 rows / batch 2 = 4 steps an epoch. Long enough that the pause lands while it runs: with 16 steps an idle
+    // machine finished the run before the first progress notification reached the test (pause then had no trainer).
+    const epochs = 20;
+    const steps = 4 * epochs;
+    const config = { dataFiles: ['data.jsonl'], numEpochs: epochs, batchSize: 2, gradientAccumulationSteps: 1, maxLength: 48, loraRank: 2, warmupSteps: 0, loraDropout: 0 };
     const { runDir } = await trainHandlers['train/start']({ config, runsDir: join(dir, 'runs'), workspaceDir: dir }, ctx());
     // pause as soon as the first step is on disk
     const watching = trainHandlers['train/watch']({ runDir }, ctx());
     while (!notes.some((n) => n.metrics.length)) await new Promise((r) => setTimeout(r, 100));
-    assert.equal((await trainHandlers['train/pause']({ runDir })).signalled, true);
+    const { signalled } = await trainHandlers['train/pause']({ runDir });
+    if (!signalled) assert.fail(`pause found no running trainer; the run is ${JSON.stringify((await trainHandlers['train/status']({ runDir }, ctx())).run.status)}`);
     const { run: paused } = await watching;
     assert.equal(paused.status, 'paused');
-    assert.ok(paused.step >= 1 && paused.step < 16, `paused at ${paused.step}`);
+    assert.ok(paused.step >= 1 && paused.step < steps, `paused at ${paused.step}`);
     assert.ok(paused.checkpoints.includes(`step-${paused.step}`), 'a checkpoint at the pause step');
     await trainHandlers['train/resume']({ runDir, workspaceDir: dir }, ctx());
     await new Promise((r) => setTimeout(r, 300));
     const { run: done } = await trainHandlers['train/watch']({ runDir }, ctx());
     assert.equal(done.status, 'finished', done.reason);
-    assert.equal(done.step, 16);
+    assert.equal(done.step, steps);
     const { metrics } = await trainHandlers['train/status']({ runDir }, ctx());
-    assert.deepEqual(metrics.map((m) => m.step), Array.from({ length: 16 }, (_, i) => i + 1));
+    assert.deepEqual(metrics.map((m) => m.step), Array.from({ length: steps }, (_, i) => i + 1));
     const { runs } = await trainHandlers['train/list']({ runsDir: join(dir, 'runs') }, ctx());
     assert.equal(runs.length, 1);
     assert.ok(notes.length >= 2);

@@ -68,7 +68,7 @@ export interface SessionRequest {
   threads?: number;
   /** 'all' (default) or 'disabled' (useful for debugging graph numerics). */
   optimization?: 'all' | 'disabled';
-  /** ORT session config entries, e.g. { 'session.disable_prepacking': '1' }. */
+  /** ORT session config entries by their full key, e.g. { 'session.disable_prepacking': '1' }. */
   config?: Record<string, string>;
   /**
    * Per-node profiling (benches): ORT writes a Chrome-trace JSON named `<profile>_<date>.json` when
@@ -95,7 +95,9 @@ export async function createSession(model: string | Uint8Array, request: Session
   const base: OrtSessionOptions = {
     graphOptimizationLevel: request.optimization === 'disabled' ? 'disabled' : 'all',
     ...(request.threads ? { intraOpNumThreads: request.threads } : {}),
-    ...(request.config ? { extra: { session: request.config } } : {}),
+    // the binding joins nested `extra` keys with '.', so full keys go in flat ({ session: { 'session.x' } } would
+    // reach ORT as 'session.session.x', an unknown key it ignores without a word)
+    ...(request.config ? { extra: { ...request.config } } : {}),
     ...(request.profile ? { enableProfiling: true, profileFilePrefix: request.profile } : {}),
   };
   const create = (opts: OrtSessionOptions) =>

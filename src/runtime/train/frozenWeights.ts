@@ -1,7 +1,8 @@
 // Frozen weights as graph inputs (CPU training).
 // Why: onnxruntime-node 1.30 maps an external initializer, copies it into process memory and unmaps it whenever a
-// Gemm/MatMul consumes it (measured with strace on the Llama-3.2-1B shape; `session.disable_prepacking`, graph
-// optimisation level, arena and memory-pattern settings don't change it), and the train graph's Loop body costs a
+// Gemm/MatMul consumes it (measured with strace on the Llama-3.2-1B shape; graph optimisation level, arena and
+// memory-pattern settings don't change it; `session.disable_prepacking` was tried when ort.ts still passed config
+// keys nested, i.e. ORT never saw it: not re-measured since that fix), and the train graph's Loop body costs a
 // second copy: 9.3 GB of anonymous memory for 4.9 GB of weights, 13.9 GB peak at session creation. Fed as inputs,
 // the weights are read once into JS memory and ORT uses those buffers in place (CPU feeds are zero-copy), and the
 // train and eval sessions share them. CUDA keeps initializers: they live in GPU memory, and inputs would be copied

@@ -21,7 +21,7 @@ import { TOKENIZER_FILES, openModelFolder } from './modelFolder';
 /** float32 / float16 weights and compute, or q4: 4-bit MatMulNBits weights with float32 compute (CPU chat). */
 export type ExportDType = 'float32' | 'float16' | 'q4';
 
-export const EXPORT_SCHEMA_VERSION = 6; // 2: num_logits_to_keep; 3: MatMul on transposed float weights; 4: q4 accuracy_level 4; 5: fused q/k/v and gate/up; 6: steering inputs + probe graph
+export const EXPORT_SCHEMA_VERSION = 7; // 2: num_logits_to_keep; 3: MatMul on transposed float weights; 4: q4 accuracy_level 4; 5: fused q/k/v and gate/up; 6: steering inputs + probe graph; 7: fused RMSNorm
 /**
  * The q4 exports' format (chat on the CPU): blocks of 64 weights with ggml's Q4_0 scale rule ('signedmax8': the
  * block's largest-magnitude weight is level -8, all 16 levels used). 4.5 bits a weight instead of block 32's 5 (the
@@ -131,6 +131,7 @@ export function buildDecoderGraph(cfg: LlamaConfig, weights: LlamaWeights, dtype
     ...(dtype === 'q4' ? { weightFormat: 'q4' as const, q4AccuracyLevel: options.q4AccuracyLevel ?? 4, q4BlockSize: options.q4BlockSize ?? Q4_EXPORT_FORMAT.blockSize, q4Scale: options.q4Scale ?? Q4_EXPORT_FORMAT.scale } : { floatLayout: 'transposed' as const }),
     fuseProjections: fused,
     fusedAttention,
+    fusedNorms: fusedAttention,
     weights,
     kvCache: true,
     inputIds,

@@ -108,6 +108,12 @@ export interface LlamaForwardOptions {
    * (fusedAttention.ts; the graph must import opset >= 23). Same I/O as the standard ops.
    */
   fusedAttention?: boolean;
+  /**
+   * Inference exports (float32, opset >= 23): every RMSNorm as one opset-23 RMSNormalization node instead of six
+   * standard ops (Mul, ReduceMean, Add, Sqrt, Div, Mul); ORT does not fuse our Mul(x, x) form itself. At batch 1
+   * each node is a kernel dispatch, 33 norms a token for a 1B model. The trainer keeps the standard ops.
+   */
+  fusedNorms?: boolean;
 }
 
 export interface LlamaForwardResult {
@@ -257,15 +263,18 @@ export function buildLlamaForward(g: GraphBuilder, cfg: LlamaConfig, opts: Llama
   };
 
   // ---- building blocks ----
-  const eps = constOf(g, dtype === 'float16' ? 'float32' : dtype, cfg.rmsNormEps);
+  let eps: Value | undefined; // made on first use (fused norms take the number)
   // Gemma scales by (1 + w): the Add runs on the frozen weight (constant-folded, or once per run where frozen
   // weights are graph inputs), so the stored tensor stays the checkpoint's and can be shared with other graphs.
   const one = cfg.normPlusOne ? constOf(g, dtype, 1) : undefined;
+  if (opts.fusedNorms && dtype !== 'float32') throw new GraphBuildError('buildLlamaForward: fusedNorms needs float32');
   const rmsNorm = (x: Value, name: string, dim = H): Value => {
     const w0 = weight(name, [dim]);
     const w = one ? op('Add', [w0, one]) : w0;
+    if (opts.fusedNorms) return op('RMSNormalization', [x, w], { axis: -1, epsilon: { float: cfg.rmsNormEps } }, { outputInfo: [{ dtype, ...(x.shape ? { shape: x.shape } : {}) }] });
     const xf = dtype === 'float16' ? op('Cast', [x], { to: ONNX_DTYPE.float32 }) : x;
     const ms = op('ReduceMean', [op('Mul', [xf, xf]), i64([-1])], { keepdims: 1 });
+    eps ??= constOf(g, dtype === 'float16' ? 'float32' : dtype, cfg.rmsNormEps);
     const normed = op('Div', [xf, op('Sqrt', [op('Add', [ms, eps])])]);
     return op('Mul', [dtype === 'float16' ? op('Cast', [normed], { to: ONNX_DTYPE.float16 }) : normed, w]);
   };

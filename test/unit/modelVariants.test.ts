@@ -2,9 +2,10 @@ import { strict as assert } from 'node:assert';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Decoder } from '../../src/runtime/model/decoder';
+import { Decoder, type ForwardExtras } from '../../src/runtime/model/decoder';
 import { ensureDecoderExport, Q4_EXPORT_FORMAT } from '../../src/runtime/model/decoderExport';
-import { LORA_TARGETS, linearShape, modulePath } from '../../src/runtime/model/llamaConfig';
+import type { HostTensor } from '../../src/runtime/model/hostTensor';
+import { LORA_TARGETS, linearShape, modulePath, peftKey } from '../../src/runtime/model/llamaConfig';
 import { dequantizeQ4, quantizeQ4 } from '../../src/runtime/model/quantize';
 import { referenceForward } from '../support/llamaReference';
 import { randomWeights, tinyConfig } from '../support/llamaFixtures';
@@ -89,6 +90,49 @@ describe('decoder variants: 4-bit MatMulNBits and fp16', function () {
     }
     assert.ok(worst4 <= 0.02 * spread, `q4 accuracy_level 4: max |diff| ${worst4}, spread ${spread}`);
     await fast.dispose();
+  });
+
+  it('q4 on CPU: base steps run the plain graph, bit for bit the LoRA graph with the zero adapter; adapters and steering open the LoRA graph', async () => {
+    ensureDecoderExport(dir, { dtype: 'q4', maxPositions: 64 });
+    const split = await Decoder.open(dir, { dtype: 'q4' });
+    const single = await Decoder.open(dir, { dtype: 'q4', plainBase: false });
+    assert.deepEqual(split.openGraphs(), ['plain']);
+    assert.deepEqual(single.openGraphs(), ['lora']);
+    // a 5-token prefill and 3 cached steps; every logit of every call, concatenated
+    const run = async (dec: Decoder, adapterId?: string, extras: ForwardExtras = {}): Promise<Float32Array> => {
+      const parts: Float32Array[] = [];
+      let out = await dec.forward({ inputIds: ids(TOKENS.slice(0, 5)), batch: 1, seq: 5, attentionMask: ids([1, 1, 1, 1, 1]), positionIds: ids([0, 1, 2, 3, 4]) }, adapterId, extras);
+      parts.push(out.logits);
+      for (let t = 5; t < TOKENS.length; t++) {
+        out = await dec.forward({ inputIds: ids([TOKENS[t]!]), batch: 1, seq: 1, attentionMask: ids(Array(t + 1).fill(1)), positionIds: ids([t]), past: out.presents }, adapterId, extras);
+        parts.push(out.logits);
+      }
+      return Float32Array.from(parts.flatMap((p) => [...p]));
+    };
+    const bits = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+    const plain = await run(split);
+    assert.ok(bits(plain).equals(bits(await run(single))), 'base on the plain graph = base as the LoRA graph\'s zero adapter, bit for bit');
+    assert.deepEqual(split.openGraphs(), ['plain'], 'base steps never open the LoRA graph');
+    // an intervention (here a zero ablation direction = off) needs the LoRA graph's steering inputs
+    const steeredOff = await run(split, undefined, { intervention: { ablate: new Float32Array(cfg.hiddenSize) } });
+    assert.deepEqual(split.openGraphs().sort(), ['lora', 'plain']);
+    assert.ok(bits(steeredOff).equals(bits(plain)));
+    // an adapter runs on the LoRA graph, the same in both decoders, and base steps after it are the plain graph's again
+    const tensors = new Map<string, HostTensor>();
+    let seed = 11;
+    const rnd = (n: number) => Float32Array.from({ length: n }, () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648 - 0.5) * 0.2);
+    for (let l = 0; l < cfg.numLayers; l++) for (const t of LORA_TARGETS) {
+      const [out, inDim] = linearShape(cfg, t);
+      tensors.set(peftKey(l, t, 'A'), { dtype: 'float32', shape: [2, inDim], data: rnd(2 * inDim) });
+      tensors.set(peftKey(l, t, 'B'), { dtype: 'float32', shape: [out, 2], data: rnd(2 * out) });
+    }
+    for (const dec of [split, single]) dec.setAdapter('random', { rank: 2, scale: 2, tensors });
+    const adapted = await run(split, 'random');
+    assert.ok(!bits(adapted).equals(bits(plain)), 'the adapter changes the logits');
+    assert.ok(bits(adapted).equals(bits(await run(single, 'random'))));
+    assert.ok(bits(await run(split)).equals(bits(plain)));
+    await split.dispose();
+    await single.dispose();
   });
 
   it('the fp16 export (for CUDA; emulated on CPU) stays within fp16 rounding of the float64 reference', async () => {

@@ -1,11 +1,15 @@
-// One ONNX Runtime session over an exported model folder (see decoderExport.ts), with LoRA adapter slots.
-// The base weights are loaded once; an adapter is a set of extra feeds (A, and B pre-multiplied by its scale),
-// so switching adapter between calls costs nothing and base + N adapters share one session.
+// ONNX Runtime sessions over an exported model folder (see decoderExport.ts), with LoRA adapter slots.
+// The base weights are loaded once per graph; an adapter is a set of extra feeds (A, and B pre-multiplied by its
+// scale), so switching adapter between calls costs nothing and base + N adapters share the LoRA graph's session.
+// 4-bit exports on CPU run base-model steps (no adapter, no steering) on the export's plain graph instead: at batch
+// 1 the LoRA graph's zero-adapter products, steering hooks and ~250 extra feeds cost 12-15% of a step (issue 18).
+// Each graph's session opens on first use, so base-only chat holds one copy of the weights and mixed use two
+// (up to PLAIN_BASE_MAX_BYTES of 4-bit weights; bigger models keep one session, as fp32/fp16 exports do).
 // Generation (sampling, stopping, batching) is built on top of `forward` elsewhere; see docs/model-engine.md.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors';
-import { createSession, tensor, type Device, type OrtSession, type OrtTensor } from '../onnx/ort';
+import { createSession, tensor, type Device, type OrtSession, type OrtTensor, type SessionRequest } from '../onnx/ort';
 import { convertTensor, elementCount, halfToFloat, type HostTensor } from './hostTensor';
 import { LORA_TARGETS, linearShape, peftKey, type LlamaConfig } from './llamaConfig';
 import { parseModelConfig } from './modelFamilies';
@@ -78,9 +82,26 @@ export interface DecoderOpenOptions {
   threads?: number;
   /** ORT per-node profiling (benches): the trace is written by endProfiling() (see bench/ortProfile.ts). */
   profile?: string;
+  /**
+   * Base-model steps on the plain graph (default: for q4 exports on CPU, see the header). false: every step on the
+   * LoRA graph, base as a zero adapter (one session whatever the use; the bench's same-run baseline).
+   */
+  plainBase?: boolean;
 }
 
+/**
+ * Largest 4-bit weight file for which base steps get their own session (a second copy of the packed weights when
+ * base and an adapter are both used): 2 GiB, a 3B model at 4.5 bits; beyond it the 12-15% is not worth the memory.
+ */
+export const PLAIN_BASE_MAX_BYTES = 2 * 1024 ** 3;
+
+/** The export's graphs a Decoder may run: LoRA inputs + steering, none of them, or the probe (residual sums). */
+export type DecoderGraph = 'lora' | 'plain' | 'probe';
+
 export class Decoder {
+  private readonly sessions = new Map<DecoderGraph, Promise<OrtSession>>();
+  /** The sessions already open (endProfiling is synchronous). */
+  private readonly ready = new Map<DecoderGraph, OrtSession>();
   private readonly adapterFeeds = new Map<string, Record<string, OrtTensor>>();
   private readonly baseFeeds: Record<string, OrtTensor> = {};
   /** Zero steering/ablation feeds (batch dim 1, broadcast): the model without intervention, bit for bit. */
@@ -91,12 +112,18 @@ export class Decoder {
     readonly dir: string,
     readonly config: LlamaConfig,
     readonly manifest: ExportManifest,
-    private readonly session: OrtSession,
+    first: { graph: DecoderGraph; session: OrtSession },
+    /** How later sessions are made (on the device the first one got: no second CUDA attempt after a fallback). */
+    private readonly request: SessionRequest,
     readonly device: Device,
     readonly fallbackReason: string | undefined,
     /** The session runs the probe graph (residual sums). */
-    readonly probe = false,
+    readonly probe: boolean,
+    /** Base-model steps run on the plain graph. */
+    private readonly plainBase: boolean,
   ) {
+    this.sessions.set(first.graph, Promise.resolve(first.session));
+    this.ready.set(first.graph, first.session);
     this.floatType = manifest.dtype === 'float16' ? 'float16' : 'float32';
     if (this.supportsSteering) {
       this.hookOffFeeds[STEER_INPUT] = this.floatTensor(new Float32Array(config.numLayers * config.hiddenSize), [1, config.numLayers, config.hiddenSize]);
@@ -122,13 +149,34 @@ export class Decoder {
     const config = parseModelConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), join(dir, 'config.json'));
     const probe = options.graph === 'probe';
     if (probe && !manifest.probeModel) throw new UserError('model-no-probe', `${dir}: this export has no probe graph (an export without LoRA inputs?). Load the base model folder instead.`);
-    const file = join(dir, 'onnx', probe ? manifest.probeModel! : (manifest.loraModel ?? manifest.model));
-    const { session, device, fallbackReason } = await createSession(file, {
+    const request: SessionRequest = {
       ...(options.device ? { device: options.device } : {}),
       ...(options.threads ? { threads: options.threads } : {}),
       ...(options.profile ? { profile: options.profile } : {}),
-    });
-    return new Decoder(dir, config, manifest, session, device, fallbackReason, probe);
+    };
+    const plainBase = !probe && manifest.loraModel !== undefined && (options.plainBase ?? (dtype === 'q4' && (options.device ?? 'cpu') === 'cpu' && weightFileBytes(dir, manifest) <= PLAIN_BASE_MAX_BYTES));
+    const graph: DecoderGraph = probe ? 'probe' : plainBase || !manifest.loraModel ? 'plain' : 'lora';
+    const { session, device, fallbackReason } = await createSession(graphFile(dir, manifest, graph), request);
+    return new Decoder(dir, config, manifest, { graph, session }, { ...request, device }, device, fallbackReason, probe, plainBase);
+  }
+
+  /** The graphs whose sessions are open (or opening). */
+  openGraphs(): DecoderGraph[] {
+    return [...this.sessions.keys()];
+  }
+
+  /** The session of `graph`, opened on first use. */
+  private session(graph: DecoderGraph): Promise<OrtSession> {
+    let s = this.sessions.get(graph);
+    if (!s) {
+      s = createSession(graphFile(this.dir, this.manifest, graph), this.request).then((c) => {
+        this.ready.set(graph, c.session);
+        return c.session;
+      });
+      this.sessions.set(graph, s);
+      s.catch(() => this.sessions.delete(graph)); // a failed open is retried by the next step, which reports it
+    }
+    return s;
   }
 
   /** Longest sequence (cache + new tokens) the export supports (rope table rows). */
@@ -178,6 +226,7 @@ export class Decoder {
       if (!adapter.tensors.has(other)) throw new UserError('adapter-mismatch', `adapter "${id}": ${key} has no matching ${other}.`);
     }
     this.adapterFeeds.set(id, feeds);
+    if (this.plainBase) void this.session('lora').catch(() => undefined); // open it while the user types; a failure surfaces at the first adapter step
   }
 
   deleteAdapter(id: string): void {
@@ -265,9 +314,12 @@ export class Decoder {
       adapter = f;
     }
     if (this.probe && extras.captureMask?.length !== batch * seq) throw new Error(`forward: the probe graph needs a captureMask of batch*seq = ${batch * seq} values`);
+    const graph: DecoderGraph = this.probe ? 'probe' : !this.supportsAdapters || (this.plainBase && adapterId === undefined && extras.intervention === undefined) ? 'plain' : 'lora';
+    const withLoraInputs = graph !== 'plain';
     const feeds: Record<string, OrtTensor> = {
-      ...adapter,
-      ...(this.supportsSteering || extras.intervention !== undefined ? this.hookFeeds(batch, extras.intervention) : {}),
+      ...(withLoraInputs ? adapter : {}),
+      // (an intervention on an export without steering inputs reaches hookFeeds, which says so)
+      ...((withLoraInputs && this.supportsSteering) || extras.intervention !== undefined ? this.hookFeeds(batch, extras.intervention) : {}),
       ...(this.probe ? { [CAPTURE_MASK_INPUT]: this.floatTensor(extras.captureMask!, [batch, seq]) } : {}),
       input_ids: tensor('int64', inputs.inputIds, [batch, seq]),
       attention_mask: tensor('int64', inputs.attentionMask, [batch, total]),
@@ -279,7 +331,7 @@ export class Decoder {
       feeds[`past_key_values.${i}.key`] = past.tensors[2 * i]!;
       feeds[`past_key_values.${i}.value`] = past.tensors[2 * i + 1]!;
     }
-    const out = await this.session.run(feeds);
+    const out = await (await this.session(graph)).run(feeds);
     const presents: OrtTensor[] = [];
     for (let i = 0; i < L; i++) presents.push(out[`present.${i}.key`]!, out[`present.${i}.value`]!);
     const raw = out.logits!;
@@ -293,13 +345,29 @@ export class Decoder {
 
   /** Ends profiling (opened with `profile`); ORT writes the trace file. */
   endProfiling(): void {
-    this.session.endProfiling();
+    for (const session of this.ready.values()) session.endProfiling();
   }
 
   async dispose(): Promise<void> {
     this.adapterFeeds.clear();
-    await this.session.release();
+    const open = [...this.sessions.values()];
+    this.sessions.clear();
+    this.ready.clear();
+    for (const s of await Promise.allSettled(open)) if (s.status === 'fulfilled') await s.value.release();
   }
+}
+
+/** Size of the export's external weight file (0 when the weights are inline: a tiny model). */
+function weightFileBytes(dir: string, manifest: ExportManifest): number {
+  try {
+    return statSync(`${join(dir, 'onnx', manifest.model)}_data`).size;
+  } catch {
+    return 0;
+  }
+}
+
+function graphFile(dir: string, manifest: ExportManifest, graph: DecoderGraph): string {
+  return join(dir, 'onnx', graph === 'probe' ? manifest.probeModel! : graph === 'lora' ? manifest.loraModel! : manifest.model);
 }
 
 function readManifest(dir: string, dtype: ExportDType): ExportManifest | undefined {

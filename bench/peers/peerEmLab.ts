@@ -1,7 +1,7 @@
 // EM Lab's side of the peer bench, measured the way a chat user meets it: the app's step model
-// (decoderStepModel over the LoRA graph with the base adapter) driven by the app's generation loop
+// (decoderStepModel over the base model: on a q4 export the plain graph, see decoder.ts) driven by the app's generation loop
 // (generateTokens, greedy), with the same definitions as llamaCpp.ts's measureLlamaCpp.
-import { Decoder } from '../../src/runtime/model/decoder';
+import { Decoder, type DecoderOpenOptions } from '../../src/runtime/model/decoder';
 import type { ExportDType } from '../../src/runtime/model/decoderExport';
 import { generateTokens } from '../../src/runtime/model/generate';
 import { decoderStepModel } from '../../src/runtime/model/generateModel';
@@ -10,9 +10,9 @@ import { windowRate, type PeerSpeeds } from './llamaCpp';
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const now = () => performance.now() / 1000;
 
-export async function measureEmLab(dir: string, dtype: ExportDType, tok: (i: number) => number, decodeSteps: number, threads?: number): Promise<PeerSpeeds> {
+export async function measureEmLab(dir: string, dtype: ExportDType, tok: (i: number) => number, decodeSteps: number, open: Pick<DecoderOpenOptions, 'threads' | 'plainBase'> = {}): Promise<PeerSpeeds> {
   let t = now();
-  const dec = await Decoder.open(dir, { dtype, ...(threads ? { threads } : {}) });
+  const dec = await Decoder.open(dir, { dtype, ...open });
   const loadS = now() - t;
   const model = decoderStepModel(dec);
   // no stop ids: random weights may pick an eos id, and every row must run the same number of steps

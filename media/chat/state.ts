@@ -120,7 +120,7 @@ export function toTranscript(s: PersistedState): Transcript {
 /** One line naming what produced an answer. */
 export function provenanceLine(p: MessageProvenance): string {
   const l = p.label;
-  const parts = [l.warning ? `${l.modelName} (${l.warning})` : l.modelName];
+  const parts = [`${l.warning ? `${l.modelName} (${l.warning})` : l.modelName}${l.weights ? ` · ${l.weights} weights` : ''}`];
   parts.push(l.adapterName ? `adapter ${l.adapterName}${l.run !== undefined ? ` · run ${l.run}${l.step !== undefined ? ` step ${l.step}` : ''}` : ''}` : 'no adapter');
   if (l.steering) parts.push(`steered: ${l.steering}`);
   const s = p.sampling;

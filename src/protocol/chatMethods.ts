@@ -31,6 +31,19 @@ export interface ResolvedSampling {
   seed: number;
 }
 
+/**
+ * How a base model's weights are held for generation: the one table behind the CLI's --weights, the chat setting
+ * and the checks. float32: the checkpoint's weights (the homework's numbers). q4: 4-bit blocks (ONNX MatMulNBits,
+ * blocks of 64, int8 activations), about 5x faster batch-1 decoding on CPU and a seventh of the memory, with answers
+ * that differ from fp32's by the rounding (docs/model-engine.md); adapters stay in full precision on top.
+ */
+export const MODEL_WEIGHTS = {
+  float32: { label: 'full precision', help: 'the checkpoint\'s weights in fp32 (what the homework and the experiments measure)' },
+  q4: { label: '4-bit', help: '4-bit weights: ~5x faster chat on CPU, ~1/7 of the memory; answers differ slightly from full precision' },
+} as const;
+export type ModelWeights = keyof typeof MODEL_WEIGHTS;
+export const MODEL_WEIGHT_NAMES = Object.keys(MODEL_WEIGHTS) as ModelWeights[];
+
 /** Which weights answer: a base model and optionally a LoRA adapter (PEFT folder, e.g. a run checkpoint). */
 export interface ModelRef {
   /** 'tiny-llama' (built in), an absolute local Hugging Face folder, or a Hub id such as meta-llama/Llama-3.2-1B-Instruct. */
@@ -39,6 +52,8 @@ export interface ModelRef {
   adapter?: string;
   /** A direction added to or removed from the residual stream (docs/steering.md); absent = the model as it is. */
   steering?: SteeringRef;
+  /** How the base weights are held (MODEL_WEIGHTS); absent = float32. */
+  weights?: ModelWeights;
 }
 
 /**
@@ -66,6 +81,8 @@ export interface ModelLabel {
   warning?: string;
   /** The steering in effect, in words (e.g. "steer +8.0 × direction.safetensors@L8"). */
   steering?: string;
+  /** Set when the weights are not full precision: MODEL_WEIGHTS' label ("4-bit"). */
+  weights?: string;
 }
 
 export interface ChatModelEntry {

@@ -127,6 +127,43 @@ describe('generation on tiny-llama (ORT decoder)', function () {
     assert.deepEqual(back.answers[0]!.tokenIds, ad.answers[0]!.tokenIds, 'a dropped adapter is read again on use');
   });
 
+  it('4-bit weights (ModelRef.weights q4, --weights q4): a second base beside the full-precision one, labelled, close to it; adapters on top; other formats refused', async () => {
+    const full = await sessions.load({ model: 'tiny-llama' });
+    const q4 = await sessions.load({ model: 'tiny-llama', weights: 'q4' });
+    assert.notEqual(q4.base, full.base, 'a 4-bit base is another base');
+    assert.equal(q4.base.decoder.manifest.dtype, 'q4');
+    assert.equal(full.base.decoder.manifest.dtype, 'float32');
+    assert.equal(q4.label.weights, '4-bit');
+    assert.equal(full.label.weights, undefined);
+    assert.equal((await sessions.load({ model: 'tiny-llama', weights: 'q4' })).base, q4.base, 'opened once');
+    // the same prompt through both: the 4-bit logits follow the full-precision ones, with the rounding's error
+    const tok = full.base.tokenizer;
+    const ids = tok.encodeText('The cat sat on the mat.', true);
+    const fwd = (m: typeof full) => m.base.decoder.forward({ inputIds: BigInt64Array.from(ids, BigInt), batch: 1, seq: ids.length, attentionMask: new BigInt64Array(ids.length).fill(1n), positionIds: BigInt64Array.from(ids.map((_, i) => BigInt(i))) });
+    const [a, b] = [(await fwd(full)).logits, (await fwd(q4)).logits];
+    let diff = 0, norm = 0;
+    for (let i = 0; i < a.length; i++) {
+      diff += (a[i]! - b[i]!) ** 2;
+      norm += a[i]! ** 2;
+    }
+    const rel = Math.sqrt(diff / norm);
+    console.log(`      tiny-llama q4 vs fp32 logits: relative L2 ${rel.toExponential(2)}`);
+    assert.ok(rel > 0 && rel < 0.25, `q4 vs fp32 logits: relative L2 ${rel}`);
+    // an adapter on the 4-bit base: its own slot, and it changes the answer
+    const greedy = { temperature: 0, maxNewTokens: 8 };
+    const plain = await generateChats(sessions, { model: 'tiny-llama', weights: 'q4' }, [PROMPTS[1]!], { sampling: greedy });
+    const adapted = await generateChats(sessions, { model: 'tiny-llama', weights: 'q4', adapter: adapterDir }, [PROMPTS[1]!], { sampling: greedy });
+    assert.notDeepEqual(adapted.answers[0]!.tokenIds, plain.answers[0]!.tokenIds);
+    assert.equal(adapted.label.weights, '4-bit');
+    assert.ok(q4.base.decoder.adapterIds().includes(adapterDir), 'the adapter is registered on the 4-bit base');
+    await assert.rejects(sessions.load({ model: 'tiny-llama', weights: 'q8' as never }), /weights "q8" is not one of float32, q4/);
+    // the CLI: --weights q4 runs the 4-bit base and its result says so; a wrong value names the choices
+    const io = captureIO({ json: true, cwd: storage });
+    assert.equal(await generateCommand.run({ options: { prompt: 'hello', temperature: '0', max_new_tokens: '3', storage, weights: 'q4' }, positionals: [] }, io), 0);
+    assert.equal((io.events.at(-1) as { label: { weights?: string } }).label.weights, '4-bit');
+    await assert.rejects(generateCommand.run({ options: { prompt: 'hello', storage, weights: 'q8' }, positionals: [] }, captureIO({ cwd: storage })), /--weights q8: choose float32 or q4/);
+  });
+
   it('logprobs equal a float64 log-softmax of the raw logits, by hand', async () => {
     const loaded = await sessions.load({ model: 'tiny-llama' });
     const tok = loaded.base.tokenizer;

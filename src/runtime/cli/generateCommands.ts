@@ -2,7 +2,7 @@
 // chat template, on tiny-llama, a local Hugging Face folder or a downloaded Hub model, with an optional adapter.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { ChatMessage, ModelRef } from '../../protocol/chatMethods';
+import { MODEL_WEIGHTS, MODEL_WEIGHT_NAMES, type ChatMessage, type ModelRef, type ModelWeights } from '../../protocol/chatMethods';
 import { UserError } from '../errors';
 import { itemMessages, readMessagesFile, readPromptsFile, withSystemPrompt } from '../model/chatTemplate';
 import { generateChats } from '../model/generateChat';
@@ -21,6 +21,7 @@ export const MODEL_OPTIONS: Record<string, OptionSpec> = {
   model: { type: 'string', description: `${TINY_LLAMA_ID} (built in, random weights), a local Hugging Face model folder, a downloaded Hub id, or an adapter / run checkpoint / run folder (then its base model answers with it). Default: the adapter's base model, else ${TINY_LLAMA_ID}.`, valueName: 'M' },
   adapter: { type: 'string', description: 'A PEFT adapter folder (adapter_config.json + adapter_model.safetensors), e.g. a run checkpoint, or a run folder (its final adapter). Its base_model_name_or_path is the base model unless --model is given.', valueName: 'DIR' },
   storage: { type: 'string', description: 'Where EM Lab keeps models and caches. Default: $EM_LAB_STORAGE or ~/.em-lab.', valueName: 'DIR' },
+  weights: { type: 'string', description: `How the base weights are held: ${MODEL_WEIGHT_NAMES.map((n) => `${n} (${MODEL_WEIGHTS[n].help})`).join('; ')}. The first use of q4 converts the model once (the 1B: ~1 minute).`, default: 'float32', valueName: MODEL_WEIGHT_NAMES.join('|') },
   ...STEERING_OPTIONS,
 };
 
@@ -46,7 +47,9 @@ export function modelRefFrom(args: ParsedArgs, io: CliIO): ModelRef {
   const adapter = given !== undefined && !existsSync(resolve(io.cwd, given)) && /^[\w.-]+\/[\w.-]+/.test(given) ? resolveAdapterDir(given, { storageDir: cliStorageDir(args, io), cwd: io.cwd }) : given;
   const { ref, notes } = resolveModelArgs({ model: str(args, 'model'), adapter, cwd: io.cwd });
   for (const n of notes) io.err(n);
-  return steering ? { ...ref, steering } : ref;
+  const weights = str(args, 'weights') ?? 'float32';
+  if (!(MODEL_WEIGHT_NAMES as string[]).includes(weights)) throw new UserError('bad-weights', `--weights ${weights}: choose ${MODEL_WEIGHT_NAMES.join(' or ')} (${MODEL_WEIGHT_NAMES.map((n) => `${n}: ${MODEL_WEIGHTS[n].help}`).join('; ')}).`);
+  return { ...ref, ...(steering ? { steering } : {}), ...(weights !== 'float32' ? { weights: weights as ModelWeights } : {}) };
 }
 
 export function samplingFrom(args: ParsedArgs): Partial<SamplingParams> {
@@ -110,7 +113,7 @@ export const generateCommand: CliCommand = {
       });
       if (single && !io.json) write('\n');
       const l = gen.label;
-      io.err(`[${l.warning ? `${l.modelName} (${l.warning})` : l.modelName}${l.adapterName ? ` + ${l.adapterName}` : ''}${l.steering ? ` · ${l.steering}` : ''} · temperature ${gen.sampling.temperature} · top_p ${gen.sampling.topP} · top_k ${gen.sampling.topK} · seed ${gen.sampling.seed} · ${gen.decodeTokensPerSecond.toFixed(1)} tokens/s]`);
+      io.err(`[${l.warning ? `${l.modelName} (${l.warning})` : l.modelName}${l.weights ? ` (${l.weights} weights)` : ''}${l.adapterName ? ` + ${l.adapterName}` : ''}${l.steering ? ` · ${l.steering}` : ''} · temperature ${gen.sampling.temperature} · top_p ${gen.sampling.topP} · top_k ${gen.sampling.topK} · seed ${gen.sampling.seed} · ${gen.decodeTokensPerSecond.toFixed(1)} tokens/s]`);
       for (const a of gen.answers) {
         io.event({ event: 'answer', item: a.item, messages: conversations[a.item], text: a.text, finishReason: a.finishReason, seed: a.seed, promptTokens: a.promptTokens, newTokens: a.tokenIds.length });
         if (!single) io.out(`--- ${a.item + 1}/${conversations.length} (${a.finishReason}, seed ${a.seed})\n${conversations[a.item]!.at(-1)!.content}\n>>> ${a.text}`);

@@ -26,7 +26,7 @@ export async function runChatRepl(o: ReplOptions): Promise<number> {
   const output = o.output ?? process.stdout;
   const loaded = await o.sessions.load(o.ref, (m, f) => o.io.progress(m, f));
   const l = loaded.label;
-  output.write(`Chatting with ${l.warning ? `${l.modelName} (${l.warning})` : l.modelName}${l.adapterName ? ` + adapter ${l.adapterName}` : ''}${l.steering ? ` (${l.steering})` : ''}. ${HELP}\n`);
+  output.write(`Chatting with ${l.warning ? `${l.modelName} (${l.warning})` : l.modelName}${l.weights ? ` (${l.weights} weights)` : ''}${l.adapterName ? ` + adapter ${l.adapterName}` : ''}${l.steering ? ` (${l.steering})` : ''}. ${HELP}\n`);
   const rl: Interface = createInterface({ input, output, terminal: (input as { isTTY?: boolean }).isTTY === true });
   let system = o.system;
   let history: ChatMessage[] = [];

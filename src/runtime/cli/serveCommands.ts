@@ -63,7 +63,7 @@ export const serveCommand: CliCommand = {
       for (const dir of adapters.values()) await sessions.load({ ...ref, adapter: dir }, (m, f) => io.progress(m, f));
       const server = await startChatServer({
         sessions,
-        base: { name, model: ref.model },
+        base: { name, model: ref.model, ...(ref.weights ? { weights: ref.weights } : {}) },
         adapters,
         host,
         port,

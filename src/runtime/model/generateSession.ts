@@ -1,10 +1,11 @@
 // Loaded models for generation, kept per runtime process: a model reference ('tiny-llama', a local folder, a Hub
-// id) resolves to an HF folder with an ONNX export, opened once as a Decoder + tokenizer; adapters are registered
+// id) resolves to an HF folder with an ONNX export, opened once per weight format (ModelRef.weights: fp32, or q4 for
+// faster chat) as a Decoder + tokenizer; adapters are registered
 // in that decoder's slots by folder, so base and any number of adapters share one copy of the weights and
 // switching between them costs nothing. Concurrent loads of the same model share one promise.
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
-import type { ModelLabel, ModelRef } from '../../protocol/chatMethods';
+import { MODEL_WEIGHTS, MODEL_WEIGHT_NAMES, type ModelLabel, type ModelRef, type ModelWeights } from '../../protocol/chatMethods';
 import { UserError } from '../errors';
 import { Decoder, type ResidualIntervention } from './decoder';
 import { ensureDecoderExport } from './decoderExport';
@@ -22,6 +23,8 @@ const MAX_ADAPTERS = 6;
 export interface LoadedBase {
   /** What the user asked for ('tiny-llama', a folder, a Hub id). */
   model: string;
+  /** Its key among the open bases (the model and, unless float32, the weight format): adapter slots hang off it. */
+  key: string;
   /** Generations running on this base now (a busy base is never closed to make room). */
   busy: number;
   dir: string;
@@ -69,6 +72,13 @@ export async function resolveModelFolder(model: string, o: SessionOptions, progr
   return { dir: await resolveHubModel(model, { storageDir: o.storageDir, env: o.env ?? process.env, progress }), name: model };
 }
 
+/** The weight format a reference asks for (float32 when absent); anything else is refused with the choices. */
+export function modelWeights(ref: ModelRef): ModelWeights {
+  const w = ref.weights ?? 'float32';
+  if (!MODEL_WEIGHT_NAMES.includes(w)) throw new UserError('bad-weights', `weights "${String(w)}" is not one of ${MODEL_WEIGHT_NAMES.join(', ')} (${MODEL_WEIGHT_NAMES.map((n) => `${n}: ${MODEL_WEIGHTS[n].help}`).join('; ')}).`);
+  return w;
+}
+
 /** Where a checkpoint adapter sits in a run directory: <runsDir>/<run>/checkpoints/<step>/. */
 export function checkpointOf(adapterDir: string): { run: string; step: number } | undefined {
   const parts = resolve(adapterDir).split(sep);
@@ -92,22 +102,24 @@ export class ModelSessions {
   /** Loads (or finds) the model and adapter; progress reports the slow steps (build, export, session). */
   async load(ref: ModelRef, progress: Progress = () => undefined): Promise<LoadedChatModel> {
     const t0 = performance.now();
-    const key = ref.model === TINY_LLAMA_ID ? TINY_LLAMA_ID : isAbsolute(ref.model) ? resolve(ref.model) : ref.model;
+    const weights = modelWeights(ref);
+    // one open base per model and weight format: a 4-bit and a full-precision pane of one model are two bases
+    const key = `${ref.model === TINY_LLAMA_ID ? TINY_LLAMA_ID : isAbsolute(ref.model) ? resolve(ref.model) : ref.model}${weights === 'float32' ? '' : `\u0000${weights}`}`;
     let cached = this.bases.has(key);
     let pending = this.bases.get(key);
     if (!pending) {
-      pending = this.openBase(ref.model, progress);
+      pending = this.openBase(ref.model, weights, key, progress);
       this.bases.set(key, pending);
       pending.catch(() => this.bases.delete(key));
       await this.evictBeyondLimit(key);
     }
     const base = await pending;
     let adapterId: string | undefined;
-    const label: ModelLabel = { modelName: base.name, modelDir: base.dir, ...(base.warning ? { warning: base.warning } : {}) };
+    const label: ModelLabel = { modelName: base.name, modelDir: base.dir, ...(base.warning ? { warning: base.warning } : {}), ...(weights !== 'float32' ? { weights: MODEL_WEIGHTS[weights].label } : {}) };
     if (ref.adapter) {
       const dir = resolve(ref.adapter);
       const stamp = adapterStamp(dir);
-      const slot = `${base.dir}\u0000${dir}`;
+      const slot = `${base.key}\u0000${dir}`;
       if (this.adapterStamps.get(slot) !== stamp || !base.decoder.adapterIds().includes(dir)) {
         cached = false;
         progress(`Loading adapter ${basename(dir)}…`);
@@ -134,9 +146,9 @@ export class ModelSessions {
    * (Llama-3.2-1B, r=16 on all modules: 45 MB), and browsing a run's checkpoints would otherwise add one per step.
    */
   private forgetOldAdapters(base: LoadedBase, keep: string): void {
-    const mine = [...this.adapterUse.keys()].filter((slot) => slot !== keep && slot.startsWith(`${base.dir}\u0000`));
+    const mine = [...this.adapterUse.keys()].filter((slot) => slot !== keep && slot.startsWith(`${base.key}\u0000`));
     for (const slot of mine.slice(0, Math.max(0, mine.length - MAX_ADAPTERS + 1))) {
-      base.decoder.deleteAdapter(slot.slice(base.dir.length + 1));
+      base.decoder.deleteAdapter(slot.slice(base.key.length + 1));
       this.adapterUse.delete(slot);
       this.adapterStamps.delete(slot);
     }
@@ -162,16 +174,17 @@ export class ModelSessions {
     return decoderStepModel(m.base.decoder, m.adapterId, m.intervention);
   }
 
-  private async openBase(model: string, progress: Progress): Promise<LoadedBase> {
+  private async openBase(model: string, weights: ModelWeights, key: string, progress: Progress): Promise<LoadedBase> {
     const t0 = performance.now();
     const { dir, name, warning } = await resolveModelFolder(model, this.o, progress);
-    progress('Converting weights to ONNX (first load only)…');
-    const { dir: exportDir } = ensureDecoderExport(dir, { onProgress: (f) => progress('Converting weights to ONNX (first load only)…', f) });
+    const converting = weights === 'q4' ? 'Converting weights to 4-bit ONNX (first load only)…' : 'Converting weights to ONNX (first load only)…';
+    progress(converting);
+    const { dir: exportDir } = ensureDecoderExport(dir, { dtype: weights, onProgress: (f) => progress(converting, f) });
     progress('Opening the model…');
-    const decoder = await Decoder.open(exportDir);
+    const decoder = await Decoder.open(exportDir, { dtype: weights });
     progress('Loading the tokenizer…');
     const tokenizer = await loadTokenizer(dir, this.o.storageDir);
-    return { model, busy: 0, dir, name, ...(warning ? { warning } : {}), decoder, tokenizer, loadMs: performance.now() - t0 };
+    return { model, key, busy: 0, dir, name, ...(warning ? { warning } : {}), decoder, tokenizer, loadMs: performance.now() - t0 };
   }
 
   /** Keeps at most maxModels bases open (the oldest other than `keep` is closed). */

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { isAbsolute, join, resolve } from 'node:path';
-import type { ModelRef } from '../../protocol/chatMethods';
+import type { ModelRef, ModelWeights } from '../../protocol/chatMethods';
 import { errorMessage, UserError } from '../errors';
 import { generateChats } from '../model/generateChat';
 import type { ModelSessions } from '../model/generateSession';
@@ -20,7 +20,7 @@ import { ApiError, parseChatRequest, type ParsedChatRequest } from './chatReques
 export interface ChatServerOptions {
   sessions: ModelSessions;
   /** The base model: `name` is what clients ask for, `model` what the engine loads ('tiny-llama', a folder, a Hub id). */
-  base: { name: string; model: string };
+  base: { name: string; model: string; weights?: ModelWeights };
   /** Served adapter name -> absolute PEFT folder. */
   adapters?: ReadonlyMap<string, string>;
   host?: string;
@@ -77,7 +77,7 @@ export async function startChatServer(o: ChatServerOptions): Promise<ChatServer>
   const models = () => [o.base.name, ...adapters.keys()];
   const refOf = (name: string): ModelRef => {
     const adapter = adapters.get(name);
-    return { model: o.base.model, ...(adapter ? { adapter } : {}) };
+    return { model: o.base.model, ...(o.base.weights ? { weights: o.base.weights } : {}), ...(adapter ? { adapter } : {}) };
   };
   // One generation at a time: the engine holds one copy of the weights and a request's n choices are one batch.
   let queue: Promise<unknown> = Promise.resolve();

@@ -8,10 +8,17 @@ import type { HostDeps } from '../../host/deps';
 import { errorText } from '../../host/errorText';
 import type { ViewHandlers } from '../../host/viewChannel';
 import { noParams } from '../../host/viewParams';
-import type { ChatGenerateResult, ChatOpenRequest, ChatSurface, ChatViewGenerateParams, ChatViewMethods, ChatViewNotifications, Transcript } from '../../protocol/chatMethods';
+import { MODEL_WEIGHT_NAMES, type ChatGenerateResult, type ChatOpenRequest, type ChatSurface, type ChatViewGenerateParams, type ChatViewMethods, type ChatViewNotifications, type ModelRef, type ModelWeights, type Transcript } from '../../protocol/chatMethods';
 import { transcriptToJson, transcriptToMarkdown } from './chatExport';
 import { parseExport, parseGenerate, parseLoad, parseStop } from './chatViewMessages';
 import { steeringHandlers } from './steeringHandlers';
+
+/** The emLab.chat.weights setting applied to a pane's model (the view never chooses it). */
+function withChatWeights(ref: ModelRef): ModelRef {
+  const w = vscode.workspace.getConfiguration('emLab').get<string>('chat.weights', 'float32');
+  if (!(MODEL_WEIGHT_NAMES as string[]).includes(w)) throw new Error(`The setting emLab.chat.weights is "${w}"; use ${MODEL_WEIGHT_NAMES.join(' or ')} (Settings → EM Lab → Chat: Weights).`);
+  return w === 'float32' ? ref : { ...ref, weights: w as ModelWeights };
+}
 
 interface StreamState {
   text: string;
@@ -87,7 +94,7 @@ export class ChatController implements vscode.Disposable {
     'sandbox/load': {
       parse: parseLoad,
       run: ({ pane, ref }) =>
-        this.deps.runtime.request('chat/load', ref, {
+        this.deps.runtime.request('chat/load', withChatWeights(ref), {
           timeoutMs: 0, // a first load builds tiny-llama or converts a model: it reports progress instead
           onProgress: (p) => this.notifyView('sandbox/loadProgress', { pane, ref, message: p.message ?? 'Loading…', ...(p.fraction !== undefined ? { fraction: p.fraction } : {}) }),
         }),
@@ -126,7 +133,7 @@ export class ChatController implements vscode.Disposable {
     try {
       const result = await this.deps.runtime.request(
         'chat/generate',
-        { streamId: p.streamId, ref: p.ref, messages: p.messages, ...(p.system ? { system: p.system } : {}), sampling: p.sampling },
+        { streamId: p.streamId, ref: withChatWeights(p.ref), messages: p.messages, ...(p.system ? { system: p.system } : {}), sampling: p.sampling },
         { token: state.cancel.token, timeoutMs: 0 },
       );
       state.result = result;

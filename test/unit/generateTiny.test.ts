@@ -156,6 +156,13 @@ describe('generation on tiny-llama (ORT decoder)', function () {
     assert.notDeepEqual(adapted.answers[0]!.tokenIds, plain.answers[0]!.tokenIds);
     assert.equal(adapted.label.weights, '4-bit');
     assert.ok(q4.base.decoder.adapterIds().includes(adapterDir), 'the adapter is registered on the 4-bit base');
+    // each base counts only its own adapters toward the limit of 6 (the 4-bit base's slot must not count for fp32)
+    const before = full.base.decoder.adapterIds().length;
+    const another = join(storage, 'runs', 'run-c', 'checkpoints', '1');
+    writeRandomAdapter(another, 77);
+    await sessions.load({ model: 'tiny-llama', adapter: another });
+    assert.equal(full.base.decoder.adapterIds().length, Math.min(before + 1, 6));
+    assert.ok(q4.base.decoder.adapterIds().includes(adapterDir));
     await assert.rejects(sessions.load({ model: 'tiny-llama', weights: 'q8' as never }), /weights "q8" is not one of float32, q4/);
     // the CLI: --weights q4 runs the 4-bit base and its result says so; a wrong value names the choices
     const io = captureIO({ json: true, cwd: storage });

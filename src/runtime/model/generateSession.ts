@@ -104,7 +104,8 @@ export class ModelSessions {
     const t0 = performance.now();
     const weights = modelWeights(ref);
     // one open base per model and weight format: a 4-bit and a full-precision pane of one model are two bases
-    const key = `${ref.model === TINY_LLAMA_ID ? TINY_LLAMA_ID : isAbsolute(ref.model) ? resolve(ref.model) : ref.model}${weights === 'float32' ? '' : `\u0000${weights}`}`;
+    // (\u0001 before the format: adapter slots are `${key}\u0000${dir}`, and one base's key must never prefix another's slots)
+    const key = `${ref.model === TINY_LLAMA_ID ? TINY_LLAMA_ID : isAbsolute(ref.model) ? resolve(ref.model) : ref.model}${weights === 'float32' ? '' : `\u0001${weights}`}`;
     let cached = this.bases.has(key);
     let pending = this.bases.get(key);
     if (!pending) {

@@ -18,10 +18,11 @@
 // 32,64,128), EMLAB_BENCH_Q4K_THREADS (default: ORT's choice, every core).
 import { cpus, loadavg } from 'node:os';
 import { Q4_EXPORT_FORMAT } from '../src/runtime/model/decoderExport';
-import { dequantizeQ4, quantizeQ4 } from '../src/runtime/model/quantize';
+import { q4RelativeError } from '../src/runtime/model/quantize';
 import { GraphBuilder, type Value } from '../src/runtime/onnx/graphBuilder';
 import { createSession, tensor, type OrtSession, type OrtTensor } from '../src/runtime/onnx/ort';
 import { toModelBytes } from '../src/runtime/onnx/serialize';
+import { mulberry32 } from '../src/runtime/random';
 
 const H = 2048, I = 8192, LAYERS = 16, VOCAB = 128256;
 const BLOCKS = (process.env.EMLAB_BENCH_Q4K_BLOCKS ?? '32,64,128').split(',').map(Number);
@@ -29,15 +30,10 @@ const ROUNDS = Number(process.env.EMLAB_BENCH_Q4K_ROUNDS ?? 20);
 const THREADS = process.env.EMLAB_BENCH_Q4K_THREADS ? Number(process.env.EMLAB_BENCH_Q4K_THREADS) : undefined;
 const SESSION = { ...(THREADS ? { threads: THREADS } : {}), config: { 'session.intra_op.allow_spinning': '0' } };
 
-/** Deterministic bytes (an LCG): random 4-bit codes, no structure a kernel could exploit. */
+/** Deterministic random bytes: 4-bit codes with no structure a kernel could exploit. */
 function codes(n: number, seed: number): Uint8Array {
-  const a = new Uint8Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = s >>> 24;
-  }
-  return a;
+  const next = mulberry32(seed);
+  return Uint8Array.from({ length: n }, () => Math.floor(next() * 256));
 }
 
 /** The step's products at one block size; returns the model and the weight bytes one run reads. */
@@ -114,10 +110,10 @@ async function measure(rows: number, rounds: number): Promise<void> {
   for (const v of variants) await v.session.release();
 }
 
-/** Standard normal draws (Box-Muller on an LCG), or Student-t with `dof` degrees of freedom. */
+/** Standard normal draws (Box-Muller), or Student-t with `dof` degrees of freedom. */
 function draws(n: number, seed: number, dof?: number): Float32Array {
-  let s = seed >>> 0;
-  const u = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) + 0.5) / 2 ** 32;
+  const next = mulberry32(seed);
+  const u = () => 1 - next(); // (0, 1]: log() stays finite
   const normal = () => Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
   return Float32Array.from({ length: n }, () => {
     if (!dof) return normal();
@@ -130,19 +126,11 @@ function draws(n: number, seed: number, dof?: number): Float32Array {
 function accuracy(): void {
   const n = 256, k = 2048;
   const samples = [{ label: 'Gaussian', w: draws(n * k, 7) }, { label: 'Student-t (5 dof)', w: draws(n * k, 7, 5) }];
-  const relRms = (w: Float32Array, d: Float32Array) => {
-    let e = 0, t = 0;
-    for (let i = 0; i < w.length; i++) {
-      e += (w[i]! - d[i]!) ** 2;
-      t += w[i]! ** 2;
-    }
-    return Math.sqrt(e / t);
-  };
   console.log(`\nRelative RMS dequantization error of [${n} x ${k}] random weights, scale rule '${Q4_EXPORT_FORMAT.scale}' (and block 32 with 'absmax7', the q4 format before issue 18)`);
   console.log(`| block size | ${samples.map((x) => x.label).join(' | ')} |`);
   console.log(`| --- | ${samples.map(() => '---').join(' | ')} |`);
   const row = (label: string, block: number, rule: typeof Q4_EXPORT_FORMAT.scale | 'absmax7') =>
-    console.log(`| ${label} | ${samples.map((x) => relRms(x.w, dequantizeQ4(quantizeQ4(x.w, n, k, block, rule))).toFixed(4)).join(' | ')} |`);
+    console.log(`| ${label} | ${samples.map((x) => q4RelativeError(x.w, n, k, block, rule).toFixed(4)).join(' | ')} |`);
   row('32, absmax7 (before)', 32, 'absmax7');
   for (const block of BLOCKS) row(`${block}${block === Q4_EXPORT_FORMAT.blockSize ? ' (the export format)' : ''}`, block, Q4_EXPORT_FORMAT.scale);
 }

@@ -43,6 +43,9 @@ export const MODEL_WEIGHTS = {
 } as const;
 export type ModelWeights = keyof typeof MODEL_WEIGHTS;
 export const MODEL_WEIGHT_NAMES = Object.keys(MODEL_WEIGHTS) as ModelWeights[];
+export const isModelWeights = (v: unknown): v is ModelWeights => (MODEL_WEIGHT_NAMES as unknown[]).includes(v);
+/** The choices with what each means, for the errors that refuse another value. */
+export const MODEL_WEIGHTS_EXPLAINED = MODEL_WEIGHT_NAMES.map((n) => `${n}: ${MODEL_WEIGHTS[n].help}`).join('; ');
 
 /** Which weights answer: a base model and optionally a LoRA adapter (PEFT folder, e.g. a run checkpoint). */
 export interface ModelRef {

@@ -6,7 +6,7 @@ import { Decoder, type ForwardExtras } from '../../src/runtime/model/decoder';
 import { ensureDecoderExport, Q4_EXPORT_FORMAT } from '../../src/runtime/model/decoderExport';
 import type { HostTensor } from '../../src/runtime/model/hostTensor';
 import { LORA_TARGETS, linearShape, modulePath, peftKey } from '../../src/runtime/model/llamaConfig';
-import { dequantizeQ4, quantizeQ4 } from '../../src/runtime/model/quantize';
+import { dequantizeQ4, q4RelativeError, quantizeQ4 } from '../../src/runtime/model/quantize';
 import { referenceForward } from '../support/llamaReference';
 import { randomWeights, tinyConfig } from '../support/llamaFixtures';
 import { writeTestModelFolder } from '../support/llamaFolder';
@@ -42,16 +42,7 @@ describe('decoder variants: 4-bit MatMulNBits and fp16', function () {
     const uniform = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) + 0.5) / 2 ** 31;
     const [n, k] = [256, 2048];
     const w = Float32Array.from({ length: n * k }, () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform()));
-    const relRms = (block: number, rule: 'absmax7' | 'signedmax8') => {
-      const d = dequantizeQ4(quantizeQ4(w, n, k, block, rule));
-      let e = 0, s2 = 0;
-      for (let i = 0; i < w.length; i++) {
-        e += (d[i]! - w[i]!) ** 2;
-        s2 += w[i]! ** 2;
-      }
-      return Math.sqrt(e / s2);
-    };
-    const [now, before] = [relRms(Q4_EXPORT_FORMAT.blockSize, Q4_EXPORT_FORMAT.scale), relRms(32, 'absmax7')];
+    const [now, before] = [q4RelativeError(w, n, k, Q4_EXPORT_FORMAT.blockSize, Q4_EXPORT_FORMAT.scale), q4RelativeError(w, n, k, 32, 'absmax7')];
     console.log(`      relative RMS dequantization error: export format ${now.toFixed(4)}, block 32 absmax7 ${before.toFixed(4)}`);
     assert.ok(now < before, `${now} >= ${before}`);
   });

@@ -2,7 +2,7 @@
 // chat template, on tiny-llama, a local Hugging Face folder or a downloaded Hub model, with an optional adapter.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { MODEL_WEIGHTS, MODEL_WEIGHT_NAMES, type ChatMessage, type ModelRef, type ModelWeights } from '../../protocol/chatMethods';
+import { MODEL_WEIGHTS, MODEL_WEIGHTS_EXPLAINED, MODEL_WEIGHT_NAMES, isModelWeights, type ChatMessage, type ModelRef } from '../../protocol/chatMethods';
 import { UserError } from '../errors';
 import { itemMessages, readMessagesFile, readPromptsFile, withSystemPrompt } from '../model/chatTemplate';
 import { generateChats } from '../model/generateChat';
@@ -48,8 +48,8 @@ export function modelRefFrom(args: ParsedArgs, io: CliIO): ModelRef {
   const { ref, notes } = resolveModelArgs({ model: str(args, 'model'), adapter, cwd: io.cwd });
   for (const n of notes) io.err(n);
   const weights = str(args, 'weights') ?? 'float32';
-  if (!(MODEL_WEIGHT_NAMES as string[]).includes(weights)) throw new UserError('bad-weights', `--weights ${weights}: choose ${MODEL_WEIGHT_NAMES.join(' or ')} (${MODEL_WEIGHT_NAMES.map((n) => `${n}: ${MODEL_WEIGHTS[n].help}`).join('; ')}).`);
-  return { ...ref, ...(steering ? { steering } : {}), ...(weights !== 'float32' ? { weights: weights as ModelWeights } : {}) };
+  if (!isModelWeights(weights)) throw new UserError('bad-weights', `--weights ${weights}: choose ${MODEL_WEIGHT_NAMES.join(' or ')} (${MODEL_WEIGHTS_EXPLAINED}).`);
+  return { ...ref, ...(steering ? { steering } : {}), ...(weights !== 'float32' ? { weights } : {}) };
 }
 
 export function samplingFrom(args: ParsedArgs): Partial<SamplingParams> {

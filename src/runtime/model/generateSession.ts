@@ -5,7 +5,7 @@
 // switching between them costs nothing. Concurrent loads of the same model share one promise.
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
-import { MODEL_WEIGHTS, MODEL_WEIGHT_NAMES, type ModelLabel, type ModelRef, type ModelWeights } from '../../protocol/chatMethods';
+import { MODEL_WEIGHTS, MODEL_WEIGHTS_EXPLAINED, MODEL_WEIGHT_NAMES, isModelWeights, type ModelLabel, type ModelRef, type ModelWeights } from '../../protocol/chatMethods';
 import { UserError } from '../errors';
 import { Decoder, type ResidualIntervention } from './decoder';
 import { ensureDecoderExport } from './decoderExport';
@@ -75,7 +75,7 @@ export async function resolveModelFolder(model: string, o: SessionOptions, progr
 /** The weight format a reference asks for (float32 when absent); anything else is refused with the choices. */
 export function modelWeights(ref: ModelRef): ModelWeights {
   const w = ref.weights ?? 'float32';
-  if (!MODEL_WEIGHT_NAMES.includes(w)) throw new UserError('bad-weights', `weights "${String(w)}" is not one of ${MODEL_WEIGHT_NAMES.join(', ')} (${MODEL_WEIGHT_NAMES.map((n) => `${n}: ${MODEL_WEIGHTS[n].help}`).join('; ')}).`);
+  if (!isModelWeights(w)) throw new UserError('bad-weights', `weights "${String(w)}" is not one of ${MODEL_WEIGHT_NAMES.join(', ')} (${MODEL_WEIGHTS_EXPLAINED}).`);
   return w;
 }
 

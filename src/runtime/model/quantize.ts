@@ -60,6 +60,17 @@ export function quantizeQ4(w: Float32Array, n: number, k: number, blockSize = 32
   return { packed, scales, n, k, blockSize, nBlocks };
 }
 
+/** Relative RMS error of quantizing w [n, k] and back (|w - dequant(quant(w))| / |w|): a format's rounding, one number. */
+export function q4RelativeError(w: Float32Array, n: number, k: number, blockSize: number, rule: Q4ScaleRule): number {
+  const d = dequantizeQ4(quantizeQ4(w, n, k, blockSize, rule));
+  let e = 0, s = 0;
+  for (let i = 0; i < w.length; i++) {
+    e += (d[i]! - w[i]!) ** 2;
+    s += w[i]! ** 2;
+  }
+  return Math.sqrt(e / s);
+}
+
 /** The float weights [n, k] a Q4Weights stands for (for references and tests). */
 export function dequantizeQ4(q: Q4Weights): Float32Array {
   const w = new Float32Array(q.n * q.k);

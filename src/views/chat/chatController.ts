@@ -8,7 +8,7 @@ import type { HostDeps } from '../../host/deps';
 import { errorText } from '../../host/errorText';
 import type { ViewHandlers } from '../../host/viewChannel';
 import { noParams } from '../../host/viewParams';
-import { MODEL_WEIGHT_NAMES, type ChatGenerateResult, type ChatOpenRequest, type ChatSurface, type ChatViewGenerateParams, type ChatViewMethods, type ChatViewNotifications, type ModelRef, type ModelWeights, type Transcript } from '../../protocol/chatMethods';
+import { MODEL_WEIGHT_NAMES, isModelWeights, type ChatGenerateResult, type ChatOpenRequest, type ChatSurface, type ChatViewGenerateParams, type ChatViewMethods, type ChatViewNotifications, type ModelRef, type Transcript } from '../../protocol/chatMethods';
 import { transcriptToJson, transcriptToMarkdown } from './chatExport';
 import { parseExport, parseGenerate, parseLoad, parseStop } from './chatViewMessages';
 import { steeringHandlers } from './steeringHandlers';
@@ -16,8 +16,8 @@ import { steeringHandlers } from './steeringHandlers';
 /** The emLab.chat.weights setting applied to a pane's model (the view never chooses it). */
 function withChatWeights(ref: ModelRef): ModelRef {
   const w = vscode.workspace.getConfiguration('emLab').get<string>('chat.weights', 'float32');
-  if (!(MODEL_WEIGHT_NAMES as string[]).includes(w)) throw new Error(`The setting emLab.chat.weights is "${w}"; use ${MODEL_WEIGHT_NAMES.join(' or ')} (Settings → EM Lab → Chat: Weights).`);
-  return w === 'float32' ? ref : { ...ref, weights: w as ModelWeights };
+  if (!isModelWeights(w)) throw new Error(`The setting emLab.chat.weights is "${w}"; use ${MODEL_WEIGHT_NAMES.join(' or ')} (Settings → EM Lab → Chat: Weights).`);
+  return w === 'float32' ? ref : { ...ref, weights: w };
 }
 
 interface StreamState {
